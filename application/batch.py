@@ -1,0 +1,143 @@
+"""Applying a validated batch to loaded aggregates: the heart of ``IngestOrders``.
+
+Pure: no I/O. The application loads every aggregate the batch touches, calls
+``apply_batch``, and saves what it returns in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from application.commands import OrderOutcome
+from application.errors import PayloadRejectedError
+from application.order_lines import OrderLine
+from domain.customer import Customer
+from domain.ids import order_id
+from domain.order import Order
+from domain.source import Source
+
+
+@dataclass(frozen=True)
+class BatchKeys:
+    """Every aggregate id a batch may touch, known before loading anything."""
+
+    order_ids: tuple[UUID, ...]
+    named_customers: tuple[UUID | None, ...]  # per line: the customerId given, parsed
+    address_customers: tuple[UUID | None, ...]  # per line: id derived from the address
+
+    def all_ids(self) -> set[UUID]:
+        ids = set(self.order_ids)
+        ids.update(i for i in self.named_customers if i is not None)
+        ids.update(i for i in self.address_customers if i is not None)
+        return ids
+
+
+def keys_of(tenant_id: UUID, lines: Sequence[OrderLine]) -> BatchKeys:
+    return BatchKeys(
+        order_ids=tuple(order_id(tenant_id, line.external_order_id) for line in lines),
+        named_customers=tuple(
+            _parse_uuid(line.customer_id) if line.customer_id else None for line in lines
+        ),
+        address_customers=tuple(
+            Customer.id_for(tenant_id, line.delivery_address)
+            if not line.customer_id and line.delivery_address
+            else None
+            for line in lines
+        ),
+    )
+
+
+def check_named_customers(
+    tenant_id: UUID,
+    lines: Sequence[OrderLine],
+    keys: BatchKeys,
+    loaded: Mapping[UUID, Aggregate],
+) -> None:
+    """A ``customerId`` must name a customer of this tenant (check 7)."""
+    problems: list[dict[str, Any]] = []
+    for index, (line, cid) in enumerate(zip(lines, keys.named_customers)):
+        if not line.customer_id:
+            continue
+        customer = loaded.get(cid) if cid is not None else None
+        if not isinstance(customer, Customer) or customer.tenant_id != str(tenant_id):
+            problems.append(
+                {
+                    "index": index,
+                    "externalOrderId": line.external_order_id,
+                    "field": "customerId",
+                    "message": f"customer {line.customer_id!r} not found",
+                }
+            )
+    if problems:
+        raise PayloadRejectedError(400, {"error": "Customer not found", "details": problems})
+
+
+def apply_batch(
+    tenant_id: UUID,
+    lines: Sequence[OrderLine],
+    keys: BatchKeys,
+    loaded: MutableMapping[UUID, Aggregate],
+    source: Source,
+) -> tuple[list[Aggregate], list[OrderOutcome]]:
+    """Apply lines in order; return the aggregates with new events and the outcomes.
+
+    A repeated external id within the batch is created by its first line and
+    updated by the later ones, exactly as if they came in separate requests.
+    """
+    touched: dict[UUID, Aggregate] = {}
+    outcomes: list[OrderOutcome] = []
+    for line, oid, named, by_address in zip(
+        lines, keys.order_ids, keys.named_customers, keys.address_customers
+    ):
+        customer_id = named if named is not None else _customer_for(
+            tenant_id, line, by_address, loaded, touched, source
+        )
+        patch = dict(line.patch)
+        patch["customer_id"] = str(customer_id)
+        existing = loaded.get(oid)
+        if isinstance(existing, Order):
+            if existing.revise(patch, source):
+                touched[oid] = existing
+            outcomes.append(OrderOutcome(line.external_order_id, oid, created=False))
+        else:
+            order = Order.place(tenant_id, line.external_order_id, patch, source)
+            loaded[oid] = touched[oid] = order
+            outcomes.append(OrderOutcome(line.external_order_id, oid, created=True))
+    return list(touched.values()), outcomes
+
+
+def _customer_for(
+    tenant_id: UUID,
+    line: OrderLine,
+    customer_id: UUID | None,
+    loaded: MutableMapping[UUID, Aggregate],
+    touched: dict[UUID, Aggregate],
+    source: Source,
+) -> UUID:
+    if customer_id is None or line.delivery_address is None:
+        # Validation guarantees an address when there is no customerId.
+        raise PayloadRejectedError(
+            400, {"error": "Validation failed", "details": "deliveryAddress or customerId is required"}
+        )
+    if not isinstance(loaded.get(customer_id), Customer):
+        customer = Customer.register(
+            tenant_id,
+            line.delivery_address,
+            source,
+            name=line.customer_name,
+            contact=line.customer_contact,
+        )
+        loaded[customer_id] = touched[customer_id] = customer
+    return customer_id
+
+
+def _parse_uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None

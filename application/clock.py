@@ -1,0 +1,10 @@
+"""Time is an input: the application asks a clock, tests can pass their own."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)

@@ -1,0 +1,62 @@
+"""Application errors. The HTTP layer maps each type to one status in one table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """Base of errors a caller can act on."""
+
+
+class UnauthorizedError(ApplicationError):
+    """Missing, unknown, wrong, revoked or inactive credentials. Never says which."""
+
+
+class ForbiddenError(ApplicationError):
+    """Authenticated, but the role does not allow this."""
+
+
+class NotFoundError(ApplicationError):
+    """No such thing in this tenant (another tenant's things do not exist here)."""
+
+
+class ConflictError(ApplicationError):
+    """The request contradicts current state (e.g. the webhook is already connected)."""
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+class InvalidRequestError(ApplicationError):
+    """A request of the tenant API is malformed."""
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class PayloadRejectedError(ApplicationError):
+    """An order batch was refused; ``body`` is exactly what the caller gets back."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(str(body.get("error", "rejected")))
+        self.status = status
+        self.body = body
+
+
+class ServiceUnavailableError(ApplicationError):
+    """A dependency (the database) failed; the caller should retry later."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamError(ApplicationError):
+    """A customer's system (a pulled WMS) failed; ``details`` says how."""
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.details = details

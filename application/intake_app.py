@@ -1,0 +1,438 @@
+"""The order-intake application service: one eventsourcing Application.
+
+Every method takes simple values or a command and returns results (never
+aggregates). Each command persists everything it touched with one ``save``,
+which is one database transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application, project_aggregate
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
+
+from application.batch import apply_batch, check_named_customers, keys_of
+from application.clock import SystemClock
+from application.commands import (
+    IngestOrders,
+    IngestResult,
+    IssuedApiKey,
+    Principal,
+    ReceiveBatch,
+    RecordRejectedDelivery,
+    TenantCreated,
+)
+from application.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    PayloadRejectedError,
+    ServiceUnavailableError,
+    UnauthorizedError,
+)
+from application.history import history_of, order_state
+from application.order_payload import parse_order_batch
+from application.ports import BulkEventReader, Clock
+from application.tokens import hash_secret, new_secret, secret_matches
+from application.timestamps import iso
+from domain.customer import Customer
+from domain.delivery import Delivery
+from domain.errors import DomainError
+from domain.ids import webhook_id
+from domain.order import Order
+from domain.roles import Permission, Role
+from domain.source import Source
+from domain.tenant import Tenant
+from domain.webhook import WmsWebhook
+
+log = logging.getLogger(__name__)
+
+API_KEY_PREFIX = "wik"
+WEBHOOK_SECRET_PREFIX = "whs"
+MAX_CONFLICT_RETRIES = 12
+
+
+class RepositoryBulkReader:
+    """Fallback bulk reader: one query per aggregate, on any event store."""
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+
+    def select_events_of(self, originator_ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]:
+        found: dict[UUID, list[StoredEvent]] = {}
+        for oid in originator_ids:
+            events = list(self._app.recorder.select_events(oid))
+            if events:
+                found[oid] = events
+        return found
+
+
+class IntakeApplication(Application):
+    """Tenants, API keys, the WMS webhook, customers, and order batches."""
+
+    name = "WmsIntake"
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+        super().__init__(env)
+        self.clock: Clock = clock or SystemClock()
+        self.bulk_reader: BulkEventReader = RepositoryBulkReader(self)
+        self._save_listeners: list[Callable[[], None]] = []
+        self._listeners_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def on_saved(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every successful save (wakes the projections)."""
+        with self._listeners_lock:
+            self._save_listeners.append(listener)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        try:
+            recordings = super().save(*objs, **kwargs)
+        except (InterfaceError, OperationalError) as error:
+            raise ServiceUnavailableError("the database is unavailable; retry shortly") from error
+        for listener in list(self._save_listeners):
+            listener()
+        return recordings
+
+    def load_many(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
+        """Reconstruct many aggregates from one bulk read of their events."""
+        try:
+            stored = self.bulk_reader.select_events_of(ids)
+        except (InterfaceError, OperationalError) as error:
+            raise ServiceUnavailableError("the database is unavailable; retry shortly") from error
+        aggregates: dict[UUID, Aggregate] = {}
+        for oid, events in stored.items():
+            aggregate = project_aggregate(None, (self.mapper.to_domain_event(e) for e in events))
+            if aggregate is not None:
+                aggregates[oid] = aggregate
+        return aggregates
+
+    def _get(self, aggregate_id: UUID, kind: type[Aggregate]) -> Any:
+        found = self.load_many([aggregate_id]).get(aggregate_id)
+        return found if isinstance(found, kind) else None
+
+    # ------------------------------------------------------------------ tenants and keys
+
+    def create_tenant(self, name: str) -> TenantCreated:
+        try:
+            tenant = Tenant.open(name)
+        except DomainError as error:
+            raise InvalidRequestError(str(error)) from None
+        key_id, api_key = self._new_api_key(tenant, Role.ADMIN)
+        self.save(tenant)
+        return TenantCreated(tenant_id=tenant.id, admin_api_key=api_key, admin_key_id=key_id)
+
+    def issue_api_key(self, principal: Principal, role: str) -> IssuedApiKey:
+        self._require(principal, Permission.MANAGE_API_KEYS)
+        try:
+            parsed = Role.parse(role)
+        except DomainError as error:
+            raise InvalidRequestError(str(error)) from None
+        tenant = self._tenant(principal.tenant_id)
+        key_id, api_key = self._new_api_key(tenant, parsed)
+        self.save(tenant)
+        return IssuedApiKey(key_id=key_id, api_key=api_key, role=parsed)
+
+    def list_api_keys(self, principal: Principal) -> list[dict[str, Any]]:
+        self._require(principal, Permission.MANAGE_API_KEYS)
+        tenant = self._tenant(principal.tenant_id)
+        return [
+            {"id": k.key_id, "role": k.role.value, "createdAt": iso(k.issued_at), "revoked": k.revoked}
+            for k in tenant.api_keys.values()
+        ]
+
+    def revoke_api_key(self, principal: Principal, key_id: str) -> None:
+        self._require(principal, Permission.MANAGE_API_KEYS)
+        tenant = self._tenant(principal.tenant_id)
+        if key_id not in tenant.api_keys:
+            raise NotFoundError("API key not found")
+        tenant.revoke_api_key(key_id)
+        self.save(tenant)
+
+    def authenticate(self, route_tenant: str, api_key: str) -> Principal:
+        """Who holds ``api_key``; a valid key of another tenant gets NotFound."""
+        parts = api_key.split("_", 3)
+        if len(parts) != 4 or parts[0] != API_KEY_PREFIX:
+            raise UnauthorizedError()
+        try:
+            key_tenant = UUID(hex=parts[1])
+        except ValueError:
+            raise UnauthorizedError() from None
+        tenant = self._get(key_tenant, Tenant)
+        record = tenant.active_key(parts[2]) if tenant is not None else None
+        if record is None or not secret_matches(api_key, record.secret_hash):
+            raise UnauthorizedError()
+        if _parse_tenant(route_tenant) != key_tenant:
+            raise NotFoundError("Not found")
+        return Principal(tenant_id=key_tenant, key_id=record.key_id, role=record.role)
+
+    def _new_api_key(self, tenant: Tenant, role: Role) -> tuple[str, str]:
+        key_id = secrets.token_hex(8)
+        api_key = f"{API_KEY_PREFIX}_{tenant.id.hex}_{key_id}_{secrets.token_urlsafe(32)}"
+        tenant.issue_api_key(key_id, hash_secret(api_key), role)
+        return key_id, api_key
+
+    def _tenant(self, tenant_id: UUID) -> Tenant:
+        tenant = self._get(tenant_id, Tenant)
+        if tenant is None:
+            raise NotFoundError("Not found")
+        return tenant  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _require(principal: Principal, permission: Permission) -> None:
+        if not principal.allows(permission):
+            raise ForbiddenError()
+
+    # ------------------------------------------------------------------ the WMS webhook
+
+    def connect_webhook(self, principal: Principal) -> str:
+        """"Connect WMS": returns the secret, shown once."""
+        self._require(principal, Permission.MANAGE_INTEGRATIONS)
+        if self._get(webhook_id(principal.tenant_id), WmsWebhook) is not None:
+            raise ConflictError("WMS webhook already connected")
+        secret = new_secret(WEBHOOK_SECRET_PREFIX)
+        hook = WmsWebhook.connect(principal.tenant_id, hash_secret(secret), _acting(principal))
+        self.save(hook)
+        return secret
+
+    def regenerate_webhook_secret(self, principal: Principal) -> str:
+        self._require(principal, Permission.MANAGE_INTEGRATIONS)
+        hook = self._webhook(principal.tenant_id)
+        secret = new_secret(WEBHOOK_SECRET_PREFIX)
+        hook.regenerate_secret(hash_secret(secret), _acting(principal))
+        self.save(hook)
+        return secret
+
+    def set_webhook_active(self, principal: Principal, active: bool) -> None:
+        self._require(principal, Permission.MANAGE_INTEGRATIONS)
+        hook = self._webhook(principal.tenant_id)
+        if hook.set_active(active, _acting(principal)):
+            self.save(hook)
+
+    def authenticate_webhook(self, route_tenant: str, secret: str) -> UUID:
+        """The tenant whose active webhook ``secret`` opens; else Unauthorized."""
+        try:
+            tenant_id = _parse_tenant(route_tenant)
+        except NotFoundError:
+            raise UnauthorizedError() from None
+        hook = self._get(webhook_id(tenant_id), WmsWebhook)
+        if hook is None:
+            # Spend the same work as a real comparison: no timing hint of which tenants exist.
+            secret_matches(secret, "0" * 64)
+            raise UnauthorizedError()
+        if not secret_matches(secret, hook.secret_hash) or not hook.active:
+            raise UnauthorizedError()
+        return tenant_id
+
+    def _webhook(self, tenant_id: UUID) -> WmsWebhook:
+        hook = self._get(webhook_id(tenant_id), WmsWebhook)
+        if hook is None:
+            raise NotFoundError("WMS webhook not connected")
+        return hook  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ order batches
+
+    def receive_batch(self, command: ReceiveBatch) -> IngestResult:
+        """Judge a raw batch exactly as documented, then ingest it atomically.
+
+        Webhook and pull both come here. A refusal (400/413/422) is recorded in
+        the delivery log, alone, and re-raised for the caller's response.
+        """
+        digest = hashlib.sha256(command.body).hexdigest() if command.body is not None else ""
+        try:
+            if command.body is None:
+                raise PayloadRejectedError(
+                    413,
+                    {
+                        "error": "Payload too large",
+                        "details": f"the body exceeds {command.max_body_bytes} bytes",
+                        "maxBytes": command.max_body_bytes,
+                    },
+                )
+            lines = parse_order_batch(command.body, max_items=command.max_items)
+            return self.ingest_orders(
+                IngestOrders(
+                    tenant_id=command.tenant_id,
+                    lines=lines,
+                    channel=command.channel,
+                    request_id=command.request_id,
+                    received_at=command.received_at,
+                    payload_bytes=command.body_size,
+                    payload_sha256=digest,
+                    endpoint_id=command.endpoint_id,
+                    delivery_id=command.delivery_id,
+                )
+            )
+        except PayloadRejectedError as rejected:
+            self.record_rejected_delivery(
+                RecordRejectedDelivery(
+                    tenant_id=command.tenant_id,
+                    channel=command.channel,
+                    request_id=command.request_id,
+                    received_at=command.received_at,
+                    status=rejected.status,
+                    error=rejected.body,
+                    payload_bytes=command.body_size,
+                    payload_sha256=digest,
+                    endpoint_id=command.endpoint_id,
+                )
+            )
+            raise
+
+    def ingest_orders(self, command: IngestOrders) -> IngestResult:
+        """Apply a batch atomically; retry optimistic-concurrency conflicts.
+
+        A conflict means another request saved one of our aggregates first: we
+        reload everything and apply the batch again on the new state, so no
+        update is lost and the caller never sees the race.
+        """
+        delay = 0.002
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            try:
+                return self._ingest_once(command)
+            except IntegrityError:
+                if attempt == MAX_CONFLICT_RETRIES - 1:
+                    break
+                time.sleep(random.uniform(0, delay))
+                delay = min(delay * 2, 0.25)
+        raise ServiceUnavailableError("too much contention on these orders; retry", retry_after=1)
+
+    def _ingest_once(self, command: IngestOrders) -> IngestResult:
+        keys = keys_of(command.tenant_id, command.lines)
+        loaded = self.load_many(keys.all_ids())
+        check_named_customers(command.tenant_id, command.lines, keys, loaded)
+        source = Source(
+            channel=command.channel,  # type: ignore[arg-type]
+            delivery_id=str(command.delivery_id),
+            request_id=command.request_id,
+        )
+        touched, outcomes = apply_batch(command.tenant_id, command.lines, keys, loaded, source)
+        delivery = Delivery.accept(
+            id=command.delivery_id,
+            tenant_id=str(command.tenant_id),
+            channel=command.channel,
+            request_id=command.request_id,
+            received_at=command.received_at,
+            processed=len(outcomes),
+            created=sum(1 for o in outcomes if o.created),
+            updated=sum(1 for o in outcomes if not o.created),
+            endpoint_id=command.endpoint_id,
+            payload_bytes=command.payload_bytes,
+            payload_sha256=command.payload_sha256,
+        )
+        self.save(*touched, delivery)
+        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes))
+
+    def record_rejected_delivery(self, command: RecordRejectedDelivery) -> None:
+        """Saved alone: a rejection never stores an order or moves lastReceivedAt."""
+        self.save(
+            Delivery.reject(
+                tenant_id=str(command.tenant_id),
+                channel=command.channel,
+                request_id=command.request_id,
+                received_at=command.received_at,
+                status=command.status,
+                error=command.error,
+                endpoint_id=command.endpoint_id,
+                payload_bytes=command.payload_bytes,
+                payload_sha256=command.payload_sha256,
+            )
+        )
+
+    # ------------------------------------------------------------------ customers
+
+    def create_customer(
+        self, principal: Principal, name: str, address: str, contact: str | None
+    ) -> dict[str, Any]:
+        self._require(principal, Permission.MANAGE_CUSTOMERS)
+        customer_id = Customer.id_for(principal.tenant_id, address)
+        if self._get(customer_id, Customer) is not None:
+            raise ConflictError("A customer with this address exists", customerId=str(customer_id))
+        try:
+            customer = Customer.register(
+                principal.tenant_id, address, _acting(principal), name=name, contact=contact
+            )
+        except DomainError as error:
+            raise InvalidRequestError(str(error)) from None
+        self.save(customer)
+        return customer_view(customer)
+
+    # ------------------------------------------------------------------ audit
+
+    def order_history(self, principal: Principal, order_id: str) -> dict[str, Any]:
+        self._require(principal, Permission.READ_HISTORY)
+        oid = self._own_order_id(principal, order_id)
+        return history_of(str(oid), self.events.get(oid))
+
+    def order_history_for_operator(self, tenant_id: str, order_id: str) -> dict[str, Any]:
+        """The audit trail for an operator on the machine (the CLI), who holds no API key."""
+        operator = Principal(tenant_id=_parse_tenant(tenant_id), key_id="operator", role=Role.AUDITOR)
+        return self.order_history(operator, order_id)
+
+    def order_as_of(
+        self, principal: Principal, order_id: str, version: int | None = None, as_of: Any = None
+    ) -> dict[str, Any]:
+        """The order as it was at ``version``, or at the moment ``as_of``."""
+        self._require(principal, Permission.READ_ORDERS)
+        oid = self._own_order_id(principal, order_id)
+        if as_of is not None:
+            version = None
+            for event in self.events.get(oid):
+                if event.timestamp <= as_of:
+                    version = event.originator_version
+            if version is None:
+                raise NotFoundError("The order did not exist then")
+        current = self._get(oid, Order)
+        if version is not None and (version < 1 or version > current.version):
+            raise NotFoundError(f"The order has no version {version}")
+        order = self.repository.get(oid, version=version)
+        customer = self._get(UUID(order.details["customer_id"]), Customer)
+        return order_state(order, customer.name if customer else None)
+
+    def _own_order_id(self, principal: Principal, order_id: str) -> UUID:
+        try:
+            oid = UUID(order_id)
+        except ValueError:
+            raise NotFoundError("Order not found") from None
+        order = self._get(oid, Order)
+        if order is None or order.tenant_id != str(principal.tenant_id):
+            raise NotFoundError("Order not found")
+        return oid
+
+
+def customer_view(customer: Customer) -> dict[str, Any]:
+    return {
+        "customerId": str(customer.id),
+        "name": customer.name,
+        "contact": customer.contact,
+        "address": customer.address,
+        "createdAt": iso(customer.created_on),
+    }
+
+
+def _acting(principal: Principal) -> Source:
+    return Source(channel="api", api_key_id=principal.key_id)
+
+
+def _parse_tenant(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFoundError("Not found") from None

@@ -1,0 +1,265 @@
+"""The webhook payload contract: bytes in, validated ``OrderLine``s out.
+
+Webhook and pull share this parser, so a pulled batch is judged exactly as a
+pushed one. Checks run in the documented order and the first failing step
+decides the response: invalid JSON, payload shape, batch size, field
+validation (every item, every problem), then ``plannedDate``. Customer
+existence needs the store and is checked by the ``IngestOrders`` command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Optional
+
+import orjson
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from application.errors import PayloadRejectedError
+from application.order_lines import OrderLine
+
+MAX_TEXT = 1000
+MAX_ID = 255
+MAX_TAGS = 50
+MAX_TAG = 100
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _number_as_string(value: Any) -> Any:
+    # WMS identifiers are sometimes sent as JSON numbers: accepted as their string.
+    if isinstance(value, bool):
+        return value  # left for the type check to refuse
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def _integral_float_as_int(value: Any) -> Any:
+    # 3.0 pallets is 3 pallets; 2.5 stays a float and is refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+ExternalId = Annotated[
+    str,
+    BeforeValidator(_number_as_string),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, BeforeValidator(_integral_float_as_int), Field(ge=0, le=2**31 - 1)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG)]
+
+
+class OrderItem(BaseModel):
+    """One order object as a WMS sends it. Unknown fields are ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    externalOrderId: ExternalId
+    deliveryAddress: Optional[Text] = None
+    customerId: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_ID)]] = None
+    customerName: Optional[Text] = None
+    customerContact: Optional[Text] = None
+    totalWeight: Optional[Quantity] = None
+    volume: Optional[Quantity] = None
+    palletCount: Optional[Count] = None
+    specialHandling: Optional[Annotated[list[Tag], Field(max_length=MAX_TAGS)]] = None
+    plannedDate: Any = None
+
+
+# Wire name -> Order field name, for the fields that live on the order.
+_ORDER_FIELD_OF = {
+    "deliveryAddress": "delivery_address",
+    "totalWeight": "total_weight",
+    "volume": "volume",
+    "palletCount": "pallet_count",
+    "specialHandling": "special_handling",
+    "plannedDate": "planned_date",
+}
+
+_TYPE_WORDS = {
+    "string_type": "must be a string",
+    "float_type": "must be a number",
+    "int_type": "must be a whole number",
+    "list_type": "must be an array of strings",
+    "finite_number": "must be a finite number",
+    "greater_than_equal": "must not be negative",
+    "less_than_equal": "is too large",
+    "missing": "is required",
+}
+
+
+def parse_order_batch(body: bytes, *, max_items: int) -> tuple[OrderLine, ...]:
+    """Parse and validate a webhook body; raise ``PayloadRejectedError`` with
+    the exact response body on the first failing check."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise PayloadRejectedError(400, {"error": "Invalid JSON"}) from None
+    raw_items = _items_of(document)
+    if len(raw_items) > max_items:
+        raise PayloadRejectedError(
+            413,
+            {
+                "error": "Payload too large",
+                "details": f"a batch holds at most {max_items} orders, got {len(raw_items)}",
+                "maxItems": max_items,
+            },
+        )
+    items = _validate_items(raw_items)
+    _check_planned_dates(raw_items)
+    return tuple(_line_of(item) for item in items)
+
+
+def _items_of(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, dict):
+        return [document]
+    if isinstance(document, list):
+        not_objects = [i for i, item in enumerate(document) if not isinstance(item, dict)]
+        if not not_objects:
+            return document
+        raise PayloadRejectedError(
+            400,
+            {
+                "error": "Invalid payload shape",
+                "details": [
+                    {"index": i, "message": "each order must be a JSON object"}
+                    for i in not_objects[:100]
+                ],
+            },
+        )
+    raise PayloadRejectedError(
+        400,
+        {
+            "error": "Invalid payload shape",
+            "details": "expected an order object or an array of order objects",
+        },
+    )
+
+
+def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
+    items: list[OrderItem] = []
+    problems: list[dict[str, Any]] = []
+    for index, raw in enumerate(raw_items):
+        reference = _reference_of(raw)
+        try:
+            item = OrderItem.model_validate(raw)
+        except ValidationError as error:
+            problems.extend(_problems_of(error, index, reference))
+            item = None
+        if not _has_text(raw.get("customerId")) and not _has_text(raw.get("deliveryAddress")):
+            problems.append(
+                {
+                    "index": index,
+                    "externalOrderId": reference,
+                    "field": "deliveryAddress",
+                    "message": "deliveryAddress or customerId is required",
+                }
+            )
+        elif item is not None:
+            items.append(item)
+    if problems:
+        problems.sort(key=lambda p: p["index"])
+        raise PayloadRejectedError(400, {"error": "Validation failed", "details": problems})
+    return items
+
+
+def _problems_of(error: ValidationError, index: int, reference: str | None) -> list[dict[str, Any]]:
+    problems = []
+    for e in error.errors(include_url=False, include_input=False):
+        loc = e["loc"]
+        field = str(loc[0]) if loc else "order"
+        where = field + "".join(f"[{part}]" for part in loc[1:])
+        if e["type"] in ("string_too_short", "too_short"):
+            words = "must not be empty"
+        elif e["type"] == "string_too_long":
+            words = f"must be at most {e['ctx']['max_length']} characters"
+        elif e["type"] == "too_long":
+            words = f"must have at most {e['ctx']['max_length']} entries"
+        else:
+            words = _TYPE_WORDS.get(e["type"], e["msg"])
+        problems.append(
+            {"index": index, "externalOrderId": reference, "field": field, "message": f"{where} {words}"}
+        )
+    return problems
+
+
+def _reference_of(raw: dict[str, Any]) -> str | None:
+    value = raw.get("externalOrderId")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return _number_as_string(value)
+    if isinstance(value, str):
+        return value[:MAX_ID]
+    return None
+
+
+def _has_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _check_planned_dates(raw_items: list[dict[str, Any]]) -> None:
+    messages = []
+    for index, raw in enumerate(raw_items):
+        value = raw.get("plannedDate")
+        if value is None or _is_calendar_date(value):
+            continue
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        messages.append(
+            f"item {index} (externalOrderId {_reference_of(raw)!r}): plannedDate must be a "
+            f"real calendar date in YYYY-MM-DD format, got {shown}"
+        )
+    if messages:
+        raise PayloadRejectedError(
+            422, {"error": "Invalid plannedDate", "fieldErrors": {"plannedDate": messages}}
+        )
+
+
+def _is_calendar_date(value: Any) -> bool:
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _line_of(item: OrderItem) -> OrderLine:
+    given = item.model_fields_set
+    patch = {
+        _ORDER_FIELD_OF[name]: _value_of(getattr(item, name))
+        for name in given
+        if name in _ORDER_FIELD_OF
+    }
+    return OrderLine(
+        external_order_id=item.externalOrderId,
+        customer_id=item.customerId or None,
+        delivery_address=item.deliveryAddress or None,
+        customer_name=item.customerName or None,
+        customer_contact=item.customerContact or None,
+        patch=patch,
+    )
+
+
+def _value_of(value: Any) -> Any:
+    # Empty strings are "no value" for optional text, like null.
+    if isinstance(value, str) and not value:
+        return None
+    return value

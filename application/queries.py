@@ -1,0 +1,66 @@
+"""Read-side use cases: permission checks in front of the read models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.commands import Principal
+from application.errors import ForbiddenError, NotFoundError
+from application.read_models import DeliveriesQueries, IntegrationsQueries, OrdersQueries, Page
+from domain.roles import Permission
+
+MAX_PAGE = 1000
+
+
+class IntakeQueries:
+    def __init__(
+        self,
+        orders: OrdersQueries,
+        integrations: IntegrationsQueries,
+        deliveries: DeliveriesQueries,
+    ) -> None:
+        self.orders = orders
+        self.integrations = integrations
+        self.deliveries = deliveries
+
+    def order(self, principal: Principal, order_id: str) -> dict[str, Any]:
+        _require(principal, Permission.READ_ORDERS)
+        found = self.orders.get_order(str(principal.tenant_id), order_id)
+        if found is None:
+            raise NotFoundError("Order not found")
+        return found
+
+    def order_by_external_id(self, principal: Principal, external_id: str) -> dict[str, Any]:
+        _require(principal, Permission.READ_ORDERS)
+        found = self.orders.get_order_by_external_id(str(principal.tenant_id), external_id)
+        if found is None:
+            raise NotFoundError("Order not found")
+        return found
+
+    def orders_page(
+        self, principal: Principal, planned_date: str | None, limit: int, cursor: str | None
+    ) -> Page:
+        _require(principal, Permission.READ_ORDERS)
+        return self.orders.list_orders(
+            str(principal.tenant_id), planned_date, min(limit, MAX_PAGE), cursor
+        )
+
+    def customer(self, principal: Principal, customer_id: str) -> dict[str, Any]:
+        _require(principal, Permission.MANAGE_CUSTOMERS)
+        found = self.orders.get_customer(str(principal.tenant_id), customer_id)
+        if found is None:
+            raise NotFoundError("Customer not found")
+        return found
+
+    def integration_status(self, principal: Principal, webhook_url: str) -> dict[str, Any]:
+        _require(principal, Permission.MANAGE_INTEGRATIONS)
+        return self.integrations.integration_status(str(principal.tenant_id), webhook_url)
+
+    def deliveries_page(self, principal: Principal, limit: int, cursor: str | None) -> Page:
+        _require(principal, Permission.MANAGE_INTEGRATIONS)
+        return self.deliveries.list_deliveries(str(principal.tenant_id), min(limit, MAX_PAGE), cursor)
+
+
+def _require(principal: Principal, permission: Permission) -> None:
+    if not principal.allows(permission):
+        raise ForbiddenError()

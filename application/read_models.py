@@ -1,0 +1,83 @@
+"""Read-model interfaces: what projections write and what queries read.
+
+Infrastructure implements each for SQLite and PostgreSQL. A ``TrackedView``
+writes its rows and its tracking position in one transaction, so every event
+is applied exactly once and a view can be rebuilt from position 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+W_co = TypeVar("W_co", covariant=True)
+
+
+class TrackingConflictError(Exception):
+    """Another process moved the view's position first; re-read and go on."""
+
+
+class TrackedView(Protocol[W_co]):
+    name: str
+
+    def position(self) -> int:
+        """The notification id of the last event applied (0: none)."""
+
+    def batch(self, expected: int, new: int) -> AbstractContextManager[W_co]:
+        """One transaction: rows written through the writer plus the tracking
+        move from ``expected`` to ``new``. Raises TrackingConflictError if the
+        position is no longer ``expected``."""
+
+    def reset(self) -> None:
+        """Drop every row and set the position back to 0 (for a rebuild)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[dict[str, Any]]
+    next_cursor: str | None
+
+
+class OrdersWriter(Protocol):
+    def upsert_customer(self, row: dict[str, Any]) -> None: ...
+
+    def insert_order(self, row: dict[str, Any]) -> None: ...
+
+    def update_order(
+        self, order_id: str, changes: dict[str, Any], updated_at: datetime, version: int
+    ) -> None: ...
+
+
+class OrdersQueries(Protocol):
+    def get_order(self, tenant_id: str, order_id: str) -> dict[str, Any] | None: ...
+
+    def get_order_by_external_id(self, tenant_id: str, external_id: str) -> dict[str, Any] | None: ...
+
+    def list_orders(
+        self, tenant_id: str, planned_date: str | None, limit: int, cursor: str | None
+    ) -> Page: ...
+
+    def get_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None: ...
+
+
+class IntegrationsWriter(Protocol):
+    def webhook_connected(self, webhook_id: str, tenant_id: str, connected_at: datetime) -> None: ...
+
+    def webhook_active(self, webhook_id: str, active: bool) -> None: ...
+
+    def delivery_received(self, tenant_id: str, channel: str, received_at: datetime) -> None: ...
+
+
+class IntegrationsQueries(Protocol):
+    def integration_status(self, tenant_id: str, webhook_url: str) -> dict[str, Any]: ...
+
+
+class DeliveriesWriter(Protocol):
+    def insert_delivery(self, row: dict[str, Any]) -> None: ...
+
+
+class DeliveriesQueries(Protocol):
+    def list_deliveries(self, tenant_id: str, limit: int, cursor: str | None) -> Page: ...

@@ -1,0 +1,131 @@
+"""Delivery records: one per batch received, accepted or rejected.
+
+An accepted delivery is saved in the same transaction as the orders it
+changed; it is what moves the integration's ``lastReceivedAt``. A rejected
+delivery is saved alone and changes no order: it exists so an admin can see
+what their WMS sent and why it was refused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.source import CHANNELS
+from domain.errors import InvalidValueError
+
+
+class Delivery(Aggregate):
+    TOPIC = "wms-intake:Delivery"
+
+    class Event(Aggregate.Event):
+        TOPIC = "wms-intake:Delivery.Event"
+
+    class Accepted(Aggregate.Created):
+        TOPIC = "wms-intake:DeliveryAccepted"
+        tenant_id: str
+        channel: str
+        request_id: str
+        received_at: datetime
+        processed: int
+        created: int
+        updated: int
+        endpoint_id: str | None
+        payload_bytes: int
+        payload_sha256: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _assign(aggregate, self, accepted=True)
+
+    class Rejected(Aggregate.Created):
+        TOPIC = "wms-intake:DeliveryRejected"
+        tenant_id: str
+        channel: str
+        request_id: str
+        received_at: datetime
+        status: int
+        error: dict[str, Any]
+        endpoint_id: str | None
+        payload_bytes: int
+        payload_sha256: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _assign(aggregate, self, accepted=False)
+
+    @classmethod
+    def accept(
+        cls,
+        *,
+        id: UUID,  # noqa: A002 - the id is chosen by the caller so retries keep it
+        tenant_id: str,
+        channel: str,
+        request_id: str,
+        received_at: datetime,
+        processed: int,
+        created: int,
+        updated: int,
+        endpoint_id: str | None,
+        payload_bytes: int,
+        payload_sha256: str,
+    ) -> Delivery:
+        _check_channel(channel)
+        return cls._create(
+            cls.Accepted,
+            id=id,
+            tenant_id=tenant_id,
+            channel=channel,
+            request_id=request_id,
+            received_at=received_at,
+            processed=processed,
+            created=created,
+            updated=updated,
+            endpoint_id=endpoint_id,
+            payload_bytes=payload_bytes,
+            payload_sha256=payload_sha256,
+        )
+
+    @classmethod
+    def reject(
+        cls,
+        *,
+        tenant_id: str,
+        channel: str,
+        request_id: str,
+        received_at: datetime,
+        status: int,
+        error: dict[str, Any],
+        endpoint_id: str | None,
+        payload_bytes: int,
+        payload_sha256: str,
+    ) -> Delivery:
+        _check_channel(channel)
+        if not 400 <= status < 500:
+            raise InvalidValueError("a rejected delivery carries a 4xx status")
+        return cls._create(
+            cls.Rejected,
+            tenant_id=tenant_id,
+            channel=channel,
+            request_id=request_id,
+            received_at=received_at,
+            status=status,
+            error=error,
+            endpoint_id=endpoint_id,
+            payload_bytes=payload_bytes,
+            payload_sha256=payload_sha256,
+        )
+
+
+def _check_channel(channel: str) -> None:
+    if channel not in CHANNELS:
+        raise InvalidValueError(f"unknown channel {channel!r}")
+
+
+def _assign(aggregate: Aggregate, created: Any, *, accepted: bool) -> None:
+    # The record is immutable after creation: its state is its creation event.
+    aggregate.__dict__.update(
+        {k: v for k, v in created.__dict__.items() if not k.startswith("originator")}
+    )
+    aggregate.__dict__["accepted"] = accepted

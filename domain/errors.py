@@ -1,0 +1,23 @@
+"""Named domain errors: invariants raise these, never ``assert``."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every rule the domain refuses to break."""
+
+
+class InvalidValueError(DomainError):
+    """A value object was given a value it cannot hold."""
+
+
+class WebhookAlreadyConnectedError(DomainError):
+    """A tenant has one WMS webhook; connecting a second is refused."""
+
+
+class UnknownApiKeyError(DomainError):
+    """The API key id is not one the tenant issued."""
+
+
+class PullEndpointRemovedError(DomainError):
+    """A removed pull endpoint accepts no more changes."""

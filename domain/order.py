@@ -1,0 +1,101 @@
+"""The Order aggregate: one delivery order of one tenant, keyed by its external id."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Union
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.ids import order_id
+from domain.source import Source
+
+FieldValue = Union[str, float, int, list[str], None]
+
+#: Order fields a WMS controls, in the order they are shown.
+ORDER_FIELDS: tuple[str, ...] = (
+    "customer_id",
+    "delivery_address",
+    "total_weight",
+    "volume",
+    "pallet_count",
+    "special_handling",
+    "planned_date",
+)
+
+
+class Order(Aggregate):
+    """A delivery order. Present fields overwrite, absent keep, ``None`` clears."""
+
+    TOPIC = "wms-intake:Order"
+
+    class Event(Aggregate.Event):
+        TOPIC = "wms-intake:Order.Event"
+
+    class Created(Aggregate.Created):
+        TOPIC = "wms-intake:OrderCreated"
+        tenant_id: str
+        external_order_id: str
+        details: dict[str, FieldValue]
+        source: dict[str, str | None]
+
+    @staticmethod
+    def create_id(tenant_id: str, external_order_id: str) -> UUID:
+        return order_id(UUID(tenant_id), external_order_id)
+
+    @classmethod
+    def place(
+        cls,
+        tenant_id: UUID,
+        external_order_id: str,
+        details: Mapping[str, FieldValue],
+        source: Source,
+    ) -> Order:
+        """A new order; fields not given start empty."""
+        full = {name: _copy(details.get(name)) for name in ORDER_FIELDS}
+        return cls(
+            tenant_id=str(tenant_id),
+            external_order_id=external_order_id,
+            details=full,
+            source=source.as_record(),
+        )
+
+    @event(Created)
+    def __init__(
+        self,
+        tenant_id: str,
+        external_order_id: str,
+        details: dict[str, FieldValue],
+        source: dict[str, str | None],
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.external_order_id = external_order_id
+        self.details = dict(details)
+
+    def revise(self, patch: Mapping[str, FieldValue], source: Source) -> bool:
+        """Apply the fields present in ``patch``; record only what really changed.
+
+        Returns whether anything changed: an update that changes nothing
+        records no event.
+        """
+        changes = {
+            name: _copy(value)
+            for name, value in patch.items()
+            if name in ORDER_FIELDS and self.details.get(name) != value
+        }
+        if not changes:
+            return False
+        self._record_update(changes=changes, source=source.as_record())
+        return True
+
+    @event("Updated", topic="wms-intake:OrderUpdated")
+    def _record_update(
+        self, changes: dict[str, FieldValue], source: dict[str, str | None]
+    ) -> None:
+        self.details.update(changes)
+
+
+def _copy(value: FieldValue) -> FieldValue:
+    # Lists are copied so a caller's later mutation can't alter recorded state.
+    return list(value) if isinstance(value, list) else value

@@ -1,0 +1,73 @@
+"""The Tenant aggregate: a customer organisation and the API keys it issued."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidValueError, UnknownApiKeyError
+from domain.roles import Role
+
+
+@dataclass
+class ApiKeyRecord:
+    """An issued key: only the hash of its secret is ever kept."""
+
+    key_id: str
+    secret_hash: str
+    role: Role
+    issued_at: datetime
+    revoked: bool = False
+
+
+class Tenant(Aggregate):
+    TOPIC = "wms-intake:Tenant"
+
+    class Event(Aggregate.Event):
+        TOPIC = "wms-intake:Tenant.Event"
+
+    class Created(Aggregate.Created):
+        TOPIC = "wms-intake:TenantCreated"
+        name: str
+
+    @classmethod
+    def open(cls, name: str) -> Tenant:
+        if not name.strip():
+            raise InvalidValueError("a tenant needs a name")
+        return cls(name=name.strip())
+
+    @event(Created)
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.api_keys: dict[str, ApiKeyRecord] = {}
+
+    def issue_api_key(self, key_id: str, secret_hash: str, role: Role) -> None:
+        if key_id in self.api_keys:
+            raise InvalidValueError("API key ids are unique within a tenant")
+        self._record_key_issued(key_id=key_id, secret_hash=secret_hash, role=role.value)
+
+    @event("ApiKeyIssued", topic="wms-intake:ApiKeyIssued")
+    def _record_key_issued(self, key_id: str, secret_hash: str, role: str) -> None:
+        self.api_keys[key_id] = ApiKeyRecord(
+            key_id=key_id,
+            secret_hash=secret_hash,
+            role=Role(role),
+            issued_at=self.modified_on,
+        )
+
+    def revoke_api_key(self, key_id: str) -> None:
+        record = self.api_keys.get(key_id)
+        if record is None:
+            raise UnknownApiKeyError(key_id)
+        if not record.revoked:
+            self._record_key_revoked(key_id=key_id)
+
+    @event("ApiKeyRevoked", topic="wms-intake:ApiKeyRevoked")
+    def _record_key_revoked(self, key_id: str) -> None:
+        self.api_keys[key_id].revoked = True
+
+    def active_key(self, key_id: str) -> ApiKeyRecord | None:
+        record = self.api_keys.get(key_id)
+        return record if record is not None and not record.revoked else None

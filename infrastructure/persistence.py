@@ -1,0 +1,119 @@
+"""Event-store wiring: the eventsourcing environment for SQLite or PostgreSQL.
+
+The environment is built explicitly from our settings (the library would
+otherwise default silently to an in-memory store, or pick up stray
+variables). ``POSTGRES_ENABLE_DB_FUNCTIONS`` is never set: in 9.5.6 it makes
+applications sharing a schema write into each other's table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from application.intake_app import IntakeApplication
+from infrastructure.settings import Settings
+from infrastructure.sql import Database
+
+# SQLite's default limit on bound parameters is 32766 on current builds but
+# 999 on old ones: stay below the old limit.
+SQLITE_CHUNK = 900
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    if settings.is_postgres:
+        return _postgres_env(settings)
+    path = settings.sqlite_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "SQLITE_LOCK_TIMEOUT": "30",
+        "CREATE_TABLE": "y",
+    }
+
+
+def _postgres_env(settings: Settings) -> dict[str, str]:
+    url = urlsplit(settings.database_url)
+    query = parse_qs(url.query)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+        "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.db_max_overflow),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # Dead connections (a database restart, a killed backend) are found
+        # before use instead of failing a request.
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "",
+        "CREATE_TABLE": "y",
+    }
+
+
+def open_event_store(settings: Settings) -> tuple[IntakeApplication, Database]:
+    """The application on its event store, and the SQL handle for read models."""
+    app = IntakeApplication(env=eventsourcing_env(settings))
+    datastore = app.recorder.datastore  # type: ignore[attr-defined]
+    if settings.is_postgres:
+        db = Database(datastore, "postgres", schema=datastore.schema)
+    else:
+        db = Database(datastore, "sqlite")
+    app.bulk_reader = SqlBulkEventReader(db, app.recorder.events_table_name)  # type: ignore[attr-defined]
+    return app, db
+
+
+class SqlBulkEventReader:
+    """All stored events of many aggregates in one query (chunked on SQLite).
+
+    The library has no bulk ``get``: 1,000 orders would be 1,000 queries.
+    """
+
+    def __init__(self, db: Database, events_table: str) -> None:
+        self.db = db
+        self.table = db.table(events_table)
+
+    def select_events_of(self, originator_ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]:
+        ids = list(originator_ids)
+        found: dict[UUID, list[StoredEvent]] = defaultdict(list)
+        if not ids:
+            return found
+        select = f"SELECT originator_id, originator_version, topic, state FROM {self.table} "
+        if self.db.dialect == "postgres":
+            rows = self.db.query(
+                select + "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
+                (ids,),
+            )
+        else:
+            rows = []
+            for start in range(0, len(ids), SQLITE_CHUNK):
+                chunk = [i.hex for i in ids[start : start + SQLITE_CHUNK]]
+                rows.extend(
+                    self.db.query(
+                        select + f"WHERE originator_id IN ({', '.join(['%s'] * len(chunk))}) "
+                        "ORDER BY originator_id, originator_version",
+                        chunk,
+                    )
+                )
+        for row in rows:
+            oid = row["originator_id"]
+            key = oid if isinstance(oid, UUID) else UUID(oid)
+            found[key].append(
+                StoredEvent(
+                    originator_id=key,
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+            )
+        return found

@@ -1,0 +1,1 @@
+"""Read-model tables (SQLite and PostgreSQL), each tracked by its projection."""

@@ -1,0 +1,100 @@
+"""The delivery log: accepted and rejected batches, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from application.errors import InvalidRequestError
+from application.read_models import Page
+from application.timestamps import iso
+from infrastructure.read_models.tracked_view import (
+    BatchedWriter,
+    SqlTrackedView,
+    decode_cursor,
+    encode_cursor,
+)
+from infrastructure.sql import SqlCursor
+
+
+class SqlDeliveriesView(SqlTrackedView):
+    name = "deliveries"
+    tables = ("rm_deliveries",)
+
+    def ddl(self) -> list[str]:
+        table = self.db.table("rm_deliveries")
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            "delivery_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, request_id TEXT NOT NULL, "
+            "channel TEXT NOT NULL, received_at TEXT NOT NULL, status INTEGER NOT NULL, "
+            "processed INTEGER NOT NULL, error TEXT, endpoint_id TEXT, payload_bytes BIGINT)",
+            "CREATE INDEX IF NOT EXISTS rm_deliveries_newest "
+            f"ON {table} (tenant_id, received_at, delivery_id)",
+            f"CREATE INDEX IF NOT EXISTS rm_deliveries_by_request ON {table} (tenant_id, request_id)",
+        ]
+
+    def writer(self, cursor: SqlCursor) -> DeliveriesTableWriter:
+        return DeliveriesTableWriter(self, cursor)
+
+    def list_deliveries(
+        self, tenant_id: str, limit: int, cursor: str | None, request_id: str | None = None
+    ) -> Page:
+        where, params = ["tenant_id = %s"], [tenant_id]
+        if request_id is not None:
+            where.append("request_id = %s")
+            params.append(request_id)
+        if cursor is not None:
+            before = decode_cursor(cursor, 2)
+            if before is None or not all(isinstance(v, str) for v in before):
+                raise InvalidRequestError("Invalid cursor")
+            where.append("(received_at < %s OR (received_at = %s AND delivery_id < %s))")
+            params.extend([before[0], before[0], before[1]])
+        rows = self.db.query(
+            f"SELECT * FROM {self.db.table('rm_deliveries')} WHERE " + " AND ".join(where)
+            + " ORDER BY received_at DESC, delivery_id DESC LIMIT %s",
+            (*params, limit + 1),
+        )
+        page = rows[:limit]
+        next_cursor = (
+            encode_cursor([page[-1]["received_at"], page[-1]["delivery_id"]]) if len(rows) > limit else None
+        )
+        return Page([_delivery_of(r) for r in page], next_cursor)
+
+
+class DeliveriesTableWriter(BatchedWriter):
+    def __init__(self, view: SqlDeliveriesView, cursor: SqlCursor) -> None:
+        super().__init__(cursor)
+        self.table = view.db.table("rm_deliveries")
+
+    def insert_delivery(self, row: dict[str, Any]) -> None:
+        self.add(
+            f"INSERT INTO {self.table} (delivery_id, tenant_id, request_id, channel, received_at, "
+            "status, processed, error, endpoint_id, payload_bytes) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (delivery_id) DO NOTHING",
+            (
+                row["delivery_id"],
+                row["tenant_id"],
+                row["request_id"],
+                row["channel"],
+                iso(row["received_at"]),
+                row["status"],
+                row["processed"],
+                orjson.dumps(row["error"]).decode() if row["error"] is not None else None,
+                row["endpoint_id"],
+                row["payload_bytes"],
+            ),
+        )
+
+
+def _delivery_of(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "deliveryId": row["delivery_id"],
+        "requestId": row["request_id"],
+        "channel": row["channel"],
+        "receivedAt": row["received_at"],
+        "status": int(row["status"]),
+        "processed": int(row["processed"]),
+        "error": orjson.loads(row["error"]) if row["error"] is not None else None,
+        "endpointId": row["endpoint_id"],
+    }

@@ -1,0 +1,204 @@
+"""Planning's read model: orders (with location) and customers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from application.errors import InvalidRequestError
+from application.read_models import Page
+from application.timestamps import iso
+from infrastructure.read_models.tracked_view import (
+    BatchedWriter,
+    SqlTrackedView,
+    decode_cursor,
+    encode_cursor,
+)
+from infrastructure.sql import SqlCursor
+
+ORDER_COLUMNS = (
+    "customer_id",
+    "delivery_address",
+    "total_weight",
+    "volume",
+    "pallet_count",
+    "special_handling",
+    "planned_date",
+)
+
+
+class SqlOrdersView(SqlTrackedView):
+    name = "orders"
+    tables = ("rm_customers", "rm_orders")
+
+    def ddl(self) -> list[str]:
+        orders, customers = self.db.table("rm_orders"), self.db.table("rm_customers")
+        return [
+            f"CREATE TABLE IF NOT EXISTS {customers} ("
+            "customer_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, "
+            "contact TEXT, address TEXT, created_at TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {orders} ("
+            "order_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, external_order_id TEXT NOT NULL, "
+            "customer_id TEXT, delivery_address TEXT, total_weight DOUBLE PRECISION, "
+            "volume DOUBLE PRECISION, pallet_count BIGINT, special_handling TEXT, planned_date TEXT, "
+            "location_lat DOUBLE PRECISION, location_lon DOUBLE PRECISION, location_precision TEXT, "
+            "location_status TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
+            "version BIGINT NOT NULL)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS rm_orders_by_external_id "
+            f"ON {orders} (tenant_id, external_order_id)",
+            "CREATE INDEX IF NOT EXISTS rm_orders_by_planned_date "
+            f"ON {orders} (tenant_id, planned_date, external_order_id)",
+        ]
+
+    def writer(self, cursor: SqlCursor) -> OrdersTableWriter:
+        return OrdersTableWriter(self, cursor)
+
+    # ---------------------------------------------------------------- queries
+
+    def _select(self) -> str:
+        return (
+            "SELECT o.*, c.name AS customer_name "
+            f"FROM {self.db.table('rm_orders')} o "
+            f"LEFT JOIN {self.db.table('rm_customers')} c ON c.customer_id = o.customer_id "
+        )
+
+    def get_order(self, tenant_id: str, order_id: str) -> dict[str, Any] | None:
+        row = self.db.query_one(
+            self._select() + "WHERE o.tenant_id = %s AND o.order_id = %s", (tenant_id, order_id)
+        )
+        return _order_of(row) if row else None
+
+    def get_order_by_external_id(self, tenant_id: str, external_id: str) -> dict[str, Any] | None:
+        row = self.db.query_one(
+            self._select() + "WHERE o.tenant_id = %s AND o.external_order_id = %s",
+            (tenant_id, external_id),
+        )
+        return _order_of(row) if row else None
+
+    def list_orders(
+        self, tenant_id: str, planned_date: str | None, limit: int, cursor: str | None
+    ) -> Page:
+        where, params = ["o.tenant_id = %s"], [tenant_id]
+        if planned_date is not None:
+            where.append("o.planned_date = %s")
+            params.append(planned_date)
+        if cursor is not None:
+            after = decode_cursor(cursor, 1)
+            if after is None or not isinstance(after[0], str):
+                raise InvalidRequestError("Invalid cursor")
+            where.append("o.external_order_id > %s")
+            params.append(after[0])
+        rows = self.db.query(
+            self._select() + "WHERE " + " AND ".join(where)
+            + " ORDER BY o.external_order_id LIMIT %s",
+            (*params, limit + 1),
+        )
+        items = [_order_of(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items, encode_cursor([items[-1]["externalOrderId"]]) if more else None)
+
+    def get_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+        row = self.db.query_one(
+            f"SELECT * FROM {self.db.table('rm_customers')} WHERE tenant_id = %s AND customer_id = %s",
+            (tenant_id, customer_id),
+        )
+        if row is None:
+            return None
+        return {
+            "customerId": row["customer_id"],
+            "name": row["name"],
+            "contact": row["contact"],
+            "address": row["address"],
+            "createdAt": row["created_at"],
+        }
+
+
+class OrdersTableWriter(BatchedWriter):
+    def __init__(self, view: SqlOrdersView, cursor: SqlCursor) -> None:
+        super().__init__(cursor)
+        self.orders = view.db.table("rm_orders")
+        self.customers = view.db.table("rm_customers")
+
+    def upsert_customer(self, row: dict[str, Any]) -> None:
+        self.add(
+            f"INSERT INTO {self.customers} (customer_id, tenant_id, name, contact, address, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id) DO UPDATE SET "
+            "name = excluded.name, contact = excluded.contact, address = excluded.address",
+            (
+                row["customer_id"],
+                row["tenant_id"],
+                row["name"],
+                row["contact"],
+                row["address"],
+                iso(row["created_at"]),
+            ),
+        )
+
+    def insert_order(self, row: dict[str, Any]) -> None:
+        self.add(
+            f"INSERT INTO {self.orders} (order_id, tenant_id, external_order_id, "
+            + ", ".join(ORDER_COLUMNS)
+            + ", location_status, created_at, updated_at, version) VALUES ("
+            + ", ".join(["%s"] * (len(ORDER_COLUMNS) + 7))
+            + ")",
+            (
+                row["order_id"],
+                row["tenant_id"],
+                row["external_order_id"],
+                *(_column_value(name, row.get(name)) for name in ORDER_COLUMNS),
+                "pending",
+                iso(row["created_at"]),
+                iso(row["updated_at"]),
+                row["version"],
+            ),
+        )
+
+    def update_order(
+        self, order_id: str, changes: dict[str, Any], updated_at: datetime, version: int
+    ) -> None:
+        names = [name for name in ORDER_COLUMNS if name in changes]
+        assignments = ", ".join(f"{name} = %s" for name in names)
+        self.add(
+            f"UPDATE {self.orders} SET {assignments}{', ' if names else ''}"
+            "updated_at = %s, version = %s WHERE order_id = %s",
+            (
+                *(_column_value(name, changes[name]) for name in names),
+                iso(updated_at),
+                version,
+                order_id,
+            ),
+        )
+
+
+def _column_value(name: str, value: Any) -> Any:
+    if name == "special_handling" and value is not None:
+        return orjson.dumps(value).decode()
+    return value
+
+
+def _order_of(row: dict[str, Any]) -> dict[str, Any]:
+    handling = row["special_handling"]
+    status = row["location_status"] or "pending"
+    return {
+        "orderId": row["order_id"],
+        "externalOrderId": row["external_order_id"],
+        "customerId": row["customer_id"],
+        "customerName": row["customer_name"],
+        "deliveryAddress": row["delivery_address"],
+        "totalWeight": row["total_weight"],
+        "volume": row["volume"],
+        "palletCount": row["pallet_count"],
+        "specialHandling": orjson.loads(handling) if handling is not None else None,
+        "plannedDate": row["planned_date"],
+        "location": {
+            "lat": row["location_lat"],
+            "lon": row["location_lon"],
+            "precision": row["location_precision"],
+            "status": status,
+        },
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+        "version": int(row["version"]),
+    }

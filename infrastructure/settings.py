@@ -1,0 +1,60 @@
+"""Settings, from environment variables prefixed ``WMS_INTAKE_`` (documented in the README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/wms-intake.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WMS_INTAKE_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str | None = None
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_batch_items: int = Field(default=10_000, ge=1)
+    db_pool_size: int = Field(default=8, ge=1)
+    db_max_overflow: int = Field(default=8, ge=0)
+    worker_threads: int = Field(default=16, ge=1)
+    projection_poll_interval: float = Field(default=0.2, gt=0)
+    projection_batch_size: int = Field(default=2000, ge=1)
+    rate_limit_per_second: float = Field(default=200.0, ge=0)
+    rate_limit_burst: int = Field(default=400, ge=1)
+    geocoder: str = "offline-uk"
+    geocoder_url: str | None = None
+    geocoder_api_key: str | None = None
+    geocoder_user_agent: str = "wms-intake/0.1"
+    geocoder_rate_per_second: float = Field(default=1.0, gt=0)
+    pull_allow_private: bool = False
+    pull_timeout_seconds: float = Field(default=30.0, gt=0)
+    secret_key: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("database_url must start with sqlite:/// or postgresql://")
+        return value
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlsplit(self.database_url).scheme in ("postgresql", "postgres")
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file (``sqlite:///relative`` or ``sqlite:////absolute``)."""
+        return Path(unquote(self.database_url[len("sqlite:///") :]))
+
+    @property
+    def key_file(self) -> Path:
+        """Where the embedded default keeps its generated encryption key."""
+        if self.is_postgres:
+            return Path("var") / "wms-intake.key"
+        return self.sqlite_path.with_suffix(".key")

@@ -1,0 +1,74 @@
+"""A thin, dialect-aware SQL helper over the event store's own connection pool.
+
+Read models live in the same database as the events and reuse the
+eventsourcing datastore's pool (psycopg pool / SQLite connections), so a
+deployment has one pool to size and one database to back up. SQL is written
+once with ``%s`` placeholders; the SQLite flavour rewrites them to ``?``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
+
+Dialect = Literal["sqlite", "postgres"]
+
+
+class SqlCursor:
+    """Executes statements inside one transaction; rows come back as dicts."""
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self._raw = raw
+        self._dialect = dialect
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("%s", "?") if self._dialect == "sqlite" else statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+        self._raw.execute(self._sql(statement), tuple(params))
+        return int(self._raw.rowcount)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._raw.executemany(self._sql(statement), [tuple(r) for r in rows])
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._raw.fetchall()]
+
+    def fetchone(self) -> dict[str, Any] | None:
+        row = self._raw.fetchone()
+        return dict(row) if row is not None else None
+
+
+class Database:
+    """The SQL side of one event store: its dialect, schema and transactions."""
+
+    def __init__(self, datastore: Any, dialect: Dialect, schema: str | None = None) -> None:
+        self.datastore = datastore
+        self.dialect = dialect
+        self.schema = schema if dialect == "postgres" else None
+
+    def table(self, name: str) -> str:
+        return f'"{self.schema}"."{name}"' if self.schema else name
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlCursor]:
+        """One committed transaction (rolled back on any exception)."""
+        with self.datastore.transaction(commit=True) as raw:
+            yield SqlCursor(self._unwrap(raw), self.dialect)
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as raw:
+            cursor = SqlCursor(self._unwrap(raw), self.dialect)
+            cursor.execute(statement, params)
+            return cursor.fetchall()
+
+    def query_one(self, statement: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.query(statement, params)
+        return rows[0] if rows else None
+
+    def _unwrap(self, raw: Any) -> Any:
+        # eventsourcing wraps sqlite3 cursors; psycopg cursors come as they are.
+        return getattr(raw, "sqlite_cursor", raw)

@@ -1,0 +1,43 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from interfaces.container import Container
+from interfaces.http.keys import CONTAINER, METRICS, RATE_LIMITER
+from interfaces.http.metrics import Metrics
+from interfaces.http.middleware import observe
+from interfaces.http.rate_limit import TenantRateLimiter
+from interfaces.http.routes import add_routes
+
+# Headers are bounded (aiohttp defaults: 8 KiB per line/field); the body limit
+# is enforced by the webhook itself so it can answer with the documented 413.
+BODY_HEADROOM = 1024
+
+
+def create_app(container: Container, *, run_background: bool = True, owns_container: bool = False) -> web.Application:
+    app = web.Application(
+        middlewares=[observe],
+        client_max_size=container.settings.max_body_bytes + BODY_HEADROOM,
+    )
+    app[CONTAINER] = container
+    app[METRICS] = Metrics()
+    app[RATE_LIMITER] = TenantRateLimiter(
+        container.settings.rate_limit_per_second, container.settings.rate_limit_burst
+    )
+    add_routes(app)
+
+    async def background(_: web.Application) -> AsyncIterator[None]:
+        if run_background:
+            container.start_background()
+        yield
+        if run_background:
+            container.stop_background()
+        if owns_container:
+            container.close()
+
+    app.cleanup_ctx.append(background)
+    return app

@@ -1,0 +1,27 @@
+"""Bearer tokens from the Authorization header, and the calling principal."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from application.commands import Principal
+from application.errors import UnauthorizedError
+from interfaces.http.keys import CONTAINER
+from interfaces.http.offload import offload
+
+
+def bearer_token(request: web.Request) -> str:
+    """The Bearer credential, or UnauthorizedError (missing, other scheme, empty)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 512:
+        raise UnauthorizedError()
+    return token
+
+
+async def principal_of(request: web.Request) -> Principal:
+    """Authenticate a tenant API key against the route's tenant."""
+    token = bearer_token(request)
+    app = request.app[CONTAINER].app
+    return await offload(request, app.authenticate, request.match_info["tenantId"], token)

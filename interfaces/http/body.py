@@ -1,0 +1,28 @@
+"""Reading a request body without ever holding more than the limit."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+CHUNK = 64 * 1024
+
+
+async def read_capped(request: web.Request, limit: int) -> tuple[bytes | None, int]:
+    """The body and its size; ``None`` for the body when it exceeds ``limit``.
+
+    A declared Content-Length over the limit is refused before reading; a
+    chunked body is counted while it streams and reading stops at the limit.
+    """
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        return None, declared
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(CHUNK)
+        if not chunk:
+            return b"".join(parts), size
+        size += len(chunk)
+        if size > limit:
+            return None, size
+        parts.append(chunk)

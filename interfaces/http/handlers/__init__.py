@@ -1,0 +1,1 @@
+"""Thin handlers: parse, call the application off the loop, serialise."""

@@ -1,0 +1,34 @@
+"""Tenant API keys: issue (shown once), list (no secrets), revoke."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from interfaces.http.auth import principal_of
+from interfaces.http.keys import CONTAINER
+from interfaces.http.offload import offload
+from interfaces.http.responses import json_response
+from interfaces.http.schemas import IssueApiKey, parse_body
+
+
+async def issue_api_key(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await parse_body(request, IssueApiKey)
+    issued = await offload(request, request.app[CONTAINER].app.issue_api_key, principal, body.role)
+    return json_response(
+        {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value}, status=201
+    )
+
+
+async def list_api_keys(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    keys = await offload(request, request.app[CONTAINER].app.list_api_keys, principal)
+    return json_response({"apiKeys": keys})
+
+
+async def revoke_api_key(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    await offload(
+        request, request.app[CONTAINER].app.revoke_api_key, principal, request.match_info["keyId"]
+    )
+    return web.Response(status=204)

@@ -1,0 +1,36 @@
+"""Health, readiness and metrics."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from interfaces.http.keys import CONTAINER, METRICS
+from interfaces.http.offload import offload
+from interfaces.http.responses import json_response
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    container = request.app[CONTAINER]
+    try:
+        await offload(request, container.db.query, "SELECT 1 AS ok")
+    except Exception as error:  # noqa: BLE001 - readiness reports any failure as not ready
+        return json_response(
+            {"status": "unavailable", "database": "unreachable", "reason": type(error).__name__},
+            status=503,
+            headers={"Retry-After": "1"},
+        )
+    return json_response({"status": "ready", "database": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    container = request.app[CONTAINER]
+    registry = request.app[METRICS]
+    registry.latest_lags = await offload(request, container.projection_lags)
+    return web.Response(
+        body=registry.render(),
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )

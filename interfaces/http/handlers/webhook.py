@@ -1,0 +1,58 @@
+"""``POST /api/integrations/wms/{tenantId}``: the documented WMS webhook."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from application.commands import ReceiveBatch
+from application.errors import PayloadRejectedError
+from interfaces.http.auth import bearer_token
+from interfaces.http.body import read_capped
+from interfaces.http.errors import TooManyRequestsError
+from interfaces.http.keys import CONTAINER, METRICS, RATE_LIMITER
+from interfaces.http.middleware import request_id_of
+from interfaces.http.offload import offload
+from interfaces.http.responses import json_response
+
+JSON_TYPES = ("application/json", "text/json", "text/plain", "application/octet-stream")
+
+
+async def receive_orders(request: web.Request) -> web.Response:
+    container = request.app[CONTAINER]
+    settings = container.settings
+    # Authentication comes first and reads no byte of the body.
+    tenant_id = await offload(
+        request, container.app.authenticate_webhook, request.match_info["tenantId"], bearer_token(request)
+    )
+    wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
+    if wait is not None:
+        raise TooManyRequestsError(wait)
+    if not _is_json(request):
+        raise PayloadRejectedError(
+            415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
+        )
+    body, size = await read_capped(request, settings.max_body_bytes)
+    result = await offload(
+        request,
+        container.app.receive_batch,
+        ReceiveBatch(
+            tenant_id=tenant_id,
+            body=body,
+            body_size=size,
+            channel="webhook",
+            request_id=request_id_of(request),
+            received_at=container.app.clock.now(),
+            max_items=settings.max_batch_items,
+            max_body_bytes=settings.max_body_bytes,
+        ),
+    )
+    request.app[METRICS].count_batch("webhook", result.created, len(result.orders))
+    return json_response(result.as_body())
+
+
+def _is_json(request: web.Request) -> bool:
+    # No Content-Type is accepted (some WMSs send none); a form or XML is not.
+    if "Content-Type" not in request.headers:
+        return True
+    kind = request.content_type.lower()
+    return kind in JSON_TYPES or kind.endswith("+json")

@@ -1,0 +1,69 @@
+"""Prometheus metrics of one service instance (own registry: no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+BATCH_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000)
+
+
+class _LagCollector(Collector):
+    def __init__(self, lags: Callable[[], dict[str, int]]) -> None:
+        self._lags = lags
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "wms_intake_projection_lag_events",
+            "Events recorded but not yet applied to a read model.",
+            labels=["projection"],
+        )
+        for name, lag in self._lags().items():
+            family.add_metric([name], lag)
+        yield family
+
+
+class Metrics:
+    def __init__(self) -> None:
+        # Lags are measured (off the event loop) just before each scrape.
+        self.latest_lags: dict[str, int] = {}
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "wms_intake_http_requests",
+            "HTTP requests by route and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "wms_intake_http_request_seconds",
+            "HTTP request latency by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.orders = Counter(
+            "wms_intake_orders",
+            "Orders processed by outcome.",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "wms_intake_batch_size",
+            "Orders per accepted batch.",
+            ["channel"],
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_LagCollector(lambda: self.latest_lags))
+
+    def count_batch(self, channel: str, created: int, processed: int) -> None:
+        self.orders.labels(channel, "created").inc(created)
+        self.orders.labels(channel, "updated").inc(processed - created)
+        self.batch_size.labels(channel).observe(processed)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,34 @@
+"""Every route of the service, in one table."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from interfaces.http.handlers import api_keys, integrations, operations, orders, webhook
+
+TENANT = "/api/tenants/{tenantId}"
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_routes(
+        [
+            web.post("/api/integrations/wms/{tenantId}", webhook.receive_orders, name="webhook"),
+            web.get(f"{TENANT}/integrations", integrations.integration_status),
+            web.post(f"{TENANT}/integrations/wms/webhook", integrations.connect_webhook),
+            web.patch(f"{TENANT}/integrations/wms/webhook", integrations.set_webhook_active),
+            web.post(f"{TENANT}/integrations/wms/webhook/secret", integrations.regenerate_webhook_secret),
+            web.get(f"{TENANT}/integrations/wms/deliveries", integrations.list_deliveries),
+            web.post(f"{TENANT}/api-keys", api_keys.issue_api_key),
+            web.get(f"{TENANT}/api-keys", api_keys.list_api_keys),
+            web.delete(f"{TENANT}/api-keys/{{keyId}}", api_keys.revoke_api_key),
+            web.post(f"{TENANT}/customers", orders.create_customer),
+            web.get(f"{TENANT}/customers/{{customerId}}", orders.get_customer),
+            web.get(f"{TENANT}/orders", orders.list_orders),
+            web.get(f"{TENANT}/orders/by-external-id/{{externalOrderId}}", orders.get_order_by_external_id),
+            web.get(f"{TENANT}/orders/{{orderId}}", orders.get_order),
+            web.get(f"{TENANT}/orders/{{orderId}}/history", orders.order_history),
+            web.get("/healthz", operations.healthz),
+            web.get("/readyz", operations.readyz),
+            web.get("/metrics", operations.metrics),
+        ]
+    )

@@ -1,0 +1,63 @@
+"""Request bodies of the tenant API, validated with pydantic at the edge."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional, TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from application.errors import InvalidRequestError
+
+MAX_REQUEST_BYTES = 64 * 1024
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class CreateCustomer(StrictBody):
+    name: Name
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    contact: Optional[Annotated[str, StringConstraints(max_length=500)]] = None
+
+
+class SetWebhookActive(StrictBody):
+    active: bool
+
+
+class IssueApiKey(StrictBody):
+    role: Literal["admin", "planner", "auditor"]
+
+
+class CreateTenant(StrictBody):
+    name: Name
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    """The request's JSON body as ``model``, or a 400 that says what is wrong."""
+    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
+        raise InvalidRequestError("Request body too large")
+    raw = await request.content.read(MAX_REQUEST_BYTES + 1)
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise InvalidRequestError("Request body too large")
+    try:
+        document = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        raise InvalidRequestError("Invalid JSON") from None
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise InvalidRequestError(
+            "Validation failed",
+            [
+                {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+                for e in error.errors(include_url=False, include_input=False)
+            ],
+        ) from None
