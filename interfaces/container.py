@@ -10,7 +10,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from application.follower import ProjectionFollower
 from application.intake_app import IntakeApplication
@@ -27,6 +27,14 @@ from infrastructure.sql import Database
 log = logging.getLogger(__name__)
 
 
+class BackgroundWorker(Protocol):
+    """Something that runs in the background of ``serve`` or ``worker``."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -36,15 +44,25 @@ class Container:
     followers: dict[str, ProjectionFollower]
     queries: IntakeQueries
     executor: ThreadPoolExecutor
+    #: Extra background work (geocoding, scheduled pulls), started after the followers.
+    workers: list[BackgroundWorker] = field(default_factory=list)
     background_running: bool = field(default=False)
 
     def start_background(self) -> None:
-        """Projections (and later: geocoding, scheduled pulls) in this process."""
+        """Projections and every other background worker, in this process."""
+        if self.background_running:
+            return
         for follower in self.followers.values():
             follower.start()
+        for worker in self.workers:
+            worker.start()
         self.background_running = True
 
     def stop_background(self) -> None:
+        if not self.background_running:
+            return
+        for worker in reversed(self.workers):
+            worker.stop()
         for follower in self.followers.values():
             follower.stop()
         self.background_running = False
