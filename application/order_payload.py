@@ -25,6 +25,7 @@ from pydantic import (
 
 from application.errors import PayloadRejectedError
 from application.order_lines import OrderLine
+from domain.addresses import normalise_address
 
 MAX_TEXT = 1000
 MAX_ID = 255
@@ -32,6 +33,7 @@ MAX_TAGS = 50
 MAX_TAG = 100
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_EXACT_FLOAT_LIMIT = 2.0**53
 
 
 def _number_as_string(value: Any) -> Any:
@@ -40,6 +42,10 @@ def _number_as_string(value: Any) -> Any:
         return value  # left for the type check to refuse
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float) and abs(value) >= _EXACT_FLOAT_LIMIT:
+        # Too large to be exact (the JSON parser made it a float): two WMS ids
+        # would share one string. Left for the type check to refuse.
+        return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):
@@ -162,7 +168,7 @@ def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
         except ValidationError as error:
             problems.extend(_problems_of(error, index, reference))
             item = None
-        if not _has_text(raw.get("customerId")) and not _has_text(raw.get("deliveryAddress")):
+        if not _has_text(raw.get("customerId")) and not _has_address(raw.get("deliveryAddress")):
             problems.append(
                 {
                     "index": index,
@@ -204,7 +210,8 @@ def _reference_of(raw: dict[str, Any]) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return _number_as_string(value)
+        converted = _number_as_string(value)
+        return converted if isinstance(converted, str) else None
     if isinstance(value, str):
         return value[:MAX_ID]
     return None
@@ -212,6 +219,11 @@ def _reference_of(raw: dict[str, Any]) -> str | None:
 
 def _has_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
+
+
+def _has_address(value: Any) -> bool:
+    # Punctuation alone (",,,") names no address and could found no customer.
+    return isinstance(value, str) and bool(normalise_address(value))
 
 
 def _check_planned_dates(raw_items: list[dict[str, Any]]) -> None:

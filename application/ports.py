@@ -13,6 +13,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from application.geocode_result import GeocodeOutcome
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -27,6 +29,21 @@ class BulkEventReader(Protocol):
 class HealthProbe(Protocol):
     def check(self) -> None:
         """Raise if the database cannot be reached."""
+
+
+class Geocoder(Protocol):
+    """Turns a free-text address into coordinates (a local index or a remote service).
+
+    Never raises for a bad address or a failing service: every outcome is a
+    ``GeocodeHit`` or a ``GeocodeMiss`` saying whether a retry may help.
+    """
+
+    provider: str
+
+    async def geocode(self, address: str) -> GeocodeOutcome: ...
+
+    async def aclose(self) -> None:
+        """Release connections (called on the event loop that used the geocoder)."""
 
 
 class PullSource(Protocol):

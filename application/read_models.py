@@ -81,3 +81,18 @@ class DeliveriesWriter(Protocol):
 
 class DeliveriesQueries(Protocol):
     def list_deliveries(self, tenant_id: str, limit: int, cursor: str | None) -> Page: ...
+
+
+class PullEndpointsWriter(Protocol):
+    def endpoint_added(self, row: dict[str, Any]) -> None: ...
+
+    def endpoint_changed(self, endpoint_id: str, changes: dict[str, Any]) -> None: ...
+
+    def endpoint_removed(self, endpoint_id: str) -> None: ...
+
+    def sync_attempted(self, endpoint_id: str, attempt_id: str, row: dict[str, Any]) -> None: ...
+
+
+class PullEndpointsQueries(Protocol):
+    def list_pull_endpoints(self, tenant_id: str) -> list[dict[str, Any]]:
+        """The tenant's pull endpoints with their sync status (never a secret), oldest first."""

@@ -26,11 +26,14 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from infrastructure.geocoding.offline_uk import (  # noqa: E402
+from infrastructure.geocoding.offline_uk import (
     OfflineGeocodeHit,
     OfflineUkGeocoder,
     default_data_dir,
 )
+
+# Share of sampled postcodes turned into unknown units to exercise the sector fallback.
+UNKNOWN_UNIT_SHARE = 0.125
 
 
 def main() -> None:
@@ -80,9 +83,9 @@ def _sample_addresses(data_dir: pathlib.Path, count: int, rng: random.Random) ->
     for path in files:
         text = gzip.decompress(path.read_bytes()).decode("utf-8")
         postcodes = [line.split(",", 1)[0] for line in text.splitlines()]
-        for postcode in rng.sample(postcodes, min(per_area, len(postcodes))):
-            if rng.random() < 0.125:
-                postcode = postcode[:-2] + "ZZ"
+        for sampled in rng.sample(postcodes, min(per_area, len(postcodes))):
+            unknown_unit = rng.random() < UNKNOWN_UNIT_SHARE
+            postcode = sampled[:-2] + "ZZ" if unknown_unit else sampled
             addresses.append(f"{rng.randint(1, 200)} High Street, Sometown {postcode}, UK")
     rng.shuffle(addresses)
     return addresses[:count]

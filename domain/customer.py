@@ -50,7 +50,9 @@ class Customer(Aggregate):
         normalised = normalise_address(address)
         if not normalised:
             raise InvalidValueError("a customer needs a non-empty address")
-        return cls(
+        return cls._create(
+            cls.Created,
+            id=customer_id_for_address(tenant_id, normalised),
             tenant_id=str(tenant_id),
             name=name or DEFAULT_CUSTOMER_NAME,
             contact=contact or DEFAULT_CUSTOMER_CONTACT,

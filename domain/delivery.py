@@ -24,6 +24,12 @@ class Delivery(Aggregate):
     class Event(Aggregate.Event):
         TOPIC = "wms-intake:Delivery.Event"
 
+    class Created(Aggregate.Created):
+        # Never recorded: a delivery starts accepted or rejected. Declared so
+        # the library's default creation class gets its own topic instead of
+        # inheriting (and taking over) the base Event's.
+        TOPIC = "wms-intake:DeliveryCreated"
+
     class Accepted(Aggregate.Created):
         TOPIC = "wms-intake:DeliveryAccepted"
         tenant_id: str

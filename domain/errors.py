@@ -21,3 +21,7 @@ class UnknownApiKeyError(DomainError):
 
 class PullEndpointRemovedError(DomainError):
     """A removed pull endpoint accepts no more changes."""
+
+
+class LocationAlreadyResolvedError(DomainError):
+    """An address already located (or permanently not) is not geocoded again."""

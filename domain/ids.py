@@ -23,3 +23,8 @@ def customer_id_for_address(tenant_id: UUID, normalised_address: str) -> UUID:
 
 def webhook_id(tenant_id: UUID) -> UUID:
     return uuid5(NAMESPACE, f"wms-webhook:{tenant_id}")
+
+
+def location_id(tenant_id: UUID, normalised_address: str) -> UUID:
+    """One location per tenant and normalised address: it is geocoded once."""
+    return uuid5(NAMESPACE, f"location:{tenant_id}:{normalised_address}")

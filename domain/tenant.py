@@ -43,18 +43,28 @@ class Tenant(Aggregate):
         self.name = name
         self.api_keys: dict[str, ApiKeyRecord] = {}
 
+    class ApiKeyIssued(Event):
+        TOPIC = "wms-intake:ApiKeyIssued"
+        key_id: str
+        secret_hash: str
+        role: str
+
+        def apply(self, aggregate: Tenant) -> None:  # type: ignore[override]
+            # The key is issued at this event's own moment: the library moves
+            # ``modified_on`` only after apply() has run, so it would still be
+            # the previous event's time here.
+            aggregate.api_keys[self.key_id] = ApiKeyRecord(
+                key_id=self.key_id,
+                secret_hash=self.secret_hash,
+                role=Role(self.role),
+                issued_at=self.timestamp,
+            )
+
     def issue_api_key(self, key_id: str, secret_hash: str, role: Role) -> None:
         if key_id in self.api_keys:
             raise InvalidValueError("API key ids are unique within a tenant")
-        self._record_key_issued(key_id=key_id, secret_hash=secret_hash, role=role.value)
-
-    @event("ApiKeyIssued", topic="wms-intake:ApiKeyIssued")
-    def _record_key_issued(self, key_id: str, secret_hash: str, role: str) -> None:
-        self.api_keys[key_id] = ApiKeyRecord(
-            key_id=key_id,
-            secret_hash=secret_hash,
-            role=Role(role),
-            issued_at=self.modified_on,
+        self.trigger_event(
+            self.ApiKeyIssued, key_id=key_id, secret_hash=secret_hash, role=role.value
         )
 
     def revoke_api_key(self, key_id: str) -> None:

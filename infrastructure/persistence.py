@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from application.intake_app import IntakeApplication
+from infrastructure.postgres_recorder import RECORDER_TOPIC
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
 
@@ -57,6 +58,7 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "",
+        "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
         "CREATE_TABLE": "y",
     }
 

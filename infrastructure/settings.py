@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     pull_timeout_seconds: float = Field(default=30.0, gt=0)
     secret_key: str | None = None
     log_level: str = "INFO"
+    session_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
+    map_tile_url: str | None = None
+    map_tile_attribution: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -41,6 +44,17 @@ class Settings(BaseSettings):
         scheme = urlsplit(value).scheme
         if scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("database_url must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if urlsplit(value).scheme not in ("http", "https") or not all(
+            part in value for part in ("{z}", "{x}", "{y}")
+        ):
+            raise ValueError("map_tile_url must be an http(s) URL template with {z}, {x} and {y}")
         return value
 
     @property

@@ -10,8 +10,10 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
+from application.dashboard_sessions import DashboardSessions
 from application.follower import ProjectionFollower
 from application.intake_app import IntakeApplication
 from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection
@@ -21,6 +23,7 @@ from infrastructure.read_models.deliveries_view import SqlDeliveriesView
 from infrastructure.read_models.integrations_view import SqlIntegrationsView
 from infrastructure.read_models.orders_view import SqlOrdersView
 from infrastructure.read_models.tracked_view import SqlTrackedView
+from infrastructure.sessions import SqlSessionStore
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
 
@@ -44,6 +47,8 @@ class Container:
     followers: dict[str, ProjectionFollower]
     queries: IntakeQueries
     executor: ThreadPoolExecutor
+    #: Dashboard sign-in sessions (the browser's stand-in for an API key).
+    sessions: DashboardSessions
     #: Extra background work (geocoding, scheduled pulls), started after the followers.
     workers: list[BackgroundWorker] = field(default_factory=list)
     background_running: bool = field(default=False)
@@ -124,7 +129,14 @@ def build_container(settings: Settings | None = None, **overrides: Any) -> Conta
         followers=followers,
         queries=IntakeQueries(orders, integrations, deliveries),
         executor=ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake"),
+        sessions=_dashboard_sessions(app, db, settings),
     )
     for name, value in overrides.items():
         setattr(container, name, value)
     return container
+
+
+def _dashboard_sessions(app: IntakeApplication, db: Database, settings: Settings) -> DashboardSessions:
+    store = SqlSessionStore(db)
+    store.create_table()
+    return DashboardSessions(app, store, app.clock, timedelta(minutes=settings.session_ttl_minutes))

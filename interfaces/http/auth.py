@@ -1,4 +1,4 @@
-"""Bearer tokens from the Authorization header, and the calling principal."""
+"""Bearer tokens from the Authorization header (or a dashboard session), and the calling principal."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from aiohttp import web
 
 from application.commands import Principal
 from application.errors import UnauthorizedError
+from interfaces.http.dashboard.session_auth import session_principal, uses_session
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 
@@ -21,7 +22,13 @@ def bearer_token(request: web.Request) -> str:
 
 
 async def principal_of(request: web.Request) -> Principal:
-    """Authenticate a tenant API key against the route's tenant."""
+    """Authenticate a tenant API key against the route's tenant.
+
+    A browser signed in to the dashboard sends no key: its session cookie
+    stands for the key it signed in with (same tenant, same role).
+    """
+    if uses_session(request):
+        return await session_principal(request)
     token = bearer_token(request)
     app = request.app[CONTAINER].app
     return await offload(request, app.authenticate, request.match_info["tenantId"], token)

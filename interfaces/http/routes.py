@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from interfaces.http.dashboard.routes import add_dashboard_routes
 from interfaces.http.handlers import api_keys, integrations, operations, orders, webhook
+from interfaces.http.openapi import openapi_json
 
 TENANT = "/api/tenants/{tenantId}"
 
@@ -30,5 +32,7 @@ def add_routes(app: web.Application) -> None:
             web.get("/healthz", operations.healthz),
             web.get("/readyz", operations.readyz),
             web.get("/metrics", operations.metrics),
+            web.get("/api/openapi.json", openapi_json),
         ]
     )
+    add_dashboard_routes(app)

@@ -18,7 +18,7 @@ import pytest
 from infrastructure.geocoding.offline_uk import (
     OfflineGeocodeHit,
     OfflineGeocodeMiss,
-    OfflineUkDataNotFound,
+    OfflineUkDataNotFoundError,
     OfflineUkGeocoder,
 )
 
@@ -188,7 +188,10 @@ def test_an_address_ending_in_an_outcode_is_located_to_the_district(
         ("Belfast BT1", "Northern Ireland postcodes (BT) are not covered by the offline GB data"),
         ("10 Downing Street, London", "no UK postcode found in address"),
         ("", "no UK postcode found in address"),
-        ("1600 Amphitheatre Parkway, Mountain View, CA 94043, USA", "no UK postcode found in address"),
+        (
+            "1600 Amphitheatre Parkway, Mountain View, CA 94043, USA",
+            "no UK postcode found in address",
+        ),
         ("290 Bremner Blvd, Toronto ON M5V 3L9, Canada", "no UK postcode found in address"),
         ("Unter den Linden 77, 10117 Berlin, Germany", "no UK postcode found in address"),
         ("BFPO BF1 3AA", "BF is not a known GB postcode area"),
@@ -227,6 +230,7 @@ def test_misses_outside_gb_do_not_touch_the_cache() -> None:
 
 
 def test_concurrent_lookups_from_many_threads_match_serial_lookups() -> None:
+    cache_size = 2
     # The smallest areas (HS, LD, WC, TD, KW, ZE) keep the many re-parses cheap.
     addresses = [
         "HS1 2JF", "LD1 5EU", "WC1A 2TH", "TD15 1AJ", "KW1 4YT", "ZE1 0AA",
@@ -234,7 +238,7 @@ def test_concurrent_lookups_from_many_threads_match_serial_lookups() -> None:
     ] * 4  # fmt: skip
     expected = [OfflineUkGeocoder().geocode(address) for address in addresses]
     # A tiny cache forces areas to be evicted and re-parsed while other threads read.
-    shared = OfflineUkGeocoder(max_cached_areas=2)
+    shared = OfflineUkGeocoder(max_cached_areas=cache_size)
     results: dict[int, list[OfflineGeocodeHit | OfflineGeocodeMiss]] = {}
     start = threading.Barrier(8)
 
@@ -253,7 +257,7 @@ def test_concurrent_lookups_from_many_threads_match_serial_lookups() -> None:
     assert sorted(results) == list(range(8))
     for worker in range(8):
         assert results[worker] == expected, worker
-    assert len(shared.cached_areas) <= 2
+    assert len(shared.cached_areas) <= cache_size
 
 
 def write_area(directory: pathlib.Path, name: str, lines: list[str], *, compress: bool) -> None:
@@ -337,9 +341,9 @@ def test_a_damaged_area_file_is_a_miss_not_a_crash(tmp_path: pathlib.Path) -> No
 
 
 def test_a_missing_or_empty_data_directory_fails_at_construction(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(OfflineUkDataNotFound, match="does not exist"):
+    with pytest.raises(OfflineUkDataNotFoundError, match="does not exist"):
         OfflineUkGeocoder(data_dir=tmp_path / "absent")
-    with pytest.raises(OfflineUkDataNotFound, match="holds no area files"):
+    with pytest.raises(OfflineUkDataNotFoundError, match="holds no area files"):
         OfflineUkGeocoder(data_dir=tmp_path)
 
 

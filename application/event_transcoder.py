@@ -1,0 +1,65 @@
+"""Event state as JSON through orjson, in the library's tagged format.
+
+Stored bytes stay readable by eventsourcing's ``JSONTranscoder``: datetimes,
+UUIDs and Decimals are written as ``{"_type_": ..., "_data_": ...}`` exactly
+as it writes them, so events stored by either transcoder decode with the
+other. orjson encodes and parses several times faster, which matters for
+batches of thousands of events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import Transcoder
+
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _tagged(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"_type_": "decimal_str", "_data_": str(value)}
+    raise TypeError(f"cannot store {type(value).__name__} in an event")
+
+
+def _tag_uuids(value: Any) -> Any:
+    # orjson writes UUIDs natively as plain strings, which would come back as
+    # str: tag them first. Event states are small, so the walk is cheap.
+    if isinstance(value, UUID):
+        return {"_type_": "uuid_hex", "_data_": value.hex}
+    if isinstance(value, dict):
+        return {k: _tag_uuids(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tag_uuids(v) for v in value]
+    return value
+
+
+def _untag(value: Any) -> Any:
+    if isinstance(value, dict):
+        kind = value.get("_type_")
+        if kind is not None and "_data_" in value and len(value) == 2:
+            data = value["_data_"]
+            if kind == "datetime_iso":
+                return datetime.fromisoformat(data)
+            if kind == "uuid_hex":
+                return UUID(hex=data)
+            if kind == "decimal_str":
+                return Decimal(data)
+        return {k: _untag(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untag(v) for v in value]
+    return value
+
+
+class OrjsonTranscoder(Transcoder):
+    def encode(self, obj: Any) -> bytes:
+        return orjson.dumps(_tag_uuids(obj), default=_tagged, option=_OPTIONS)
+
+    def decode(self, data: bytes) -> Any:
+        return _untag(orjson.loads(data))

@@ -1,0 +1,85 @@
+"""Group commit: concurrent requests' events saved in one transaction.
+
+Every PostgreSQL insert takes the events table's EXCLUSIVE lock, so saves
+are serialised whatever the number of threads; throughput comes from more
+events per transaction. Whoever finds the writer free becomes the leader and
+saves everything queued so far in one transaction, then hands over. Each
+request stays all-or-nothing: if a group fails (one request conflicts with
+another), its requests are saved one by one, so a conflict fails only the
+request that caused it. A caller returns only after its own events are
+committed (or raises its own error).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class _Entry:
+    __slots__ = ("events", "done", "error")
+
+    def __init__(self, events: Sequence[Any]) -> None:
+        self.events = events
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class GroupCommitter:
+    def __init__(self, store: Callable[[list[Any]], object], max_events: int = 20_000) -> None:
+        self._store = store
+        self._max_events = max_events
+        self._cond = threading.Condition()
+        self._queue: list[_Entry] = []
+        self._busy = False
+        self.groups = 0
+        self.fallbacks = 0
+
+    def commit(self, events: Sequence[Any]) -> None:
+        """Store ``events`` in one transaction (possibly shared); raise on failure."""
+        entry = _Entry(events)
+        with self._cond:
+            self._queue.append(entry)
+        while True:
+            with self._cond:
+                while self._busy and not entry.done:
+                    self._cond.wait()
+                if entry.done:
+                    break
+                self._busy = True
+                group = self._take()
+            try:
+                self._flush(group)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+        if entry.error is not None:
+            raise entry.error
+
+    def _take(self) -> list[_Entry]:
+        group = [self._queue.pop(0)]
+        size = len(group[0].events)
+        while self._queue and size + len(self._queue[0].events) <= self._max_events:
+            size += len(self._queue[0].events)
+            group.append(self._queue.pop(0))
+        return group
+
+    def _flush(self, group: list[_Entry]) -> None:
+        self.groups += 1
+        if len(group) > 1:
+            try:
+                self._store([event for entry in group for event in entry.events])
+            except Exception:  # noqa: BLE001 - isolate the failing request below
+                self.fallbacks += 1
+            else:
+                for entry in group:
+                    entry.done = True
+                return
+        for entry in group:
+            try:
+                self._store(list(entry.events))
+            except Exception as error:  # noqa: BLE001 - handed to the request that owns it
+                entry.error = error
+            entry.done = True

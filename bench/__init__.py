@@ -1,0 +1,1 @@
+"""Benchmarks of the service (run from the repository root; see the README)."""

@@ -1,0 +1,589 @@
+"""The ingest benchmark: our service against reference figures from the same run.
+
+    bin/bench [--store postgres|sqlite|both] [--quick] [--out FILE.json] [--load-tool auto|wrk|python]
+
+For each store it starts the service as a subprocess (``python -m interfaces.cli
+serve``) on a fresh PostgreSQL schema or a temporary SQLite file, with the
+per-tenant rate limit off, creates a tenant with the CLI, connects the webhook
+through the API, and drives it from a separate process (``bench/load_client.py``,
+which uses wrk when asked or found). It measures:
+
+- single-order webhook requests/s and p50/p99 latency at 1, 8 and 32 connections;
+- orders/s for sequential batches of 1, 100, 1,000 and 10,000 orders, new and updates;
+- read-model lag: from the last 200 of a phase until ``/metrics`` shows every
+  projection caught up, and the most events behind seen during the phase;
+- peak RSS of the server during the 10,000-order batches (``/proc/<pid>/status``);
+- ``wms-intake projections rebuild`` events/s per read model, after the load.
+
+The references (``bench/references.py``) run in the same invocation and each of
+our figures is printed with its ratio to the matching one and whether the target
+of the "Performance" issue is met. The table goes to stdout (markdown), every
+number to the JSON file. Every load is bounded in requests and seconds.
+``--quick`` shrinks every size for the CI smoke run; its ratios mean little.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import orjson
+import psycopg
+
+from bench.references import measure_references
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+LOAD_CLIENT = ROOT / "bench" / "load_client.py"
+LAG_METRIC = re.compile(r'^wms_intake_projection_lag_events\{projection="([^"]+)"\} ([0-9.e+]+)$', re.M)
+CAUGHT_UP_TIMEOUT = 60.0  # the load client's LAG_TIMEOUT
+MB = 1_000_000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much load each phase sends (upper bounds: count and seconds)."""
+
+    name: str
+    concurrencies: list[int]
+    webhook_seconds: float
+    webhook_max_requests: int
+    batch_counts: dict[int, int]  # batch size -> batches sent one after another
+    ratio_size: int  # the batch size the targets are stated for
+    big_size: int  # the batch during which server RSS is sampled
+
+
+FULL = Plan("full", [1, 8, 32], 5.0, 50_000, {1: 200, 100: 30, 1000: 10, 10_000: 2}, 1000, 10_000)
+QUICK = Plan("quick", [1, 8, 32], 1.0, 60, {1: 3, 10: 2, 100: 2, 1000: 1}, 100, 1000)
+
+
+# --------------------------------------------------------------------- processes
+
+
+@dataclass
+class Server:
+    """A server subprocess listening on 127.0.0.1."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+class Harness:
+    """Starts servers in a scratch directory and runs the load client (the ``Driver``
+    that ``bench/references.py`` uses too)."""
+
+    def __init__(self, scratch: Path, load_tool: str, plan: Plan) -> None:
+        self.scratch = scratch
+        self.load_tool = load_tool
+        self.plan = plan
+
+    @contextlib.contextmanager
+    def serving(self, argv: list[str], env: dict[str, str], name: str) -> Iterator[Server]:
+        port = free_port()
+        log = self.scratch / f"{name}-{port}.log"
+        full_env = {**os.environ, "PYTHONPATH": _pythonpath(), **env}
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [*argv, "--port", str(port)], env=full_env, cwd=self.scratch, stdout=sink, stderr=sink
+            )
+        server = Server(name, process, port, log)
+        try:
+            _wait_healthy(server)
+            yield server
+        finally:
+            _stop(server)
+
+    def webhook_load(
+        self, url: str, concurrency: int, prefix: str, auth: str | None, lag_url: str | None = None
+    ) -> dict[str, Any]:
+        plan = self.plan
+        argv = ["webhook", "--url", url, "--concurrency", str(concurrency), "--prefix", prefix,
+                "--duration", str(plan.webhook_seconds), "--max-requests", str(plan.webhook_max_requests),
+                "--tool", self.load_tool]
+        return self._load(argv + (["--lag-url", lag_url] if lag_url else []), auth, plan.webhook_seconds + 120)
+
+    def batch_load(
+        self, url: str, size: int, count: int, prefix: str, update: bool, auth: str | None, lag_url: str | None = None
+    ) -> dict[str, Any]:
+        argv = ["batches", "--url", url, "--size", str(size), "--count", str(count), "--prefix", prefix]
+        argv += (["--update"] if update else []) + (["--lag-url", lag_url] if lag_url else [])
+        return self._load(argv, auth, 600)
+
+    def _load(self, argv: list[str], auth: str | None, timeout: float) -> dict[str, Any]:
+        env = {**os.environ, "PYTHONPATH": _pythonpath()}
+        env.pop("BENCH_AUTHORIZATION", None)
+        if auth:
+            env["BENCH_AUTHORIZATION"] = auth
+        completed = subprocess.run(
+            [sys.executable, str(LOAD_CLIENT), *argv], env=env, capture_output=True, timeout=timeout, check=False
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"load client {argv[0]} failed: {completed.stderr.decode(errors='replace')[-2000:]}")
+        result: dict[str, Any] = orjson.loads(completed.stdout.splitlines()[-1])
+        return result
+
+
+def _pythonpath() -> str:
+    existing = os.environ.get("PYTHONPATH")
+    return f"{ROOT}{os.pathsep}{existing}" if existing else str(ROOT)
+
+
+def _wait_healthy(server: Server, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
+        try:
+            if http("GET", server.url("/healthz"))[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{server.name} did not answer /healthz within {timeout:.0f}s:\n{server.log_tail()}")
+
+
+def _stop(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGINT)
+        try:
+            server.process.wait(20)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(10)
+
+
+def wms_cli(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    """Run one ``wms-intake`` command and return its JSON output."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", *args],
+        env={**os.environ, "PYTHONPATH": _pythonpath(), **env},
+        cwd=cwd,
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"wms-intake {' '.join(args)} failed: {completed.stderr.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = orjson.loads(completed.stdout)
+    return result
+
+
+# --------------------------------------------------------------------- observing the server
+
+
+def projection_lags(server: Server) -> dict[str, float]:
+    status, body = http("GET", server.url("/metrics"))
+    if status != 200:
+        raise RuntimeError(f"/metrics answered {status}")
+    return {name: float(value) for name, value in LAG_METRIC.findall(body.decode())}
+
+
+class Sampler:
+    """A background thread taking a reading every ``interval`` seconds, keeping the maximum."""
+
+    def __init__(self, read: Any, interval: float) -> None:
+        self._read = read
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak = 0.0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):
+                self.peak = max(self.peak, float(self._read()))
+            self._stop.wait(self._interval)
+
+
+def proc_status_bytes(pid: int, key: str) -> int:
+    """``VmRSS`` / ``VmHWM`` of a process, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+# --------------------------------------------------------------------- one store
+
+
+@contextlib.contextmanager
+def scratch_database(store: str, postgres_url: str, scratch: Path) -> Iterator[str]:
+    """A fresh PostgreSQL schema or SQLite file, gone afterwards."""
+    if store == "sqlite":
+        yield f"sqlite:///{scratch / 'bench-intake.sqlite3'}"
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        separator = "&" if "?" in postgres_url else "?"
+        yield f"{postgres_url}{separator}schema={schema}"
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def measure_store(harness: Harness, store: str, plan: Plan, postgres_url: str) -> dict[str, Any]:
+    workdir = harness.scratch / store
+    workdir.mkdir()
+    result: dict[str, Any] = {"webhook": [], "batches": [], "lag": []}
+    with scratch_database(store, postgres_url, workdir) as database_url:
+        env = {"WMS_INTAKE_DATABASE_URL": database_url, "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0"}
+        store_harness = Harness(workdir, harness.load_tool, plan)
+        serve = [sys.executable, "-m", "interfaces.cli", "serve"]
+        with store_harness.serving(serve, env, f"wms-intake-{store}") as server:
+            webhook_url, auth = _connect_webhook(server, env, workdir)
+            metrics_url = server.url("/metrics")
+            store_harness.batch_load(webhook_url, 10, 3, "warmup", False, auth, metrics_url)
+            for concurrency in plan.concurrencies:
+                with _lag_sampler(server) as behind:
+                    run = store_harness.webhook_load(webhook_url, concurrency, f"w{concurrency}", auth, metrics_url)
+                result["webhook"].append(run)
+                _record_lag(result, f"webhook c={concurrency}", run, behind)
+            for size, count in plan.batch_counts.items():
+                for update in (False, True):
+                    # RSS is sampled only around the big batches: a 5 ms poll costs CPU.
+                    rss = Sampler(lambda: proc_status_bytes(server.pid, "VmRSS"), 0.005)
+                    with _lag_sampler(server) as behind, (rss if size == plan.big_size else contextlib.nullcontext()):
+                        run = store_harness.batch_load(webhook_url, size, count, f"b{size}", update, auth, metrics_url)
+                    if size == plan.big_size:
+                        run["peakRssBytes"] = int(rss.peak)
+                        run["vmHwmBytes"] = proc_status_bytes(server.pid, "VmHWM")
+                    result["batches"].append(run)
+                    _record_lag(result, f"batches of {size} {run['kind']}", run, behind)
+        result["rebuild"] = wms_cli(["projections", "rebuild"], env, workdir)["rebuilt"]
+    big = [b for b in result["batches"] if b["size"] == plan.big_size]
+    result["peakRss"] = {
+        "batchSize": plan.big_size,
+        "peakRssBytes": max(b["peakRssBytes"] for b in big),
+        "vmHwmBytes": max(b["vmHwmBytes"] for b in big),
+    }
+    big_new = next(lag for lag in result["lag"] if lag["phase"] == f"batches of {plan.big_size} new")
+    result["liveCatchUp"] = {
+        "phase": big_new["phase"],
+        "events": big_new["lagEventsAfterLastResponse"],
+        "seconds": big_new["lagSeconds"],
+        "eventsPerSecond": (
+            round(big_new["lagEventsAfterLastResponse"] / big_new["lagSeconds"], 1)
+            if big_new["lagSeconds"] and big_new["lagEventsAfterLastResponse"]
+            else None
+        ),
+    }
+    return result
+
+
+def _connect_webhook(server: Server, env: dict[str, str], workdir: Path) -> tuple[str, str]:
+    """A tenant from the CLI, then "Connect WMS" through the API as an admin would."""
+    tenant = wms_cli(["tenants", "create", "--name", "Benchmark Deliveries"], env, workdir)
+    status, body = http(
+        "POST",
+        server.url(f"/api/tenants/{tenant['tenantId']}/integrations/wms/webhook"),
+        headers={"Authorization": f"Bearer {tenant['adminApiKey']}"},
+    )
+    if status != 201:
+        raise RuntimeError(f"connecting the webhook answered {status}: {body[:500]!r}")
+    connected = orjson.loads(body)
+    return str(connected["webhookUrl"]), f"Bearer {connected['secret']}"
+
+
+def _lag_sampler(server: Server) -> Sampler:
+    return Sampler(lambda: max(projection_lags(server).values(), default=0), 0.25)
+
+
+def _record_lag(result: dict[str, Any], phase: str, run: dict[str, Any], behind: Sampler) -> None:
+    # The load client measured the lag itself, right after its last response.
+    result["lag"].append({"phase": phase, "maxLagEventsDuringLoad": int(behind.peak), **run.pop("lag")})
+
+
+# --------------------------------------------------------------------- targets and the table
+
+
+@dataclass
+class Row:
+    measure: str
+    ours: str
+    reference: str = "—"
+    ratio: float | None = None
+    target: str = ""
+    met: bool | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _ratio(ours: float, reference: float | None) -> float | None:
+    return round(ours / reference, 3) if reference else None
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def store_rows(store: str, measured: dict[str, Any], refs: dict[str, Any], plan: Plan) -> list[Row]:
+    rows: list[Row] = []
+    if store == "postgres":
+        hook_ref, hook_ref_name = refs.get("psycopgInsertPerRequest"), "INSERT per request"
+        batch_ref, batch_ref_name = refs.get("psycopgCopyBatch"), "parse+validate+COPY"
+    else:
+        hook_ref, hook_ref_name = refs.get("bareAiohttp"), "bare aiohttp"
+        batch_ref, batch_ref_name = refs.get("sqlite3Batch"), "parse+validate+sqlite3"
+    hook_refs = {r["concurrency"]: r for r in (hook_ref or {}).get("webhook", [])}
+    batch_refs = {r["size"]: r for r in (batch_ref or {}).get("batches", [])}
+    top = max(plan.concurrencies)
+    for run in measured["webhook"]:
+        c = run["concurrency"]
+        ref = hook_refs.get(c)
+        row = Row(
+            f"webhook, 1 order per request, {c} connection{'s' if c > 1 else ''}",
+            f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms"
+            + (f" · {run['errors']} errors" if run["errors"] else ""),
+            f"{_n(ref['requestsPerSecond'])} req/s ({hook_ref_name})" if ref else "—",
+            _ratio(run["requestsPerSecond"], ref["requestsPerSecond"] if ref else None),
+        )
+        if store == "postgres" and c == top:
+            row.target = "≥ 0.5 and p99 ≤ 50 ms"
+            row.met = row.ratio is not None and row.ratio >= 0.5 and run["p99Ms"] <= 50 and not run["errors"]
+        rows.append(row)
+    for run in measured["batches"]:
+        ref = batch_refs.get(run["size"])
+        row = Row(
+            f"batches of {run['size']:,}, {run['kind']} orders",
+            f"{_n(run['ordersPerSecond'])} orders/s · {run['msPerBatchP50']:.1f} ms/batch"
+            + (f" · {run['errors']} errors" if run["errors"] else ""),
+            f"{_n(ref['ordersPerSecond'])} orders/s ({batch_ref_name}, new)" if ref else "—",
+            _ratio(run["ordersPerSecond"], ref["ordersPerSecond"] if ref else None),
+        )
+        if run["size"] == plan.ratio_size:
+            wanted = {("postgres", "new"): 1 / 3, ("postgres", "update"): 1 / 6, ("sqlite", "new"): 1 / 4}.get(
+                (store, run["kind"])
+            )
+            if wanted is not None:
+                row.target = f"≥ {wanted:.2f}"
+                row.met = row.ratio is not None and row.ratio >= wanted and not run["errors"]
+        if run["size"] == plan.big_size and run["kind"] == "new" and store == "postgres":
+            row.target = "accepted whole (200, all processed)"
+            row.met = run["errors"] == 0 and run["ok"] == run["batches"]
+        rows.append(row)
+    rss = measured["peakRss"]
+    rows.append(
+        Row(
+            f"server peak RSS during {plan.big_size:,}-order batches",
+            f"{rss['peakRssBytes'] / MB:,.0f} MB sampled (VmHWM {rss['vmHwmBytes'] / MB:,.0f} MB)",
+            target="≤ 300 MB" if store == "postgres" else "",
+            met=rss["peakRssBytes"] <= 300 * MB if store == "postgres" else None,
+        )
+    )
+    for lag in measured["lag"]:
+        seconds = lag["lagSeconds"]
+        rows.append(
+            Row(
+                f"read-model lag after {lag['phase']}",
+                (f"{seconds:.3f} s" if seconds is not None else f"not caught up in {CAUGHT_UP_TIMEOUT:.0f} s")
+                + f" · max {lag['maxLagEventsDuringLoad']:,} events behind during load",
+                target="≤ 1 s" if store == "postgres" else "",
+                met=(seconds is not None and seconds <= 1.0) if store == "postgres" else None,
+            )
+        )
+    rebuild = measured["rebuild"]
+    slowest = min(r["eventsPerSecond"] for r in rebuild.values())
+    rows.append(
+        Row(
+            "projections rebuild (events/s per read model)",
+            " · ".join(f"{name} {_n(r['eventsPerSecond'])} ({r['events']:,} events)" for name, r in rebuild.items()),
+            target="≥ 10,000 (slowest)" if store == "postgres" else "",
+            met=slowest >= 10_000 if store == "postgres" else None,
+        )
+    )
+    catch_up = measured["liveCatchUp"]
+    rows.append(
+        Row(
+            f"live catch-up after {catch_up['phase']}",
+            f"{_n(catch_up['eventsPerSecond'])} events/s ({catch_up['events']:,} events behind at the 200)"
+            if catch_up["eventsPerSecond"]
+            else "caught up by the 200",
+            target="≥ 5,000" if store == "postgres" and catch_up["eventsPerSecond"] else "",
+            met=catch_up["eventsPerSecond"] >= 5_000 if store == "postgres" and catch_up["eventsPerSecond"] else None,
+        )
+    )
+    return rows
+
+
+def reference_rows(refs: dict[str, Any]) -> list[Row]:
+    names = {
+        "bareAiohttp": "bare aiohttp POST, orjson parse, tiny reply",
+        "psycopgInsertPerRequest": "same + one INSERT per request (psycopg pool of 16)",
+        "psycopgCopyBatch": "JSON array: orjson + pydantic OrderItem + COPY, one commit (over HTTP)",
+        "sqlite3Batch": "JSON array: orjson + pydantic OrderItem + sqlite3 executemany, one transaction (over HTTP)",
+    }
+    rows = []
+    for key, measured in refs.items():
+        for run in measured.get("webhook", []):
+            rows.append(Row(f"{names[key]}, {run['concurrency']} conn.",
+                            f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms"
+                            + (f" · {run['errors']} errors" if run["errors"] else "")))
+        for run in measured.get("batches", []):
+            rows.append(Row(f"{names[key]}, batches of {run['size']:,}",
+                            f"{_n(run['ordersPerSecond'])} orders/s · {run['msPerBatchP50']:.1f} ms/batch"
+                            + (f" · {run['errors']} errors" if run["errors"] else "")))
+    return rows
+
+
+def markdown(report: dict[str, Any], rows_by_store: dict[str, list[Row]], ref_rows: list[Row]) -> str:
+    meta = report["meta"]
+    lines = [
+        f"## wms-intake benchmark ({meta['plan']}) — {meta['startedAt']}",
+        "",
+        f"Python {meta['python']} · {meta['cpus']} CPUs · load tool {meta['loadTool']} · "
+        f"load average {meta['loadAverageBefore']} before, {meta['loadAverageAfter']} after · "
+        f"{meta['seconds']:.0f} s in all.",
+        "Client, servers and database share this machine's cores, and anything else running "
+        "on it skews the figures: compare ratios from one run, not raw numbers across runs.",
+        "",
+        "### References (same run)",
+        "",
+        "| reference | figure |",
+        "|---|---|",
+        *(f"| {r.measure} | {r.ours} |" for r in ref_rows),
+    ]
+    for store, rows in rows_by_store.items():
+        lines += [
+            "",
+            f"### {'PostgreSQL' if store == 'postgres' else 'SQLite (embedded default)'}",
+            "",
+            "| measure | ours | reference | ratio | target | met |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            met = "" if r.met is None else ("yes" if r.met else "**no**")
+            ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
+            lines.append(f"| {r.measure} | {r.ours} | {r.reference} | {ratio} | {r.target} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark the ingest path against same-run references.")
+    parser.add_argument("--store", choices=("postgres", "sqlite", "both"), default="both")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (the CI smoke run)")
+    parser.add_argument("--out", type=Path, help="results JSON (default bench/results/<timestamp>.json)")
+    parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto",
+                        help="webhook load: wrk if installed (auto), or the asyncio client")
+    parser.add_argument("--postgres-url", default=os.environ.get("WMS_INTAKE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+                        help="database where scratch schemas are created and dropped")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    stores = ["postgres", "sqlite"] if args.store == "both" else [args.store]
+    load_tool = args.load_tool if args.load_tool != "auto" else ("wrk" if shutil.which("wrk") else "python")
+    started_at = dt.datetime.now(dt.timezone.utc)
+    out = args.out or ROOT / "bench" / "results" / f"{started_at:%Y%m%dT%H%M%SZ}.json"
+    started = time.monotonic()
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+    with tempfile.TemporaryDirectory(prefix="wms-intake-bench-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        harness = Harness(scratch, load_tool, plan)
+        refs = measure_references(
+            harness,
+            concurrencies=plan.concurrencies,
+            batch_counts={size: count for size, count in plan.batch_counts.items()},
+            postgres_url=args.postgres_url if "postgres" in stores else None,
+            sqlite_dir=scratch if "sqlite" in stores else None,
+        )
+        measured = {store: measure_store(harness, store, plan, args.postgres_url) for store in stores}
+
+    rows_by_store = {store: store_rows(store, measured[store], refs, plan) for store in stores}
+    report: dict[str, Any] = {
+        "meta": {
+            "startedAt": started_at.isoformat(timespec="seconds"),
+            "plan": plan.name,
+            "planDetail": asdict(plan),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "loadTool": load_tool,
+            "stores": stores,
+            "loadAverageBefore": load_before,
+            "loadAverageAfter": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "seconds": round(time.monotonic() - started, 1),
+        },
+        "references": refs,
+        "stores": {
+            store: {
+                **measured[store],
+                "targets": [
+                    {"measure": r.measure, "ratio": r.ratio, "target": r.target, "met": r.met}
+                    for r in rows_by_store[store]
+                    if r.target
+                ],
+            }
+            for store in stores
+        },
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+    sys.stdout.write(markdown(report, rows_by_store, reference_rows(refs)))
+    sys.stdout.write(f"\nResults: {out}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,280 @@
+// Shared by every dashboard page: the session, API calls, the header, and small UI helpers.
+// Pages build their DOM with h(): text always goes in as text, never as HTML.
+
+const SIGN_IN = "/dashboard/";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+let current = null;
+
+/** The signed-in session; a browser without one is sent to the sign-in page. */
+export async function getSession() {
+  const response = await fetch("/dashboard/session", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  if (response.status === 401) {
+    toSignIn();
+    throw new ApiError(401, { error: "Not signed in" });
+  }
+  if (!response.ok) throw new ApiError(response.status, await readJson(response));
+  current = await response.json();
+  return current;
+}
+
+export function may(permission) {
+  return Boolean(current && current.permissions.includes(permission));
+}
+
+/** Call the tenant API as the signed-in user: cookie + CSRF token, never the API key. */
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = current.csrfToken;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`/api/tenants/${current.tenantId}${path}`, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await readJson(response);
+  if (response.status === 401) {
+    toSignIn();
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+async function readJson(response) {
+  if (response.status === 204) return null;
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+function toSignIn() {
+  const next = window.location.pathname + window.location.search;
+  window.location.assign(`${SIGN_IN}?next=${encodeURIComponent(next)}`);
+}
+
+/** A readable sentence for a failed call. */
+export function describeError(error) {
+  if (!(error instanceof ApiError)) return `Something went wrong: ${error.message || error}`;
+  const known = {
+    401: "Your session has ended: please sign in again.",
+    403: "Your role does not allow this.",
+    404: error.body && error.body.error ? error.body.error : "Not found.",
+  };
+  return known[error.status] || error.message;
+}
+
+// ------------------------------------------------------------------ DOM
+
+/** h("a", {href, class, text, onclick, attrs...}, ...children) */
+export function h(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") element.className = value;
+    else if (key === "text") element.textContent = value;
+    else if (key === "dataset") Object.assign(element.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") element.addEventListener(key.slice(2), value);
+    else if (value === true) element.setAttribute(key, "");
+    else element.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+/** Say something to screen readers (and keep it visible where a page shows it). */
+export function announce(message) {
+  const region = document.getElementById("announcer");
+  if (region) {
+    region.textContent = "";
+    window.setTimeout(() => { region.textContent = message; }, 30);
+  }
+}
+
+export function notice(container, kind, message) {
+  container.replaceChildren(h("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, message));
+}
+
+/** Disable a button while an action runs, so one click is one request. */
+export async function busy(button, action) {
+  button.disabled = true;
+  try {
+    return await action();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ header
+
+export function renderHeader(session, currentPage) {
+  const header = document.getElementById("site-header");
+  const nav = h(
+    "nav",
+    { class: "site-nav", "aria-label": "Main" },
+    h(
+      "ul",
+      {},
+      session.pages.map((page) =>
+        h("li", {}, h("a", { href: page.path, "aria-current": page.name === currentPage ? "page" : null, text: page.title })),
+      ),
+    ),
+  );
+  const signOut = h("button", { type: "button", class: "button small", text: "Sign out", onclick: () => doSignOut(signOut) });
+  header.replaceChildren(
+    h(
+      "div",
+      { class: "bar" },
+      h("a", { class: "brand", href: session.home, text: "WMS Intake" }),
+      nav,
+      h(
+        "div",
+        { class: "who" },
+        h("span", {}, "Signed in as ", h("strong", { text: session.role }), " · tenant ", h("code", { title: session.tenantId, text: session.tenantId.slice(0, 8) })),
+        signOut,
+      ),
+    ),
+  );
+}
+
+async function doSignOut(button) {
+  button.disabled = true;
+  await fetch("/dashboard/session", {
+    method: "DELETE",
+    headers: { "X-CSRF-Token": current ? current.csrfToken : "" },
+    credentials: "same-origin",
+  });
+  window.location.assign(SIGN_IN);
+}
+
+// ------------------------------------------------------------------ time and numbers
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "always" });
+
+export function formatLocal(iso) {
+  return iso ? dateTime.format(new Date(iso)) : "—";
+}
+
+/** "just now", "3 minutes ago", "2 hours ago", "4 days ago" */
+export function timeAgo(iso, now = Date.now()) {
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  const past = Math.abs(seconds);
+  if (past < 60) return seconds <= 0 ? "just now" : "in less than a minute";
+  if (past < 3600) return relative.format(Math.trunc(seconds / 60), "minute");
+  if (past < 86400) return relative.format(Math.trunc(seconds / 3600), "hour");
+  return relative.format(Math.trunc(seconds / 86400), "day");
+}
+
+/** A moment as local time with "(x minutes ago)", kept fresh while the page is open. */
+export function moment(iso) {
+  if (!iso) return h("span", { text: "—" });
+  return h(
+    "span",
+    { class: "moment" },
+    h("time", { datetime: iso, text: formatLocal(iso) }),
+    " ",
+    h("span", { class: "ago", dataset: { ago: iso }, text: `(${timeAgo(iso)})` }),
+  );
+}
+
+window.setInterval(() => {
+  for (const element of document.querySelectorAll("[data-ago]")) {
+    element.textContent = `(${timeAgo(element.dataset.ago)})`;
+  }
+}, 30000);
+
+export function formatNumber(value, digits = 2) {
+  if (value === null || value === undefined) return "—";
+  return new Intl.NumberFormat(undefined, { maximumFractionDigits: digits }).format(value);
+}
+
+export function todayIso() {
+  const now = new Date();
+  const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000);
+  return local.toISOString().slice(0, 10);
+}
+
+// ------------------------------------------------------------------ copy and confirm
+
+/** A "Copy" button for the text of ``source`` (an element) or a function returning text. */
+export function copyButton(source, label = "Copy") {
+  const button = h("button", { type: "button", class: "button small", text: label });
+  button.addEventListener("click", async () => {
+    const text = typeof source === "function" ? source() : source.textContent;
+    const copied = await copyText(text, typeof source === "function" ? null : source);
+    button.textContent = copied ? "Copied" : "Select and copy";
+    announce(copied ? "Copied to the clipboard" : "Copy is not available here: the text is selected, press Ctrl+C");
+    window.setTimeout(() => { button.textContent = label; }, 2000);
+  });
+  return button;
+}
+
+async function copyText(text, element) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // Permission refused: fall back to selecting the text for the user.
+    }
+  }
+  if (element) {
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  return false;
+}
+
+/** An accessible modal confirmation; resolves true when the user confirms. */
+export function confirmAction({ title, message, confirm, danger = false }) {
+  return new Promise((resolve) => {
+    const ok = h("button", { type: "button", class: danger ? "danger primary" : "primary", text: confirm });
+    const cancel = h("button", { type: "button", text: "Cancel" });
+    const heading = h("h2", { id: "confirm-title", text: title });
+    const dialog = h(
+      "dialog",
+      { "aria-labelledby": "confirm-title", "aria-describedby": "confirm-message" },
+      heading,
+      h("p", { id: "confirm-message", text: message }),
+      h("div", { class: "row" }, cancel, ok),
+    );
+    const finish = (answer) => {
+      dialog.close();
+      dialog.remove();
+      resolve(answer);
+    };
+    ok.addEventListener("click", () => finish(true));
+    cancel.addEventListener("click", () => finish(false));
+    dialog.addEventListener("cancel", (event) => { event.preventDefault(); finish(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
+}
+
+/** The shell every signed-in page starts with. */
+export async function startPage(pageName) {
+  const session = await getSession();
+  renderHeader(session, pageName);
+  return session;
+}
