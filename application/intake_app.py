@@ -387,7 +387,7 @@ class IntakeApplication(Application):
                 request_id=command.request_id,
                 received_at=command.received_at,
                 status=command.status,
-                error=command.error,
+                error=_bounded_error(command.error),
                 endpoint_id=command.endpoint_id,
                 payload_bytes=command.payload_bytes,
                 payload_sha256=command.payload_sha256,
@@ -453,6 +453,30 @@ class IntakeApplication(Application):
         if order is None or order.tenant_id != str(principal.tenant_id):
             raise NotFoundError("Order not found")
         return oid
+
+
+MAX_LOGGED_PROBLEMS = 100
+
+
+def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:
+    """The error body as the delivery log keeps it: at most 100 listed problems.
+
+    A 10,000-item batch can fail on every item; the caller gets every problem,
+    the log keeps enough to see what went wrong and says how many were left out.
+    """
+    bounded = dict(error)
+    for key in ("details",):
+        value = bounded.get(key)
+        if isinstance(value, list) and len(value) > MAX_LOGGED_PROBLEMS:
+            bounded[key] = value[:MAX_LOGGED_PROBLEMS]
+            bounded["omitted"] = len(value) - MAX_LOGGED_PROBLEMS
+    field_errors = bounded.get("fieldErrors")
+    if isinstance(field_errors, dict):
+        messages = field_errors.get("plannedDate")
+        if isinstance(messages, list) and len(messages) > MAX_LOGGED_PROBLEMS:
+            bounded["fieldErrors"] = {"plannedDate": messages[:MAX_LOGGED_PROBLEMS]}
+            bounded["omitted"] = len(messages) - MAX_LOGGED_PROBLEMS
+    return bounded
 
 
 def _pending_events_of(objs: Iterable[Any]) -> list[Any]:

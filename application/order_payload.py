@@ -60,10 +60,12 @@ def _integral_float_as_int(value: Any) -> Any:
     return value
 
 
+# The constraints come before the number conversion so that pydantic trims
+# first and then counts (the other order let "   " through as "").
 ExternalId = Annotated[
     str,
-    BeforeValidator(_number_as_string),
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID),
+    BeforeValidator(_number_as_string),
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
 Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     geocoder_rate_per_second: float = Field(default=1.0, gt=0)
     pull_allow_private: bool = False
     pull_timeout_seconds: float = Field(default=30.0, gt=0)
+    pull_tick_seconds: float = Field(default=5.0, gt=0)
     secret_key: str | None = None
     log_level: str = "INFO"
     session_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)

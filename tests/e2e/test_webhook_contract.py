@@ -62,9 +62,14 @@ async def orders_for(client: TestClient, tenant: TenantKeys, planned_date: str |
 
 
 async def integration(client: TestClient, tenant: TenantKeys) -> dict[str, Any]:
-    response = await client.get(f"/api/tenants/{tenant.tenant_id}/integrations", headers=tenant.auth())
-    assert response.status == 200
-    return dict((await response.json())["webhook"])
+    """The webhook's integration status, once the read model shows the connection."""
+
+    async def connected() -> Any:
+        response = await client.get(f"/api/tenants/{tenant.tenant_id}/integrations", headers=tenant.auth())
+        assert response.status == 200
+        return (await response.json())["webhook"]
+
+    return dict(await eventually(connected))
 
 
 async def test_the_documented_single_order_is_created_and_planned_for_its_date(

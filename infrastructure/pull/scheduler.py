@@ -1,0 +1,144 @@
+"""The pull scheduler: a background worker that syncs due pull endpoints.
+
+It runs in its own thread with its own asyncio loop. Every tick it claims due
+endpoints in the database (exactly one process wins each; see
+``application/pull_schedule.py``) and starts one task per claim, up to
+``max_in_flight`` at once: a slow WMS occupies one task until its timeout and
+never holds up other endpoints or the next tick. A failed sync is recorded and
+backs off through the endpoint's schedule; a failing tick (the database is
+away) backs the loop off, up to a minute. On stop, running syncs get a short
+grace, then are cancelled: their claims lapse and another process (or this
+one, restarted) takes them over when the lease ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from application.ports import Clock
+from application.pull_schedule import Claim, ScheduleClaims
+from application.pull_sync import BlockingRunner, PullService
+
+log = logging.getLogger(__name__)
+
+MAX_TICK_BACKOFF = 60.0
+
+
+class PullScheduler:
+    def __init__(
+        self,
+        service: PullService,
+        claims: ScheduleClaims,
+        run: BlockingRunner,
+        *,
+        clock: Clock,
+        tick_seconds: float,
+        lease: timedelta,
+        max_in_flight: int = 8,
+        stop_grace_seconds: float = 5.0,
+        close_outbound: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.service = service
+        self.claims = claims
+        self.run = run
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.lease = lease
+        self.max_in_flight = max_in_flight
+        self.stop_grace_seconds = stop_grace_seconds
+        self.close_outbound = close_outbound
+        #: Completed ticks and syncs started (for tests and diagnostics).
+        self.ticks = 0
+        self.started = 0
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._stopping = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ worker protocol
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run_loop, name="pull-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stopping.set()
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:
+                pass  # the loop already ended
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # ------------------------------------------------------------------ the loop
+
+    def _run_loop(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        delay = self.tick_seconds
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self.tick()
+                    delay = self.tick_seconds
+                except Exception as error:  # noqa: BLE001 - supervision boundary: keep scheduling
+                    delay = min(max(delay, self.tick_seconds) * 2, MAX_TICK_BACKOFF)
+                    log.warning("pull scheduler tick failed (%s); next try in %.1fs", error, delay)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                except TimeoutError:
+                    pass
+        finally:
+            await self._drain()
+            if self.close_outbound is not None:
+                await self.close_outbound()
+            self._loop = None
+
+    async def tick(self) -> int:
+        """Claim what is due (as many as there are free slots) and start syncing it."""
+        free = self.max_in_flight - len(self._in_flight)
+        claims: list[Claim] = []
+        if free > 0:
+            now = self.clock.now()
+            found = await self.run(lambda: self.claims.claim_due(now, now + self.lease, free))
+            claims = list(found)
+        for claim in claims:
+            task = asyncio.create_task(self._sync(claim), name=f"pull-{claim.endpoint_id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        self.started += len(claims)
+        self.ticks += 1
+        return len(claims)
+
+    async def _sync(self, claim: Claim) -> None:
+        try:
+            outcome = await self.service.sync_scheduled(claim.endpoint_id, claim.attempt_id)
+            if outcome is None:
+                await self.run(lambda: self.claims.release(claim))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - one endpoint's failure must not stop the others
+            # Not recorded (the store failed): the lease lapses and a later tick retries.
+            log.warning("scheduled pull of endpoint %s failed: %s", claim.endpoint_id, error)
+
+    async def _drain(self) -> None:
+        if not self._in_flight:
+            return
+        _, pending = await asyncio.wait(set(self._in_flight), timeout=self.stop_grace_seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
