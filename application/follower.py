@@ -65,22 +65,29 @@ class ProjectionFollower:
     def step(self, until: int | None = None) -> int:
         """Apply one batch; return the number of notifications read (0: up to date)."""
         position = self.view.position()
-        if until is not None and position >= until:
+        # Every id up to the current maximum is settled: inserts hold the
+        # events table's lock until commit, so no lower id can appear later.
+        latest = self.recorder.max_notification_id() or 0
+        stop = latest if until is None else min(until, latest)
+        if position >= stop:
             return 0
+        # Only the topics this projection needs cross the wire; the position
+        # still moves past the others.
         notifications = self.recorder.select_notifications(
-            start=position, limit=self.batch_size, stop=until, inclusive_of_start=False
+            start=position,
+            limit=self.batch_size,
+            stop=stop,
+            topics=tuple(sorted(self.projection.topics)),
+            inclusive_of_start=False,
         )
-        if not notifications:
-            return 0
-        topics = self.projection.topics
+        new_position = notifications[-1].id if len(notifications) == self.batch_size else stop
         try:
-            with self.view.batch(position, notifications[-1].id) as writer:
+            with self.view.batch(position, new_position) as writer:
                 for notification in notifications:
-                    if notification.topic in topics:
-                        self.projection.process(self.mapper.to_domain_event(notification), writer)
+                    self.projection.process(self.mapper.to_domain_event(notification), writer)
         except TrackingConflictError:
             log.info("projection %s: another process moved first; re-reading", self.name)
-        return len(notifications)
+        return new_position - position
 
     def lag(self) -> int:
         """How many notifications the view is behind the event store."""

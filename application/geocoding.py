@@ -51,10 +51,6 @@ from domain.order import Order
 
 log = logging.getLogger(__name__)
 
-#: Request outcomes counted per provider (the metrics' ``outcome`` label).
-OUTCOMES = ("ok", "not_found", "retryable_error", "error")
-
-
 # ---------------------------------------------------------------------- the queue
 
 

@@ -8,26 +8,36 @@ request stays all-or-nothing: if a group fails (one request conflicts with
 another), its requests are saved one by one, so a conflict fails only the
 request that caused it. A caller returns only after its own events are
 committed (or raises its own error).
+
+A request may also name aggregates it read but did not change, with the
+versions it read (``expected_versions``): a group checks the union (the
+lowest version wins), so a request never commits on state another request of
+the same group, or of another process, changed since it was read.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from uuid import UUID
+
+#: Stores events in one transaction, checking the expected versions (None: none).
+Store = Callable[[list[Any], Mapping[UUID, int] | None], object]
 
 
 class _Entry:
-    __slots__ = ("events", "done", "error")
+    __slots__ = ("events", "expected_versions", "done", "error")
 
-    def __init__(self, events: Sequence[Any]) -> None:
+    def __init__(self, events: Sequence[Any], expected_versions: Mapping[UUID, int] | None) -> None:
         self.events = events
+        self.expected_versions = expected_versions
         self.done = False
         self.error: BaseException | None = None
 
 
 class GroupCommitter:
-    def __init__(self, store: Callable[[list[Any]], object], max_events: int = 20_000) -> None:
+    def __init__(self, store: Store, max_events: int = 20_000) -> None:
         self._store = store
         self._max_events = max_events
         self._cond = threading.Condition()
@@ -36,9 +46,9 @@ class GroupCommitter:
         self.groups = 0
         self.fallbacks = 0
 
-    def commit(self, events: Sequence[Any]) -> None:
+    def commit(self, events: Sequence[Any], expected_versions: Mapping[UUID, int] | None = None) -> None:
         """Store ``events`` in one transaction (possibly shared); raise on failure."""
-        entry = _Entry(events)
+        entry = _Entry(events, expected_versions)
         with self._cond:
             self._queue.append(entry)
         while True:
@@ -70,7 +80,7 @@ class GroupCommitter:
         self.groups += 1
         if len(group) > 1:
             try:
-                self._store([event for entry in group for event in entry.events])
+                self._store([event for entry in group for event in entry.events], _union(group))
             except Exception:  # noqa: BLE001 - isolate the failing request below
                 self.fallbacks += 1
             else:
@@ -79,7 +89,15 @@ class GroupCommitter:
                 return
         for entry in group:
             try:
-                self._store(list(entry.events))
+                self._store(list(entry.events), entry.expected_versions)
             except Exception as error:  # noqa: BLE001 - handed to the request that owns it
                 entry.error = error
             entry.done = True
+
+
+def _union(group: list[_Entry]) -> dict[UUID, int] | None:
+    expected: dict[UUID, int] = {}
+    for entry in group:
+        for aggregate_id, version in (entry.expected_versions or {}).items():
+            expected[aggregate_id] = min(version, expected.get(aggregate_id, version))
+    return expected or None

@@ -13,7 +13,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -33,6 +33,7 @@ from application.commands import (
     IngestOrders,
     IngestResult,
     IssuedApiKey,
+    OrderOutcome,
     Principal,
     ReceiveBatch,
     RecordRejectedDelivery,
@@ -51,7 +52,7 @@ from application.event_transcoder import OrjsonTranscoder
 from application.group_commit import GroupCommitter
 from application.history import history_of, order_state
 from application.order_payload import parse_order_batch
-from application.ports import BulkEventReader, Clock
+from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
 from application.tokens import hash_secret, new_secret, secret_matches
 from application.timestamps import iso
 from domain.customer import Customer
@@ -118,7 +119,11 @@ class IntakeApplication(Application):
         """
         return self._store_events(_pending_events_of(objs), **kwargs)
 
-    def _store_events(self, events: list[Any], **kwargs: Any) -> Any:
+    def _store_events(
+        self, events: list[Any], expected_versions: Mapping[UUID, int] | None = None, **kwargs: Any
+    ) -> Any:
+        if expected_versions:
+            kwargs[EXPECTED_VERSIONS] = expected_versions
         try:
             recordings = self.events.put(events, **kwargs)
         except (InterfaceError, OperationalError) as error:
@@ -354,7 +359,9 @@ class IntakeApplication(Application):
 
     def _ingest_once(self, command: IngestOrders) -> IngestResult:
         keys = keys_of(command.tenant_id, command.lines)
-        loaded = self.load_many(keys.all_ids())
+        loaded = self.load_many(keys.all_ids() | {command.delivery_id})
+        if isinstance(loaded.get(command.delivery_id), Delivery):
+            return self._committed_before(command, keys.order_ids)
         check_named_customers(command.tenant_id, command.lines, keys, loaded)
         source = Source(
             channel=command.channel,  # type: ignore[arg-type]
@@ -362,6 +369,15 @@ class IntakeApplication(Application):
             request_id=command.request_id,
         )
         touched, outcomes = apply_batch(command.tenant_id, command.lines, keys, loaded, source)
+        # Orders this batch left as they were were judged on the version just
+        # loaded: the commit checks they are still there, or a concurrent
+        # change committed first would silently win over ours.
+        changed = {aggregate.id for aggregate in touched}
+        unchanged = {
+            oid: loaded[oid].version
+            for oid in set(keys.order_ids)
+            if oid not in changed and isinstance(loaded.get(oid), Order)
+        }
         delivery = Delivery.accept(
             id=command.delivery_id,
             tenant_id=str(command.tenant_id),
@@ -375,7 +391,31 @@ class IntakeApplication(Application):
             payload_bytes=command.payload_bytes,
             payload_sha256=command.payload_sha256,
         )
-        self.committer.commit(_pending_events_of((*touched, delivery)))
+        self.committer.commit(_pending_events_of((*touched, delivery)), unchanged)
+        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes))
+
+    def _committed_before(self, command: IngestOrders, order_ids: tuple[UUID, ...]) -> IngestResult:
+        """The result of an earlier attempt of this very command that committed.
+
+        When a connection dies after COMMIT but before its reply, the driver
+        retries the insert and meets our own rows as a conflict. The delivery
+        record (saved in the same transaction as the orders) proves the batch
+        is stored: report the success it was. An order was created by this
+        batch when its first event names this delivery.
+        """
+        delivery = str(command.delivery_id)
+        first_events = {
+            oid: self.mapper.to_domain_event(events[0])
+            for oid, events in self.bulk_reader.select_events_of(set(order_ids)).items()
+        }
+        outcomes = []
+        seen: set[UUID] = set()
+        for line, oid in zip(command.lines, order_ids):
+            source = getattr(first_events.get(oid), "source", None) or {}
+            outcomes.append(
+                OrderOutcome(line.external_order_id, oid, created=oid not in seen and source.get("deliveryId") == delivery)
+            )
+            seen.add(oid)
         return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes))
 
     def record_rejected_delivery(self, command: RecordRejectedDelivery) -> None:
@@ -465,11 +505,10 @@ def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:
     the log keeps enough to see what went wrong and says how many were left out.
     """
     bounded = dict(error)
-    for key in ("details",):
-        value = bounded.get(key)
-        if isinstance(value, list) and len(value) > MAX_LOGGED_PROBLEMS:
-            bounded[key] = value[:MAX_LOGGED_PROBLEMS]
-            bounded["omitted"] = len(value) - MAX_LOGGED_PROBLEMS
+    details = bounded.get("details")
+    if isinstance(details, list) and len(details) > MAX_LOGGED_PROBLEMS:
+        bounded["details"] = details[:MAX_LOGGED_PROBLEMS]
+        bounded["omitted"] = len(details) - MAX_LOGGED_PROBLEMS
     field_errors = bounded.get("fieldErrors")
     if isinstance(field_errors, dict):
         messages = field_errors.get("plannedDate")

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional
 
 import orjson
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,6 +23,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
+from pydantic_core import PydanticCustomError
 
 from application.errors import PayloadRejectedError
 from application.order_lines import OrderLine
@@ -53,6 +55,17 @@ def _number_as_string(value: Any) -> Any:
     return value
 
 
+def reject_nul(value: str) -> str:
+    """Refuse U+0000 in text: PostgreSQL text columns cannot hold it, so a stored
+    one would stop the read models at that event."""
+    if "\x00" in value:
+        raise PydanticCustomError("nul_character", "must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(reject_nul)
+
+
 def _integral_float_as_int(value: Any) -> Any:
     # 3.0 pallets is 3 pallets; 2.5 stays a float and is refused.
     if isinstance(value, float) and value.is_integer():
@@ -66,11 +79,12 @@ ExternalId = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID),
     BeforeValidator(_number_as_string),
+    NoNul,
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT), NoNul]
 Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, BeforeValidator(_integral_float_as_int), Field(ge=0, le=2**31 - 1)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG), NoNul]
 
 
 class OrderItem(BaseModel):
@@ -80,7 +94,7 @@ class OrderItem(BaseModel):
 
     externalOrderId: ExternalId
     deliveryAddress: Optional[Text] = None
-    customerId: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_ID)]] = None
+    customerId: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_ID), NoNul]] = None
     customerName: Optional[Text] = None
     customerContact: Optional[Text] = None
     totalWeight: Optional[Quantity] = None

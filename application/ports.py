@@ -20,6 +20,15 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+#: Keyword argument of ``Application.save`` (passed on to the recorder's
+#: ``insert_events``): ``{aggregate id: version}`` of aggregates a command read
+#: and decided not to change. The event store's recorders check, inside the
+#: insert transaction and after its own inserts, that none of them has an event
+#: past that version; if one has, the insert fails with ``IntegrityError``
+#: exactly as a conflict on a changed aggregate does.
+EXPECTED_VERSIONS = "expected_versions"
+
+
 class BulkEventReader(Protocol):
     """Reads the stored events of many aggregates in one round trip."""
 

@@ -10,8 +10,10 @@ from functools import singledispatchmethod
 from typing import Any, Generic, Protocol, TypeVar
 
 from application.read_models import DeliveriesWriter, IntegrationsWriter, OrdersWriter
+from domain.addresses import normalise_address
 from domain.customer import Customer
 from domain.delivery import Delivery
+from domain.location import Location
 from domain.order import Order
 from domain.webhook import WmsWebhook
 
@@ -31,10 +33,17 @@ def _topics(*classes: type) -> frozenset[str]:
 
 
 class OrdersProjection(Generic[W]):
-    """Planning's view: orders with their customer's name."""
+    """Planning's view: orders with their customer's name and their address's location."""
 
     name = "orders"
-    topics = _topics(Order.Created, Order.Updated, Customer.Created)  # type: ignore[attr-defined]
+    topics = _topics(
+        Order.Created,
+        Order.Updated,  # type: ignore[attr-defined]
+        Customer.Created,
+        Location.Created,
+        Location.Geocoded,
+        Location.GeocodingFailed,
+    )
 
     @singledispatchmethod
     def process(self, event: Any, writer: OrdersWriter) -> None:
@@ -48,6 +57,7 @@ class OrdersProjection(Generic[W]):
                 "tenant_id": event.tenant_id,
                 "external_order_id": event.external_order_id,
                 **event.details,
+                "address_key": _address_key(event.details.get("delivery_address")),
                 "created_at": event.timestamp,
                 "updated_at": event.timestamp,
                 "version": event.originator_version,
@@ -56,8 +66,11 @@ class OrdersProjection(Generic[W]):
 
     @process.register
     def _(self, event: Order.Updated, writer: OrdersWriter) -> None:  # type: ignore[name-defined]
+        changes = dict(event.changes)
+        if "delivery_address" in changes:
+            changes["address_key"] = _address_key(changes["delivery_address"])
         writer.update_order(
-            str(event.originator_id), dict(event.changes), event.timestamp, event.originator_version
+            str(event.originator_id), changes, event.timestamp, event.originator_version
         )
 
     @process.register
@@ -69,9 +82,38 @@ class OrdersProjection(Generic[W]):
                 "name": event.name,
                 "contact": event.contact,
                 "address": event.address,
+                "address_key": event.normalised_address,
                 "created_at": event.timestamp,
             }
         )
+
+    @process.register
+    def _(self, event: Location.Created, writer: OrdersWriter) -> None:
+        writer.location_created(
+            str(event.originator_id), event.tenant_id, event.normalised_address, event.timestamp
+        )
+
+    @process.register
+    def _(self, event: Location.Geocoded, writer: OrdersWriter) -> None:
+        found = {
+            "lat": event.lat,
+            "lon": event.lon,
+            "precision": event.precision,
+            "provider": event.provider,
+            "matched_address": event.matched_address,
+        }
+        writer.location_found(str(event.originator_id), found, event.timestamp)
+
+    @process.register
+    def _(self, event: Location.GeocodingFailed, writer: OrdersWriter) -> None:
+        writer.location_failed(str(event.originator_id), event.reason, event.timestamp)
+
+
+def _address_key(address: Any) -> str | None:
+    """The order's own normalised address; None: it goes to its customer's."""
+    if not isinstance(address, str):
+        return None
+    return normalise_address(address) or None
 
 
 class IntegrationsProjection:

@@ -6,7 +6,13 @@ from typing import Any
 
 from application.commands import Principal
 from application.errors import ForbiddenError, NotFoundError
-from application.read_models import DeliveriesQueries, IntegrationsQueries, OrdersQueries, Page
+from application.read_models import (
+    DeliveriesQueries,
+    IntegrationsQueries,
+    OrdersQueries,
+    Page,
+    PullEndpointsQueries,
+)
 from domain.roles import Permission
 
 MAX_PAGE = 1000
@@ -18,10 +24,12 @@ class IntakeQueries:
         orders: OrdersQueries,
         integrations: IntegrationsQueries,
         deliveries: DeliveriesQueries,
+        pull_endpoints: PullEndpointsQueries | None = None,
     ) -> None:
         self.orders = orders
         self.integrations = integrations
         self.deliveries = deliveries
+        self.pull_endpoints = pull_endpoints
 
     def order(self, principal: Principal, order_id: str) -> dict[str, Any]:
         _require(principal, Permission.READ_ORDERS)
@@ -54,7 +62,10 @@ class IntakeQueries:
 
     def integration_status(self, principal: Principal, webhook_url: str) -> dict[str, Any]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
-        return self.integrations.integration_status(str(principal.tenant_id), webhook_url)
+        status = self.integrations.integration_status(str(principal.tenant_id), webhook_url)
+        if self.pull_endpoints is not None:
+            status["pullEndpoints"] = self.pull_endpoints.list_pull_endpoints(str(principal.tenant_id))
+        return status
 
     def deliveries_page(self, principal: Principal, limit: int, cursor: str | None) -> Page:
         _require(principal, Permission.MANAGE_INTEGRATIONS)

@@ -59,6 +59,13 @@ LOAD_CLIENT = ROOT / "bench" / "load_client.py"
 LAG_METRIC = re.compile(r'^wms_intake_projection_lag_events\{projection="([^"]+)"\} ([0-9.e+]+)$', re.M)
 CAUGHT_UP_TIMEOUT = 60.0  # the load client's LAG_TIMEOUT
 MB = 1_000_000
+_T0 = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """One line on stderr per phase, so a long run shows where it is."""
+    sys.stderr.write(f"[{time.monotonic() - _T0:6.1f}s] {message}\n")
+    sys.stderr.flush()
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,7 @@ class Harness:
         server = Server(name, process, port, log)
         try:
             _wait_healthy(server)
+            progress(f"{name} listening on 127.0.0.1:{port}")
             yield server
         finally:
             _stop(server)
@@ -161,6 +169,7 @@ class Harness:
         return self._load(argv, auth, 600)
 
     def _load(self, argv: list[str], auth: str | None, timeout: float) -> dict[str, Any]:
+        progress(" ".join(a for a in argv if not a.startswith("http")))
         env = {**os.environ, "PYTHONPATH": _pythonpath()}
         env.pop("BENCH_AUTHORIZATION", None)
         if auth:
@@ -205,6 +214,7 @@ def _stop(server: Server) -> None:
 
 def wms_cli(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
     """Run one ``wms-intake`` command and return its JSON output."""
+    progress(f"wms-intake {' '.join(args)}")
     completed = subprocess.run(
         [sys.executable, "-m", "interfaces.cli", *args],
         env={**os.environ, "PYTHONPATH": _pythonpath(), **env},

@@ -91,7 +91,7 @@ def next_sync_after(
         return finished_at + interval
     ceiling = max(interval, MAX_BACKOFF)
     # The exponent is bounded so the product stays a sane timedelta.
-    return finished_at + min(interval * 2 ** min(failures_in_a_row, 16), ceiling)
+    return finished_at + min(interval * (1 << min(failures_in_a_row, 16)), ceiling)
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,12 @@ class PullEndpoint(Aggregate):
 
     class Event(Aggregate.Event):
         TOPIC = "wms-intake:PullEndpoint.Event"
+
+    class Created(Aggregate.Created):
+        # Never recorded: an endpoint starts "Added". Declared so the library's
+        # default creation class gets its own topic instead of inheriting (and
+        # taking over) the base Event's.
+        TOPIC = "wms-intake:PullEndpointCreated"
 
     class Added(Aggregate.Created):
         TOPIC = "wms-intake:PullEndpointAdded"

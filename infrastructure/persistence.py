@@ -17,6 +17,7 @@ from eventsourcing.persistence import StoredEvent
 
 from application.intake_app import IntakeApplication
 from infrastructure.postgres_recorder import RECORDER_TOPIC
+from infrastructure.sqlite_recorder import RECORDER_TOPIC as SQLITE_RECORDER_TOPIC
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
 
@@ -34,6 +35,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(path),
         "SQLITE_LOCK_TIMEOUT": "30",
+        "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER_TOPIC,
         "CREATE_TABLE": "y",
     }
 
@@ -51,7 +53,8 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
         "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.db_max_overflow),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # How long a request waits for a connection before it gets a 503.
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.db_connect_timeout),
         # Dead connections (a database restart, a killed backend) are found
         # before use instead of failing a request.
         "POSTGRES_PRE_PING": "y",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
@@ -20,16 +21,21 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=10_000, ge=1)
     db_pool_size: int = Field(default=8, ge=1)
     db_max_overflow: int = Field(default=8, ge=0)
+    db_connect_timeout: int = Field(default=5, ge=1)
+    client_timeout_seconds: float = Field(default=60.0, gt=0)
     worker_threads: int = Field(default=16, ge=1)
     projection_poll_interval: float = Field(default=0.2, gt=0)
     projection_batch_size: int = Field(default=2000, ge=1)
     rate_limit_per_second: float = Field(default=200.0, ge=0)
     rate_limit_burst: int = Field(default=400, ge=1)
-    geocoder: str = "offline-uk"
+    geocoder: Literal["offline-uk", "nominatim", "photon", "pelias", "none"] = "offline-uk"
     geocoder_url: str | None = None
     geocoder_api_key: str | None = None
     geocoder_user_agent: str = "wms-intake/0.1"
     geocoder_rate_per_second: float = Field(default=1.0, gt=0)
+    geocoder_timeout_seconds: float = Field(default=10.0, gt=0)
+    geocoder_max_attempts: int = Field(default=5, ge=1)
+    geocoder_retry_base_seconds: float = Field(default=2.0, gt=0)
     pull_allow_private: bool = False
     pull_timeout_seconds: float = Field(default=30.0, gt=0)
     pull_tick_seconds: float = Field(default=5.0, gt=0)

@@ -71,7 +71,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     container = build_container(settings)
     app = create_app(container, run_background=not args.no_worker, owns_container=True)
-    web.run_app(app, host=args.host, port=args.port, access_log=None, print=_announce(args))
+    # A connection that sends no complete request (idle, or headers trickled)
+    # is closed after the client timeout.
+    web.run_app(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=_announce(args),
+        keepalive_timeout=settings.client_timeout_seconds,
+    )
     return 0
 
 

@@ -15,14 +15,24 @@ from typing import Any, Protocol
 
 from application.dashboard_sessions import DashboardSessions
 from application.follower import ProjectionFollower
+from application.geocoding import GeocodingMonitor
 from application.intake_app import IntakeApplication
 from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection
+from application.pull_endpoints_projection import PullEndpointsProjection
+from application.pull_schedule import lease_for
+from application.pull_sync import ExecutorRunner, PullService
 from application.queries import IntakeQueries
+from infrastructure.geocoding.worker import build_geocoding
 from infrastructure.persistence import open_event_store
+from infrastructure.pull.loop_source import PerLoopPullSource
+from infrastructure.pull.outbound import OutboundPolicy
+from infrastructure.pull.scheduler import PullScheduler
 from infrastructure.read_models.deliveries_view import SqlDeliveriesView
 from infrastructure.read_models.integrations_view import SqlIntegrationsView
 from infrastructure.read_models.orders_view import SqlOrdersView
+from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView
 from infrastructure.read_models.tracked_view import SqlTrackedView
+from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sessions import SqlSessionStore
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
@@ -49,9 +59,14 @@ class Container:
     executor: ThreadPoolExecutor
     #: Dashboard sign-in sessions (the browser's stand-in for an API key).
     sessions: DashboardSessions
+    #: Pull from WMS: the use cases, and their outbound HTTP (one session per event loop).
+    pull: PullService
+    pull_source: PerLoopPullSource
     #: Extra background work (geocoding, scheduled pulls), started after the followers.
     workers: list[BackgroundWorker] = field(default_factory=list)
     background_running: bool = field(default=False)
+    #: Geocoding queue depth and request counts, for the metrics (None: geocoding off).
+    geocoding: GeocodingMonitor | None = None
 
     def start_background(self) -> None:
         """Projections and every other background worker, in this process."""
@@ -97,16 +112,20 @@ class Container:
 def build_container(settings: Settings | None = None, **overrides: Any) -> Container:
     settings = settings or Settings()
     app, db = open_event_store(settings)
-    orders = SqlOrdersView(db)
+    orders = SqlOrdersView(db, geocoding=settings.geocoder != "none")
     integrations = SqlIntegrationsView(db)
     deliveries = SqlDeliveriesView(db)
-    views: dict[str, SqlTrackedView] = {v.name: v for v in (orders, integrations, deliveries)}
+    pull_endpoints = SqlPullEndpointsView(db)
+    views: dict[str, SqlTrackedView] = {
+        v.name: v for v in (orders, integrations, deliveries, pull_endpoints)
+    }
     for view in views.values():
         view.create_tables()
     projections = {
         "orders": OrdersProjection(),
         "integrations": IntegrationsProjection(),
         "deliveries": DeliveriesProjection(),
+        "pull_endpoints": PullEndpointsProjection(),
     }
     followers = {
         name: ProjectionFollower(
@@ -121,16 +140,26 @@ def build_container(settings: Settings | None = None, **overrides: Any) -> Conta
     }
     for follower in followers.values():
         app.on_saved(follower.wake)
+    executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake")
+    pull, pull_source, pull_scheduler = _pull_from_wms(app, pull_endpoints, executor, settings)
     container = Container(
         settings=settings,
         app=app,
         db=db,
         views=views,
         followers=followers,
-        queries=IntakeQueries(orders, integrations, deliveries),
-        executor=ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake"),
+        queries=IntakeQueries(orders, integrations, deliveries, pull_endpoints=pull_endpoints),
+        executor=executor,
         sessions=_dashboard_sessions(app, db, settings),
+        pull=pull,
+        pull_source=pull_source,
     )
+    container.workers.append(pull_scheduler)
+    geocoding = build_geocoding(settings, app, db)
+    if geocoding is not None:
+        app.on_saved(geocoding.wake)
+        container.workers.append(geocoding)
+        container.geocoding = geocoding
     for name, value in overrides.items():
         setattr(container, name, value)
     return container
@@ -140,3 +169,38 @@ def _dashboard_sessions(app: IntakeApplication, db: Database, settings: Settings
     store = SqlSessionStore(db)
     store.create_table()
     return DashboardSessions(app, store, app.clock, timedelta(minutes=settings.session_ttl_minutes))
+
+
+def _pull_from_wms(
+    app: IntakeApplication, view: SqlPullEndpointsView, executor: ThreadPoolExecutor, settings: Settings
+) -> tuple[PullService, PerLoopPullSource, PullScheduler]:
+    """Pull from WMS: the use cases, the guarded outbound HTTP, and the scheduler worker."""
+    source = PerLoopPullSource(
+        OutboundPolicy(
+            allow_private=settings.pull_allow_private,
+            connect_timeout=min(5.0, settings.pull_timeout_seconds),
+            total_timeout=settings.pull_timeout_seconds,
+            max_body_bytes=settings.max_body_bytes,
+        )
+    )
+    run = ExecutorRunner(executor)
+    service = PullService(
+        app,
+        source,
+        SecretCipher.from_settings(settings.secret_key, settings.key_file),
+        view,
+        run,
+        clock=app.clock,
+        max_items=settings.max_batch_items,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    scheduler = PullScheduler(
+        service,
+        view,
+        run,
+        clock=app.clock,
+        tick_seconds=settings.pull_tick_seconds,
+        lease=lease_for(settings.pull_timeout_seconds),
+        close_outbound=source.close,
+    )
+    return service, source, scheduler

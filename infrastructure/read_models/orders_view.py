@@ -15,8 +15,9 @@ from infrastructure.read_models.tracked_view import (
     SqlTrackedView,
     decode_cursor,
     encode_cursor,
+    storable,
 )
-from infrastructure.sql import SqlCursor
+from infrastructure.sql import Database, SqlCursor
 
 ORDER_COLUMNS = (
     "customer_id",
@@ -26,30 +27,51 @@ ORDER_COLUMNS = (
     "pallet_count",
     "special_handling",
     "planned_date",
+    # The normalised delivery address; NULL: the order is delivered to its customer's.
+    "address_key",
 )
 
 
 class SqlOrdersView(SqlTrackedView):
+    """Orders carry no coordinates themselves: an order's location is the row of
+    ``rm_locations`` for its address (its own, else its customer's), joined on
+    read. A geocoding result is one row write however many orders share the
+    address, and an order placed after its address was located shows it at once.
+    """
+
     name = "orders"
-    tables = ("rm_customers", "rm_orders")
+    tables = ("rm_customers", "rm_orders", "rm_locations")
+
+    def __init__(self, db: Database, *, geocoding: bool = True) -> None:
+        super().__init__(db)
+        # Status of an order whose address has no result yet: waiting for
+        # the geocoder, or never to be geocoded because geocoding is off.
+        self.unlocated_status = "pending" if geocoding else "disabled"
 
     def ddl(self) -> list[str]:
         orders, customers = self.db.table("rm_orders"), self.db.table("rm_customers")
+        locations = self.db.table("rm_locations")
         return [
             f"CREATE TABLE IF NOT EXISTS {customers} ("
             "customer_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, "
-            "contact TEXT, address TEXT, created_at TEXT NOT NULL)",
+            "contact TEXT, address TEXT, address_key TEXT, created_at TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {orders} ("
             "order_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, external_order_id TEXT NOT NULL, "
             "customer_id TEXT, delivery_address TEXT, total_weight DOUBLE PRECISION, "
             "volume DOUBLE PRECISION, pallet_count BIGINT, special_handling TEXT, planned_date TEXT, "
-            "location_lat DOUBLE PRECISION, location_lon DOUBLE PRECISION, location_precision TEXT, "
-            "location_status TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
+            "address_key TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
             "version BIGINT NOT NULL)",
             "CREATE UNIQUE INDEX IF NOT EXISTS rm_orders_by_external_id "
             f"ON {orders} (tenant_id, external_order_id)",
             "CREATE INDEX IF NOT EXISTS rm_orders_by_planned_date "
             f"ON {orders} (tenant_id, planned_date, external_order_id)",
+            f"CREATE TABLE IF NOT EXISTS {locations} ("
+            "location_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, address_key TEXT NOT NULL, "
+            "location_status TEXT, location_lat DOUBLE PRECISION, location_lon DOUBLE PRECISION, "
+            "location_precision TEXT, provider TEXT, matched_address TEXT, failure TEXT, "
+            "updated_at TEXT NOT NULL)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS rm_locations_by_address "
+            f"ON {locations} (tenant_id, address_key)",
         ]
 
     def writer(self, cursor: SqlCursor) -> OrdersTableWriter:
@@ -59,18 +81,26 @@ class SqlOrdersView(SqlTrackedView):
 
     def _select(self) -> str:
         return (
-            "SELECT o.*, c.name AS customer_name "
+            "SELECT o.*, c.name AS customer_name, l.location_lat, l.location_lon, "
+            f"l.location_precision, COALESCE(l.location_status, '{self.unlocated_status}') "
+            "AS location_status "
             f"FROM {self.db.table('rm_orders')} o "
             f"LEFT JOIN {self.db.table('rm_customers')} c ON c.customer_id = o.customer_id "
+            f"LEFT JOIN {self.db.table('rm_locations')} l ON l.tenant_id = o.tenant_id "
+            "AND l.address_key = COALESCE(o.address_key, c.address_key) "
         )
 
     def get_order(self, tenant_id: str, order_id: str) -> dict[str, Any] | None:
+        if not storable(order_id):
+            return None
         row = self.db.query_one(
             self._select() + "WHERE o.tenant_id = %s AND o.order_id = %s", (tenant_id, order_id)
         )
         return _order_of(row) if row else None
 
     def get_order_by_external_id(self, tenant_id: str, external_id: str) -> dict[str, Any] | None:
+        if not storable(external_id):
+            return None
         row = self.db.query_one(
             self._select() + "WHERE o.tenant_id = %s AND o.external_order_id = %s",
             (tenant_id, external_id),
@@ -100,6 +130,8 @@ class SqlOrdersView(SqlTrackedView):
         return Page(items, encode_cursor([items[-1]["externalOrderId"]]) if more else None)
 
     def get_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+        if not storable(customer_id):
+            return None
         row = self.db.query_one(
             f"SELECT * FROM {self.db.table('rm_customers')} WHERE tenant_id = %s AND customer_id = %s",
             (tenant_id, customer_id),
@@ -120,35 +152,69 @@ class OrdersTableWriter(BatchedWriter):
         super().__init__(cursor)
         self.orders = view.db.table("rm_orders")
         self.customers = view.db.table("rm_customers")
+        self.locations = view.db.table("rm_locations")
 
     def upsert_customer(self, row: dict[str, Any]) -> None:
         self.add(
-            f"INSERT INTO {self.customers} (customer_id, tenant_id, name, contact, address, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id) DO UPDATE SET "
-            "name = excluded.name, contact = excluded.contact, address = excluded.address",
+            f"INSERT INTO {self.customers} (customer_id, tenant_id, name, contact, address, "
+            "address_key, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id) DO UPDATE SET "
+            "name = excluded.name, contact = excluded.contact, address = excluded.address, "
+            "address_key = excluded.address_key",
             (
                 row["customer_id"],
                 row["tenant_id"],
                 row["name"],
                 row["contact"],
                 row["address"],
+                row.get("address_key"),
                 iso(row["created_at"]),
             ),
+        )
+
+    def location_created(self, location_id: str, tenant_id: str, address_key: str, at: datetime) -> None:
+        self.add(
+            f"INSERT INTO {self.locations} (location_id, tenant_id, address_key, updated_at) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (location_id) DO NOTHING",
+            (location_id, tenant_id, address_key, iso(at)),
+        )
+
+    def location_found(self, location_id: str, found: dict[str, Any], at: datetime) -> None:
+        self.add(
+            f"UPDATE {self.locations} SET location_status = 'ok', location_lat = %s, "
+            "location_lon = %s, location_precision = %s, provider = %s, matched_address = %s, "
+            "failure = NULL, updated_at = %s WHERE location_id = %s",
+            (
+                found["lat"],
+                found["lon"],
+                found["precision"],
+                found["provider"],
+                found["matched_address"],
+                iso(at),
+                location_id,
+            ),
+        )
+
+    def location_failed(self, location_id: str, reason: str, at: datetime) -> None:
+        self.add(
+            f"UPDATE {self.locations} SET location_status = 'failed', location_lat = NULL, "
+            "location_lon = NULL, location_precision = NULL, provider = NULL, "
+            "matched_address = NULL, failure = %s, updated_at = %s WHERE location_id = %s",
+            (reason, iso(at), location_id),
         )
 
     def insert_order(self, row: dict[str, Any]) -> None:
         self.add(
             f"INSERT INTO {self.orders} (order_id, tenant_id, external_order_id, "
             + ", ".join(ORDER_COLUMNS)
-            + ", location_status, created_at, updated_at, version) VALUES ("
-            + ", ".join(["%s"] * (len(ORDER_COLUMNS) + 7))
+            + ", created_at, updated_at, version) VALUES ("
+            + ", ".join(["%s"] * (len(ORDER_COLUMNS) + 6))
             + ")",
             (
                 row["order_id"],
                 row["tenant_id"],
                 row["external_order_id"],
                 *(_column_value(name, row.get(name)) for name in ORDER_COLUMNS),
-                "pending",
                 iso(row["created_at"]),
                 iso(row["updated_at"]),
                 row["version"],

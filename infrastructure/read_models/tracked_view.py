@@ -116,6 +116,12 @@ def decode_cursor(cursor: str, size: int) -> list[Any] | None:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, orjson.JSONDecodeError):
         return None
-    if not isinstance(values, list) or len(values) != size:
+    if not isinstance(values, list) or len(values) != size or not storable(*values):
         return None
     return values
+
+
+def storable(*values: Any) -> bool:
+    """Whether every text value could be stored: PostgreSQL text holds no U+0000
+    (the driver refuses it as a parameter), so a key with one names no row."""
+    return not any(isinstance(v, str) and "\x00" in v for v in values)

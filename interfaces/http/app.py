@@ -39,5 +39,11 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
         if owns_container:
             container.close()
 
+    async def outbound(_: web.Application) -> AsyncIterator[None]:
+        yield
+        # "Sync now" opened its client session on this loop: close it here.
+        await container.pull_source.close()
+
     app.cleanup_ctx.append(background)
+    app.cleanup_ctx.append(outbound)
     return app

@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
+
+from application.errors import PayloadRejectedError
 
 CHUNK = 64 * 1024
 
 
-async def read_capped(request: web.Request, limit: int) -> tuple[bytes | None, int]:
+async def read_capped(request: web.Request, limit: int, within: float) -> tuple[bytes | None, int]:
     """The body and its size; ``None`` for the body when it exceeds ``limit``.
 
     A declared Content-Length over the limit is refused before reading; a
     chunked body is counted while it streams and reading stops at the limit.
+    The whole body must arrive ``within`` seconds (else 408): a client that
+    stalls or trickles can't hold a request open for ever.
     """
     declared = request.content_length
     if declared is not None and declared > limit:
         return None, declared
     parts: list[bytes] = []
     size = 0
-    while True:
-        chunk = await request.content.read(CHUNK)
-        if not chunk:
-            return b"".join(parts), size
-        size += len(chunk)
-        if size > limit:
-            return None, size
-        parts.append(chunk)
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                chunk = await request.content.read(CHUNK)
+                if not chunk:
+                    return b"".join(parts), size
+                size += len(chunk)
+                if size > limit:
+                    return None, size
+                parts.append(chunk)
+    except TimeoutError:
+        raise PayloadRejectedError(
+            408, {"error": "Request timeout", "details": f"the body did not arrive within {within:g} seconds"}
+        ) from None

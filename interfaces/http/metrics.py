@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from application.geocoding import GeocodingSnapshot
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 BATCH_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000)
@@ -27,10 +29,34 @@ class _LagCollector(Collector):
         yield family
 
 
+class _GeocodingCollector(Collector):
+    def __init__(self, snapshot: Callable[[], GeocodingSnapshot | None]) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        snapshot = self._snapshot()
+        if snapshot is None:
+            return
+        requests = CounterMetricFamily(
+            "wms_intake_geocoding_requests",
+            "Geocoding requests by provider and outcome (ok, not_found, retryable_error, error).",
+            labels=["provider", "outcome"],
+        )
+        for (provider, outcome), count in sorted(snapshot.requests.items()):
+            requests.add_metric([provider, outcome], count)
+        yield requests
+        yield GaugeMetricFamily(
+            "wms_intake_geocoding_pending_addresses",
+            "Addresses queued for geocoding (including those waiting to retry).",
+            value=snapshot.pending,
+        )
+
+
 class Metrics:
     def __init__(self) -> None:
         # Lags are measured (off the event loop) just before each scrape.
         self.latest_lags: dict[str, int] = {}
+        self.latest_geocoding: GeocodingSnapshot | None = None
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "wms_intake_http_requests",
@@ -59,6 +85,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_LagCollector(lambda: self.latest_lags))
+        self.registry.register(_GeocodingCollector(lambda: self.latest_geocoding))
 
     def count_batch(self, channel: str, created: int, processed: int) -> None:
         self.orders.labels(channel, "created").inc(created)

@@ -29,10 +29,12 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from application.order_payload import MAX_ID, OrderItem
 from interfaces.http import response_schemas as rs
 from interfaces.http.paging import MAX_LIMIT
+from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import CreateCustomer, IssueApiKey, SetWebhookActive
 
 TENANT = "/api/tenants/{tenantId}"
+PULL = f"{TENANT}/integrations/wms/pull-endpoints"
 #: Routes outside /api/ that are part of the API (and so must be described).
 OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -161,6 +163,60 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         query=_page_query(50),
         replies=tenant_api({200: Reply("a page of deliveries", rs.DeliveryLogPage)}, bad_request=True),
     ),
+    ("POST", PULL): Operation(
+        summary="Pull from WMS: add a pull endpoint (its secret is shown once)",
+        tag="pull from WMS",
+        roles=("admin",),
+        description=(
+            "The service will call the URL with Authorization: Bearer <secret> and the given method; "
+            "the WMS answers with the webhook's payload. With intervalMinutes it is also pulled on a "
+            "schedule, first one interval after it is added."
+        ),
+        request=AddPullEndpoint,
+        replies=tenant_api({201: Reply("added", rs.PullEndpointAdded)}, bad_request=True),
+    ),
+    ("GET", PULL): Operation(
+        summary="List pull endpoints with their sync status (no secrets)",
+        tag="pull from WMS",
+        roles=("admin",),
+        replies=tenant_api({200: Reply("every pull endpoint", rs.PullEndpointList)}),
+    ),
+    ("PATCH", f"{PULL}/{{endpointId}}"): Operation(
+        summary="Change a pull endpoint's URL, method or schedule",
+        tag="pull from WMS",
+        roles=("admin",),
+        description="Only the fields given change; intervalMinutes: null stops the schedule.",
+        request=ChangePullEndpoint,
+        replies=tenant_api({200: Reply("the endpoint as changed", rs.PullEndpointChanged)}, bad_request=True),
+    ),
+    ("DELETE", f"{PULL}/{{endpointId}}"): Operation(
+        summary="Remove a pull endpoint (it is never pulled again)",
+        tag="pull from WMS",
+        roles=("admin",),
+        replies=tenant_api({204: Reply("removed", None)}),
+    ),
+    ("POST", f"{PULL}/{{endpointId}}/secret"): Operation(
+        summary="Regenerate a pull endpoint's secret (the WMS must be given the new one)",
+        tag="pull from WMS",
+        roles=("admin",),
+        replies=tenant_api({200: Reply("the new secret, shown once", rs.NewSecret)}),
+    ),
+    ("POST", f"{PULL}/{{endpointId}}/sync"): Operation(
+        summary="Sync now: pull the WMS once and ingest what it returns",
+        tag="pull from WMS",
+        roles=("admin",),
+        description=(
+            "The pulled data goes through the webhook's checks and batch: 200 is the webhook's success "
+            "body. 502 when the WMS could not be reached, timed out, answered non-2xx, sent too much, "
+            "redirected to another host, or sent data the webhook would refuse; details then hold "
+            "exactly the webhook's error body (otherwise {reason, message, status?}). A failed sync "
+            "stores no order; every attempt shows in the integration status."
+        ),
+        replies=tenant_api(
+            {200: Reply("every pulled order created or updated", rs.WebhookAccepted),
+             502: Reply("the pull failed; details say why")},
+        ),
+    ),
     ("POST", f"{TENANT}/api-keys"): Operation(
         summary="Issue an API key (shown once)",
         tag="api keys",
@@ -264,6 +320,7 @@ PATH_PARAMETERS = {
     "orderId": "the order's id (UUID)",
     "customerId": "the customer's id (UUID)",
     "keyId": "the API key's id",
+    "endpointId": "the pull endpoint's id (UUID)",
     "externalOrderId": "the WMS's order reference",
 }
 

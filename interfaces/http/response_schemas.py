@@ -120,12 +120,33 @@ class WebhookStatus(Shape):
 class PullEndpointStatus(Shape):
     id: str
     url: str
-    method: str
-    intervalMinutes: Optional[int] = None
-    lastSyncAt: Optional[str] = None
-    lastSyncStatus: Optional[str] = None
-    lastError: Any = None
-    lastProcessed: Optional[int] = None
+    method: Literal["GET", "POST"]
+    intervalMinutes: Optional[int] = Field(default=None, description="null: pulled only on Sync now")
+    lastSyncAt: Optional[str] = Field(default=None, description="when the last attempt finished (null: never)")
+    lastSyncStatus: Optional[Literal["ok", "failed"]] = None
+    lastError: Any = Field(default=None, description="why the last attempt failed (null after a success)")
+    lastProcessed: Optional[int] = Field(default=None, description="orders in the last successful pull")
+    nextSyncAt: Optional[str] = Field(default=None, description="when the schedule pulls next (null: no schedule)")
+
+
+class PullEndpointAdded(Shape):
+    id: str
+    url: str
+    method: Literal["GET", "POST"]
+    intervalMinutes: Optional[int]
+    secret: str = Field(description="the Bearer secret the WMS will receive; shown once")
+
+
+class PullEndpointChanged(Shape):
+    id: str
+    url: str
+    method: Literal["GET", "POST"]
+    intervalMinutes: Optional[int]
+    nextSyncAt: Optional[str]
+
+
+class PullEndpointList(Shape):
+    pullEndpoints: list[PullEndpointStatus] = Field(description="oldest first; no secrets")
 
 
 class IntegrationStatus(Shape):

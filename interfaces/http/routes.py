@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from interfaces.http.dashboard.routes import add_dashboard_routes
-from interfaces.http.handlers import api_keys, integrations, operations, orders, webhook
+from interfaces.http.handlers import api_keys, integrations, operations, orders, pull_endpoints, webhook
 from interfaces.http.openapi import openapi_json
 
 TENANT = "/api/tenants/{tenantId}"
+PULL_ENDPOINTS = f"{TENANT}/integrations/wms/pull-endpoints"
 
 
 def add_routes(app: web.Application) -> None:
@@ -20,6 +21,12 @@ def add_routes(app: web.Application) -> None:
             web.patch(f"{TENANT}/integrations/wms/webhook", integrations.set_webhook_active),
             web.post(f"{TENANT}/integrations/wms/webhook/secret", integrations.regenerate_webhook_secret),
             web.get(f"{TENANT}/integrations/wms/deliveries", integrations.list_deliveries),
+            web.post(PULL_ENDPOINTS, pull_endpoints.add_endpoint),
+            web.get(PULL_ENDPOINTS, pull_endpoints.list_endpoints),
+            web.patch(f"{PULL_ENDPOINTS}/{{endpointId}}", pull_endpoints.change_endpoint),
+            web.delete(f"{PULL_ENDPOINTS}/{{endpointId}}", pull_endpoints.remove_endpoint),
+            web.post(f"{PULL_ENDPOINTS}/{{endpointId}}/secret", pull_endpoints.regenerate_secret),
+            web.post(f"{PULL_ENDPOINTS}/{{endpointId}}/sync", pull_endpoints.sync_now),
             web.post(f"{TENANT}/api-keys", api_keys.issue_api_key),
             web.get(f"{TENANT}/api-keys", api_keys.list_api_keys),
             web.delete(f"{TENANT}/api-keys/{{keyId}}", api_keys.revoke_api_key),

@@ -9,10 +9,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from application.errors import InvalidRequestError
+from application.order_payload import NoNul
 
 MAX_REQUEST_BYTES = 64 * 1024
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul]
 
 
 class StrictBody(BaseModel):
@@ -21,8 +22,8 @@ class StrictBody(BaseModel):
 
 class CreateCustomer(StrictBody):
     name: Name
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-    contact: Optional[Annotated[str, StringConstraints(max_length=500)]] = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), NoNul]
+    contact: Optional[Annotated[str, StringConstraints(max_length=500), NoNul]] = None
 
 
 class SetWebhookActive(StrictBody):

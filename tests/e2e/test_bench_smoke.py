@@ -83,7 +83,7 @@ def test_the_quick_benchmark_reports_every_figure_of_the_store_and_its_reference
     assert ours["peakRss"]["batchSize"] == plan["big_size"]
     assert_positive(ours["peakRss"], "peakRssBytes", "vmHwmBytes")
     assert ours["peakRss"]["vmHwmBytes"] >= ours["peakRss"]["peakRssBytes"]
-    assert set(ours["rebuild"]) == {"orders", "integrations", "deliveries"}
+    assert {"orders", "integrations", "deliveries"} <= set(ours["rebuild"])
     for rebuilt in ours["rebuild"].values():
         assert_positive(rebuilt, "events", "seconds", "eventsPerSecond")
     assert ours["targets"] and all({"ratio", "target", "met"} <= set(t) for t in ours["targets"])

@@ -209,10 +209,46 @@ def _seed(server: str, container: Container, tenant: TenantKeys, secret: str) ->
     principal = container.app.authenticate(tenant.tenant_id, tenant.admin_key)
     customer = container.app.create_customer(principal, "Seed Ltd", "1 Seed Road, York YO1 7HH", None)
     spare = container.app.issue_api_key(principal, "planner")
+    # Nothing listens on port 9 of 127.0.0.1: "Sync now" meets an unreachable WMS (502).
+    endpoint = container.pull.add_endpoint(principal, "http://127.0.0.1:9/orders", "GET", None)
     container.catch_up()
     return {
         "orderId": order_id,
         "externalOrderId": "SEED-0",
         "customerId": customer["customerId"],
         "keyId": spare.key_id,
+        "endpointId": str(endpoint.endpoint_id),
     }
+
+
+def test_text_with_a_nul_character_is_refused_and_never_stops_the_read_models(
+    server: str, container: Container, tenant: TenantKeys
+) -> None:
+    """Found by fuzzing: PostgreSQL text cannot hold U+0000, so an accepted one
+    stopped the orders read model for every tenant, and a lookup with one was a 500."""
+    secret = _connect_webhook(container, tenant)
+    hook = f"{server}/api/integrations/wms/{tenant.tenant_id}"
+    response = requests.post(
+        hook,
+        data=b'{"externalOrderId": "NUL-1", "deliveryAddress": "1 A\\u0000 Street", "specialHandling": ["a\\u0000"]}',
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert [p["field"] for p in response.json()["details"]] == ["deliveryAddress", "specialHandling"]
+    api = f"{server}/api/tenants/{tenant.tenant_id}"
+    auth = {"Authorization": f"Bearer {tenant.admin_key}"}
+    created = requests.post(f"{api}/customers", json={"name": "A\x00", "address": "1 B Street"}, headers=auth, timeout=10)
+    assert created.status_code == 400 and created.json()["details"][0]["field"] == "name"
+    for path in ("/orders/by-external-id/A%00B", "/customers/A%00B", "/orders/A%00B", "/orders/A%00B/history"):
+        assert requests.get(api + path, headers=auth, timeout=10).status_code == 404, path
+    # A cursor is ours only if it decodes to what we wrote: ["\u0000"] is not.
+    assert requests.get(f"{api}/orders?cursor=WyJcdTAwMDAiXQ", headers=auth, timeout=10).status_code == 400
+    ok = requests.post(
+        hook, json={"externalOrderId": "NUL-2", "deliveryAddress": "2 A Street"},
+        headers={"Authorization": f"Bearer {secret}"}, timeout=10,
+    )
+    assert ok.status_code == 200
+    container.catch_up()
+    assert container.projection_lags()["orders"] == 0
+    assert requests.get(f"{api}/orders/by-external-id/NUL-2", headers=auth, timeout=10).status_code == 200

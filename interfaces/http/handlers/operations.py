@@ -30,6 +30,8 @@ async def metrics(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     registry = request.app[METRICS]
     registry.latest_lags = await offload(request, container.projection_lags)
+    if container.geocoding is not None:
+        registry.latest_geocoding = await offload(request, container.geocoding.snapshot)
     return web.Response(
         body=registry.render(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},

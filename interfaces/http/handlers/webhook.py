@@ -31,7 +31,7 @@ async def receive_orders(request: web.Request) -> web.Response:
         raise PayloadRejectedError(
             415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
         )
-    body, size = await read_capped(request, settings.max_body_bytes)
+    body, size = await read_capped(request, settings.max_body_bytes, settings.client_timeout_seconds)
     result = await offload(
         request,
         container.app.receive_batch,

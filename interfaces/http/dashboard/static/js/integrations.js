@@ -13,6 +13,7 @@ import {
   h,
   moment,
   notice,
+  plural,
   startPage,
   todayIso,
 } from "./common.js";
@@ -198,6 +199,9 @@ function renderCurl(hook) {
     plannedDate: todayIso(),
   };
   const secret = shownWebhookSecret || "YOUR_SECRET";
+  $("#curl-hint").textContent = shownWebhookSecret
+    ? "Paste into a terminal to send one order. It holds the secret shown above: treat it as a password."
+    : "Paste into a terminal to send one order. Replace YOUR_SECRET with the webhook secret stored in your WMS.";
   const code = $("#curl-example");
   code.textContent = [
     `curl -X POST "${hook.webhookUrl}" \\`,
@@ -241,11 +245,11 @@ function deliveryRow(delivery) {
   return h(
     "tr",
     { class: accepted ? "delivery accepted" : "delivery rejected" },
-    h("td", {}, moment(delivery.receivedAt)),
-    h("td", { text: delivery.channel }),
+    h("td", { "data-label": "Received" }, moment(delivery.receivedAt)),
+    h("td", { "data-label": "Channel", text: delivery.channel }),
     h("td", {}, result),
-    h("td", { class: "num", text: accepted ? String(delivery.processed) : "0" }),
-    h("td", {}, h("code", { text: delivery.requestId })),
+    h("td", { class: "num", "data-label": "Orders", text: accepted ? String(delivery.processed) : "0" }),
+    h("td", { "data-label": "Request id" }, h("code", { text: delivery.requestId })),
   );
 }
 
@@ -294,7 +298,7 @@ function endpointItem(endpoint) {
 function lastSync(endpoint) {
   if (!endpoint.lastSyncAt) return "Never";
   const ok = ["ok", "success", "succeeded"].includes(String(endpoint.lastSyncStatus).toLowerCase());
-  const label = ok ? `OK · ${endpoint.lastProcessed ?? 0} orders` : `Failed`;
+  const label = ok ? `OK · ${plural(endpoint.lastProcessed ?? 0, "order")}` : "Failed";
   return h("span", {}, h("span", { class: ok ? "badge ok" : "badge bad", text: label }), " ", moment(endpoint.lastSyncAt));
 }
 
@@ -311,7 +315,7 @@ async function syncNow(endpoint, result) {
   try {
     const body = await api("POST", `/integrations/wms/pull-endpoints/${endpoint.id}/sync`);
     const created = body.orders.filter((order) => order.created).length;
-    notice(result, "success", `Sync done: ${body.processed} orders pulled (${created} created, ${body.processed - created} updated).`);
+    notice(result, "success", `Sync done: ${plural(body.processed, "order")} pulled (${created} created, ${body.processed - created} updated).`);
   } catch (error) {
     if (error instanceof ApiError && error.status === 502) {
       result.replaceChildren(

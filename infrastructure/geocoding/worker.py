@@ -1,0 +1,183 @@
+"""Geocoding as background work of ``serve`` / ``worker``, built from settings.
+
+Two threads: the queue follower (a ``ProjectionFollower``, like the read
+models) and the drainer, which runs the async ``GeocodingProcessor`` on its
+own event loop (remote geocoders are async; the HTTP server's loop is never
+used for geocoding, so a webhook never waits for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from contextlib import suppress
+
+from application.follower import ProjectionFollower
+from application.geocoding import (
+    GeocodingProcessor,
+    GeocodingRequests,
+    GeocodingSnapshot,
+    RetryPolicy,
+)
+from application.intake_app import IntakeApplication
+from application.ports import Geocoder
+from infrastructure.geocoding.offline_adapter import OfflineUkPort
+from infrastructure.geocoding.offline_uk import OfflineUkGeocoder
+from infrastructure.geocoding.queue import SqlGeocodingQueue
+from infrastructure.geocoding.remote import RemoteGeocoder
+from infrastructure.settings import Settings
+from infrastructure.sql import Database
+
+log = logging.getLogger(__name__)
+
+#: Longest sleep of an idle drainer: addresses queued by another process's
+#: follower are picked up at least this often.
+MAX_IDLE_SECONDS = 1.0
+MAX_FAILURE_BACKOFF = 5.0
+
+
+class GeocodingWorker:
+    """Follows the event store into the geocoding queue, and drains it."""
+
+    def __init__(
+        self,
+        follower: ProjectionFollower,
+        queue: SqlGeocodingQueue,
+        processor: GeocodingProcessor,
+        *,
+        poll_interval: float,
+    ) -> None:
+        self.follower = follower
+        self.queue = queue
+        self.processor = processor
+        self.poll_interval = poll_interval
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._started = threading.Event()
+        queue.on_enqueued(self.notify)
+
+    def wake(self) -> None:
+        """Something was saved: the follower looks for new addresses now."""
+        self.follower.wake()
+
+    def notify(self) -> None:
+        """Addresses were queued: the drainer looks now (called from any thread)."""
+        loop, wakeup = self._loop, self._wakeup
+        if loop is not None and wakeup is not None and not loop.is_closed():
+            with suppress(RuntimeError):  # the loop closed in between: nothing to wake
+                loop.call_soon_threadsafe(wakeup.set)
+
+    def snapshot(self) -> GeocodingSnapshot:
+        return GeocodingSnapshot(pending=self.queue.depth(), requests=self.processor.stats.requests())
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        self.follower.start()
+        self._started.clear()
+        self._thread = threading.Thread(target=self._run, name="geocoding", daemon=True)
+        self._thread.start()
+        self._started.wait(5.0)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None and not loop.is_closed():
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(task.cancel)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.follower.stop()
+
+    def _run(self) -> None:
+        with suppress(asyncio.CancelledError):
+            asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._wakeup = asyncio.Event()
+        self._started.set()
+        try:
+            await self._drain_forever()
+        finally:
+            await self.processor.close()
+            self._loop = self._task = self._wakeup = None
+
+    async def _drain_forever(self) -> None:
+        # Supervised like the followers: a failure (database restart) is
+        # logged and retried with backoff; the drainer never stays dead.
+        backoff = self.poll_interval
+        while True:
+            try:
+                handled = await self.processor.drain()
+                wait = 0.0 if handled else await self._idle_seconds()
+                backoff = self.poll_interval
+            except Exception as error:  # noqa: BLE001 - supervision boundary
+                log.warning("geocoding failed (%s); retrying in %.1fs", error, backoff)
+                wait, backoff = backoff, min(backoff * 2, MAX_FAILURE_BACKOFF)
+            if wait > 0:
+                await self._sleep(wait)
+
+    async def _idle_seconds(self) -> float:
+        due = await asyncio.to_thread(self.queue.next_due)
+        if due is None:
+            return MAX_IDLE_SECONDS
+        return min(max(due - self.processor.now(), 0.0), MAX_IDLE_SECONDS)
+
+    async def _sleep(self, seconds: float) -> None:
+        wakeup = self._wakeup
+        if wakeup is None:
+            await asyncio.sleep(seconds)
+            return
+        with suppress(TimeoutError):
+            await asyncio.wait_for(wakeup.wait(), seconds)
+        wakeup.clear()
+
+
+def build_geocoding(settings: Settings, app: IntakeApplication, db: Database) -> GeocodingWorker | None:
+    """The geocoding worker the settings ask for; None when geocoding is off.
+
+    ``offline-uk``: the embedded geocoder alone. A remote service: that
+    service first, the offline geocoder as its fallback. A missing offline
+    data package fails here, at startup, not on the first order.
+    """
+    if settings.geocoder == "none":
+        return None
+    offline = OfflineUkPort(OfflineUkGeocoder())
+    primary: Geocoder = offline
+    fallback: Geocoder | None = None
+    if settings.geocoder != "offline-uk":
+        primary = RemoteGeocoder(
+            settings.geocoder,
+            base_url=settings.geocoder_url,
+            user_agent=settings.geocoder_user_agent,
+            api_key=settings.geocoder_api_key,
+            rate_per_second=settings.geocoder_rate_per_second,
+            timeout_seconds=settings.geocoder_timeout_seconds,
+        )
+        fallback = offline
+    queue = SqlGeocodingQueue(db)
+    queue.create_tables()
+    follower = ProjectionFollower(
+        app.recorder,
+        app.mapper,
+        GeocodingRequests(),
+        queue,
+        batch_size=settings.projection_batch_size,
+        poll_interval=settings.projection_poll_interval,
+    )
+    policy = RetryPolicy(
+        max_attempts=settings.geocoder_max_attempts,
+        base_delay=settings.geocoder_retry_base_seconds,
+        lease_seconds=max(60.0, 4 * settings.geocoder_timeout_seconds),
+    )
+    processor = GeocodingProcessor(
+        app, queue, primary, fallback, clock=app.clock, policy=policy
+    )
+    return GeocodingWorker(
+        follower, queue, processor, poll_interval=settings.projection_poll_interval
+    )

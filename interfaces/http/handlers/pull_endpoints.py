@@ -1,0 +1,71 @@
+"""Settings -> Integrations -> "Pull from WMS": add, list, change, remove, new secret, Sync now."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from application.pull_sync import ChangePullEndpoint as ChangeCommand
+from interfaces.http.auth import principal_of
+from interfaces.http.keys import CONTAINER, METRICS
+from interfaces.http.middleware import request_id_of
+from interfaces.http.offload import offload
+from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
+from interfaces.http.responses import json_response
+from interfaces.http.schemas import parse_body
+
+
+def _endpoint_id(request: web.Request) -> str:
+    return request.match_info["endpointId"]
+
+
+async def add_endpoint(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await parse_body(request, AddPullEndpoint)
+    added = await offload(
+        request, request.app[CONTAINER].pull.add_endpoint, principal, body.url, body.method, body.intervalMinutes
+    )
+    return json_response(added.as_body(), status=201)
+
+
+async def list_endpoints(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    endpoints = await offload(request, request.app[CONTAINER].pull.list_endpoints, principal)
+    return json_response({"pullEndpoints": endpoints})
+
+
+async def change_endpoint(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await parse_body(request, ChangePullEndpoint)
+    change = ChangeCommand(
+        url=body.url,
+        method=body.method,
+        interval_given="intervalMinutes" in body.model_fields_set,
+        interval_minutes=body.intervalMinutes,
+    )
+    view = await offload(
+        request, request.app[CONTAINER].pull.change_endpoint, principal, _endpoint_id(request), change
+    )
+    return json_response(view)
+
+
+async def remove_endpoint(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    await offload(request, request.app[CONTAINER].pull.remove_endpoint, principal, _endpoint_id(request))
+    return web.Response(status=204)
+
+
+async def regenerate_secret(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    secret = await offload(
+        request, request.app[CONTAINER].pull.regenerate_secret, principal, _endpoint_id(request)
+    )
+    return json_response({"secret": secret})
+
+
+async def sync_now(request: web.Request) -> web.Response:
+    """The webhook's success body, or a 502 saying why the pull failed."""
+    principal = await principal_of(request)
+    # The service awaits the WMS here and runs its store calls in the thread pool itself.
+    result = await request.app[CONTAINER].pull.sync_now(principal, _endpoint_id(request), request_id_of(request))
+    request.app[METRICS].count_batch("pull", result.created, result.processed)
+    return json_response(result.as_body())

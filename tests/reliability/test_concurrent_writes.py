@@ -1,0 +1,195 @@
+"""Concurrent batches on the same orders: the last one to commit decides, always.
+
+These interleavings are forced step by step (no sleeps): one batch loads the
+orders, another batch commits in between, then the first one saves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+import orjson
+import pytest
+
+from application.commands import IngestResult, ReceiveBatch
+from interfaces.container import Container
+from tests.conftest import TenantKeys
+from tests.reliability.conftest import count_topic
+
+
+def batch(tenant: TenantKeys, items: list[dict[str, Any]], request_id: str) -> ReceiveBatch:
+    body = orjson.dumps(items)
+    return ReceiveBatch(
+        tenant_id=UUID(tenant.tenant_id),
+        body=body,
+        body_size=len(body),
+        channel="webhook",
+        request_id=request_id,
+        received_at=datetime.now(timezone.utc),
+        max_items=10_000,
+        max_body_bytes=10 * 1024 * 1024,
+    )
+
+
+def order(container: Container, tenant: TenantKeys, external_id: str) -> dict[str, Any]:
+    container.catch_up()
+    found = container.views["orders"].get_order_by_external_id(tenant.tenant_id, external_id)
+    assert found is not None
+    return found
+
+
+def interleave(container: Container, meanwhile: Callable[[], object]) -> None:
+    """Run ``meanwhile`` right after the next batch has loaded its orders (once)."""
+    app = container.app
+    original = app.load_many
+    pending = [meanwhile]
+
+    def load_then_let_another_batch_commit(ids: Any) -> Any:
+        loaded = original(ids)
+        if pending:
+            pending.pop()()
+        return loaded
+
+    app.load_many = load_then_let_another_batch_commit  # type: ignore[method-assign]
+
+
+def test_a_batch_that_finds_nothing_to_change_on_stale_state_is_not_lost(
+    container: Container, tenant: TenantKeys
+) -> None:
+    app = container.app
+    address = "10 High Street, London SW1A 1AA"
+    app.receive_batch(batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": address, "palletCount": 10}], "first"))
+
+    # Batch "late" loads A-1 (10 pallets) and finds its own value, 10, unchanged;
+    # meanwhile batch "between" sets 2 pallets and commits first. "late" commits
+    # last, so the order must end with the late batch's 10 pallets.
+    interleave(
+        container,
+        lambda: app.receive_batch(
+            batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": address, "palletCount": 2}], "between")
+        ),
+    )
+    app.receive_batch(batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": address, "palletCount": 10}], "late"))
+
+    assert order(container, tenant, "A-1")["palletCount"] == 10
+    assert count_topic(container, "wms-intake:OrderUpdated") == 2
+
+
+def test_two_batches_changing_the_same_order_both_apply_in_commit_order(
+    container: Container, tenant: TenantKeys
+) -> None:
+    app = container.app
+    address = "10 High Street, London SW1A 1AA"
+    app.receive_batch(batch(tenant, [{"externalOrderId": "B-1", "deliveryAddress": address, "volume": 1.0}], "first"))
+
+    interleave(
+        container,
+        lambda: app.receive_batch(
+            batch(tenant, [{"externalOrderId": "B-1", "deliveryAddress": address, "totalWeight": 5.0}], "between")
+        ),
+    )
+    result: IngestResult = app.receive_batch(
+        batch(tenant, [{"externalOrderId": "B-1", "deliveryAddress": address, "volume": 2.0}], "late")
+    )
+
+    assert [o.created for o in result.orders] == [False]
+    shown = order(container, tenant, "B-1")
+    assert (shown["volume"], shown["totalWeight"]) == (2.0, 5.0)
+
+
+def test_two_creators_of_one_order_make_one_order_and_one_of_them_reports_created(
+    container: Container, tenant: TenantKeys
+) -> None:
+    app = container.app
+    address = "1 Mill Lane, Leeds LS1 4AP"
+    results: list[IngestResult] = []
+    interleave(
+        container,
+        lambda: results.append(
+            app.receive_batch(batch(tenant, [{"externalOrderId": "C-1", "deliveryAddress": address, "volume": 1.0}], "a"))
+        ),
+    )
+    results.append(
+        app.receive_batch(batch(tenant, [{"externalOrderId": "C-1", "deliveryAddress": address, "volume": 3.0}], "b"))
+    )
+
+    assert [r.orders[0].created for r in results] == [True, False]
+    assert count_topic(container, "wms-intake:OrderCreated") == 1
+    assert order(container, tenant, "C-1")["volume"] == 3.0
+
+
+@pytest.mark.parametrize("repeat", [1, 2])
+def test_an_unchanged_order_and_a_changed_one_in_one_batch_stay_consistent(
+    container: Container, tenant: TenantKeys, repeat: int
+) -> None:
+    app = container.app
+    address = "5 Church Street, York YO1 7HH"
+    first = [
+        {"externalOrderId": "D-1", "deliveryAddress": address, "palletCount": 1},
+        {"externalOrderId": "D-2", "deliveryAddress": address, "palletCount": 1},
+    ]
+    app.receive_batch(batch(tenant, first, "first"))
+    for round_ in range(repeat):
+        interleave(
+            container,
+            lambda: app.receive_batch(
+                batch(tenant, [{"externalOrderId": "D-1", "deliveryAddress": address, "palletCount": 7}], f"m{round_}")
+            ),
+        )
+        # D-1 unchanged (1) as loaded, D-2 changed: both must hold after commit.
+        app.receive_batch(
+            batch(
+                tenant,
+                [
+                    {"externalOrderId": "D-1", "deliveryAddress": address, "palletCount": 1},
+                    {"externalOrderId": "D-2", "deliveryAddress": address, "palletCount": 5 + round_},
+                ],
+                f"late{round_}",
+            )
+        )
+    assert order(container, tenant, "D-1")["palletCount"] == 1
+    assert order(container, tenant, "D-2")["palletCount"] == 5 + repeat - 1
+
+
+def test_a_batch_whose_commit_acknowledgement_was_lost_is_reported_as_the_success_it_was(
+    container: Container, tenant: TenantKeys
+) -> None:
+    # The connection dies after COMMIT reached the server but before its reply
+    # came back: the driver retries the insert on a fresh connection, which
+    # now conflicts with the rows it already committed. The batch is stored:
+    # the caller must get the success, never a 5xx that says "nothing stored".
+    app = container.app
+    recorder = app.recorder
+    insert = recorder.insert_events
+    lost = [True]
+
+    def commit_then_lose_the_reply(stored_events: Any, **kwargs: Any) -> Any:
+        result = insert(stored_events, **kwargs)
+        if lost:
+            lost.pop()
+            return insert(stored_events, **kwargs)  # the driver's retry: raises IntegrityError
+        return result
+
+    recorder.insert_events = commit_then_lose_the_reply  # type: ignore[method-assign]
+    address = "7 Station Street, Bristol BS1 5TR"
+    app.receive_batch(batch(tenant, [{"externalOrderId": "E-0", "deliveryAddress": address}], "before"))
+    lost.append(True)
+    result = app.receive_batch(
+        batch(
+            tenant,
+            [
+                {"externalOrderId": "E-0", "deliveryAddress": address, "volume": 4.0},
+                {"externalOrderId": "E-1", "deliveryAddress": address},
+                {"externalOrderId": "E-1", "deliveryAddress": address, "volume": 1.0},
+            ],
+            "lost-reply",
+        )
+    )
+
+    assert [o.created for o in result.orders] == [False, True, False]
+    assert count_topic(container, "wms-intake:DeliveryAccepted") == 2
+    assert count_topic(container, "wms-intake:OrderCreated") == 2
+    assert order(container, tenant, "E-1")["volume"] == 1.0

@@ -1,0 +1,420 @@
+"""Faults injected into a real PostgreSQL: a 200 means all stored, anything else none.
+
+Connections are killed with ``pg_terminate_backend`` from a connection of our
+own, the link to the database is cut and restored, the server process is
+SIGKILLed in the middle of a save, and (last in the session, marked
+``disruptive``) PostgreSQL itself is stopped and started again. Only this
+test's schema is touched by the kills: other tests share the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import aiohttp
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient
+
+from application.commands import ReceiveBatch
+from bench.loadgen import ServerProcess
+from infrastructure.settings import Settings
+from interfaces.container import Container, build_container
+from interfaces.http.app import create_app
+from tests.conftest import TenantKeys, Webhook, make_settings, postgres_url
+from tests.reliability.conftest import (
+    BackendKiller,
+    CuttableLink,
+    admin_connection,
+    busy_backends,
+    count_topic,
+    on_postgres,
+    pg_cluster,
+    poll,
+    postgres_address,
+    postgres_only,
+    read_models_equal_a_rebuild,
+    schema_of,
+    wait_for_postgres,
+)
+
+pytestmark = postgres_only
+
+EVENTS_INSERT = ('INSERT INTO "', '"."wmsintake_events"')
+TIMEOUT = aiohttp.ClientTimeout(total=90)
+
+
+def orders(prefix: str, count: int) -> list[dict[str, Any]]:
+    """``count`` new orders, each with its own address (so its own new customer)."""
+    return [
+        {
+            "externalOrderId": f"{prefix}-{i:05d}",
+            "deliveryAddress": f"{i} {prefix} Street, London SW1A 1AA",
+            "totalWeight": 1.5,
+            "plannedDate": "2025-03-01",
+        }
+        for i in range(count)
+    ]
+
+
+async def post(client: TestClient, hook: Webhook, items: list[dict[str, Any]]) -> tuple[int, Any, Any]:
+    response = await client.post(hook.path, data=orjson.dumps(items), headers=hook.headers(), timeout=TIMEOUT)
+    return response.status, await response.json(), response.headers
+
+
+def stored_orders(container: Container, tenant_id: str, prefix: str) -> int:
+    """Orders of ``prefix`` in the event store (their creation events)."""
+    needle = f'"{prefix}-'.encode()
+    return sum(
+        1
+        for n in container.app.recorder.select_notifications(start=None, limit=1_000_000)
+        if n.topic == "wms-intake:OrderCreated" and needle in n.state and tenant_id.encode() in n.state
+    )
+
+
+def insert_killer(container: Container, limit: int | None) -> BackendKiller:
+    schema = schema_of(container)
+    return BackendKiller(schema, (f'INSERT INTO "{schema}"."wmsintake_events"',), limit=limit).start()
+
+
+# ---------------------------------------------------------------------- a killed connection
+
+
+@on_postgres
+async def test_a_connection_killed_in_the_middle_of_a_large_batch_leaves_it_whole_or_absent(
+    client: TestClient, webhook: Webhook, container: Container
+) -> None:
+    killer = insert_killer(container, limit=1)
+    try:
+        status, body, headers = await post(client, webhook, orders("K", 5000))
+    finally:
+        killer.stop()
+
+    assert killer.kills, "the insert's connection was killed while it ran"
+    stored = stored_orders(container, webhook.tenant.tenant_id, "K")
+    # The driver may retry the transaction on a fresh connection: then the
+    # request succeeds whole. Otherwise it fails whole, with a 503.
+    if status == 200:
+        assert body["processed"] == 5000 and stored == 5000
+    else:
+        assert (status, body) == (503, {"error": body["error"]}) and headers["Retry-After"]
+        assert stored == 0
+    status, _, _ = await post(client, webhook, orders("K-next", 3))
+    assert status == 200
+
+
+@on_postgres
+async def test_a_database_that_keeps_dropping_the_connection_gets_503_with_retry_after_and_nothing_stored(
+    client: TestClient, webhook: Webhook, container: Container
+) -> None:
+    accepted_before = count_topic(container, "wms-intake:DeliveryAccepted")
+    killer = insert_killer(container, limit=None)
+    try:
+        status, body, headers = await post(client, webhook, orders("P", 2000))
+    finally:
+        killer.stop()
+
+    assert len(killer.kills) > 1
+    assert status == 503
+    assert set(body) == {"error"} and "database" in body["error"]
+    assert int(headers["Retry-After"]) >= 1 and headers["X-Request-Id"]
+    assert stored_orders(container, webhook.tenant.tenant_id, "P") == 0
+    assert count_topic(container, "wms-intake:DeliveryAccepted") == accepted_before
+
+    # The next request gets a fresh connection and succeeds.
+    status, body, _ = await post(client, webhook, orders("P", 2000))
+    assert status == 200 and body["processed"] == 2000
+    assert stored_orders(container, webhook.tenant.tenant_id, "P") == 2000
+
+
+@on_postgres
+def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(database_url: str) -> None:
+    # Small projection batches: the catch-up takes many transactions to kill.
+    container = build_container(make_settings(database_url, projection_batch_size=150))
+    try:
+        app = container.app
+        tenant = app.create_tenant("Projection faults")
+        for n in range(8):
+            body = orjson.dumps(orders(f"R{n}", 300))
+            app.receive_batch(
+                ReceiveBatch(
+                    tenant_id=tenant.tenant_id,
+                    body=body,
+                    body_size=len(body),
+                    channel="webhook",
+                    request_id=f"projection-fault-{n}",
+                    received_at=app.clock.now(),
+                    max_items=10_000,
+                    max_body_bytes=10 * 1024 * 1024,
+                )
+            )
+        schema = schema_of(container)
+        killer = BackendKiller(schema, ("projection_tracking", '"rm_'), limit=3).start()
+        container.start_background()
+        try:
+            assert killer.wait_for_kills(3, within=30), f"kills: {killer.kills}"
+        finally:
+            killer.stop()
+        poll(lambda: not any(container.projection_lags().values()), within=60)
+
+        assert sum(f.failures for f in container.followers.values()) >= 1
+        assert container.views["orders"].list_orders(str(tenant.tenant_id), None, 1, None).items
+        rows = container.db.query(f"SELECT count(*) AS n FROM {container.db.table('rm_orders')}")
+        assert rows[0]["n"] == 8 * 300
+        assert all(read_models_equal_a_rebuild(container).values())
+    finally:
+        container.close()
+
+
+# ---------------------------------------------------------------------- the link to the database cut
+
+
+@pytest.fixture
+def link() -> Iterator[CuttableLink]:
+    relay = CuttableLink(postgres_address())
+    yield relay
+    relay.close()
+
+
+@pytest.fixture
+def linked_container(link: CuttableLink, postgres_schema: str) -> Iterator[Container]:
+    container = build_container(
+        make_settings(link.url(postgres_schema), db_connect_timeout=1, projection_poll_interval=0.05)
+    )
+    yield container
+    container.close()
+
+
+@pytest.fixture
+async def linked_client(aiohttp_client: Any, linked_container: Container) -> TestClient:
+    return await aiohttp_client(create_app(linked_container))
+
+
+async def test_while_the_database_is_unreachable_every_route_answers_503_or_works_and_nothing_is_a_500(
+    linked_client: TestClient, linked_container: Container, link: CuttableLink
+) -> None:
+    client = linked_client
+    created = linked_container.app.create_tenant("Cut link")
+    tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
+    response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth())
+    hook = Webhook(tenant, "", (await response.json())["secret"])
+    status, _, _ = await post(client, hook, orders("L", 5))
+    assert status == 200
+
+    async def answer(method: str, path: str) -> tuple[str, tuple[int, str | None]]:
+        response = await client.request(
+            method, path, headers={**tenant.auth(), "Content-Type": "application/json"}, data=b"{}", timeout=TIMEOUT
+        )
+        await response.read()
+        return f"{method} {path}", (response.status, response.headers.get("Retry-After"))
+
+    link.cut()
+    try:
+        answers = dict(await asyncio.gather(*(answer(m, p) for m, p in _every_route(client, tenant.tenant_id))))
+        status, body, headers = await post(client, hook, orders("L-cut", 5))
+        ready = await client.get("/readyz", timeout=TIMEOUT)
+    finally:
+        link.restore()
+
+    assert (status, int(headers["Retry-After"])) == (503, 1), body
+    assert ready.status == 503 and ready.headers["Retry-After"]
+    assert (await client.get("/healthz")).status == 200
+    broken = {route: answer for route, answer in answers.items() if answer[0] >= 500 and (answer[0] != 503 or not answer[1])}
+    assert not broken, broken
+    assert answers[f"GET /api/tenants/{tenant.tenant_id}/orders"][0] == 503
+
+    # Back without a restart: readiness, writes, and the read model.
+    async def ready_again() -> bool:
+        return (await client.get("/readyz", timeout=TIMEOUT)).status == 200
+
+    await _eventually(ready_again, 30)
+    status, _, _ = await post(client, hook, orders("L-after", 5))
+    assert status == 200
+    assert stored_orders(linked_container, tenant.tenant_id, "L-cut") == 0
+
+    async def shown() -> bool:
+        response = await client.get(f"/api/tenants/{tenant.tenant_id}/orders?limit=1000", headers=tenant.auth())
+        return response.status == 200 and len((await response.json())["orders"]) == 10
+
+    await _eventually(shown, 30)
+
+
+def _every_route(client: TestClient, tenant_id: str) -> list[tuple[str, str]]:
+    """Every route of the service, its path parameters filled in (static files left out)."""
+    routes = []
+    for route in client.server.app.router.routes():  # type: ignore[union-attr]
+        info = route.resource.get_info() if route.resource is not None else {}
+        template = info.get("formatter") or info.get("path")
+        if template is None or route.method == "HEAD":
+            continue
+        path = re.sub(r"\{(\w+)\}", lambda m: tenant_id if m.group(1) == "tenantId" else str(uuid.uuid4()), template)
+        routes.append((route.method if route.method != "*" else "GET", path))
+    return routes
+
+
+async def _eventually(check: Any, within: float) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {within}s"
+        await asyncio.sleep(0.1)
+
+
+# ---------------------------------------------------------------------- the server process killed
+
+
+def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_restart(
+    postgres_schema: str, tmp_path: Path
+) -> None:
+    url = postgres_url(postgres_schema)
+    checker = build_container(Settings(database_url=url, db_pool_size=1, db_max_overflow=2, worker_threads=2))
+    server = ServerProcess(url, tmp_path / "server.log")
+    restarted = ServerProcess(url, tmp_path / "restarted.log")
+    try:
+        created = checker.app.create_tenant("Killed server")
+        tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
+        server.start()
+        secret = asyncio.run(_connect(server.base_url, tenant))
+
+        saving = threading.Event()
+
+        def kill_while_the_insert_runs() -> None:
+            with admin_connection() as conn:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    if busy_backends(conn, postgres_schema, (f'INSERT INTO "{postgres_schema}"."wmsintake_events"',)):
+                        saving.set()
+                        server.kill()
+                        return
+                    time.sleep(0.002)
+
+        killer = threading.Thread(target=kill_while_the_insert_runs, daemon=True)
+        killer.start()
+        outcome = asyncio.run(_post_raw(server.base_url, tenant.tenant_id, secret, orders("S", 5000)))
+        killer.join(60)
+        assert saving.is_set(), f"the save was not seen running; the request got {outcome}"
+        assert outcome == "no answer"
+
+        # PostgreSQL rolls back the dead client's transaction once it notices.
+        with admin_connection() as conn:
+            poll(lambda: not busy_backends(conn, postgres_schema, ("wmsintake_events",)), within=30)
+        stored = stored_orders(checker, tenant.tenant_id, "S")
+        accepted = count_topic(checker, "wms-intake:DeliveryAccepted", tenant.tenant_id)
+        assert (stored, accepted) in ((0, 0), (5000, 1))
+
+        restarted.start()
+        status = asyncio.run(_post_raw(restarted.base_url, tenant.tenant_id, secret, orders("S-after", 3)))
+        assert status == 200
+        poll(lambda: not any(checker.projection_lags().values()), within=60)
+        rows = checker.db.query(
+            f"SELECT count(*) AS n FROM {checker.db.table('rm_orders')} WHERE tenant_id = %s", (tenant.tenant_id,)
+        )
+        assert rows[0]["n"] == stored + 3
+    finally:
+        server.kill()
+        restarted.stop()
+        checker.close()
+
+
+async def _connect(base_url: str, tenant: TenantKeys) -> str:
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        async with session.post(
+            f"{base_url}/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth()
+        ) as response:
+            assert response.status == 201
+            return str((await response.json())["secret"])
+
+
+async def _post_raw(base_url: str, tenant_id: str, secret: str, items: list[dict[str, Any]]) -> int | str:
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+            async with session.post(
+                f"{base_url}/api/integrations/wms/{tenant_id}", data=orjson.dumps(items), headers=headers
+            ) as response:
+                await response.read()
+                return response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return "no answer"
+
+
+# ---------------------------------------------------------------------- PostgreSQL stopped and started
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    # A request waits at most 1 s for a connection before its 503.
+    return make_settings(database_url, db_connect_timeout=1)
+
+
+@pytest.mark.disruptive
+@on_postgres
+async def test_postgresql_stopped_and_started_under_traffic_gives_503s_then_recovers_without_a_restart(
+    client: TestClient, webhook: Webhook, container: Container
+) -> None:
+    status, _, _ = await post(client, webhook, orders("before", 20))
+    assert status == 200
+    poll(lambda: not any(container.projection_lags().values()), within=30)
+    positions = {name: view.position() for name, view in container.views.items()}
+
+    sent: list[tuple[str, int | None, str | None]] = []
+    readiness: list[int] = []
+    stop = asyncio.Event()
+
+    async def traffic() -> None:
+        n = 0
+        while not stop.is_set():
+            prefix = f"live{n:04d}"
+            n += 1
+            try:
+                response = await client.post(
+                    webhook.path, data=orjson.dumps(orders(prefix, 3)), headers=webhook.headers(), timeout=TIMEOUT
+                )
+                await response.read()
+                sent.append((prefix, response.status, response.headers.get("Retry-After")))
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                sent.append((prefix, None, None))
+            readiness.append((await client.get("/readyz", timeout=TIMEOUT)).status)
+            await asyncio.sleep(0.05)
+
+    running = asyncio.create_task(traffic())
+    try:
+        await asyncio.sleep(0.3)
+        await asyncio.to_thread(pg_cluster, "stop")
+        try:
+            # Down for as short as we can: until the service has reported it.
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline and not (503 in readiness and any(s == 503 for _, s, _ in sent)):
+                await asyncio.sleep(0.05)
+        finally:
+            await asyncio.to_thread(pg_cluster, "start")
+        await asyncio.to_thread(wait_for_postgres)
+
+        async def recovered() -> bool:
+            return bool(readiness) and readiness[-1] == 200 and bool(sent) and sent[-1][1] == 200
+
+        await _eventually(recovered, 60)
+    finally:
+        stop.set()
+        await running
+
+    assert 503 in readiness
+    statuses = {status for _, status, _ in sent}
+    assert 503 in statuses and statuses <= {200, 503}, sent
+    assert all(retry for _, status, retry in sent if status == 503)
+    poll(lambda: not any(container.projection_lags().values()), within=60)
+    tenant_id = webhook.tenant.tenant_id
+    for prefix, status, _ in sent:
+        assert stored_orders(container, tenant_id, prefix) == (3 if status == 200 else 0), (prefix, status)
+    # The read models went on from where they were, and equal a replay from scratch.
+    assert all(container.views[name].position() >= position for name, position in positions.items())
+    acknowledged = 20 + 3 * sum(1 for _, status, _ in sent if status == 200)
+    assert len(container.views["orders"].list_orders(tenant_id, None, 1000, None).items) == acknowledged
+    assert all(read_models_equal_a_rebuild(container).values())

@@ -1,0 +1,160 @@
+"""The PullEndpoint aggregate alone: its target, its schedule and its record of attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from uuid import UUID, uuid4
+
+import pytest
+
+from domain.errors import InvalidValueError, PullEndpointRemovedError
+from domain.pull_endpoint import PullEndpoint, PullTarget, SyncAttempt, next_sync_after
+from domain.source import Source
+
+TENANT = UUID("0b6a3f2e-1c1d-4f7e-9b0a-6d1f0a2b3c4d")
+ADMIN = Source(channel="api", api_key_id="key-1")
+T0 = datetime(2025, 2, 22, 6, 0, tzinfo=timezone.utc)
+
+
+def added(interval: int | None = 10) -> PullEndpoint:
+    endpoint = PullEndpoint.add(
+        TENANT, PullTarget("https://wms.example/orders", "GET"), interval, "sealed-1", T0, ADMIN
+    )
+    endpoint.collect_events()
+    return endpoint
+
+
+def attempt(at: datetime, ok: bool = True) -> SyncAttempt:
+    if ok:
+        return SyncAttempt(uuid4(), "schedule", at, at + timedelta(seconds=2), ok=True, processed=3)
+    return SyncAttempt(
+        uuid4(), "schedule", at, at + timedelta(seconds=2), ok=False, reason="timeout", error="no answer"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://wms.example/orders",
+        "wms.example/orders",
+        "http:///orders",
+        "https://user:secret@wms.example/orders",
+        "http://wms.example/or ders",
+        "http://wms.example:99999/orders",
+        "",
+    ],
+)
+def test_a_target_is_an_http_or_https_url_with_a_host_and_no_credentials(url: str) -> None:
+    with pytest.raises(InvalidValueError):
+        PullTarget(url, "GET")
+
+
+def test_a_target_is_pulled_with_get_or_post_only() -> None:
+    assert PullTarget("http://wms.example/orders", "POST").method == "POST"
+    with pytest.raises(InvalidValueError):
+        PullTarget("http://wms.example/orders", "PUT")
+
+
+@pytest.mark.parametrize("interval", [0, -5, 7 * 24 * 60 + 1, True])
+def test_an_interval_is_whole_minutes_from_one_minute_to_a_week(interval: int) -> None:
+    with pytest.raises(InvalidValueError):
+        PullEndpoint.add(TENANT, PullTarget("http://wms.example", "GET"), interval, "sealed", T0, ADMIN)
+
+
+def test_a_scheduled_endpoint_is_first_due_one_interval_after_it_was_added() -> None:
+    endpoint = added(10)
+
+    assert endpoint.next_sync_at == T0 + timedelta(minutes=10)
+    assert not endpoint.is_due(T0 + timedelta(minutes=9))
+    assert endpoint.is_due(T0 + timedelta(minutes=10))
+    assert added(None).next_sync_at is None and not added(None).is_due(T0 + timedelta(days=365))
+
+
+def test_failures_double_the_wait_up_to_an_hour_and_a_success_resets_it() -> None:
+    assert next_sync_after(1, T0, 0) == T0 + timedelta(minutes=1)
+    assert [next_sync_after(1, T0, n) - T0 for n in (1, 2, 3, 6, 7, 50)] == [
+        timedelta(minutes=m) for m in (2, 4, 8, 60, 60, 60)
+    ]
+    # A long interval is never shortened by the cap.
+    assert next_sync_after(180, T0, 3) == T0 + timedelta(minutes=180)
+    assert next_sync_after(None, T0, 0) is None
+
+
+def test_recorded_attempts_move_the_schedule_and_the_incremental_start() -> None:
+    endpoint = added(10)
+    t1 = T0 + timedelta(minutes=10)
+
+    endpoint.record_sync(attempt(t1, ok=False), ADMIN)
+    assert endpoint.failures_in_a_row == 1
+    assert endpoint.next_sync_at == t1 + timedelta(seconds=2, minutes=20)
+    assert endpoint.last_success_started_at is None
+
+    t2 = t1 + timedelta(minutes=20)
+    endpoint.record_sync(attempt(t2), ADMIN)
+    assert endpoint.failures_in_a_row == 0
+    assert endpoint.next_sync_at == t2 + timedelta(seconds=2, minutes=10)
+    assert endpoint.last_success_started_at == t2
+    assert [type(e).__name__ for e in endpoint.collect_events()] == ["SyncAttempted", "SyncAttempted"]
+
+
+def test_an_attempt_says_how_it_went() -> None:
+    with pytest.raises(InvalidValueError):
+        SyncAttempt(uuid4(), "schedule", T0, T0, ok=False)
+    with pytest.raises(InvalidValueError):
+        SyncAttempt(uuid4(), "schedule", T0, T0, ok=True)
+    with pytest.raises(InvalidValueError):
+        SyncAttempt(uuid4(), "cron", T0, T0, ok=True, processed=0)
+    with pytest.raises(InvalidValueError):
+        SyncAttempt(uuid4(), "manual", T0, T0 - timedelta(seconds=1), ok=True, processed=0)
+
+
+def test_a_new_target_forgets_progress_and_failures_and_the_same_target_records_nothing() -> None:
+    endpoint = added(10)
+    endpoint.record_sync(attempt(T0), ADMIN)
+    endpoint.record_sync(attempt(T0 + timedelta(minutes=10), ok=False), ADMIN)
+    endpoint.collect_events()
+
+    assert endpoint.retarget(PullTarget("https://wms.example/orders", "GET"), ADMIN) is False
+    assert endpoint.retarget(PullTarget("https://other.example/export", "POST"), ADMIN) is True
+
+    assert (endpoint.url, endpoint.method) == ("https://other.example/export", "POST")
+    assert endpoint.last_success_started_at is None and endpoint.failures_in_a_row == 0
+    assert len(endpoint.collect_events()) == 1
+
+
+def test_changing_the_interval_counts_from_the_last_attempt_or_from_the_change() -> None:
+    never_synced = added(None)
+    assert never_synced.change_interval(15, T0 + timedelta(hours=1), ADMIN) is True
+    assert never_synced.next_sync_at == T0 + timedelta(hours=1, minutes=15)
+
+    synced = added(60)
+    synced.record_sync(attempt(T0), ADMIN)
+    synced.change_interval(5, T0 + timedelta(minutes=30), ADMIN)
+    assert synced.next_sync_at == T0 + timedelta(minutes=5, seconds=2)  # already due
+    assert synced.change_interval(5, T0, ADMIN) is False
+    synced.change_interval(None, T0, ADMIN)
+    assert synced.next_sync_at is None
+
+
+def test_a_removed_endpoint_is_never_due_and_accepts_no_more_changes() -> None:
+    endpoint = added(1)
+    endpoint.remove(T0, ADMIN)
+
+    assert not endpoint.is_due(T0 + timedelta(days=1))
+    for change in (
+        lambda: endpoint.remove(T0, ADMIN),
+        lambda: endpoint.regenerate_secret("sealed-2", ADMIN),
+        lambda: endpoint.change_interval(5, T0, ADMIN),
+        lambda: endpoint.record_sync(attempt(T0), ADMIN),
+    ):
+        with pytest.raises(PullEndpointRemovedError):
+            change()
+
+
+def test_the_aggregate_holds_only_the_sealed_secret() -> None:
+    endpoint = added()
+    endpoint.regenerate_secret("sealed-2", ADMIN)
+
+    assert endpoint.sealed_secret == "sealed-2"
+    with pytest.raises(InvalidValueError):
+        endpoint.regenerate_secret("", ADMIN)
