@@ -16,6 +16,7 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
+from application.ports import Lease
 from application.projections import Projection
 from application.read_models import TrackedView, TrackingConflictError
 
@@ -32,6 +33,7 @@ class ProjectionFollower:
         *,
         batch_size: int = 2000,
         poll_interval: float = 0.2,
+        lease: Lease | None = None,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
@@ -44,6 +46,10 @@ class ProjectionFollower:
         self._thread: threading.Thread | None = None
         self.failures = 0
         self.on_error: Callable[[BaseException], None] | None = None
+        #: Background steps run only while this is held (one process per
+        #: projection); ``catch_up`` called directly (CLI, tests) does not ask.
+        self.lease = lease
+        self.holds_lease = False
 
     @property
     def name(self) -> str:
@@ -107,6 +113,9 @@ class ProjectionFollower:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self.lease is not None:
+            self.lease.release()
+            self.holds_lease = False
 
     def _run(self) -> None:
         # Supervised loop: an error (lost connection, database restart) is
@@ -114,7 +123,11 @@ class ProjectionFollower:
         backoff = self.poll_interval
         while not self._stopping.is_set():
             try:
-                self.catch_up()
+                # A standby asks again every poll interval and takes over
+                # when the holder stops or its session dies.
+                self.holds_lease = self.lease is None or self.lease.acquire()
+                if self.holds_lease:
+                    self.catch_up()
                 backoff = self.poll_interval
             except Exception as error:  # noqa: BLE001 - supervision boundary
                 self.failures += 1

@@ -203,7 +203,10 @@ class IntakeApplication(Application):
             raise UnauthorizedError() from None
         tenant = self._get(key_tenant, Tenant)
         record = tenant.active_key(parts[2]) if tenant is not None else None
-        if record is None or not secret_matches(api_key, record.secret_hash):
+        # An unknown tenant or key id costs the same comparison as a wrong
+        # secret: no timing hint of which tenants and keys exist.
+        matches = secret_matches(api_key, record.secret_hash if record is not None else "0" * 64)
+        if record is None or not matches:
             raise UnauthorizedError()
         if _parse_tenant(route_tenant) != key_tenant:
             raise NotFoundError("Not found")

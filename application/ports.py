@@ -63,6 +63,24 @@ class PullSource(Protocol):
     ) -> bytes: ...
 
 
+class Lease(Protocol):
+    """The right to run one background job in exactly one process at a time.
+
+    Every process sharing a database asks for the same lease; one holds it,
+    the others stand by and take it over when the holder stops or dies. The
+    database guards it (a PostgreSQL advisory lock), not process memory.
+    """
+
+    name: str
+
+    def acquire(self) -> bool:
+        """Take the lease if it is free, without waiting; True while this process
+        holds it (asking again while holding it is cheap and checks it is still held)."""
+
+    def release(self) -> None:
+        """Give the lease up (stopping); another process may take it at once."""
+
+
 class SecretBox(Protocol):
     """Encrypts secrets that must be sent later (the pull secret)."""
 

@@ -103,7 +103,7 @@ class ExecutorRunner:
 
 
 @dataclass(frozen=True)
-class ChangePullEndpoint:
+class PullEndpointChange:
     """A PATCH: fields left ``None`` stay; ``interval_given`` says whether the schedule changes."""
 
     url: str | None = None
@@ -224,7 +224,7 @@ class PullService:
         return self.endpoints.list_pull_endpoints(str(principal.tenant_id))
 
     def change_endpoint(
-        self, principal: Principal, endpoint_id: str, change: ChangePullEndpoint
+        self, principal: Principal, endpoint_id: str, change: PullEndpointChange
     ) -> dict[str, Any]:
         _require(principal)
         source = _acting(principal)

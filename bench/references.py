@@ -39,6 +39,7 @@ from psycopg_pool import AsyncConnectionPool
 from application.order_payload import OrderItem
 
 POOL_SIZE = 16  # the service's default pool: 8 connections + 8 overflow
+COPY_POOL_SIZE = 2  # batches are sent one after another: one connection works
 
 POSTGRES_TABLES = (
     """CREATE TABLE ref_webhook_orders (
@@ -125,7 +126,7 @@ def insert_app(dsn: str, schema: str) -> web.Application:
         return web.Response(body=REPLY_ONE, content_type="application/json")
 
     app = _app(receive)
-    app.cleanup_ctx.append(_pool_ctx(pool_key, dsn, schema))
+    app.cleanup_ctx.append(_pool_ctx(pool_key, dsn, schema, POOL_SIZE))
     return app
 
 
@@ -141,7 +142,7 @@ def copy_app(dsn: str, schema: str) -> web.Application:
         return _reply(len(rows))
 
     app = _app(receive)
-    app.cleanup_ctx.append(_pool_ctx(pool_key, dsn, schema))
+    app.cleanup_ctx.append(_pool_ctx(pool_key, dsn, schema, COPY_POOL_SIZE))
     return app
 
 
@@ -173,12 +174,14 @@ def _app(receive: Any) -> web.Application:
     return app
 
 
-def _pool_ctx(key: web.AppKey[AsyncConnectionPool], dsn: str, schema: str) -> Any:
+def _pool_ctx(key: web.AppKey[AsyncConnectionPool], dsn: str, schema: str, size: int) -> Any:
+    # Every connection is opened before the first request: none is paid for
+    # inside a measured window.
     async def pool(app: web.Application) -> AsyncIterator[None]:
         opened = AsyncConnectionPool(
             dsn,
-            min_size=POOL_SIZE,
-            max_size=POOL_SIZE,
+            min_size=size,
+            max_size=size,
             kwargs={"options": f"-c search_path={schema}"},
             open=False,
         )

@@ -82,7 +82,7 @@ class Plan:
 
 
 FULL = Plan("full", [1, 8, 32], 5.0, 50_000, {1: 200, 100: 30, 1000: 10, 10_000: 2}, 1000, 10_000)
-QUICK = Plan("quick", [1, 32], 1.0, 60, {1: 3, 100: 2, 1000: 1}, 100, 1000)
+QUICK = Plan("quick", [1, 32], 0.5, 60, {1: 3, 100: 2, 1000: 1}, 100, 1000)
 
 
 # --------------------------------------------------------------------- processes
@@ -151,6 +151,7 @@ class Harness:
             yield server
         finally:
             _stop(server)
+            progress(f"{name} stopped")
 
     def webhook_load(
         self, url: str, concurrency: int, prefix: str, auth: str | None, lag_url: str | None = None

@@ -23,6 +23,7 @@ from application.pull_schedule import lease_for
 from application.pull_sync import ExecutorRunner, PullService
 from application.queries import IntakeQueries
 from infrastructure.geocoding.worker import build_geocoding
+from infrastructure.leases import projection_lease
 from infrastructure.persistence import open_event_store
 from infrastructure.pull.loop_source import PerLoopPullSource
 from infrastructure.pull.outbound import OutboundPolicy
@@ -135,6 +136,7 @@ def build_container(settings: Settings | None = None, **overrides: Any) -> Conta
             views[name],
             batch_size=settings.projection_batch_size,
             poll_interval=settings.projection_poll_interval,
+            lease=projection_lease(settings, name),
         )
         for name in views
     }

@@ -4,7 +4,7 @@ Policies:
 
 * One request at a time per ``rate_per_second`` slot, per process (public
   Nominatim allows 1 request/s). A ``Retry-After`` from the service pauses
-  every request of this process, not just the one that got it.
+  every request of this process (up to a minute), not just the one that got it.
 * Nothing is retried here. Each call answers once, classifying failures
   narrowly: timeouts, 408, 429, 5xx and unreachable services are retryable
   (with the service's ``Retry-After``, if any); a refused query, bad
@@ -48,6 +48,9 @@ DEFAULT_DOMAINS: Mapping[str, str | None] = {
     "pelias": None,
 }
 UNKNOWN_PRECISION = "unknown"
+# The in-process pause after a Retry-After is capped: longer waits are kept
+# by the queue's schedule for that address, not by requests held in memory.
+MAX_PAUSE_SECONDS = 60.0
 _MASK = "***"
 
 
@@ -167,7 +170,7 @@ class RemoteGeocoder:
         status = _http_status(error)
         retry_after = _retry_after(error)
         if retry_after:
-            self.limiter.pause(retry_after)
+            self.limiter.pause(min(retry_after, MAX_PAUSE_SECONDS))
         if isinstance(error, GeocoderRateLimited):
             return self._miss("rate limited (429)", retryable=True, retry_after=retry_after)
         if isinstance(error, GeocoderTimedOut):

@@ -83,7 +83,9 @@ class Watch:
         return page
 
     def assert_clean(self) -> None:
-        elsewhere = [url for url in self.requests if not url.startswith("data:") and urlsplit(url).hostname != "127.0.0.1"]
+        elsewhere = [
+            url for url in self.requests if not url.startswith("data:") and urlsplit(url).hostname != "127.0.0.1"
+        ]
         assert elsewhere == [], "a page requested something outside the service"
         assert self.errors == []
 
@@ -316,7 +318,8 @@ async def test_a_new_admin_does_everything_the_documentation_describes_from_the_
         await expect(endpoint).to_contain_text("POST")
         await page.get_by_role("button", name="I've stored it").click()
         await endpoint.get_by_role("button", name="Sync now").click()
-        await expect(endpoint.locator(".sync-result")).to_contain_text("Sync done: 1 order pulled (1 created, 0 updated)")
+        result = endpoint.locator(".sync-result")
+        await expect(result).to_contain_text("Sync done: 1 order pulled (1 created, 0 updated)")
         seen = wms.requests_to("/orders")
         assert [r.method for r in seen] == ["POST"] and seen[0].headers["Authorization"] == f"Bearer {pull_secret}"
         await expect(endpoint.locator(".last-sync")).to_contain_text("OK · 1 order")

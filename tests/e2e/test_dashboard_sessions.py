@@ -274,4 +274,4 @@ def test_every_dashboard_file_ships_inside_the_package() -> None:
 def _glob_matches(name: str, pattern: str) -> bool:
     """setuptools' glob: ``*`` stays within one folder."""
     parts, wanted = name.split("/"), pattern.split("/")
-    return len(parts) == len(wanted) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, wanted))
+    return len(parts) == len(wanted) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, wanted, strict=True))

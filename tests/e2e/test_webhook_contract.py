@@ -345,7 +345,7 @@ async def test_a_later_request_updates_present_fields_keeps_absent_ones_and_null
             f"/api/tenants/{tenant.tenant_id}/orders/{body['orders'][0]['orderId']}", headers=tenant.auth()
         )
         order = await r.json()
-        return order if order["version"] == 2 else None
+        return order if r.status == 200 and order["version"] == 2 else None
 
     order = await eventually(updated)
     assert order["totalWeight"] == 30

@@ -6,10 +6,12 @@ seconds; the hook below runs them after every other test of the session.
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -176,6 +178,20 @@ def read_models_equal_a_rebuild(container: Container) -> dict[str, bool]:
         container.rebuild(name)
         result[name] = view.dump() == before
     return result
+
+
+def routes_of(app: Any, fill: dict[str, str], prefix: str = "") -> list[tuple[str, str]]:
+    """(method, path) of every route under ``prefix``, path parameters taken
+    from ``fill`` (a random id when absent); static files left out."""
+    routes = []
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        template = info.get("formatter") or info.get("path")
+        if template is None or route.method == "HEAD" or not template.startswith(prefix):
+            continue
+        path = re.sub(r"\{(\w+)\}", lambda m: fill.get(m.group(1), str(uuid.uuid4())), template)
+        routes.append((route.method if route.method != "*" else "GET", path))
+    return routes
 
 
 def poll(check: Callable[[], Any], within: float, every: float = 0.05) -> Any:

@@ -10,14 +10,11 @@ test's schema is touched by the kills: other tests share the server.
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import aiohttp
 import orjson
@@ -42,6 +39,7 @@ from tests.reliability.conftest import (
     postgres_address,
     postgres_only,
     read_models_equal_a_rebuild,
+    routes_of,
     schema_of,
     wait_for_postgres,
 )
@@ -138,12 +136,12 @@ async def test_a_database_that_keeps_dropping_the_connection_gets_503_with_retry
 @on_postgres
 def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(database_url: str) -> None:
     # Small projection batches: the catch-up takes many transactions to kill.
-    container = build_container(make_settings(database_url, projection_batch_size=150))
+    container = build_container(make_settings(database_url, projection_batch_size=100, geocoder="none"))
     try:
         app = container.app
         tenant = app.create_tenant("Projection faults")
-        for n in range(8):
-            body = orjson.dumps(orders(f"R{n}", 300))
+        for n in range(6):
+            body = orjson.dumps(orders(f"R{n}", 200))
             app.receive_batch(
                 ReceiveBatch(
                     tenant_id=tenant.tenant_id,
@@ -168,7 +166,7 @@ def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(da
         assert sum(f.failures for f in container.followers.values()) >= 1
         assert container.views["orders"].list_orders(str(tenant.tenant_id), None, 1, None).items
         rows = container.db.query(f"SELECT count(*) AS n FROM {container.db.table('rm_orders')}")
-        assert rows[0]["n"] == 8 * 300
+        assert rows[0]["n"] == 6 * 200
         assert all(read_models_equal_a_rebuild(container).values())
     finally:
         container.close()
@@ -187,7 +185,7 @@ def link() -> Iterator[CuttableLink]:
 @pytest.fixture
 def linked_container(link: CuttableLink, postgres_schema: str) -> Iterator[Container]:
     container = build_container(
-        make_settings(link.url(postgres_schema), db_connect_timeout=1, projection_poll_interval=0.05)
+        make_settings(link.url(postgres_schema), db_connect_timeout=1, geocoder="none")
     )
     yield container
     container.close()
@@ -218,7 +216,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
 
     link.cut()
     try:
-        answers = dict(await asyncio.gather(*(answer(m, p) for m, p in _every_route(client, tenant.tenant_id))))
+        answers = dict(await asyncio.gather(*(answer(m, p) for m, p in routes_of(client.server.app, {"tenantId": tenant.tenant_id}))))
         status, body, headers = await post(client, hook, orders("L-cut", 5))
         ready = await client.get("/readyz", timeout=TIMEOUT)
     finally:
@@ -247,19 +245,6 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
     await _eventually(shown, 30)
 
 
-def _every_route(client: TestClient, tenant_id: str) -> list[tuple[str, str]]:
-    """Every route of the service, its path parameters filled in (static files left out)."""
-    routes = []
-    for route in client.server.app.router.routes():  # type: ignore[union-attr]
-        info = route.resource.get_info() if route.resource is not None else {}
-        template = info.get("formatter") or info.get("path")
-        if template is None or route.method == "HEAD":
-            continue
-        path = re.sub(r"\{(\w+)\}", lambda m: tenant_id if m.group(1) == "tenantId" else str(uuid.uuid4()), template)
-        routes.append((route.method if route.method != "*" else "GET", path))
-    return routes
-
-
 async def _eventually(check: Any, within: float) -> None:
     deadline = time.monotonic() + within
     while not await check():
@@ -275,8 +260,9 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
 ) -> None:
     url = postgres_url(postgres_schema)
     checker = build_container(Settings(database_url=url, db_pool_size=1, db_max_overflow=2, worker_threads=2))
-    server = ServerProcess(url, tmp_path / "server.log")
-    restarted = ServerProcess(url, tmp_path / "restarted.log")
+    quiet = {"WMS_INTAKE_GEOCODER": "none"}
+    server = ServerProcess(url, tmp_path / "server.log", env=quiet)
+    restarted = ServerProcess(url, tmp_path / "restarted.log", env=quiet)
     try:
         created = checker.app.create_tenant("Killed server")
         tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
@@ -350,8 +336,9 @@ async def _post_raw(base_url: str, tenant_id: str, secret: str, items: list[dict
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    # A request waits at most 1 s for a connection before its 503.
-    return make_settings(database_url, db_connect_timeout=1)
+    """Every test of this module: a request waits at most 1 s for a connection
+    before its 503; no geocoding (not under test here, and it costs CPU)."""
+    return make_settings(database_url, db_connect_timeout=1, geocoder="none")
 
 
 @pytest.mark.disruptive

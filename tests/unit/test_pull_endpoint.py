@@ -72,8 +72,8 @@ def test_a_scheduled_endpoint_is_first_due_one_interval_after_it_was_added() -> 
 
 def test_failures_double_the_wait_up_to_an_hour_and_a_success_resets_it() -> None:
     assert next_sync_after(1, T0, 0) == T0 + timedelta(minutes=1)
-    assert [next_sync_after(1, T0, n) - T0 for n in (1, 2, 3, 6, 7, 50)] == [
-        timedelta(minutes=m) for m in (2, 4, 8, 60, 60, 60)
+    assert [next_sync_after(1, T0, n) for n in (1, 2, 3, 6, 7, 50)] == [
+        T0 + timedelta(minutes=m) for m in (2, 4, 8, 60, 60, 60)
     ]
     # A long interval is never shortened by the cap.
     assert next_sync_after(180, T0, 3) == T0 + timedelta(minutes=180)

@@ -50,7 +50,12 @@ async def sign_in(request: web.Request) -> web.Response:
             415, {"error": "Unsupported media type", "details": 'send {"apiKey": "..."} as application/json'}
         )
     body = await parse_body(request, SignIn)
-    signed = await offload(request, request.app[CONTAINER].sessions.sign_in, body.apiKey)
+    sessions = request.app[CONTAINER].sessions
+    signed = await offload(request, sessions.sign_in, body.apiKey)
+    previous = session_token(request)
+    if previous is not None:
+        # Signing in again (perhaps with another key) ends the session this browser had.
+        await offload(request, sessions.sign_out, previous)
     response = json_response(session_body(request, signed.principal, signed.csrf_token), 201, NO_STORE)
     set_session_cookie(response, request, signed)
     return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from application.pull_sync import ChangePullEndpoint as ChangeCommand
+from application.pull_sync import PullEndpointChange
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER, METRICS
 from interfaces.http.middleware import request_id_of
@@ -36,7 +36,7 @@ async def list_endpoints(request: web.Request) -> web.Response:
 async def change_endpoint(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, ChangePullEndpoint)
-    change = ChangeCommand(
+    change = PullEndpointChange(
         url=body.url,
         method=body.method,
         interval_given="intervalMinutes" in body.model_fields_set,
