@@ -175,6 +175,16 @@ class _Plan:
     source: Source
 
 
+@dataclass(frozen=True)
+class _Pulled:
+    """What one pull came to: an ingest result, or the failure and its recorded reason."""
+
+    result: IngestResult | None = None
+    failure: UpstreamError | None = None
+    reason: str | None = None
+    summary: str | None = None
+
+
 class PullService:
     def __init__(
         self,
@@ -281,46 +291,17 @@ class PullService:
         return await self._attempt(plan)
 
     async def _attempt(self, plan: _Plan) -> SyncOutcome:
-        result: IngestResult | None = None
-        failure: UpstreamError | None = None
-        reason: str | None = None
-        summary: str | None = None
-        if plan.secret is None:
-            reason = "secret_unreadable"
-            summary = "the stored pull secret cannot be decrypted (was WMS_INTAKE_SECRET_KEY changed?)"
-            failure = UpstreamError("The pull secret cannot be decrypted", {"reason": reason})
-        else:
-            updated_since = iso(plan.updated_since) if plan.updated_since is not None else None
-            try:
-                body = await self.source.fetch(plan.url, plan.method, plan.secret, updated_since)
-            except PullFetchFailedError as error:
-                reason, summary = error.reason, error.message
-                details: dict[str, Any] = {"reason": error.reason, "message": error.message}
-                if error.status is not None:
-                    details["status"] = error.status
-                failure = UpstreamError(FETCH_FAILURES.get(error.reason, "The WMS could not be pulled"), details)
-            else:
-                try:
-                    result = await self.run(partial(self.app.receive_batch, self._batch_of(plan, body)))
-                except PayloadRejectedError as rejected:
-                    reason = "rejected"
-                    summary = (
-                        f"the webhook would have answered HTTP {rejected.status} "
-                        f"{rejected.body.get('error', 'rejected')!r} to this data"
-                    )
-                    failure = UpstreamError(
-                        f"The WMS data failed the webhook's validation (HTTP {rejected.status})",
-                        rejected.body,
-                    )
+        """Pull once, ingest what came, record the attempt whatever happened."""
+        pulled = await self._pull(plan)
         attempt = SyncAttempt(
             attempt_id=plan.attempt_id,
             trigger=plan.trigger,
             started_at=plan.started_at,
             finished_at=max(self.clock.now(), plan.started_at),
-            ok=failure is None,
-            processed=len(result.orders) if result is not None else None,
-            reason=reason,
-            error=summary,
+            ok=pulled.failure is None,
+            processed=len(pulled.result.orders) if pulled.result is not None else None,
+            reason=pulled.reason,
+            error=pulled.summary,
             updated_since=plan.updated_since,
         )
         await self.run(partial(self._record, plan, attempt))
@@ -333,11 +314,42 @@ class PullService:
                 "attemptId": str(plan.attempt_id),
                 "trigger": plan.trigger,
                 "processed": attempt.processed,
-                "reason": reason,
-                "error": summary,
+                "reason": pulled.reason,
+                "error": pulled.summary,
             },
         )
-        return SyncOutcome(attempt, result, failure)
+        return SyncOutcome(attempt, pulled.result, pulled.failure)
+
+    async def _pull(self, plan: _Plan) -> _Pulled:
+        if plan.secret is None:
+            return _Pulled(
+                failure=UpstreamError("The pull secret cannot be decrypted", {"reason": "secret_unreadable"}),
+                reason="secret_unreadable",
+                summary="the stored pull secret cannot be decrypted (was WMS_INTAKE_SECRET_KEY changed?)",
+            )
+        updated_since = iso(plan.updated_since) if plan.updated_since is not None else None
+        try:
+            body = await self.source.fetch(plan.url, plan.method, plan.secret, updated_since)
+        except PullFetchFailedError as error:
+            details: dict[str, Any] = {"reason": error.reason, "message": error.message}
+            if error.status is not None:
+                details["status"] = error.status
+            sentence = FETCH_FAILURES.get(error.reason, "The WMS could not be pulled")
+            return _Pulled(failure=UpstreamError(sentence, details), reason=error.reason, summary=error.message)
+        try:
+            return _Pulled(result=await self.run(partial(self.app.receive_batch, self._batch_of(plan, body))))
+        except PayloadRejectedError as rejected:
+            # The 502's details are exactly the body the webhook would have answered.
+            return _Pulled(
+                failure=UpstreamError(
+                    f"The WMS data failed the webhook's validation (HTTP {rejected.status})", rejected.body
+                ),
+                reason="rejected",
+                summary=(
+                    f"the webhook would have answered HTTP {rejected.status} "
+                    f"{rejected.body.get('error', 'rejected')!r} to this data"
+                ),
+            )
 
     def _batch_of(self, plan: _Plan, body: bytes) -> ReceiveBatch:
         return ReceiveBatch(

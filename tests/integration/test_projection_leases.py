@@ -96,7 +96,7 @@ def test_one_process_runs_each_projection_and_the_other_takes_over_when_it_stops
     wait_for(lambda: all(h == [1] for h in holders(first, second).values()))
     write_order(second, admin, "L-2")
     wait_for(lambda: shown(second, admin, "L-2"))
-    assert all(follower.lag() == 0 for follower in second.followers.values())
+    wait_for(lambda: all(follower.lag() == 0 for follower in second.followers.values()))
 
 
 def test_when_the_holders_session_dies_a_standby_takes_over(first: Container, second: Container) -> None:

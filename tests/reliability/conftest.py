@@ -293,3 +293,45 @@ class CuttableLink:
 def postgres_address() -> tuple[str, int]:
     parts = urlsplit(POSTGRES_URL)
     return parts.hostname or "127.0.0.1", parts.port or 5432
+
+
+# ---------------------------------------------------------------------- a live server for blocking clients
+
+
+@contextmanager
+def live_server(container: Container, **runner_options: Any) -> Iterator[tuple[str, int]]:
+    """The service on 127.0.0.1 in a thread of its own: for plain sockets and
+    blocking clients (hypothesis drives tests synchronously). Yields (host, port)."""
+    import asyncio
+
+    from aiohttp import web
+
+    from interfaces.http.app import create_app
+
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(create_app(container), access_log=None, **runner_options)
+    started = threading.Event()
+    address: list[tuple[str, int]] = []
+
+    async def start() -> None:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        address.append(site._server.sockets[0].getsockname()[:2])  # type: ignore[union-attr] # noqa: SLF001
+        started.set()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="live-server", daemon=True)
+    thread.start()
+    assert started.wait(30), "the server did not start"
+    try:
+        yield address[0]
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -44,6 +44,12 @@ async def post(client: TestClient, path: str, headers: dict[str, str], body: Any
 
 
 @pytest.fixture
+def settings(database_url: str) -> Settings:
+    """No background geocoding: these tests count every event a request leaves."""
+    return make_settings(database_url, geocoder="none")
+
+
+@pytest.fixture
 def comparisons(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     """Every secret comparison made through ``application.tokens``: its operands' lengths."""
     seen: list[tuple[int, int]] = []
@@ -117,6 +123,7 @@ async def test_every_webhook_authentication_failure_gets_the_same_401_and_change
         f"/api/tenants/{inactive.tenant_id}/integrations/wms/webhook", json={"active": False}, headers=inactive.auth()
     )
     assert response.status == 200
+    bare = make_tenant("Bare")
     position = last_position(container)
 
     path = webhook.path
@@ -132,7 +139,7 @@ async def test_every_webhook_authentication_failure_gets_the_same_401_and_change
         "an admin API key": (path, {"Authorization": f"Bearer {tenant.admin_key}"}),
         "unknown tenant": ("/api/integrations/wms/6a1f0c55-7d0e-4c3b-8a9f-0e1d2c3b4a59", {"Authorization": f"Bearer {new_secret}"}),
         "not a tenant id": ("/api/integrations/wms/acme", {"Authorization": f"Bearer {new_secret}"}),
-        "tenant without a webhook": (f"/api/integrations/wms/{make_tenant('Bare').tenant_id}", {"Authorization": f"Bearer {new_secret}"}),
+        "tenant without a webhook": (f"/api/integrations/wms/{bare.tenant_id}", {"Authorization": f"Bearer {new_secret}"}),
         "deactivated webhook, right secret": (inactive_hook.path, {"Authorization": f"Bearer {inactive_hook.secret}"}),
     }
     for case, (target, headers) in failures.items():
@@ -228,9 +235,7 @@ async def test_tenant_a_credentials_cannot_touch_anything_of_tenant_b(
 
 async def _first_key_id(client: TestClient, tenant: TenantKeys) -> str:
     response = await client.get(f"/api/tenants/{tenant.tenant_id}/api-keys", headers=tenant.auth())
-    body = await response.json()
-    keys = body if isinstance(body, list) else next(v for v in body.values() if isinstance(v, list))
-    return str(keys[0]["id"])
+    return str((await response.json())["apiKeys"][0]["id"])
 
 
 # ---------------------------------------------------------------------- secrets at rest and in logs
