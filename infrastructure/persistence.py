@@ -55,9 +55,10 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(settings.db_max_overflow),
         # How long a request waits for a connection before it gets a 503.
         "POSTGRES_CONNECT_TIMEOUT": str(settings.db_connect_timeout),
-        # Dead connections (a database restart, a killed backend) are found
-        # before use instead of failing a request.
-        "POSTGRES_PRE_PING": "y",
+        # Off by default: a ping on every checkout costs a round trip per
+        # query. A connection found dead (a restart, a killed backend) fails
+        # its statement, is discarded by the pool, and the library retries.
+        "POSTGRES_PRE_PING": "y" if settings.db_pre_ping else "",
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "",

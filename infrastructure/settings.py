@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=10_000, ge=1)
     db_pool_size: int = Field(default=8, ge=1)
     db_max_overflow: int = Field(default=8, ge=0)
+    db_pre_ping: bool = False
     db_connect_timeout: int = Field(default=5, ge=1)
     client_timeout_seconds: float = Field(default=60.0, gt=0)
     worker_threads: int = Field(default=16, ge=1)

@@ -54,12 +54,31 @@ class Database:
         return f'"{self.schema}"."{name}"' if self.schema else name
 
     @contextmanager
-    def transaction(self) -> Iterator[SqlCursor]:
-        """One committed transaction (rolled back on any exception)."""
+    def transaction(self, *, durable: bool = True) -> Iterator[SqlCursor]:
+        """One committed transaction (rolled back on any exception).
+
+        ``durable=False`` (PostgreSQL) commits without waiting for the WAL
+        flush: for read models, whose rows and tracking position are lost or
+        kept together in a crash and are then simply re-applied from the
+        event store. Events themselves are always committed durably.
+        """
         with self.datastore.transaction(commit=True) as raw:
-            yield SqlCursor(self._unwrap(raw), self.dialect)
+            cursor = SqlCursor(self._unwrap(raw), self.dialect)
+            if not durable and self.dialect == "postgres":
+                cursor.execute("SET LOCAL synchronous_commit = off")
+            yield cursor
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of one read-only statement.
+
+        PostgreSQL connections are in autocommit mode: a lone SELECT needs no
+        BEGIN/ROLLBACK around it (two round trips saved on every read).
+        """
+        if self.dialect == "postgres":
+            with self.datastore.get_connection() as conn, conn.cursor() as raw:
+                cursor = SqlCursor(raw, self.dialect)
+                cursor.execute(statement, params)
+                return cursor.fetchall()
         with self.datastore.transaction(commit=False) as raw:
             cursor = SqlCursor(self._unwrap(raw), self.dialect)
             cursor.execute(statement, params)

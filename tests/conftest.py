@@ -72,6 +72,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "worker_threads": 8,
         "db_pool_size": 4,
         "db_max_overflow": 8,
+        # A fixed test key: no key file is written into the working directory.
+        "secret_key": "test-only-secret-key-with-more-than-32-characters",
     }
     values.update(overrides)
     return Settings(**values)

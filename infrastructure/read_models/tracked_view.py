@@ -76,7 +76,7 @@ class SqlTrackedView:
 
     @contextmanager
     def batch(self, expected: int, new: int) -> Iterator[Any]:
-        with self.db.transaction() as cursor:
+        with self.db.transaction(durable=False) as cursor:
             # The tracking move comes first: it takes the write lock at once
             # (SQLite) and loses early if another process already moved on.
             moved = cursor.execute(

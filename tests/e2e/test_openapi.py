@@ -37,7 +37,7 @@ from interfaces.http.app import create_app
 from interfaces.http.openapi import OPERATIONS, is_api_route, undescribed_routes
 from tests.conftest import TenantKeys
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 20
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from application.commands import ReceiveBatch
 from interfaces.container import Container
+from interfaces.http.openapi import OPERATIONS
 from tests.conftest import TenantKeys
 
 TENANT = "/api/tenants/{tenantId}"
@@ -270,3 +271,8 @@ async def test_keys_are_listed_without_secrets_and_issued_with_a_valid_role_only
     assert {k["role"] for k in listed["apiKeys"]} == {"admin", "planner", "auditor"}
     assert all(set(k) == {"id", "role", "createdAt", "revoked"} for k in listed["apiKeys"])
 
+
+
+def test_the_openapi_document_names_the_same_roles() -> None:
+    for key, expect in EXPECTATIONS.items():
+        assert frozenset(OPERATIONS[key].roles) == expect.roles, key

@@ -24,7 +24,7 @@ import orjson
 
 from application.commands import Principal, ReceiveBatch
 from application.errors import PayloadRejectedError, UpstreamError
-from application.pull_sync import ChangePullEndpoint
+from application.pull_sync import PullEndpointChange
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from tests.conftest import make_settings
@@ -144,7 +144,7 @@ class Workload:
             self.endpoints[admin.tenant_id].append(str(added.endpoint_id))
         elif action == 4 and self.endpoints[admin.tenant_id]:
             endpoint = rng.choice(self.endpoints[admin.tenant_id])
-            change = ChangePullEndpoint(url=f"http://127.0.0.1:9/o{rng.randrange(3)}", interval_given=True,
+            change = PullEndpointChange(url=f"http://127.0.0.1:9/o{rng.randrange(3)}", interval_given=True,
                                         interval_minutes=rng.choice([None, 30]))
             pull.change_endpoint(admin, endpoint, change)
         elif action == 5 and self.endpoints[admin.tenant_id]:
