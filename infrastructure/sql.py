@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+
 Dialect = Literal["sqlite", "postgres"]
 
 
@@ -69,11 +71,24 @@ class Database:
             yield cursor
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of one read-only statement.
+        """Rows of one read-only statement; retried once after a dead connection.
 
-        PostgreSQL connections are in autocommit mode: a lone SELECT needs no
-        BEGIN/ROLLBACK around it (two round trips saved on every read).
+        Connections are not pinged before use (a round trip per query). When
+        one turns out dead (a database restart, a killed backend), every idle
+        connection of the pool is checked, the dead ones are dropped, and the
+        read is tried once more on a live one.
         """
+        try:
+            return self._query(statement, params)
+        except (InterfaceError, OperationalError):
+            if self.dialect != "postgres":
+                raise
+            self.datastore.pool.check()
+            return self._query(statement, params)
+
+    def _query(self, statement: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        # PostgreSQL connections are in autocommit mode: a lone SELECT needs no
+        # BEGIN/ROLLBACK around it (two round trips saved on every read).
         if self.dialect == "postgres":
             with self.datastore.get_connection() as conn, conn.cursor() as raw:
                 cursor = SqlCursor(raw, self.dialect)
