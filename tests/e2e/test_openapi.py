@@ -250,5 +250,5 @@ def test_text_with_a_nul_character_is_refused_and_never_stops_the_read_models(
     )
     assert ok.status_code == 200
     container.catch_up()
-    assert container.projection_lags()["orders"] == 0
+    assert container.followers["orders"].failures == 0
     assert requests.get(f"{api}/orders/by-external-id/NUL-2", headers=auth, timeout=10).status_code == 200

@@ -217,6 +217,7 @@ def test_a_follower_whose_queries_fail_keeps_running_and_catches_up(container: C
     container.start_background()
     wms.send({"externalOrderId": "BEFORE", "deliveryAddress": ADDRESS})
     within(10, lambda: wms.visible("BEFORE"), "the first order after start-up")
+    failures = {name: container.followers[name].failures for name in CORE_FOLLOWERS}
     tracking = container.db.table("projection_tracking")
 
     # A real database error for every follower: its tracking table is gone for a moment.
