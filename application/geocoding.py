@@ -237,11 +237,27 @@ class GeocodingProcessor:
         return self.clock.now().timestamp()
 
     async def drain(self) -> int:
-        """Geocode the addresses due now (one claim); return how many were handled."""
+        """Geocode the addresses due now (one claim); return how many were handled.
+
+        A claim is handled as a unit: one read of every claimed address's
+        Location, the geocoder asked for each (concurrently), and every answer
+        recorded with one ``save`` — a burst of new addresses costs a few
+        transactions, not a few per address.
+        """
         claimed = await asyncio.to_thread(
             self.queue.claim_due, self.now(), self.batch_size, self.policy.lease_seconds
         )
-        await asyncio.gather(*(self._handle_safely(item) for item in claimed))
+        if not claimed:
+            return 0
+        try:
+            known = await asyncio.to_thread(self._load_all, claimed)
+        except Exception:  # noqa: BLE001 - the claims lapse and are tried again
+            log.exception("geocoding could not read the locations of %d addresses", len(claimed))
+            return len(claimed)
+        outcomes = await asyncio.gather(
+            *(self._outcome_safely(item, known.get(self._key(item))) for item in claimed)
+        )
+        await asyncio.to_thread(self._record_all, claimed, known, outcomes)
         return len(claimed)
 
     async def close(self) -> None:
@@ -249,40 +265,75 @@ class GeocodingProcessor:
         if self.fallback is not None:
             await self.fallback.aclose()
 
-    async def _handle_safely(self, item: QueuedAddress) -> None:
+    async def handle(self, item: QueuedAddress) -> None:
+        """One address on its own (same policy as ``drain``)."""
+        known = await asyncio.to_thread(self._load_all, [item])
+        outcome = await self._outcome_safely(item, known.get(self._key(item)))
+        await asyncio.to_thread(self._record_all, [item], known, [outcome])
+
+    async def _outcome_safely(self, item: QueuedAddress, location: Location | None) -> GeocodeOutcome | None:
         try:
-            await self.handle(item)
+            return await self._outcome(item, location)
         except Exception:  # noqa: BLE001 - one address must not stop the others
             # The claim stays: the address is tried again when its lease ends.
             log.exception("geocoding of a queued address of tenant %s failed", item.tenant_id)
+            return None
 
-    async def handle(self, item: QueuedAddress) -> None:
-        location = await asyncio.to_thread(self._load, item)
+    async def _outcome(self, item: QueuedAddress, location: Location | None) -> GeocodeOutcome | None:
+        """The answer to record, or None when there is nothing to record now."""
         if location is not None and not location.needs_geocoding:
             await asyncio.to_thread(self.queue.resolved, item)
-            return
+            return None
         outcome = await self._ask(self.geocoder, item.address)
         if isinstance(outcome, GeocodeMiss) and outcome.retryable:
             attempt = item.attempts + 1
             if attempt < self.policy.max_attempts:
                 due = self.now() + self.policy.delay(attempt, outcome.retry_after)
                 await asyncio.to_thread(self.queue.retry_later, item, due, attempt, outcome.reason)
-                return
+                return None
         if isinstance(outcome, GeocodeMiss) and self.fallback is not None:
             outcome = _either(outcome, await self._ask(self.fallback, item.address))
-        await asyncio.to_thread(self._record, item, location, outcome)
+        return outcome
 
     async def _ask(self, geocoder: Geocoder, address: str) -> GeocodeOutcome:
         outcome = await geocoder.geocode(address)
         self.stats.count(geocoder.provider, outcome)
         return outcome
 
-    def _load(self, item: QueuedAddress) -> Location | None:
-        oid = location_id(UUID(item.tenant_id), item.address_key)
-        found = self.app.load_many([oid]).get(oid)
-        return found if isinstance(found, Location) else None
+    @staticmethod
+    def _key(item: QueuedAddress) -> UUID:
+        return location_id(UUID(item.tenant_id), item.address_key)
 
-    def _record(self, item: QueuedAddress, known: Location | None, outcome: GeocodeOutcome) -> None:
+    def _load_all(self, items: list[QueuedAddress]) -> dict[UUID, Location]:
+        found = self.app.load_many({self._key(item) for item in items})
+        return {oid: loc for oid, loc in found.items() if isinstance(loc, Location)}
+
+    def _record_all(
+        self,
+        items: list[QueuedAddress],
+        known: Mapping[UUID, Location],
+        outcomes: list[GeocodeOutcome | None],
+    ) -> None:
+        answered = [
+            (item, self._answer(item, known.get(self._key(item)), outcome))
+            for item, outcome in zip(items, outcomes)
+            if outcome is not None
+        ]
+        if not answered:
+            return
+        try:
+            self.app.save(*(location for _, location in answered))
+        except IntegrityError:
+            # Another worker recorded one of these first: save the rest one by
+            # one (the answers are rebuilt on freshly loaded locations).
+            for item, outcome in zip(items, outcomes):
+                if outcome is not None:
+                    self._record(item, self._load_all([item]).get(self._key(item)), outcome)
+            return
+        for item, location in answered:
+            self._settle(item, location)
+
+    def _answer(self, item: QueuedAddress, known: Location | None, outcome: GeocodeOutcome) -> Location:
         location = known or Location.of_address(UUID(item.tenant_id), item.address)
         if isinstance(outcome, GeocodeHit):
             try:
@@ -294,6 +345,13 @@ class GeocodingProcessor:
                 location.geocoding_failed(f"{outcome.provider} answered {error}", retryable=False)
         else:
             location.geocoding_failed(outcome.reason, retryable=outcome.retryable)
+        return location
+
+    def _record(self, item: QueuedAddress, known: Location | None, outcome: GeocodeOutcome) -> None:
+        if known is not None and not known.needs_geocoding:
+            self.queue.resolved(item)
+            return
+        location = self._answer(item, known, outcome)
         try:
             self.app.save(location)
         except IntegrityError:
@@ -302,6 +360,9 @@ class GeocodingProcessor:
             log.info("location of a tenant %s address was recorded elsewhere", item.tenant_id)
             self.queue.retry_later(item, self.now(), item.attempts, "recorded concurrently")
             return
+        self._settle(item, location)
+
+    def _settle(self, item: QueuedAddress, location: Location) -> None:
         if location.needs_geocoding:
             self.queue.parked(item)
         else:

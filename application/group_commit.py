@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
+
+T = TypeVar("T")
 
 #: Stores events in one transaction, checking the expected versions (None: none).
 Store = Callable[[list[Any], Mapping[UUID, int] | None], object]
@@ -67,6 +69,24 @@ class GroupCommitter:
                     self._cond.notify_all()
         if entry.error is not None:
             raise entry.error
+
+    def exclusively(self, work: Callable[[Store], T]) -> T:
+        """Run ``work`` with the writer to itself: nothing else of this process
+        commits while it runs, so what it reads is still current when it stores.
+
+        For a request that keeps losing optimistic-concurrency races on hot
+        orders: reading and storing inside the writer's turn ends the race.
+        """
+        with self._cond:
+            while self._busy:
+                self._cond.wait()
+            self._busy = True
+        try:
+            return work(self._store)
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
 
     def _take(self) -> list[_Entry]:
         group = [self._queue.pop(0)]

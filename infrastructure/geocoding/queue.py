@@ -68,7 +68,7 @@ class SqlGeocodingQueue(SqlTrackedView):
 
     def claim_due(self, now: float, limit: int, lease_seconds: float) -> list[QueuedAddress]:
         claimed: list[QueuedAddress] = []
-        with self.db.transaction() as cursor:
+        with self.db.transaction(durable=False) as cursor:
             cursor.execute(
                 f"SELECT tenant_id, address_key, address, attempts, due_at FROM {self.addresses} "
                 "WHERE state = 'queued' AND due_at <= %s ORDER BY due_at LIMIT %s",
@@ -117,7 +117,7 @@ class SqlGeocodingQueue(SqlTrackedView):
         return int(row["n"]) if row else 0
 
     def _set(self, item: QueuedAddress, assignments: str, params: tuple[Any, ...]) -> None:
-        with self.db.transaction() as cursor:
+        with self.db.transaction(durable=False) as cursor:
             cursor.execute(
                 f"UPDATE {self.addresses} SET {assignments} "
                 "WHERE tenant_id = %s AND address_key = %s AND state = 'queued'",

@@ -177,8 +177,17 @@ def build_geocoding(settings: Settings, app: IntakeApplication, db: Database) ->
         base_delay=settings.geocoder_retry_base_seconds,
         lease_seconds=max(60.0, 4 * settings.geocoder_timeout_seconds),
     )
+    # The offline index answers in microseconds: claim big batches so a burst
+    # of new addresses is recorded in a few saves. A remote service is rate
+    # limited, so a claim holds only what it can answer within the lease.
     processor = GeocodingProcessor(
-        app, queue, primary, fallback, clock=app.clock, policy=policy
+        app,
+        queue,
+        primary,
+        fallback,
+        clock=app.clock,
+        policy=policy,
+        batch_size=500 if settings.geocoder == "offline-uk" else 8,
     )
     return GeocodingWorker(
         follower, queue, processor, poll_interval=settings.projection_poll_interval

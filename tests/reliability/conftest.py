@@ -328,10 +328,17 @@ def live_server(container: Container, **runner_options: Any) -> Iterator[tuple[s
     thread = threading.Thread(target=run, name="live-server", daemon=True)
     thread.start()
     assert started.wait(30), "the server did not start"
+    async def stop() -> None:
+        await runner.cleanup()
+        # Connections still lingering over an unread body: end them too.
+        current = asyncio.current_task()
+        for task in [t for t in asyncio.all_tasks() if t is not current]:
+            task.cancel()
+
     try:
         yield address[0]
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(60)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()

@@ -6,6 +6,7 @@ orders, another batch commits in between, then the first one saves.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -193,3 +194,43 @@ def test_a_batch_whose_commit_acknowledgement_was_lost_is_reported_as_the_succes
     assert count_topic(container, "wms-intake:DeliveryAccepted") == 2
     assert count_topic(container, "wms-intake:OrderCreated") == 2
     assert order(container, tenant, "E-1")["volume"] == 1.0
+
+
+def test_a_batch_that_keeps_losing_races_on_a_hot_order_still_succeeds(
+    container: Container, tenant: TenantKeys
+) -> None:
+    # Every time our batch has loaded the order, another writer (another
+    # thread, as another request would) changes it. Optimistic retries alone
+    # would lose every race and end in a 503; after a few, our batch takes the
+    # writer's turn, and the writer that comes then has to wait for us.
+    app = container.app
+    address = "3 Dock Road, Hull HU1 1AA"
+    app.receive_batch(batch(tenant, [{"externalOrderId": "F-1", "deliveryAddress": address, "palletCount": 0}], "first"))
+    ours = threading.current_thread()
+    writers: list[threading.Thread] = []
+    original = app.load_many
+
+    def load_then_let_another_writer_in(ids: Any) -> Any:
+        loaded = original(ids)
+        if threading.current_thread() is ours and len(writers) < 20:
+            n = len(writers)
+            writer = threading.Thread(
+                target=app.receive_batch,
+                args=(batch(tenant, [{"externalOrderId": "F-1", "deliveryAddress": address, "palletCount": 100 + n}], f"w{n}"),),
+            )
+            writers.append(writer)
+            writer.start()
+            writer.join(2)  # it commits at once, unless our batch holds the writer's turn
+        return loaded
+
+    app.load_many = load_then_let_another_writer_in  # type: ignore[method-assign]
+    result = app.receive_batch(batch(tenant, [{"externalOrderId": "F-1", "deliveryAddress": address, "palletCount": 1}], "ours"))
+    for writer in writers:
+        writer.join(30)
+
+    assert [o.created for o in result.orders] == [False]
+    history = list(app.events.get(result.orders[0].order_id))
+    requests = [event.source["requestId"] for event in history[1:]]
+    assert "ours" in requests and len(requests) == len(writers) + 1
+    # Whoever committed last decides.
+    assert order(container, tenant, "F-1")["palletCount"] == history[-1].changes["pallet_count"]

@@ -268,6 +268,8 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
         tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
         server.start()
         secret = asyncio.run(_connect(server.base_url, tenant))
+        # Acknowledged before the crash: must survive it.
+        assert asyncio.run(_post_raw(server.base_url, tenant.tenant_id, secret, orders("ACK", 50))) == 200
 
         saving = threading.Event()
 
@@ -283,7 +285,7 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
 
         killer = threading.Thread(target=kill_while_the_insert_runs, daemon=True)
         killer.start()
-        outcome = asyncio.run(_post_raw(server.base_url, tenant.tenant_id, secret, orders("S", 5000)))
+        outcome = asyncio.run(_post_raw(server.base_url, tenant.tenant_id, secret, orders("BIG", 5000)))
         killer.join(60)
         assert saving.is_set(), f"the save was not seen running; the request got {outcome}"
         assert outcome == "no answer"
@@ -291,18 +293,19 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
         # PostgreSQL rolls back the dead client's transaction once it notices.
         with admin_connection() as conn:
             poll(lambda: not busy_backends(conn, postgres_schema, ("wmsintake_events",)), within=30)
-        stored = stored_orders(checker, tenant.tenant_id, "S")
+        stored = stored_orders(checker, tenant.tenant_id, "BIG")
         accepted = count_topic(checker, "wms-intake:DeliveryAccepted", tenant.tenant_id)
         assert (stored, accepted) in ((0, 0), (5000, 1))
+        assert stored_orders(checker, tenant.tenant_id, "ACK") == 50
 
         restarted.start()
-        status = asyncio.run(_post_raw(restarted.base_url, tenant.tenant_id, secret, orders("S-after", 3)))
+        status = asyncio.run(_post_raw(restarted.base_url, tenant.tenant_id, secret, orders("NEXT", 3)))
         assert status == 200
         poll(lambda: not any(checker.projection_lags().values()), within=60)
         rows = checker.db.query(
             f"SELECT count(*) AS n FROM {checker.db.table('rm_orders')} WHERE tenant_id = %s", (tenant.tenant_id,)
         )
-        assert rows[0]["n"] == stored + 3
+        assert rows[0]["n"] == 50 + stored + 3
     finally:
         server.kill()
         restarted.stop()

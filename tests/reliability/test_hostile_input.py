@@ -9,6 +9,7 @@ headers. Requests go over real sockets to the service on 127.0.0.1.
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -246,7 +247,7 @@ def raw_exchange(address: Address, head: bytes, body_parts: list[bytes], pause: 
             except OSError:
                 break
         sock.settimeout(30)
-        while True:
+        while not _complete(received):
             try:
                 chunk = sock.recv(65536)
             except (TimeoutError, ConnectionResetError):
@@ -255,6 +256,15 @@ def raw_exchange(address: Address, head: bytes, body_parts: list[bytes], pause: 
                 break
             received += chunk
         return received
+
+
+def _complete(response: bytes) -> bool:
+    """Whether ``response`` holds a whole HTTP response (head and Content-Length body)."""
+    head, separator, body = response.partition(b"\r\n\r\n")
+    if not separator:
+        return False
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    return length is not None and len(body) >= int(length.group(1))
 
 
 def _head(target: Target, length: int) -> bytes:
