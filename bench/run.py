@@ -312,15 +312,49 @@ def scratch_database(store: str, postgres_url: str, scratch: Path) -> Iterator[s
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def measure_store(harness: Harness, store: str, plan: Plan, postgres_url: str) -> dict[str, Any]:
+@contextlib.contextmanager
+def background_worker(env: dict[str, str], workdir: Path, enabled: bool) -> Iterator[None]:
+    """The split topology: background work (projections, geocoding, pulls) in
+    its own ``wms-intake worker`` process, beside ``serve --no-worker``."""
+    if not enabled:
+        yield
+        return
+    log = workdir / "worker.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "interfaces.cli", "worker"],
+            env={**os.environ, "PYTHONPATH": _pythonpath(), **env},
+            cwd=workdir,
+            stdout=sink,
+            stderr=sink,
+            preexec_fn=_die_with_parent,
+        )
+    try:
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        progress("wms-intake worker stopped")
+
+
+def measure_store(
+    harness: Harness, store: str, plan: Plan, postgres_url: str, topology: str = "embedded"
+) -> dict[str, Any]:
     workdir = harness.scratch / store
     workdir.mkdir()
-    result: dict[str, Any] = {"webhook": [], "batches": [], "lag": []}
+    result: dict[str, Any] = {"webhook": [], "batches": [], "lag": [], "topology": topology}
     with scratch_database(store, postgres_url, workdir) as database_url:
         env = {"WMS_INTAKE_DATABASE_URL": database_url, "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0"}
         store_harness = Harness(workdir, harness.load_tool, plan)
-        serve = [sys.executable, "-m", "interfaces.cli", "serve"]
-        with store_harness.serving(serve, env, f"wms-intake-{store}") as server:
+        split = topology == "split"
+        serve = [sys.executable, "-m", "interfaces.cli", "serve", *(["--no-worker"] if split else [])]
+        with background_worker(env, workdir, split), store_harness.serving(
+            serve, env, f"wms-intake-{store}"
+        ) as server:
             webhook_url, auth = _connect_webhook(server, env, workdir)
             metrics_url = server.url("/metrics")
             store_harness.batch_load(webhook_url, 10, 3, "warmup", False, auth, metrics_url)
@@ -559,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="webhook load: wrk if installed (auto), or the asyncio client")
     parser.add_argument("--postgres-url", default=os.environ.get("WMS_INTAKE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
                         help="database where scratch schemas are created and dropped")
+    parser.add_argument("--topology", choices=("embedded", "split"), default="embedded",
+                        help="embedded: background work inside serve (the default deployment); "
+                        "split: serve --no-worker plus a separate worker process")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     stores = ["postgres", "sqlite"] if args.store == "both" else [args.store]
@@ -578,7 +615,9 @@ def main(argv: list[str] | None = None) -> int:
             postgres_url=args.postgres_url if "postgres" in stores else None,
             sqlite_dir=scratch if "sqlite" in stores else None,
         )
-        measured = {store: measure_store(harness, store, plan, args.postgres_url) for store in stores}
+        measured = {
+            store: measure_store(harness, store, plan, args.postgres_url, args.topology) for store in stores
+        }
 
     rows_by_store = {store: store_rows(store, measured[store], refs, plan) for store in stores}
     report: dict[str, Any] = {

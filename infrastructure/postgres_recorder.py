@@ -6,12 +6,13 @@ insert itself for large batches. Four arrays of plain types (uuid, bigint,
 text, bytea) dump several times faster and insert the same rows. The table
 lock and NOTIFY of the library's recorder are kept exactly as they are.
 
-The statements are sent one by one, not in psycopg's pipeline mode as the
-library does: a pipeline whose message is larger than the socket buffer (a
-batch of a few thousand orders) can leave the end of it unsent while psycopg
-waits for the results, and the server waits for the rest of the message for
-ever (psycopg issue #685; it hung 10,000-order batches here). Three round
-trips on a local connection cost far less than the insert.
+The statements are not sent in psycopg's pipeline mode as the library does:
+a pipeline whose message is larger than the socket buffer (a batch of a few
+thousand orders) can leave the end of it unsent while psycopg waits for the
+results, and the server waits for the rest of the message for ever (psycopg
+issue #685; it hung 10,000-order batches here). Instead the transaction takes
+three round trips: BEGIN with the lock and NOTIFY as one simple query, the
+insert as one statement, COMMIT.
 
 It also honours ``expected_versions`` (see ``application.ports``): after its
 own inserts, still under the table lock, it claims the next version of every
@@ -22,10 +23,12 @@ the transaction fails with the same ``IntegrityError`` as any other conflict.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import Cursor
@@ -46,26 +49,62 @@ class ArrayInsertPostgresRecorder(PostgresApplicationRecorder):
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name),
         )
-        self.claim_next_versions_statement = SQL(
+        table = {"schema": Identifier(self.datastore.schema), "table": Identifier(self.events_table_name)}
+        # Several statements in one simple query (no parameters): one round trip.
+        self.prelude_statement = SQL(
+            "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; "
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}"
+        ).format(
+            timeout=SQL(str(int(self.datastore.lock_timeout))),
+            channel=Identifier(self.channel_name),
+            **table,
+        )
+        # Claims run in the same statement as the insert. Both see the table
+        # as it was before the statement, which is what a claim needs: the
+        # aggregates it checks are ones this command did not change.
+        self.insert_and_claim_statement = SQL(
+            "WITH inserted AS ("
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id), "
+            "claimed AS ("
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS x(originator_id, version) "
             "JOIN {schema}.{table} e "
-            "ON e.originator_id = x.originator_id AND e.originator_version = x.version + 1"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.events_table_name),
-        )
+            "ON e.originator_id = x.originator_id AND e.originator_version = x.version + 1) "
+            "SELECT notification_id FROM inserted ORDER BY notification_id"
+        ).format(**table)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """The library's insert (same lock, NOTIFY, retries and errors), without a pipeline."""
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self._insert_events(curs, stored_events, **kwargs)
-            if not stored_events:
-                return []
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        """The library's insert (same lock, NOTIFY, retries and errors) in three round trips.
+
+        BEGIN, the lock timeout, the table lock and NOTIFY go as one simple
+        query; the insert (and the version claims) as one statement; then
+        COMMIT. The library's pipeline sends seven statements.
+        """
+        if not stored_events:
+            return []
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            assert conn.autocommit
+            curs.execute(self.prelude_statement)
+            try:
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                notification_ids = [row["notification_id"] for row in curs.fetchall()]
+            except BaseException:
+                # The pool would roll back too; doing it here frees the table
+                # lock now. A broken connection has nothing left to undo.
+                if not conn.broken:
+                    with contextlib.suppress(psycopg.Error):
+                        curs.execute("ROLLBACK")
+                raise
+            curs.execute("COMMIT")
+            if len(notification_ids) != len(stored_events):
+                raise ProgrammingError(
+                    f"expected {len(stored_events)} notification ids, got {len(notification_ids)}"
+                )
+            return notification_ids
 
     def _insert_stored_events(
         self,
@@ -73,22 +112,18 @@ class ArrayInsertPostgresRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         **kwargs: Any,
     ) -> None:
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(
-            self.insert_arrays_statement,
-            (
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-            ),
-        )
+        params: list[Any] = [
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        ]
         expected = kwargs.get(EXPECTED_VERSIONS)
         if expected:
-            # Another cursor: the insert's cursor holds the notification ids.
-            with curs.connection.cursor() as claim:
-                claim.execute(self.claim_next_versions_statement, (list(expected), list(expected.values())))
+            params += [list(expected), list(expected.values())]
+            curs.execute(self.insert_and_claim_statement, params)
+        else:
+            curs.execute(self.insert_arrays_statement, params)
 
 
 RECORDER_TOPIC = f"{__name__}:{ArrayInsertPostgresRecorder.__name__}"
