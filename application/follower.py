@@ -24,9 +24,6 @@ log = logging.getLogger(__name__)
 
 
 class ProjectionFollower:
-    #: Shortest pause between two rounds of background work, in seconds.
-    MIN_STEP_INTERVAL = 0.03
-
     def __init__(
         self,
         recorder: ApplicationRecorder,
@@ -142,7 +139,4 @@ class ProjectionFollower:
                 continue
             self._wakeup.wait(self.poll_interval)
             self._wakeup.clear()
-            # Under load every save wakes every follower: pausing a moment lets
-            # events accumulate, so each transaction carries more of them and
-            # the followers don't starve the request threads of CPU.
-            self._stopping.wait(self.MIN_STEP_INTERVAL)
+

@@ -59,19 +59,23 @@ class ArrayInsertPostgresRecorder(PostgresApplicationRecorder):
             channel=Identifier(self.channel_name),
             **table,
         )
-        # Claims run in the same statement as the insert. Both see the table
-        # as it was before the statement, which is what a claim needs: the
-        # aggregates it checks are ones this command did not change.
+        # Claims run in the same statement as the insert, which sees the table
+        # as it was before the statement: the rows this statement inserts are
+        # added to what a claim looks at. A group commit saves several requests
+        # at once, and one of them may change an aggregate another one read
+        # and left unchanged: that must fail too. A claim copies the row of the
+        # next version (its content does not matter: the copy always collides).
         self.insert_and_claim_statement = SQL(
             "WITH inserted AS ("
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
-            "RETURNING notification_id), "
+            "RETURNING notification_id, originator_id, originator_version), "
             "claimed AS ("
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "SELECT e.originator_id, e.originator_version, 'claim', ''::bytea "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS x(originator_id, version) "
-            "JOIN {schema}.{table} e "
+            "JOIN (SELECT originator_id, originator_version FROM {schema}.{table} "
+            "UNION ALL SELECT originator_id, originator_version FROM inserted) e "
             "ON e.originator_id = x.originator_id AND e.originator_version = x.version + 1) "
             "SELECT notification_id FROM inserted ORDER BY notification_id"
         ).format(**table)

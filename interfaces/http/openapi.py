@@ -121,6 +121,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             400: Reply("invalid JSON, payload shape, a validation problem or an unknown customer",
                        rs.WebhookValidationError),
             401: UNAUTHORIZED,
+            408: Reply("the body did not arrive within the client timeout (WMS_INTAKE_CLIENT_TIMEOUT_SECONDS)"),
             413: Reply("the body or the number of orders is over the limit", rs.PayloadTooLarge),
             415: Reply("the body was sent with a Content-Type that is not JSON"),
             422: Reply("an invalid plannedDate", rs.InvalidPlannedDate),

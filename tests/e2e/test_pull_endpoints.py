@@ -216,10 +216,16 @@ async def test_data_the_webhook_would_refuse_is_a_502_with_the_webhooks_own_erro
     assert await orders_of(client, tenant) == []
     entry = await status_after_attempts(client, tenant, added["id"], lambda e: e["lastSyncStatus"] == "failed")
     assert "400" in entry["lastError"] and entry["lastProcessed"] is None
-    deliveries = await client.get(
-        f"/api/tenants/{tenant.tenant_id}/integrations/wms/deliveries", headers=tenant.auth()
-    )
-    pulled = [d for d in (await deliveries.json())["deliveries"] if d["channel"] == "pull"]
+
+    async def three_pulls_logged() -> list[dict[str, Any]] | None:
+        # The delivery log is its own read model: it may trail the status by a moment.
+        deliveries = await client.get(
+            f"/api/tenants/{tenant.tenant_id}/integrations/wms/deliveries", headers=tenant.auth()
+        )
+        logged = [d for d in (await deliveries.json())["deliveries"] if d["channel"] == "pull"]
+        return logged if len(logged) >= 3 else None
+
+    pulled = await eventually(three_pulls_logged)
     assert sorted(d["status"] for d in pulled) == [400, 400, 422]
     assert all(d["endpointId"] == added["id"] for d in pulled)
 

@@ -7,6 +7,7 @@ orders, another batch commits in between, then the first one saves.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -16,6 +17,7 @@ import orjson
 import pytest
 
 from application.commands import IngestResult, ReceiveBatch
+from domain.ids import order_id
 from interfaces.container import Container
 from tests.conftest import TenantKeys
 from tests.reliability.conftest import count_topic
@@ -234,3 +236,42 @@ def test_a_batch_that_keeps_losing_races_on_a_hot_order_still_succeeds(
     assert "ours" in requests and len(requests) == len(writers) + 1
     # Whoever committed last decides.
     assert order(container, tenant, "F-1")["palletCount"] == history[-1].changes["pallet_count"]
+
+
+def test_a_stale_unchanged_order_is_caught_inside_one_group_commit_too(
+    container: Container, tenant: TenantKeys
+) -> None:
+    # Two requests read G-1 at the same version and are committed together in
+    # one transaction (group commit): the first changes it, the second found
+    # its own values unchanged. The second comes later in commit order, so its
+    # values must be the ones left.
+    app = container.app
+    address = "9 Quay Street, Bristol BS1 4DJ"
+    app.receive_batch(batch(tenant, [{"externalOrderId": "G-1", "deliveryAddress": address, "palletCount": 10}], "first"))
+    release = threading.Event()
+    holding = threading.Event()
+
+    def hold_the_writer(_: Any) -> None:
+        holding.set()
+        release.wait(30)
+
+    holder = threading.Thread(target=app.committer.exclusively, args=(hold_the_writer,))
+    holder.start()
+    assert holding.wait(30)
+    writers = []
+    for n, pallets in enumerate((2, 10)):
+        item = {"externalOrderId": "G-1", "deliveryAddress": address, "palletCount": pallets}
+        writer = threading.Thread(target=app.receive_batch, args=(batch(tenant, [item], f"group-{n}"),))
+        writer.start()
+        writers.append(writer)
+        # Queued in this order, behind the held writer: one group when released.
+        deadline = time.monotonic() + 30
+        while len(app.committer._queue) < n + 1 and time.monotonic() < deadline:  # noqa: SLF001
+            time.sleep(0.005)
+    release.set()
+    for thread in (holder, *writers):
+        thread.join(30)
+
+    history = list(app.events.get(order_id(UUID(tenant.tenant_id), "G-1")))
+    assert [event.source["requestId"] for event in history] == ["first", "group-0", "group-1"]
+    assert order(container, tenant, "G-1")["palletCount"] == 10

@@ -59,6 +59,7 @@ def test_mixed_concurrent_traffic_loses_nothing_and_leaves_no_trace_of_refusals(
         "unexpectedOrders",
         "createdFlagMismatch",
         "acknowledgedWithoutDelivery",
+        "processedCountMismatch",
         "duplicateDelivery",
         "refusedLeftATrace",
         "lastReceivedAtMismatch",
