@@ -27,6 +27,9 @@ class IngestOrders:
     payload_sha256: str = ""
     endpoint_id: str | None = None
     delivery_id: UUID = field(default_factory=uuid4)
+    #: SHA-256 of the webhook secret presented, checked again against the
+    #: webhook as read with the batch (None: not a webhook delivery).
+    credential_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class ReceiveBatch:
     max_body_bytes: int
     endpoint_id: str | None = None
     delivery_id: UUID = field(default_factory=uuid4)
+    credential_hash: str | None = None
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ from application.group_commit import GroupCommitter, Store
 from application.history import history_of, order_state
 from application.order_payload import parse_order_batch
 from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
-from application.tokens import hash_secret, new_secret, secret_matches
+from application.tokens import hash_matches, hash_secret, new_secret, secret_matches
 from application.timestamps import iso
 from domain.customer import Customer
 from domain.delivery import Delivery
@@ -101,6 +101,8 @@ class IntakeApplication(Application):
         self._save_listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
         self.committer = GroupCommitter(self._store_events)
+        #: tenant -> (secret hash, active) of its webhook, as last read here.
+        self._webhook_credentials: dict[UUID, tuple[str, bool]] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -257,7 +259,7 @@ class IntakeApplication(Application):
             raise ConflictError("WMS webhook already connected")
         secret = new_secret(WEBHOOK_SECRET_PREFIX)
         hook = WmsWebhook.connect(principal.tenant_id, hash_secret(secret), _acting(principal))
-        self.save(hook)
+        self._save_webhook(hook)
         return secret
 
     def regenerate_webhook_secret(self, principal: Principal) -> str:
@@ -265,14 +267,19 @@ class IntakeApplication(Application):
         hook = self._webhook(principal.tenant_id)
         secret = new_secret(WEBHOOK_SECRET_PREFIX)
         hook.regenerate_secret(hash_secret(secret), _acting(principal))
-        self.save(hook)
+        self._save_webhook(hook)
         return secret
 
     def set_webhook_active(self, principal: Principal, active: bool) -> None:
         self._require(principal, Permission.MANAGE_INTEGRATIONS)
         hook = self._webhook(principal.tenant_id)
         if hook.set_active(active, _acting(principal)):
-            self.save(hook)
+            self._save_webhook(hook)
+
+    def _save_webhook(self, hook: WmsWebhook) -> None:
+        self.save(hook)
+        # This process knows at once; others find out when they next read it.
+        self._webhook_credentials[UUID(hook.tenant_id)] = (hook.secret_hash, hook.active)
 
     def authenticate_webhook(self, route_tenant: str, secret: str) -> UUID:
         """The tenant whose active webhook ``secret`` opens; else Unauthorized."""
@@ -285,9 +292,36 @@ class IntakeApplication(Application):
             # Spend the same work as a real comparison: no timing hint of which tenants exist.
             secret_matches(secret, "0" * 64)
             raise UnauthorizedError()
+        self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
         if not secret_matches(secret, hook.secret_hash) or not hook.active:
             raise UnauthorizedError()
         return tenant_id
+
+    def webhook_tenant_if_known(self, route_tenant: str, secret: str) -> UUID | None:
+        """The tenant, when ``secret`` matches the webhook as this process last
+        read it (no I/O, safe on the event loop); None means: ask the store.
+
+        A later change (a new secret, a deactivation) made by any process is
+        caught when the batch is read: ``IngestOrders`` checks the credential
+        again against the webhook read with the orders, in the same query.
+        """
+        try:
+            tenant_id = UUID(route_tenant)
+        except ValueError:
+            return None
+        known = self._webhook_credentials.get(tenant_id)
+        if known is None or not known[1] or not secret_matches(secret, known[0]):
+            return None
+        return tenant_id
+
+    def _check_credential(self, tenant_id: UUID, credential_hash: str, hook: Aggregate | None) -> None:
+        """The presented secret still opens the webhook, as read just now."""
+        if not isinstance(hook, WmsWebhook):
+            self._webhook_credentials.pop(tenant_id, None)
+            raise UnauthorizedError()
+        self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
+        if not hash_matches(credential_hash, hook.secret_hash) or not hook.active:
+            raise UnauthorizedError()
 
     def _webhook(self, tenant_id: UUID) -> WmsWebhook:
         hook = self._get(webhook_id(tenant_id), WmsWebhook)
@@ -326,9 +360,17 @@ class IntakeApplication(Application):
                     payload_sha256=digest,
                     endpoint_id=command.endpoint_id,
                     delivery_id=command.delivery_id,
+                    credential_hash=command.credential_hash,
                 )
             )
         except PayloadRejectedError as rejected:
+            if command.credential_hash is not None:
+                # Only a caller whose secret still opens the webhook gets a
+                # delivery-log entry (the check above may have used a cached read).
+                hook_id = webhook_id(command.tenant_id)
+                self._check_credential(
+                    command.tenant_id, command.credential_hash, self.load_many([hook_id]).get(hook_id)
+                )
             self.record_rejected_delivery(
                 RecordRejectedDelivery(
                     tenant_id=command.tenant_id,
@@ -368,7 +410,10 @@ class IntakeApplication(Application):
 
     def _ingest_once(self, command: IngestOrders, store: Store | None = None) -> IngestResult:
         keys = keys_of(command.tenant_id, command.lines)
-        loaded = self.load_many(keys.all_ids() | {command.delivery_id})
+        hook_id = webhook_id(command.tenant_id) if command.credential_hash else None
+        loaded = self.load_many(keys.all_ids() | {command.delivery_id} | ({hook_id} if hook_id else set()))
+        if command.credential_hash is not None:
+            self._check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
         if isinstance(loaded.get(command.delivery_id), Delivery):
             return self._committed_before(command, keys.order_ids)
         check_named_customers(command.tenant_id, command.lines, keys, loaded)

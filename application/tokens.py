@@ -25,3 +25,8 @@ def hash_secret(secret: str) -> str:
 def secret_matches(presented: str, stored_hash: str) -> bool:
     """Constant-time: the time taken does not depend on how much of it matched."""
     return hmac.compare_digest(hash_secret(presented).encode(), stored_hash.encode())
+
+
+def hash_matches(presented_hash: str, stored_hash: str) -> bool:
+    """Constant-time comparison of two digests (a secret already hashed)."""
+    return hmac.compare_digest(presented_hash.encode(), stored_hash.encode())
