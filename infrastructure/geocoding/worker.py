@@ -26,6 +26,7 @@ from infrastructure.geocoding.offline_adapter import OfflineUkPort
 from infrastructure.geocoding.offline_uk import OfflineUkGeocoder
 from infrastructure.geocoding.queue import SqlGeocodingQueue
 from infrastructure.geocoding.remote import RemoteGeocoder
+from infrastructure.leases import projection_lease
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
 
@@ -171,6 +172,9 @@ def build_geocoding(settings: Settings, app: IntakeApplication, db: Database) ->
         queue,
         batch_size=settings.projection_batch_size,
         poll_interval=settings.projection_poll_interval,
+        # One process at a time follows the store into the queue (SPEC §2);
+        # draining is shared safely through row claims.
+        lease=projection_lease(settings, "geocoding"),
     )
     policy = RetryPolicy(
         max_attempts=settings.geocoder_max_attempts,
