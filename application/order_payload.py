@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from application.errors import PayloadRejectedError
+from application.history import WIRE_NAME
 from application.order_lines import OrderLine
 from domain.addresses import normalise_address
 
@@ -104,15 +105,9 @@ class OrderItem(BaseModel):
     plannedDate: Any = None
 
 
-# Wire name -> Order field name, for the fields that live on the order.
-_ORDER_FIELD_OF = {
-    "deliveryAddress": "delivery_address",
-    "totalWeight": "total_weight",
-    "volume": "volume",
-    "palletCount": "pallet_count",
-    "specialHandling": "special_handling",
-    "plannedDate": "planned_date",
-}
+# Wire name -> Order field name, for the fields an item sets directly on the
+# order (the customer is decided from customerId / deliveryAddress instead).
+_ORDER_FIELD_OF = {wire: field for field, wire in WIRE_NAME.items() if field != "customer_id"}
 
 _TYPE_WORDS = {
     "string_type": "must be a string",
