@@ -88,9 +88,13 @@ class ProjectionFollower:
         )
         new_position = notifications[-1].id if len(notifications) == self.batch_size else stop
         try:
-            with self.view.batch(position, new_position) as writer:
-                for notification in notifications:
-                    self.projection.process(self.mapper.to_domain_event(notification), writer)
+            if notifications:
+                with self.view.batch(position, new_position) as writer:
+                    for notification in notifications:
+                        self.projection.process(self.mapper.to_domain_event(notification), writer)
+            else:
+                # Nothing of ours in this range: one statement moves past it.
+                self.view.advance(position, new_position)
         except TrackingConflictError:
             log.info("projection %s: another process moved first; re-reading", self.name)
         return new_position - position

@@ -31,6 +31,10 @@ class TrackedView(Protocol[W_co]):
         move from ``expected`` to ``new``. Raises TrackingConflictError if the
         position is no longer ``expected``."""
 
+    def advance(self, expected: int, new: int) -> None:
+        """Move the tracking from ``expected`` to ``new`` with no rows to write
+        (a range holding none of this view's events). Raises TrackingConflictError."""
+
     def reset(self) -> None:
         """Drop every row and set the position back to 0 (for a rebuild)."""
 

@@ -70,6 +70,18 @@ class Database:
                 cursor.execute("SET LOCAL synchronous_commit = off")
             yield cursor
 
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """One write statement, committed on its own; the number of rows it changed.
+
+        On PostgreSQL the autocommit connection runs it as its own transaction:
+        one round trip instead of BEGIN, the statement and COMMIT.
+        """
+        if self.dialect == "postgres":
+            with self.datastore.get_connection() as conn, conn.cursor() as raw:
+                return SqlCursor(raw, self.dialect).execute(statement, params)
+        with self.transaction() as cursor:
+            return cursor.execute(statement, params)
+
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of one read-only statement; retried once after a dead connection.
 

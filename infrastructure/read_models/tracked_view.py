@@ -89,6 +89,14 @@ class SqlTrackedView:
             yield writer
             writer.flush()
 
+    def advance(self, expected: int, new: int) -> None:
+        moved = self.db.execute(
+            f"UPDATE {self.tracking} SET position = %s WHERE name = %s AND position = %s",
+            (new, self.name, expected),
+        )
+        if moved != 1:
+            raise TrackingConflictError(self.name)
+
     def writer(self, cursor: SqlCursor) -> Any:
         raise NotImplementedError
 
