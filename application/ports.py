@@ -6,7 +6,7 @@ databases, or loopback fakes for systems we can't run (a WMS, a geocoder).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -33,11 +33,6 @@ class BulkEventReader(Protocol):
     """Reads the stored events of many aggregates in one round trip."""
 
     def select_events_of(self, originator_ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]: ...
-
-
-class HealthProbe(Protocol):
-    def check(self) -> None:
-        """Raise if the database cannot be reached."""
 
 
 class Geocoder(Protocol):
@@ -87,8 +82,3 @@ class SecretBox(Protocol):
     def encrypt(self, plaintext: str) -> str: ...
 
     def decrypt(self, token: str) -> str: ...
-
-
-class Page(Protocol):
-    items: Sequence[dict[str, object]]
-    next_cursor: str | None
