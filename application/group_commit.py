@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
+
 T = TypeVar("T")
 
 #: Stores events in one transaction, checking the expected versions (None: none).
@@ -45,8 +47,6 @@ class GroupCommitter:
         self._cond = threading.Condition()
         self._queue: list[_Entry] = []
         self._busy = False
-        self.groups = 0
-        self.fallbacks = 0
 
     def commit(self, events: Sequence[Any], expected_versions: Mapping[UUID, int] | None = None) -> None:
         """Store ``events`` in one transaction (possibly shared); raise on failure."""
@@ -97,12 +97,15 @@ class GroupCommitter:
         return group
 
     def _flush(self, group: list[_Entry]) -> None:
-        self.groups += 1
         if len(group) > 1:
             try:
                 self._store([event for entry in group for event in entry.events], _union(group))
-            except Exception:  # noqa: BLE001 - isolate the failing request below
-                self.fallbacks += 1
+            except IntegrityError:
+                pass  # a conflict: saving one by one below fails only the request that caused it
+            except Exception as error:  # noqa: BLE001 - the database failed for all of them alike
+                for entry in group:
+                    entry.error, entry.done = error, True
+                return
             else:
                 for entry in group:
                     entry.done = True

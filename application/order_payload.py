@@ -241,7 +241,7 @@ def _check_planned_dates(raw_items: list[dict[str, Any]]) -> None:
     messages = []
     for index, raw in enumerate(raw_items):
         value = raw.get("plannedDate")
-        if value is None or _is_calendar_date(value):
+        if value is None or is_calendar_date(value):
             continue
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         messages.append(
@@ -254,7 +254,8 @@ def _check_planned_dates(raw_items: list[dict[str, Any]]) -> None:
         )
 
 
-def _is_calendar_date(value: Any) -> bool:
+def is_calendar_date(value: Any) -> bool:
+    """A ``YYYY-MM-DD`` string naming a real calendar date (``2025-02-30`` is not)."""
     if not isinstance(value, str) or not _ISO_DATE.match(value):
         return False
     try:

@@ -11,10 +11,6 @@ class InvalidValueError(DomainError):
     """A value object was given a value it cannot hold."""
 
 
-class WebhookAlreadyConnectedError(DomainError):
-    """A tenant has one WMS webhook; connecting a second is refused."""
-
-
 class UnknownApiKeyError(DomainError):
     """The API key id is not one the tenant issued."""
 

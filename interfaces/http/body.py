@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from application.errors import PayloadRejectedError
+from application.errors import InvalidRequestError, PayloadRejectedError
 
 CHUNK = 64 * 1024
 
@@ -34,6 +34,10 @@ async def read_capped(request: web.Request, limit: int, within: float) -> tuple[
                 if size > limit:
                     return None, size
                 parts.append(chunk)
+    except (ConnectionResetError, web.RequestPayloadError):
+        # The client went away or sent a broken chunk: nobody reads this answer,
+        # but it is a client's failure, not the server's.
+        raise InvalidRequestError("The request body was not received completely") from None
     except TimeoutError:
         raise PayloadRejectedError(
             408, {"error": "Request timeout", "details": f"the body did not arrive within {within:g} seconds"}

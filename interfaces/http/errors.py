@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
 from application.errors import (
     ConflictError,
@@ -57,6 +57,12 @@ def error_response(error: BaseException) -> web.Response:
     if isinstance(error, ServiceUnavailableError):
         return json_response(
             {"error": str(error)}, 503, {"Retry-After": str(error.retry_after)}
+        )
+    if isinstance(error, IntegrityError):
+        # Two admin changes to one aggregate at once (a double-clicked "Connect
+        # WMS", a key revoked while another is issued): the later one lost.
+        return json_response(
+            {"error": "Changed concurrently by another request; retry"}, 409, {"Retry-After": "1"}
         )
     if isinstance(error, (OperationalError, InterfaceError)):
         return json_response(

@@ -13,7 +13,7 @@ def page_params(request: web.Request, default_limit: int = 100) -> tuple[int, st
     raw = request.query.get("limit")
     if raw is None or raw == "":
         limit = default_limit
-    elif raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT:
+    elif raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT:
         limit = int(raw)
     else:
         raise InvalidRequestError(f"limit must be a whole number from 1 to {MAX_LIMIT}")

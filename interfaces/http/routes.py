@@ -6,13 +6,14 @@ from aiohttp import web
 
 from interfaces.http.dashboard.routes import add_dashboard_routes
 from interfaces.http.handlers import api_keys, integrations, operations, orders, pull_endpoints, webhook
-from interfaces.http.openapi import openapi_json
+from interfaces.http.openapi import SERVED, openapi_json
 
 TENANT = "/api/tenants/{tenantId}"
 PULL_ENDPOINTS = f"{TENANT}/integrations/wms/pull-endpoints"
 
 
 def add_routes(app: web.Application) -> None:
+    app[SERVED] = {}
     app.router.add_routes(
         [
             web.post("/api/integrations/wms/{tenantId}", webhook.receive_orders, name="webhook"),

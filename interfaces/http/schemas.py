@@ -9,6 +9,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from application.errors import InvalidRequestError
+from interfaces.http.body import read_capped
+from interfaces.http.keys import CONTAINER
 from application.order_payload import NoNul
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -34,19 +36,16 @@ class IssueApiKey(StrictBody):
     role: Literal["admin", "planner", "auditor"]
 
 
-class CreateTenant(StrictBody):
-    name: Name
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
     """The request's JSON body as ``model``, or a 400 that says what is wrong."""
-    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
-        raise InvalidRequestError("Request body too large")
-    raw = await request.content.read(MAX_REQUEST_BYTES + 1)
-    if len(raw) > MAX_REQUEST_BYTES:
+    # read_capped reads to the end: one read() returns only what has arrived.
+    raw, _ = await read_capped(
+        request, MAX_REQUEST_BYTES, request.app[CONTAINER].settings.client_timeout_seconds
+    )
+    if raw is None:
         raise InvalidRequestError("Request body too large")
     try:
         document = orjson.loads(raw or b"{}")

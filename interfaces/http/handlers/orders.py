@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from aiohttp import web
 
 from application.errors import InvalidRequestError
+from application.order_payload import is_calendar_date
 from application.timestamps import parse_iso
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
@@ -16,14 +16,13 @@ from interfaces.http.paging import page_params
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import CreateCustomer, parse_body
 
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 async def list_orders(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     limit, cursor = page_params(request)
     planned = request.query.get("plannedDate")
-    if planned is not None and not _is_date(planned):
+    if planned is not None and not is_calendar_date(planned):
         raise InvalidRequestError("plannedDate must be a real calendar date in YYYY-MM-DD format")
     page = await offload(
         request, request.app[CONTAINER].queries.orders_page, principal, planned, limit, cursor
@@ -86,7 +85,7 @@ def _as_of_params(request: web.Request) -> tuple[int | None, dt.datetime | None]
         raise InvalidRequestError("give asOfVersion or asOf, not both")
     version = None
     if raw_version is not None:
-        if not raw_version.isdigit() or not 1 <= int(raw_version) <= 2**31:
+        if not (raw_version.isascii() and raw_version.isdigit()) or not 1 <= int(raw_version) <= 2**31:
             raise InvalidRequestError("asOfVersion must be a whole number from 1")
         version = int(raw_version)
     moment = None
@@ -96,13 +95,3 @@ def _as_of_params(request: web.Request) -> tuple[int | None, dt.datetime | None]
         except ValueError:
             raise InvalidRequestError("asOf must be an ISO 8601 timestamp") from None
     return version, moment
-
-
-def _is_date(value: str) -> bool:
-    if not _DATE.match(value):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
