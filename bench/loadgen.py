@@ -83,6 +83,20 @@ DOMAIN_NAME = {
     "plannedDate": "planned_date",
 }
 ORDER_TOPICS = ("wms-intake:OrderCreated", "wms-intake:OrderUpdated")
+#: What the reconciliation counts; every one must end at 0.
+RECONCILIATION_CHECKS = (
+    "ordersLost",
+    "eventStoreMismatch",
+    "readModelMismatch",
+    "unexpectedOrders",
+    "createdFlagMismatch",
+    "acknowledgedWithoutDelivery",
+    "processedCountMismatch",
+    "duplicateDelivery",
+    "refusedLeftATrace",
+    "lastReceivedAtMismatch",
+    "unexpectedStatus",
+)
 ACCEPTED_TOPIC = "wms-intake:DeliveryAccepted"
 REJECTED_TOPIC = "wms-intake:DeliveryRejected"
 RECORDED_REJECTIONS = (400, 413, 422)
@@ -655,19 +669,7 @@ class Reconciliation:
             "acknowledgedItems": sum(len(o.planned.items or ()) for o in committed if o.status == 200),
             "committedBatches": len(committed),
             "refusedBatchesChecked": traces,
-            **{name: self.counts[name] for name in (
-                "ordersLost",
-                "eventStoreMismatch",
-                "readModelMismatch",
-                "unexpectedOrders",
-                "createdFlagMismatch",
-                "acknowledgedWithoutDelivery",
-                "processedCountMismatch",
-                "duplicateDelivery",
-                "refusedLeftATrace",
-                "lastReceivedAtMismatch",
-                "unexpectedStatus",
-            )},
+            **{name: self.counts[name] for name in RECONCILIATION_CHECKS},
         }
 
     def _check_deliveries(self) -> list[Outcome]:
