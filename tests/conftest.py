@@ -7,10 +7,13 @@ can't be reached the tests fail loudly (CI must never skip them). Locally,
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from aiohttp.test_utils import TestClient
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
+from interfaces.logging_setup import JsonFormatter
 
 POSTGRES_URL = os.environ.get(
     "WMS_INTAKE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -119,6 +123,23 @@ def make_tenant(container: Container) -> Callable[[str], TenantKeys]:
         return TenantKeys(str(created.tenant_id), created.admin_api_key)
 
     return make
+
+
+@contextmanager
+def json_logs(level: int) -> Iterator[io.StringIO]:
+    """Every log line at ``level`` and above, formatted as in production (JSON lines)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 3.0) -> Any:

@@ -20,8 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from interfaces.container import Container
 from interfaces.http.app import create_app
-from interfaces.logging_setup import JsonFormatter
-from tests.conftest import TenantKeys, Webhook
+from tests.conftest import TenantKeys, Webhook, json_logs
 
 WEBHOOK_ROUTE = "/api/integrations/wms/{tenantId}"
 ADDRESS_MARK = "77 Marmalade Mews, Leeds LS9 9ZZ"
@@ -115,16 +114,8 @@ async def test_metrics_show_the_lag_of_every_read_model(
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     """Everything logged at INFO and above, formatted as in production (JSON lines)."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(previous)
+    with json_logs(logging.INFO) as stream:
+        yield stream
 
 
 async def test_one_json_log_line_per_request_without_secrets_or_payloads(

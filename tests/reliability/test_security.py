@@ -23,8 +23,7 @@ from application.tokens import secret_matches
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from interfaces.logging_setup import JsonFormatter
-from tests.conftest import TenantKeys, Webhook, make_settings
+from tests.conftest import TenantKeys, Webhook, json_logs, make_settings
 from tests.reliability.conftest import last_position, routes_of, topics_since
 
 UNAUTHORIZED = b'{"error":"Unauthorized"}'
@@ -266,16 +265,8 @@ def every_stored_value(container: Container) -> bytes:
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     """Every log line of the service at DEBUG, formatted as in production."""
-    lines = io.StringIO()
-    handler = logging.StreamHandler(lines)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield lines
-    root.removeHandler(handler)
-    root.setLevel(level)
+    with json_logs(logging.DEBUG) as lines:
+        yield lines
 
 
 async def test_secrets_and_keys_are_stored_only_as_hashes_and_never_logged(
