@@ -105,7 +105,7 @@ def apply_batch(
                 touched[oid] = existing
             outcomes.append(OrderOutcome(line.external_order_id, oid, created=False))
         else:
-            order = Order.place(tenant_id, line.external_order_id, patch, source)
+            order = Order.place(tenant_id, line.external_order_id, patch, source, id=oid)
             loaded[oid] = touched[oid] = order
             outcomes.append(OrderOutcome(line.external_order_id, oid, created=True))
     return list(touched.values()), outcomes

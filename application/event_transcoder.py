@@ -28,15 +28,22 @@ def _tagged(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in an event")
 
 
+#: Values stored as they are: the walks below skip them without a call.
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def _tag_uuids(value: Any) -> Any:
     # orjson writes UUIDs natively as plain strings, which would come back as
-    # str: tag them first. Event states are small, so the walk is cheap.
+    # str: tag them first.
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
     if isinstance(value, UUID):
         return {"_type_": "uuid_hex", "_data_": value.hex}
     if isinstance(value, dict):
-        return {k: _tag_uuids(v) for k, v in value.items()}
+        return {k: v if type(v) in _PLAIN else _tag_uuids(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_tag_uuids(v) for v in value]
+        return [v if type(v) in _PLAIN else _tag_uuids(v) for v in value]
     return value
 
 
@@ -51,9 +58,9 @@ def _untag(value: Any) -> Any:
                 return UUID(hex=data)
             if kind == "decimal_str":
                 return Decimal(data)
-        return {k: _untag(v) for k, v in value.items()}
+        return {k: v if type(v) in _PLAIN else _untag(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_untag(v) for v in value]
+        return [v if type(v) in _PLAIN else _untag(v) for v in value]
     return value
 
 
@@ -62,4 +69,16 @@ class OrjsonTranscoder(Transcoder):
         return orjson.dumps(_tag_uuids(obj), default=_tagged, option=_OPTIONS)
 
     def decode(self, data: bytes) -> Any:
-        return _untag(orjson.loads(data))
+        obj = orjson.loads(data)
+        tags = data.count(b'"_type_"')
+        if tags == 0:
+            return obj
+        if tags == 1 and type(obj) is dict:
+            # Most states hold one tagged value, the timestamp, at the top: no
+            # walk through the rest. (A "_type_" inside a string is escaped as
+            # \"_type_\" and never matches the bare key counted here.)
+            for key, value in obj.items():
+                if type(value) is dict and "_type_" in value:
+                    obj[key] = _untag(value)
+                    return obj
+        return _untag(obj)

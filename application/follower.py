@@ -4,13 +4,21 @@ The library's ProjectionRunner applies one event per transaction (~600/s)
 and has no SQLite subscriptions. This follower reads notifications in
 batches, decodes only the topics its projection needs, and writes each batch
 with a single tracking move in one transaction. It polls (cheaply: one
-indexed range query) and is woken at once by saves in the same process.
+indexed range query) and is woken by saves in the same process.
+
+Two things keep a busy process cheap: saves arriving close together are
+followed in one pass (``coalesce`` seconds at most), and between passes the
+follower trusts the position it wrote itself instead of reading it back. That
+is safe because every tracking move is conditional on the expected position:
+a position moved elsewhere (another process, a rebuild) makes the write fail
+and the follower read it again. Timed polls and direct calls always read it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +41,7 @@ class ProjectionFollower:
         *,
         batch_size: int = 2000,
         poll_interval: float = 0.2,
+        coalesce: float = 0.05,
         lease: Lease | None = None,
     ) -> None:
         self.recorder = recorder
@@ -41,6 +50,9 @@ class ProjectionFollower:
         self.view = view
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.coalesce = coalesce
+        #: The position this follower last wrote; None: read it from the view.
+        self._position: int | None = None
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -58,19 +70,26 @@ class ProjectionFollower:
     def wake(self) -> None:
         self._wakeup.set()
 
-    def catch_up(self, until: int | None = None) -> int:
+    def catch_up(self, until: int | None = None, *, trust_position: bool = False) -> int:
         """Apply every event recorded so far (or up to ``until``); return how many
         notifications were read."""
+        if not trust_position:
+            self._position = None
         total = 0
         while True:
-            read = self.step(until)
+            read = self._step(until)
             total += read
             if read == 0:
                 return total
 
     def step(self, until: int | None = None) -> int:
         """Apply one batch; return the number of notifications read (0: up to date)."""
-        position = self.view.position()
+        self._position = None
+        return self._step(until)
+
+    def _step(self, until: int | None) -> int:
+        position = self._position if self._position is not None else self.view.position()
+        self._position = position
         # Every id up to the current maximum is settled: inserts hold the
         # events table's lock until commit, so no lower id can appear later.
         latest = self.recorder.max_notification_id() or 0
@@ -97,6 +116,12 @@ class ProjectionFollower:
                 self.view.advance(position, new_position)
         except TrackingConflictError:
             log.info("projection %s: another process moved first; re-reading", self.name)
+            self._position = None
+            return 1  # not up to date: the caller steps again from the position read anew
+        except BaseException:
+            self._position = None  # the transaction may or may not have committed
+            raise
+        self._position = new_position
         return new_position - position
 
     def lag(self) -> int:
@@ -125,13 +150,17 @@ class ProjectionFollower:
         # Supervised loop: an error (lost connection, database restart) is
         # logged and retried with backoff; the follower never stays dead.
         backoff = self.poll_interval
+        woken = False
         while not self._stopping.is_set():
             try:
                 # A standby asks again every poll interval and takes over
                 # when the holder stops or its session dies.
-                self.holds_lease = self.lease is None or self.lease.acquire()
-                if self.holds_lease:
-                    self.catch_up()
+                held = self.lease is None or self.lease.acquire()
+                if held and not self.holds_lease:
+                    self._position = None  # the lease changed hands: positions moved meanwhile
+                self.holds_lease = held
+                if held:
+                    self.catch_up(trust_position=woken)
                 backoff = self.poll_interval
             except Exception as error:  # noqa: BLE001 - supervision boundary
                 self.failures += 1
@@ -141,6 +170,10 @@ class ProjectionFollower:
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            self._wakeup.wait(self.poll_interval)
+            passed = time.monotonic()
+            woken = self._wakeup.wait(self.poll_interval)
+            if woken:
+                # Let the saves that follow this one arrive: one pass serves them all.
+                self._stopping.wait(max(0.0, self.coalesce - (time.monotonic() - passed)))
             self._wakeup.clear()
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _PUNCTUATION = re.compile(r"[\s,;.]+")
 
 
+# The same address is normalised by validation, by the batch, by the customer
+# and by the read models; a batch often repeats one address many times.
+@lru_cache(maxsize=16384)
 def normalise_address(address: str) -> str:
     """Case, accents-as-typed, punctuation and spacing do not make a new address.
 

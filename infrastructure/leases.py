@@ -18,8 +18,10 @@ SQLite has a single process by design: its lease is always held.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -103,12 +105,35 @@ def lock_key(scope: str, name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+@contextlib.contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Held while a process creates its tables: ``CREATE TABLE IF NOT EXISTS``
+    run by two processes at once (``serve`` and ``worker`` started together)
+    can fail on PostgreSQL's catalog unique index; one at a time, it can't."""
+    if not settings.is_postgres:
+        yield
+        return
+    conninfo = _conninfo(settings, "schema")
+    key = lock_key(conninfo.pop("scope"), "schema")
+    with psycopg.connect(**conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
 def projection_lease(settings: Settings, name: str) -> Lease:
     """The lease of the projection follower ``name`` for this store."""
     if not settings.is_postgres:
         return LocalLease(f"projection:{name}")
+    conninfo = _conninfo(settings, name)
+    return PostgresAdvisoryLease(f"projection:{name}", conninfo, scope=conninfo.pop("scope"))
+
+
+def _conninfo(settings: Settings, name: str) -> dict[str, Any]:
     env = eventsourcing_env(settings)
-    conninfo = {
+    return {
         "host": env["POSTGRES_HOST"],
         "port": int(env["POSTGRES_PORT"]),
         "dbname": env["POSTGRES_DBNAME"],
@@ -121,5 +146,5 @@ def projection_lease(settings: Settings, name: str) -> Lease:
         "keepalives_interval": 10,
         "keepalives_count": 3,
         "application_name": f"wms-intake lease {name}",
+        "scope": env["POSTGRES_SCHEMA"],
     }
-    return PostgresAdvisoryLease(f"projection:{name}", conninfo, scope=env["POSTGRES_SCHEMA"])

@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from application.intake_app import IntakeApplication
-from infrastructure.postgres_recorder import RECORDER_TOPIC
+from infrastructure.postgres_recorder import RECORDER_TOPIC, uuid_array
 from infrastructure.sqlite_recorder import RECORDER_TOPIC as SQLITE_RECORDER_TOPIC
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
@@ -97,8 +97,8 @@ class SqlBulkEventReader:
         select = f"SELECT originator_id, originator_version, topic, state FROM {self.table} "
         if self.db.dialect == "postgres":
             rows = self.db.query(
-                select + "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
-                (ids,),
+                select + "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version",
+                (uuid_array(ids),),
             )
         else:
             rows = []

@@ -23,7 +23,7 @@ from application.pull_schedule import lease_for
 from application.pull_sync import ExecutorRunner, PullService
 from application.queries import IntakeQueries
 from infrastructure.geocoding.worker import build_geocoding
-from infrastructure.leases import projection_lease
+from infrastructure.leases import projection_lease, schema_lock
 from infrastructure.persistence import open_event_store
 from infrastructure.pull.loop_source import PerLoopPullSource
 from infrastructure.pull.outbound import OutboundPolicy
@@ -112,6 +112,12 @@ class Container:
 
 def build_container(settings: Settings | None = None, **overrides: Any) -> Container:
     settings = settings or Settings()
+    # Processes starting together (serve and worker) create their tables one at a time.
+    with schema_lock(settings):
+        return _build(settings, overrides)
+
+
+def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     app, db = open_event_store(settings)
     orders = SqlOrdersView(db, geocoding=settings.geocoder != "none")
     integrations = SqlIntegrationsView(db)
@@ -136,6 +142,7 @@ def build_container(settings: Settings | None = None, **overrides: Any) -> Conta
             views[name],
             batch_size=settings.projection_batch_size,
             poll_interval=settings.projection_poll_interval,
+            coalesce=settings.projection_coalesce_seconds,
             lease=projection_lease(settings, name),
         )
         for name in views

@@ -172,6 +172,7 @@ def build_geocoding(settings: Settings, app: IntakeApplication, db: Database) ->
         queue,
         batch_size=settings.projection_batch_size,
         poll_interval=settings.projection_poll_interval,
+        coalesce=settings.projection_coalesce_seconds,
         # One process at a time follows the store into the queue (SPEC §2);
         # draining is shared safely through row claims.
         lease=projection_lease(settings, "geocoding"),

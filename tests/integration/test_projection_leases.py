@@ -149,3 +149,31 @@ def _signed(key: int) -> int:
 def test_sqlite_needs_no_lease(tmp_path: object) -> None:
     lease = projection_lease(make_settings(f"sqlite:///{tmp_path}/x.sqlite3"), "orders")
     assert isinstance(lease, LocalLease) and lease.acquire()
+
+
+def test_processes_starting_together_on_a_new_schema_all_start(postgres_schema: str) -> None:
+    # serve and worker started at the same moment both create the tables;
+    # PostgreSQL's CREATE TABLE IF NOT EXISTS races on its catalog when two
+    # sessions run it together, so building takes a lock around it.
+    import threading
+
+    settings = make_settings(postgres_url(postgres_schema))
+    built: list[Container] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def build() -> None:
+        start.wait()
+        try:
+            built.append(build_container(settings))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=build) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for container in built:
+        container.close()
+    assert errors == [] and len(built) == 4
