@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from infrastructure.malloc_arenas import limit_malloc_arenas
 from infrastructure.settings import Settings
 from interfaces.container import build_container
 from interfaces.logging_setup import configure_logging
@@ -69,6 +70,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from interfaces.http.app import create_app
 
+    limit_malloc_arenas()
     container = build_container(settings)
     app = create_app(container, run_background=not args.no_worker, owns_container=True)
     # A connection that sends no complete request (idle, or headers trickled)
@@ -95,6 +97,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
+    limit_malloc_arenas()
     container = build_container(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
