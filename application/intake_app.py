@@ -27,6 +27,7 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
+from application.aggregate_cache import AggregateCache
 from application.batch import apply_batch, check_named_customers, keys_of
 from application.clock import SystemClock
 from application.commands import (
@@ -80,10 +81,13 @@ class RepositoryBulkReader:
     def __init__(self, app: Application) -> None:
         self._app = app
 
-    def select_events_of(self, originator_ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]:
+    def select_events_of(
+        self, originator_ids: Iterable[UUID], after: Mapping[UUID, int] | None = None
+    ) -> dict[UUID, list[StoredEvent]]:
         found: dict[UUID, list[StoredEvent]] = {}
         for oid in originator_ids:
-            events = list(self._app.recorder.select_events(oid))
+            known = (after or {}).get(oid)
+            events = list(self._app.recorder.select_events(oid, gt=known))
             if events:
                 found[oid] = events
         return found
@@ -101,6 +105,7 @@ class IntakeApplication(Application):
         self._save_listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
         self.committer = GroupCommitter(self._store_events)
+        self.aggregate_cache = AggregateCache(max_items=25_000)
         #: tenant -> (secret hash, active) of its webhook, as last read here.
         self._webhook_credentials: dict[UUID, tuple[str, bool]] = {}
 
@@ -137,22 +142,39 @@ class IntakeApplication(Application):
         return recordings
 
     def load_many(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
-        """Reconstruct many aggregates from one bulk read of their events."""
+        """Reconstruct many aggregates from one bulk read of their events.
+
+        Aggregates this process has seen stored are read from the version it
+        saw on (see ``AggregateCache``); the rest from their first event.
+        """
+        ids = list(ids)
+        known = self.aggregate_cache.versions(ids)
         try:
-            stored = self.bulk_reader.select_events_of(ids)
+            stored = self.bulk_reader.select_events_of(ids, after=known)
         except (InterfaceError, OperationalError) as error:
             raise ServiceUnavailableError("the database is unavailable; retry shortly") from error
         aggregates: dict[UUID, Aggregate] = {}
         to_domain_event = self.mapper.to_domain_event
-        for oid, events in stored.items():
+        for oid in ids:
+            aggregate: Any = None
+            if oid in known:
+                aggregate = self.aggregate_cache.restore(oid, known[oid])
+                if aggregate is None:  # dropped meanwhile: read it whole
+                    aggregate = self._get_uncached(oid)
+                    stored.pop(oid, None)
             # Replay directly: the library's projector asserts a runtime
             # Protocol per event, which dominated the cost of large batches.
-            aggregate: Any = None
-            for stored_event in events:
+            for stored_event in stored.get(oid, ()):
                 aggregate = to_domain_event(stored_event).mutate(aggregate)  # type: ignore[attr-defined]
             if aggregate is not None:
                 aggregates[oid] = aggregate
         return aggregates
+
+    def _get_uncached(self, oid: UUID) -> Any:
+        aggregate: Any = None
+        for stored_event in self.bulk_reader.select_events_of([oid]).get(oid, ()):
+            aggregate = self.mapper.to_domain_event(stored_event).mutate(aggregate)  # type: ignore[attr-defined]
+        return aggregate
 
     def _get(self, aggregate_id: UUID, kind: type[Aggregate]) -> Any:
         found = self.load_many([aggregate_id]).get(aggregate_id)
@@ -450,6 +472,8 @@ class IntakeApplication(Application):
             self.committer.commit(events, unchanged)
         else:
             store(events, unchanged)
+        # Committed: every aggregate read or written here is as stored now.
+        self.aggregate_cache.keep(loaded.values())
         return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes))
 
     def _committed_before(self, command: IngestOrders, order_ids: tuple[UUID, ...]) -> IngestResult:

@@ -6,7 +6,7 @@ databases, or loopback fakes for systems we can't run (a WMS, a geocoder).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -32,7 +32,11 @@ EXPECTED_VERSIONS = "expected_versions"
 class BulkEventReader(Protocol):
     """Reads the stored events of many aggregates in one round trip."""
 
-    def select_events_of(self, originator_ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]: ...
+    def select_events_of(
+        self, originator_ids: Iterable[UUID], after: Mapping[UUID, int] | None = None
+    ) -> dict[UUID, list[StoredEvent]]:
+        """Every stored event of these aggregates, in version order; of an id in
+        ``after``, only its events with a higher version."""
 
 
 class Geocoder(Protocol):

@@ -9,21 +9,22 @@ applications sharing a schema write into each other's table.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from application.aggregate_cache import AggregateCache
 from application.intake_app import IntakeApplication
-from infrastructure.postgres_recorder import RECORDER_TOPIC, uuid_array
+from infrastructure.postgres_recorder import RECORDER_TOPIC, int_array, uuid_array
 from infrastructure.sqlite_recorder import RECORDER_TOPIC as SQLITE_RECORDER_TOPIC
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
 
 # SQLite's default limit on bound parameters is 32766 on current builds but
-# 999 on old ones: stay below the old limit.
-SQLITE_CHUNK = 900
+# 999 on old ones: stay below the old limit (two parameters per id).
+SQLITE_CHUNK = 450
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -70,6 +71,7 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
 def open_event_store(settings: Settings) -> tuple[IntakeApplication, Database]:
     """The application on its event store, and the SQL handle for read models."""
     app = IntakeApplication(env=eventsourcing_env(settings))
+    app.aggregate_cache = AggregateCache(max_items=settings.aggregate_cache_size)
     datastore = app.recorder.datastore  # type: ignore[attr-defined]
     if settings.is_postgres:
         db = Database(datastore, "postgres", schema=datastore.schema)
@@ -89,26 +91,41 @@ class SqlBulkEventReader:
         self.db = db
         self.table = db.table(events_table)
 
-    def select_events_of(self, originator_ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]:
-        ids = list(originator_ids)
+    def select_events_of(
+        self, originator_ids: Iterable[UUID], after: Mapping[UUID, int] | None = None
+    ) -> dict[UUID, list[StoredEvent]]:
+        ids = list(dict.fromkeys(originator_ids))  # an id twice would join twice
+        after = after or {}
         found: dict[UUID, list[StoredEvent]] = defaultdict(list)
         if not ids:
             return found
-        select = f"SELECT originator_id, originator_version, topic, state FROM {self.table} "
         if self.db.dialect == "postgres":
+            # Each id with the version already known (0: none). The ANY
+            # lets the planner read the ids in one scan of the primary key;
+            # a join alone was planned as one index probe per id, 3x slower.
+            id_array = uuid_array(ids)
             rows = self.db.query(
-                select + "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version",
-                (uuid_array(ids),),
+                "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                f"FROM {self.table} e JOIN unnest(%s::uuid[], %s::bigint[]) AS known(id, version) "
+                "ON e.originator_id = known.id "
+                "WHERE e.originator_id = ANY(%s::uuid[]) AND e.originator_version > known.version "
+                "ORDER BY e.originator_id, e.originator_version",
+                (id_array, int_array(after.get(i, 0) for i in ids), id_array),
+                # Prepared, it got a generic plan after five runs that knows
+                # nothing of the arrays' sizes: a second per batch instead of 20 ms.
+                prepare=False,
             )
         else:
+            select = f"SELECT originator_id, originator_version, topic, state FROM {self.table} "
             rows = []
             for start in range(0, len(ids), SQLITE_CHUNK):
-                chunk = [i.hex for i in ids[start : start + SQLITE_CHUNK]]
+                chunk = ids[start : start + SQLITE_CHUNK]
+                # Only the versions after the known one come back (each id's own bound).
+                bounds = " OR ".join(["(originator_id = %s AND originator_version > %s)"] * len(chunk))
                 rows.extend(
                     self.db.query(
-                        select + f"WHERE originator_id IN ({', '.join(['%s'] * len(chunk))}) "
-                        "ORDER BY originator_id, originator_version",
-                        chunk,
+                        select + f"WHERE {bounds} ORDER BY originator_id, originator_version",
+                        [value for i in chunk for value in (i.hex, after.get(i, 0))],
                     )
                 )
         for row in rows:

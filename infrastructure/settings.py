@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=16, ge=1)
     projection_poll_interval: float = Field(default=0.2, gt=0)
     projection_coalesce_seconds: float = Field(default=0.05, ge=0)
+    aggregate_cache_size: int = Field(default=25_000, ge=0)
     projection_batch_size: int = Field(default=2000, ge=1)
     rate_limit_per_second: float = Field(default=200.0, ge=0)
     rate_limit_burst: int = Field(default=400, ge=1)

@@ -27,9 +27,13 @@ class SqlCursor:
     def _sql(self, statement: str) -> str:
         return statement.replace("%s", "?") if self._dialect == "sqlite" else statement
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; return the number of rows it changed."""
-        self._raw.execute(self._sql(statement), tuple(params))
+    def execute(self, statement: str, params: Sequence[Any] = (), *, prepare: bool | None = None) -> int:
+        """Run a statement; return the number of rows it changed. ``prepare=False``
+        (PostgreSQL) plans it afresh for its values every time."""
+        if prepare is None or self._dialect == "sqlite":
+            self._raw.execute(self._sql(statement), tuple(params))
+        else:
+            self._raw.execute(self._sql(statement), tuple(params), prepare=prepare)
         return int(self._raw.rowcount)
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -82,7 +86,9 @@ class Database:
         with self.transaction() as cursor:
             return cursor.execute(statement, params)
 
-    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def query(
+        self, statement: str, params: Sequence[Any] = (), *, prepare: bool | None = None
+    ) -> list[dict[str, Any]]:
         """Rows of one read-only statement; retried once after a dead connection.
 
         Connections are not pinged before use (a round trip per query). When
@@ -91,20 +97,20 @@ class Database:
         read is tried once more on a live one.
         """
         try:
-            return self._query(statement, params)
+            return self._query(statement, params, prepare)
         except (InterfaceError, OperationalError):
             if self.dialect != "postgres":
                 raise
             self.datastore.pool.check()
-            return self._query(statement, params)
+            return self._query(statement, params, prepare)
 
-    def _query(self, statement: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    def _query(self, statement: str, params: Sequence[Any], prepare: bool | None) -> list[dict[str, Any]]:
         # PostgreSQL connections are in autocommit mode: a lone SELECT needs no
         # BEGIN/ROLLBACK around it (two round trips saved on every read).
         if self.dialect == "postgres":
             with self.datastore.get_connection() as conn, conn.cursor() as raw:
                 cursor = SqlCursor(raw, self.dialect)
-                cursor.execute(statement, params)
+                cursor.execute(statement, params, prepare=prepare)
                 return cursor.fetchall()
         with self.datastore.transaction(commit=False) as raw:
             cursor = SqlCursor(self._unwrap(raw), self.dialect)

@@ -214,7 +214,11 @@ async def test_data_the_webhook_would_refuse_is_a_502_with_the_webhooks_own_erro
 
     # Nothing was stored; the status says why the last attempt failed.
     assert await orders_of(client, tenant) == []
-    entry = await status_after_attempts(client, tenant, added["id"], lambda e: e["lastSyncStatus"] == "failed")
+    # The status is its own read model: wait until it shows the last attempt.
+    last_error = f"HTTP {pushed.status} '{pushed_body['error']}'"
+    entry = await status_after_attempts(
+        client, tenant, added["id"], lambda e: e["lastSyncStatus"] == "failed" and last_error in e["lastError"]
+    )
     assert "400" in entry["lastError"] and entry["lastProcessed"] is None
 
     async def three_pulls_logged() -> list[dict[str, Any]] | None:
