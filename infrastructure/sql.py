@@ -24,6 +24,10 @@ class SqlCursor:
         self._raw = raw
         self._dialect = dialect
 
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
+
     def _sql(self, statement: str) -> str:
         return statement.replace("%s", "?") if self._dialect == "sqlite" else statement
 

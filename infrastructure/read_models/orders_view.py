@@ -147,20 +147,37 @@ class SqlOrdersView(SqlTrackedView):
         }
 
 
+_UPSERT_CUSTOMER = (
+    "ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, contact = excluded.contact, "
+    "address = excluded.address, address_key = excluded.address_key"
+)
+# Columns of rm_orders that are not text, for the arrays of a bulk insert.
+_ARRAY_TYPES = {
+    "total_weight": "float8[]",
+    "volume": "float8[]",
+    "pallet_count": "int8[]",
+    "version": "int8[]",
+}
+
+
 class OrdersTableWriter(BatchedWriter):
     def __init__(self, view: SqlOrdersView, cursor: SqlCursor) -> None:
         super().__init__(cursor)
         self.orders = view.db.table("rm_orders")
         self.customers = view.db.table("rm_customers")
         self.locations = view.db.table("rm_locations")
+        columns = ("order_id", "tenant_id", "external_order_id", *ORDER_COLUMNS, "created_at", "updated_at", "version")
+        self.insert_orders = (
+            f"INSERT INTO {self.orders} ({', '.join(columns)}) SELECT * FROM unnest("
+            + ", ".join(f"%s::{_ARRAY_TYPES.get(name, 'text[]')}" for name in columns)
+            + ")"
+        )
 
     def upsert_customer(self, row: dict[str, Any]) -> None:
         self.add(
             f"INSERT INTO {self.customers} (customer_id, tenant_id, name, contact, address, "
             "address_key, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id) DO UPDATE SET "
-            "name = excluded.name, contact = excluded.contact, address = excluded.address, "
-            "address_key = excluded.address_key",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) " + _UPSERT_CUSTOMER,
             (
                 row["customer_id"],
                 row["tenant_id"],
@@ -170,6 +187,11 @@ class OrdersTableWriter(BatchedWriter):
                 row.get("address_key"),
                 iso(row["created_at"]),
             ),
+            bulk=f"INSERT INTO {self.customers} (customer_id, tenant_id, name, contact, address, "
+            "address_key, created_at) SELECT * FROM unnest("
+            + ", ".join(["%s::text[]"] * 7)
+            + ") "
+            + _UPSERT_CUSTOMER,
         )
 
     def location_created(self, location_id: str, tenant_id: str, address_key: str, at: datetime) -> None:
@@ -177,6 +199,9 @@ class OrdersTableWriter(BatchedWriter):
             f"INSERT INTO {self.locations} (location_id, tenant_id, address_key, updated_at) "
             "VALUES (%s, %s, %s, %s) ON CONFLICT (location_id) DO NOTHING",
             (location_id, tenant_id, address_key, iso(at)),
+            bulk=f"INSERT INTO {self.locations} (location_id, tenant_id, address_key, updated_at) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+            "ON CONFLICT (location_id) DO NOTHING",
         )
 
     def location_found(self, location_id: str, found: dict[str, Any], at: datetime) -> None:
@@ -219,6 +244,7 @@ class OrdersTableWriter(BatchedWriter):
                 iso(row["updated_at"]),
                 row["version"],
             ),
+            bulk=self.insert_orders,
         )
 
     def update_order(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,28 +15,73 @@ from infrastructure.sql import Database, SqlCursor
 
 
 class BatchedWriter:
-    """Buffers consecutive statements of the same text into one ``executemany``.
+    """Buffers rows of the same statement into one ``executemany`` (or one bulk
+    statement on PostgreSQL).
 
-    Rows keep their order: the buffer flushes whenever the statement changes,
-    so an update never runs before the insert it depends on.
+    Each table keeps the order of its writes: a row for a table whose pending
+    rows belong to another statement flushes those first, so an update never
+    runs before the insert it depends on. Writes to different tables (which
+    share no keys or constraints) may be grouped out of order: a batch of new
+    orders alternates customer, order, location, and is written as three statements.
     """
 
     def __init__(self, cursor: SqlCursor) -> None:
         self.cursor = cursor
-        self._statement: str | None = None
-        self._rows: list[Sequence[Any]] = []
+        #: table -> (statement, bulk statement, rows), in the order first written.
+        self._pending: dict[str | None, tuple[str, str | None, list[Sequence[Any]]]] = {}
 
-    def add(self, statement: str, row: Sequence[Any]) -> None:
-        if statement != self._statement:
-            self.flush()
-            self._statement = statement
-        self._rows.append(row)
+    def add(self, statement: str, row: Sequence[Any], *, bulk: str | None = None) -> None:
+        """Buffer one row of ``statement``. ``bulk`` (PostgreSQL) is the same
+        write for many rows at once, taking one array literal per column."""
+        table = _table_of(statement)
+        pending = self._pending.get(table)
+        if pending is None or pending[0] != statement:
+            if table is None:
+                self.flush()  # a statement we cannot place keeps everything in order
+            elif pending is not None:
+                self._write(*self._pending.pop(table))
+            pending = self._pending[table] = (statement, bulk, [])
+        pending[2].append(row)
 
     def flush(self) -> None:
-        if self._statement is not None and self._rows:
-            self.cursor.executemany(self._statement, self._rows)
-        self._statement = None
-        self._rows = []
+        pending, self._pending = self._pending, {}
+        for statement, bulk, rows in pending.values():
+            self._write(statement, bulk, rows)
+
+    def _write(self, statement: str, bulk: str | None, rows: list[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        # Rows naming one key (their first value) twice keep one statement
+        # each: one upsert may not touch a row twice.
+        if bulk and self.cursor.dialect == "postgres" and len({r[0] for r in rows}) == len(rows):
+            self.cursor.execute(bulk, [array_literal(column) for column in zip(*rows)])
+        else:
+            self.cursor.executemany(statement, rows)
+
+
+_TABLE = re.compile(r"^\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+(\S+)", re.IGNORECASE)
+
+
+def _table_of(statement: str) -> str | None:
+    matched = _TABLE.match(statement)
+    return matched.group(1) if matched else None
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal of text, numbers and NULLs (cast it in the SQL)."""
+    return "{" + ",".join([_element(v) for v in values]) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    raise TypeError(f"no array literal for {type(value).__name__}")
 
 
 class SqlTrackedView:

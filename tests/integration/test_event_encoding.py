@@ -97,3 +97,41 @@ def test_a_follower_whose_view_was_rebuilt_elsewhere_notices_and_applies_everyth
     finally:
         other.close()
         server.close()
+
+
+def test_writes_grouped_per_table_keep_each_tables_order_and_repeated_keys(container: Container) -> None:
+    """The orders writer groups a batch's rows per statement: the end state is
+    what the writes one by one give, even with a key written twice and
+    text that needs quoting in an array literal."""
+    view = container.views["orders"]
+    at = datetime(2025, 2, 22, tzinfo=timezone.utc)
+    customer = {"customer_id": "C1", "tenant_id": "T", "name": AWKWARD_TEXT, "contact": None,
+                "address": "1 High St", "address_key": "1 high st", "created_at": at}
+    order = {"order_id": "O1", "tenant_id": "T", "external_order_id": 'E "1"', "customer_id": "C1",
+             "delivery_address": None, "total_weight": 1.5, "volume": None, "pallet_count": 2,
+             "special_handling": ["fragile"], "planned_date": "2025-02-22", "address_key": None,
+             "created_at": at, "updated_at": at, "version": 1}
+    with view.batch(view.position(), view.position()) as writer:
+        writer.upsert_customer(customer)
+        writer.insert_order(order)
+        writer.insert_order({**order, "order_id": "O2", "external_order_id": "E2", "total_weight": None})
+        writer.location_created("L1", "T", "1 high st", at)
+        writer.update_order("O1", {"total_weight": 7.25}, at, 2)  # after its insert, though grouped
+        writer.upsert_customer({**customer, "name": "Renamed"})  # the same key again
+        writer.upsert_customer({**customer, "customer_id": "C2", "name": "Second"})
+        writer.update_order("O1", {"pallet_count": None}, at, 3)
+    with view.batch(view.position(), view.position()) as writer:  # distinct keys: one statement
+        writer.upsert_customer({**customer, "customer_id": "C3", "contact": "\\"})
+        writer.upsert_customer({**customer, "customer_id": "C4", "name": "NULL", "contact": "{a,b}"})
+    rows = view.dump()
+    customers = {r["customer_id"]: (r["name"], r["contact"]) for r in rows["rm_customers"]}
+    assert customers == {
+        "C1": ("Renamed", None),
+        "C2": ("Second", None),
+        "C3": (AWKWARD_TEXT, "\\"),
+        "C4": ("NULL", "{a,b}"),
+    }
+    orders = {r["order_id"]: r for r in rows["rm_orders"]}
+    assert (orders["O1"]["total_weight"], orders["O1"]["pallet_count"], orders["O1"]["version"]) == (7.25, None, 3)
+    assert orders["O1"]["external_order_id"] == 'E "1"' and orders["O2"]["total_weight"] is None
+    assert [r["location_id"] for r in rows["rm_locations"]] == ["L1"]
