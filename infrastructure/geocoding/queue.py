@@ -20,7 +20,7 @@ from typing import Any
 
 from application.geocoding import QueuedAddress
 from domain.addresses import normalise_address
-from infrastructure.read_models.tracked_view import SqlTrackedView
+from infrastructure.read_models.tracked_view import SqlTrackedView, array_literal
 from infrastructure.sql import Database, SqlCursor
 
 # Error texts kept for operators are bounded: a service may answer with a page of HTML.
@@ -160,6 +160,13 @@ class GeocodingQueueTableWriter:
         self.enqueued += 1
 
     def flush(self) -> None:
+        if self.cursor.dialect == "postgres":
+            self._flush_in_bulk()
+        else:
+            self._flush_row_by_row()
+        self._tenants, self._direct, self._by_order = [], [], []
+
+    def _flush_row_by_row(self) -> None:
         addresses, tenants = self.queue.addresses, self.queue.order_tenants
         self.cursor.executemany(
             f"INSERT INTO {tenants} (order_id, tenant_id) VALUES (%s, %s) "
@@ -177,4 +184,36 @@ class GeocodingQueueTableWriter:
             f"{_REOPEN_PARKED}",
             self._by_order,
         )
-        self._tenants, self._direct, self._by_order = [], [], []
+
+    def _flush_in_bulk(self) -> None:
+        """The same three writes as one statement each (a 1,000-order batch
+        made 2,000 statements). Only the first row of an address counts, as
+        row by row: it queues or reopens the address, the next ones find it queued."""
+        addresses, tenants = self.queue.addresses, self.queue.order_tenants
+        columns = "(tenant_id, address_key, address, state, attempts, due_at)"
+        if self._tenants:
+            self.cursor.execute(
+                f"INSERT INTO {tenants} (order_id, tenant_id) "
+                "SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT (order_id) DO NOTHING",
+                [array_literal(column) for column in zip(*self._tenants)],
+            )
+        if self._direct:
+            first = list({(row[0], row[1]): row for row in reversed(self._direct)}.values())
+            self.cursor.execute(
+                f"INSERT INTO {addresses} {columns} "
+                "SELECT tenant_id, address_key, address, 'queued', 0, due_at "
+                "FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[]) "
+                f"AS x(tenant_id, address_key, address, due_at) {_REOPEN_PARKED}",
+                [array_literal(column) for column in zip(*first)],
+            )
+        if self._by_order:
+            self.cursor.execute(
+                f"INSERT INTO {addresses} {columns} "
+                "SELECT DISTINCT ON (t.tenant_id, x.address_key) "
+                "t.tenant_id, x.address_key, x.address, 'queued', 0, x.due_at "
+                "FROM unnest(%s::text[], %s::text[], %s::float8[], %s::text[]) WITH ORDINALITY "
+                "AS x(address_key, address, due_at, order_id, n) "
+                f"JOIN {tenants} t ON t.order_id = x.order_id "
+                f"ORDER BY t.tenant_id, x.address_key, x.n {_REOPEN_PARKED}",
+                [array_literal(column) for column in zip(*self._by_order)],
+            )

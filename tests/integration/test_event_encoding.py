@@ -135,3 +135,33 @@ def test_writes_grouped_per_table_keep_each_tables_order_and_repeated_keys(conta
     assert (orders["O1"]["total_weight"], orders["O1"]["pallet_count"], orders["O1"]["version"]) == (7.25, None, 3)
     assert orders["O1"]["external_order_id"] == 'E "1"' and orders["O2"]["total_weight"] is None
     assert [r["location_id"] for r in rows["rm_locations"]] == ["L1"]
+
+
+def test_the_geocoding_queue_written_in_bulk_counts_the_first_row_of_each_address(container: Container) -> None:
+    """Row by row, the first row of an address queues it (or reopens it when
+    parked) and the next ones find it queued; the bulk writes must agree."""
+    assert container.geocoding is not None
+    queue = container.geocoding.queue
+    queue.reset()
+    with queue.batch(queue.position(), queue.position()) as writer:
+        writer.order_placed("O1", "T")
+        writer.order_placed("O1", "T")  # a repeated order id is not an error
+        writer.enqueue("T", "1 High St", 10.0)
+        writer.enqueue("T", "1 high st.", 11.0)
+        writer.enqueue_for_order("O1", "2 High St", 12.0)
+        writer.enqueue_for_order("O1", "2 HIGH ST", 13.0)
+        writer.enqueue("T", "3 High St", 14.0)
+    queue.db.execute(f"UPDATE {queue.addresses} SET state = 'parked', attempts = 5 WHERE address_key = %s", ("3 high st",))
+    with queue.batch(queue.position(), queue.position()) as writer:
+        writer.enqueue("T", "3 High St", 20.0)  # reopens the parked address
+        writer.enqueue("T", "3 High Street?", 21.0)  # another address
+        writer.enqueue("T", "3 HIGH ST", 22.0)  # finds it queued again: no change
+        writer.enqueue_for_order("O1", "1 High St", 23.0)  # queued already: no change
+    rows = {r["address_key"]: (r["address"], r["state"], r["attempts"], r["due_at"]) for r in queue.dump()["geocoding_addresses"]}
+    assert rows == {
+        "1 high st": ("1 High St", "queued", 0, 10.0),
+        "2 high st": ("2 High St", "queued", 0, 12.0),
+        "3 high st": ("3 High St", "queued", 0, 20.0),
+        "3 high street?": ("3 High Street?", "queued", 0, 21.0),
+    }
+    assert [(r["order_id"], r["tenant_id"]) for r in queue.dump()["geocoding_order_tenants"]] == [("O1", "T")]
