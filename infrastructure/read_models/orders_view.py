@@ -252,15 +252,23 @@ class OrdersTableWriter(BatchedWriter):
     ) -> None:
         names = [name for name in ORDER_COLUMNS if name in changes]
         assignments = ", ".join(f"{name} = %s" for name in names)
+        row = (*(_column_value(name, changes[name]) for name in names), iso(updated_at), version, order_id)
         self.add(
             f"UPDATE {self.orders} SET {assignments}{', ' if names else ''}"
             "updated_at = %s, version = %s WHERE order_id = %s",
-            (
-                *(_column_value(name, changes[name]) for name in names),
-                iso(updated_at),
-                version,
-                order_id,
-            ),
+            row,
+            bulk=self._bulk_update(tuple(names)),
+            key=len(row) - 1,
+        )
+
+    def _bulk_update(self, names: tuple[str, ...]) -> str:
+        columns = (*names, "updated_at", "version", "order_id")
+        return (
+            f"UPDATE {self.orders} AS o SET "
+            + ", ".join(f"{name} = v.{name}" for name in columns[:-1])
+            + " FROM unnest("
+            + ", ".join(f"%s::{_ARRAY_TYPES.get(name, 'text[]')}" for name in columns)
+            + f") AS v({', '.join(columns)}) WHERE o.order_id = v.order_id"
         )
 
 

@@ -27,12 +27,13 @@ class BatchedWriter:
 
     def __init__(self, cursor: SqlCursor) -> None:
         self.cursor = cursor
-        #: table -> (statement, bulk statement, rows), in the order first written.
-        self._pending: dict[str | None, tuple[str, str | None, list[Sequence[Any]]]] = {}
+        #: table -> (statement, bulk statement, key index, rows), in the order first written.
+        self._pending: dict[str | None, tuple[str, str | None, int, list[Sequence[Any]]]] = {}
 
-    def add(self, statement: str, row: Sequence[Any], *, bulk: str | None = None) -> None:
+    def add(self, statement: str, row: Sequence[Any], *, bulk: str | None = None, key: int = 0) -> None:
         """Buffer one row of ``statement``. ``bulk`` (PostgreSQL) is the same
-        write for many rows at once, taking one array literal per column."""
+        write for many rows at once, taking one array literal per column;
+        ``row[key]`` is the key of the row it writes."""
         table = _table_of(statement)
         pending = self._pending.get(table)
         if pending is None or pending[0] != statement:
@@ -40,20 +41,20 @@ class BatchedWriter:
                 self.flush()  # a statement we cannot place keeps everything in order
             elif pending is not None:
                 self._write(*self._pending.pop(table))
-            pending = self._pending[table] = (statement, bulk, [])
-        pending[2].append(row)
+            pending = self._pending[table] = (statement, bulk, key, [])
+        pending[3].append(row)
 
     def flush(self) -> None:
         pending, self._pending = self._pending, {}
-        for statement, bulk, rows in pending.values():
-            self._write(statement, bulk, rows)
+        for statement, bulk, key, rows in pending.values():
+            self._write(statement, bulk, key, rows)
 
-    def _write(self, statement: str, bulk: str | None, rows: list[Sequence[Any]]) -> None:
+    def _write(self, statement: str, bulk: str | None, key: int, rows: list[Sequence[Any]]) -> None:
         if not rows:
             return
-        # Rows naming one key (their first value) twice keep one statement
-        # each: one upsert may not touch a row twice.
-        if bulk and self.cursor.dialect == "postgres" and len({r[0] for r in rows}) == len(rows):
+        # Rows naming one key twice keep one statement each: one upsert (or
+        # update) may not touch a row twice, and a later row must see the earlier.
+        if bulk and self.cursor.dialect == "postgres" and len({r[key] for r in rows}) == len(rows):
             self.cursor.execute(bulk, [array_literal(column) for column in zip(*rows)])
         else:
             self.cursor.executemany(statement, rows)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+import orjson
 import pytest
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, StoredEvent, UUIDAsHex
 
@@ -123,6 +124,8 @@ def test_writes_grouped_per_table_keep_each_tables_order_and_repeated_keys(conta
     with view.batch(view.position(), view.position()) as writer:  # distinct keys: one statement
         writer.upsert_customer({**customer, "customer_id": "C3", "contact": "\\"})
         writer.upsert_customer({**customer, "customer_id": "C4", "name": "NULL", "contact": "{a,b}"})
+        writer.update_order("O1", {"total_weight": 3.5, "special_handling": ["a", 'b"']}, at, 4)
+        writer.update_order("O2", {"total_weight": None, "special_handling": None}, at, 2)
     rows = view.dump()
     customers = {r["customer_id"]: (r["name"], r["contact"]) for r in rows["rm_customers"]}
     assert customers == {
@@ -132,7 +135,9 @@ def test_writes_grouped_per_table_keep_each_tables_order_and_repeated_keys(conta
         "C4": ("NULL", "{a,b}"),
     }
     orders = {r["order_id"]: r for r in rows["rm_orders"]}
-    assert (orders["O1"]["total_weight"], orders["O1"]["pallet_count"], orders["O1"]["version"]) == (7.25, None, 3)
+    assert (orders["O1"]["total_weight"], orders["O1"]["pallet_count"], orders["O1"]["version"]) == (3.5, None, 4)
+    assert orjson.loads(orders["O1"]["special_handling"]) == ["a", 'b"']
+    assert (orders["O2"]["total_weight"], orders["O2"]["special_handling"], orders["O2"]["version"]) == (None, None, 2)
     assert orders["O1"]["external_order_id"] == 'E "1"' and orders["O2"]["total_weight"] is None
     assert [r["location_id"] for r in rows["rm_locations"]] == ["L1"]
 
