@@ -82,7 +82,8 @@ def test_the_quick_benchmark_reports_every_figure_of_the_store_and_its_reference
         assert_positive(lag, "lagSeconds")
     assert ours["peakRss"]["batchSize"] == plan["big_size"]
     assert_positive(ours["peakRss"], "peakRssBytes", "vmHwmBytes")
-    assert ours["peakRss"]["vmHwmBytes"] >= ours["peakRss"]["peakRssBytes"]
+    # No order between the two: the kernel's high-water mark is not raised
+    # when memory is returned with madvise, so a sample can exceed it.
     assert {"orders", "integrations", "deliveries"} <= set(ours["rebuild"])
     for rebuilt in ours["rebuild"].values():
         assert_positive(rebuilt, "events", "seconds", "eventsPerSecond")
