@@ -17,7 +17,8 @@ from eventsourcing.persistence import StoredEvent
 
 from application.aggregate_cache import AggregateCache
 from application.intake_app import IntakeApplication
-from infrastructure.postgres_recorder import RECORDER_TOPIC, int_array, uuid_array
+from infrastructure.pg_arrays import array_literal
+from infrastructure.postgres_recorder import RECORDER_TOPIC
 from infrastructure.sqlite_recorder import RECORDER_TOPIC as SQLITE_RECORDER_TOPIC
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
@@ -103,14 +104,14 @@ class SqlBulkEventReader:
             # Each id with the version already known (0: none). The ANY
             # lets the planner read the ids in one scan of the primary key;
             # a join alone was planned as one index probe per id, 3x slower.
-            id_array = uuid_array(ids)
+            id_array = array_literal(ids)
             rows = self.db.query(
                 "SELECT e.originator_id, e.originator_version, e.topic, e.state "
                 f"FROM {self.table} e JOIN unnest(%s::uuid[], %s::bigint[]) AS known(id, version) "
                 "ON e.originator_id = known.id "
                 "WHERE e.originator_id = ANY(%s::uuid[]) AND e.originator_version > known.version "
                 "ORDER BY e.originator_id, e.originator_version",
-                (id_array, int_array(after.get(i, 0) for i in ids), id_array),
+                (id_array, array_literal([after.get(i, 0) for i in ids]), id_array),
                 # Prepared, it got a generic plan after five runs that knows
                 # nothing of the arrays' sizes: a second per batch instead of 20 ms.
                 prepare=False,

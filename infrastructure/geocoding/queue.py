@@ -20,7 +20,8 @@ from typing import Any
 
 from application.geocoding import QueuedAddress
 from domain.addresses import normalise_address
-from infrastructure.read_models.tracked_view import SqlTrackedView, array_literal
+from infrastructure.pg_arrays import array_literal
+from infrastructure.read_models.tracked_view import SqlTrackedView
 from infrastructure.sql import Database, SqlCursor
 
 # Error texts kept for operators are bounded: a service may answer with a page of HTML.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
 from application.read_models import TrackingConflictError
+from infrastructure.pg_arrays import array_literal
 from infrastructure.sql import Database, SqlCursor
 
 
@@ -66,23 +67,6 @@ _TABLE = re.compile(r"^\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+(\S+)", re.IGNORE
 def _table_of(statement: str) -> str | None:
     matched = _TABLE.match(statement)
     return matched.group(1) if matched else None
-
-
-def array_literal(values: Iterable[Any]) -> str:
-    """A PostgreSQL array literal of text, numbers and NULLs (cast it in the SQL)."""
-    return "{" + ",".join([_element(v) for v in values]) + "}"
-
-
-def _element(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    raise TypeError(f"no array literal for {type(value).__name__}")
 
 
 class SqlTrackedView:
