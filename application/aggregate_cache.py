@@ -42,18 +42,19 @@ class AggregateCache:
         with self._lock:
             return {oid: items[oid][1] for oid in ids if oid in items}
 
-    def restore(self, oid: UUID, version: int) -> Aggregate | None:
-        """A private copy of the aggregate as kept, if it is still at ``version``."""
+    def restore_many(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
+        """A private copy of each of ``ids`` kept here, as kept."""
         with self._lock:
-            entry = self._items.get(oid)
-            if entry is None or entry[1] != version:
-                return None
-            self._items.move_to_end(oid)
-        kind, _, state = entry
-        aggregate = kind.__new__(kind)
-        aggregate.__dict__.update(_copied(state))
-        aggregate.__dict__["_pending_events"] = []
-        return aggregate
+            entries = {oid: self._items[oid] for oid in ids if oid in self._items}
+            for oid in entries:
+                self._items.move_to_end(oid)
+        restored: dict[UUID, Aggregate] = {}
+        for oid, (kind, _, state) in entries.items():
+            aggregate = kind.__new__(kind)
+            aggregate.__dict__.update(_copied(state))
+            aggregate.__dict__["_pending_events"] = []
+            restored[oid] = aggregate
+        return restored
 
     def keep(self, aggregates: Iterable[Any]) -> None:
         """Remember these stored states (aggregates with no pending events);

@@ -148,20 +148,17 @@ class IntakeApplication(Application):
         saw on (see ``AggregateCache``); the rest from their first event.
         """
         ids = list(ids)
-        known = self.aggregate_cache.versions(ids)
+        cached = self.aggregate_cache.restore_many(ids)
         try:
-            stored = self.bulk_reader.select_events_of(ids, after=known)
+            stored = self.bulk_reader.select_events_of(
+                ids, after={oid: aggregate.version for oid, aggregate in cached.items()}
+            )
         except (InterfaceError, OperationalError) as error:
             raise ServiceUnavailableError("the database is unavailable; retry shortly") from error
         aggregates: dict[UUID, Aggregate] = {}
         to_domain_event = self.mapper.to_domain_event
         for oid in ids:
-            aggregate: Any = None
-            if oid in known:
-                aggregate = self.aggregate_cache.restore(oid, known[oid])
-                if aggregate is None:  # dropped meanwhile: read it whole
-                    aggregate = self._get_uncached(oid)
-                    stored.pop(oid, None)
+            aggregate: Any = cached.get(oid)
             # Replay directly: the library's projector asserts a runtime
             # Protocol per event, which dominated the cost of large batches.
             for stored_event in stored.get(oid, ()):
@@ -169,12 +166,6 @@ class IntakeApplication(Application):
             if aggregate is not None:
                 aggregates[oid] = aggregate
         return aggregates
-
-    def _get_uncached(self, oid: UUID) -> Any:
-        aggregate: Any = None
-        for stored_event in self.bulk_reader.select_events_of([oid]).get(oid, ()):
-            aggregate = self.mapper.to_domain_event(stored_event).mutate(aggregate)  # type: ignore[attr-defined]
-        return aggregate
 
     def _get(self, aggregate_id: UUID, kind: type[Aggregate]) -> Any:
         found = self.load_many([aggregate_id]).get(aggregate_id)

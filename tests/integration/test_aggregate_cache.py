@@ -77,8 +77,8 @@ def test_a_change_made_by_another_process_is_built_on_not_lost(
     assert version == 3
     assert (details["total_weight"], details["pallet_count"], details["volume"]) == (1, 3, 2)
     # What the first process now keeps is exactly the stored order.
-    cached = first.app.aggregate_cache.restore(order_id(tenant, "A"), 3)
-    assert isinstance(cached, Order) and cached.details == details
+    cached = first.app.aggregate_cache.restore_many([order_id(tenant, "A")])[order_id(tenant, "A")]
+    assert isinstance(cached, Order) and cached.version == 3 and cached.details == details
 
 
 def test_a_batch_that_failed_to_commit_leaves_no_trace_in_what_is_kept(
@@ -106,10 +106,10 @@ def test_an_order_changed_after_restoring_does_not_change_what_is_kept() -> None
     order = Order.place(uuid4(), "A", {"total_weight": 1}, Source(channel="webhook"))
     order.collect_events()
     cache.keep([order])
-    copy = cache.restore(order.id, 1)
+    copy = cache.restore_many([order.id])[order.id]
     assert isinstance(copy, Order)
     copy.revise({"total_weight": 5}, Source(channel="webhook"))
-    again = cache.restore(order.id, 1)
+    again = cache.restore_many([order.id])[order.id]
     assert isinstance(again, Order) and again.details["total_weight"] == 1
     # An aggregate with events not yet stored is never kept.
     cache.keep([copy])
@@ -124,6 +124,6 @@ def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_used() -> 
         customer.collect_events()
         customers.append(customer)
     cache.keep(customers[:3])
-    assert cache.restore(customers[0].id, 1) is not None  # now the most recently used
+    assert customers[0].id in cache.restore_many([customers[0].id])  # now the most recently used
     cache.keep(customers[3:])
     assert set(cache.versions(c.id for c in customers)) == {customers[0].id, customers[2].id, customers[3].id}
