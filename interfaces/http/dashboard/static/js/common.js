@@ -264,8 +264,9 @@ export function geocodingBadge(location) {
   const status = (location && location.status) || "pending";
   const kind = { ok: "badge ok", pending: "badge warn", failed: "badge bad" }[status] || "badge";
   const precision = status === "ok" && location.precision ? ` · ${location.precision}` : "";
-  const reason = status === "failed" && location.reason ? `: ${location.reason}` : "";
-  return h("span", { class: kind, text: `${status}${precision}${reason}` });
+  const badge = h("span", { class: kind, text: `${status}${precision}` });
+  if (status !== "failed" || !location.reason) return badge;
+  return h("span", { class: "geocoding-failed" }, badge, " ", h("span", { class: "reason", text: location.reason }));
 }
 
 /** "1 order", "3 orders" */

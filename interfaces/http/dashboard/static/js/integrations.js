@@ -10,6 +10,7 @@ import {
   confirmAction,
   copyButton,
   describeError,
+  formatCount,
   h,
   moment,
   notice,
@@ -248,7 +249,7 @@ function deliveryRow(delivery) {
               h(
                 "li",
                 {},
-                `Order ${warning.index + 1}`,
+                `Order at index ${warning.index}`,
                 warning.externalOrderId ? h("span", {}, " (", h("code", { text: warning.externalOrderId }), ")") : "",
                 ": ",
                 h("code", { text: warning.field }),
@@ -270,7 +271,7 @@ function deliveryRow(delivery) {
     h("td", { "data-label": "Received" }, moment(delivery.receivedAt)),
     h("td", { "data-label": "Channel", text: delivery.channel }),
     h("td", {}, result),
-    h("td", { class: "num", "data-label": "Orders", text: accepted ? String(delivery.processed) : "0" }),
+    h("td", { class: "num", "data-label": "Orders", text: accepted ? formatCount(delivery.processed) : "0" }),
     h("td", { "data-label": "Request id" }, h("code", { text: delivery.requestId })),
   );
 }

@@ -18,7 +18,7 @@ import {
 
 await startPage("orders");
 
-const PAGE_SIZE = 50;
+const PAGE_SIZE = 25;
 /** The cursors of the pages shown so far: cursors[i] opens page i + 1 (null: the first). */
 let cursors = [null];
 let nextCursor = null;

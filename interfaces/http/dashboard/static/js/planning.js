@@ -27,7 +27,7 @@ const PENDING_REFRESH_MS = 2000;
 const UK = [54.4, -2.6];
 const MAX_ZOOM = 18;
 const OFFLINE_LAYER = "/dashboard/static/vendor/world-atlas/countries-50m.json";
-const OFFLINE_ATTRIBUTION = "Coastlines and borders: Natural Earth (public domain), world-atlas";
+const OFFLINE_ATTRIBUTION = "Natural Earth";
 
 const dateInput = $("#planned-date");
 const map = createMap(session.map);
@@ -204,7 +204,8 @@ function renderMap(orders) {
   if (empty) return pending;
   map.invalidateSize();
   if (placed.length === 1) map.setView(placed[0], 13);
-  else map.fitBounds(L.latLngBounds(placed), { padding: [30, 30], maxZoom: 14 });
+  // More room at the bottom: the attribution and the scale sit there.
+  else map.fitBounds(L.latLngBounds(placed), { paddingTopLeft: [30, 30], paddingBottomRight: [30, 50], maxZoom: 14 });
   return pending;
 }
 
