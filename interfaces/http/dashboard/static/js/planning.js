@@ -190,7 +190,7 @@ function renderMap(orders) {
   const parts = [`${formatCount(placed.length)} of ${formatCount(orders.length)} ${orders.length === 1 ? "order" : "orders"} on the map`];
   if (pending) parts.push(`${formatCount(pending)} waiting for geocoding`);
   if (failed) parts.push(`${formatCount(failed)} could not be located`);
-  $("#map-summary").textContent = parts.join(" · ");
+  $("#map-summary").textContent = orders.length ? parts.join(" · ") : "";
   // Nothing to place: a one-line note instead of a whole blank map.
   const empty = placed.length === 0;
   $("#map-wrap").hidden = empty;
