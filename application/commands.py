@@ -30,6 +30,9 @@ class IngestOrders:
     #: SHA-256 of the webhook secret presented, checked again against the
     #: webhook as read with the batch (None: not a webhook delivery).
     credential_hash: str | None = None
+    #: Fields of the batch that were ignored (unknown to the contract), kept
+    #: with the delivery and returned in the 200.
+    warnings: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,19 @@ class OrderOutcome:
 class IngestResult:
     delivery_id: UUID
     orders: tuple[OrderOutcome, ...]
+    warnings: tuple[dict[str, Any], ...] = ()
 
     @property
     def created(self) -> int:
         return sum(1 for o in self.orders if o.created)
 
     def as_body(self) -> dict[str, Any]:
-        """The documented success body, one entry per input item in input order."""
-        return {
+        """The documented success body, one entry per input item in input order.
+
+        ``warnings`` (ignored fields) is added only when there are any, so a
+        batch without them gets exactly the documented body.
+        """
+        body: dict[str, Any] = {
             "accepted": True,
             "processed": len(self.orders),
             "orders": [
@@ -93,6 +101,9 @@ class IngestResult:
                 for o in self.orders
             ],
         }
+        if self.warnings:
+            body["warnings"] = list(self.warnings)
+        return body
 
 
 @dataclass(frozen=True)
@@ -119,3 +130,4 @@ class IssuedApiKey:
     key_id: str
     api_key: str
     role: Role
+    name: str | None = None

@@ -39,7 +39,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from application.geocode_result import GeocodeHit, GeocodeMiss, GeocodeOutcome
+from application.geocode_result import REMOTE_ERROR, GeocodeHit, GeocodeMiss, GeocodeOutcome
 from application.intake_app import IntakeApplication
 from application.ports import Clock, Geocoder
 from domain.addresses import normalise_address
@@ -342,9 +342,11 @@ class GeocodingProcessor:
                     outcome.matched_address,
                 )
             except InvalidValueError as error:
-                location.geocoding_failed(f"{outcome.provider} answered {error}", retryable=False)
+                location.geocoding_failed(
+                    f"{outcome.provider} answered {error}", retryable=False, cause=REMOTE_ERROR
+                )
         else:
-            location.geocoding_failed(outcome.reason, retryable=outcome.retryable)
+            location.geocoding_failed(outcome.reason, retryable=outcome.retryable, cause=outcome.cause)
         return location
 
     def _record(self, item: QueuedAddress, known: Location | None, outcome: GeocodeOutcome) -> None:
@@ -379,4 +381,6 @@ def _either(primary: GeocodeMiss, fallback: GeocodeOutcome) -> GeocodeOutcome:
         reason=f"{primary.provider}: {primary.reason}; {fallback.provider}: {fallback.reason}",
         retryable=primary.retryable,
         not_found=primary.not_found and fallback.not_found,
+        # The fallback was asked last: its answer says what is missing.
+        cause=fallback.cause,
     )

@@ -52,7 +52,7 @@ from application.errors import (
 from application.event_transcoder import OrjsonTranscoder
 from application.group_commit import GroupCommitter, Store
 from application.history import history_of, order_state
-from application.order_payload import parse_order_batch
+from application.order_payload import parse_order_batch_with_warnings
 from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
 from application.tokens import hash_matches, hash_secret, new_secret, secret_matches
 from application.timestamps import iso
@@ -182,22 +182,36 @@ class IntakeApplication(Application):
         self.save(tenant)
         return TenantCreated(tenant_id=tenant.id, admin_api_key=api_key, admin_key_id=key_id)
 
-    def issue_api_key(self, principal: Principal, role: str) -> IssuedApiKey:
+    def tenant_summary(self, principal: Principal) -> dict[str, Any]:
+        """The caller's own tenant: its id and name (any role may read it)."""
+        tenant = self._tenant(principal.tenant_id)
+        return {"tenantId": str(tenant.id), "name": tenant.name}
+
+    def issue_api_key(self, principal: Principal, role: str, name: str | None = None) -> IssuedApiKey:
         self._require(principal, Permission.MANAGE_API_KEYS)
         try:
             parsed = Role.parse(role)
         except DomainError as error:
             raise InvalidRequestError(str(error)) from None
         tenant = self._tenant(principal.tenant_id)
-        key_id, api_key = self._new_api_key(tenant, parsed)
+        try:
+            key_id, api_key = self._new_api_key(tenant, parsed, name)
+        except DomainError as error:
+            raise InvalidRequestError(str(error)) from None
         self.save(tenant)
-        return IssuedApiKey(key_id=key_id, api_key=api_key, role=parsed)
+        return IssuedApiKey(key_id=key_id, api_key=api_key, role=parsed, name=tenant.api_keys[key_id].name)
 
     def list_api_keys(self, principal: Principal) -> list[dict[str, Any]]:
         self._require(principal, Permission.MANAGE_API_KEYS)
         tenant = self._tenant(principal.tenant_id)
         return [
-            {"id": k.key_id, "role": k.role.value, "createdAt": iso(k.issued_at), "revoked": k.revoked}
+            {
+                "id": k.key_id,
+                "name": k.name,
+                "role": k.role.value,
+                "createdAt": iso(k.issued_at),
+                "revoked": k.revoked,
+            }
             for k in tenant.api_keys.values()
         ]
 
@@ -246,10 +260,10 @@ class IntakeApplication(Application):
             raise UnauthorizedError()
         return Principal(tenant_id=tenant_id, key_id=record.key_id, role=record.role)
 
-    def _new_api_key(self, tenant: Tenant, role: Role) -> tuple[str, str]:
+    def _new_api_key(self, tenant: Tenant, role: Role, name: str | None = None) -> tuple[str, str]:
         key_id = secrets.token_hex(8)
         api_key = f"{API_KEY_PREFIX}_{tenant.id.hex}_{key_id}_{secrets.token_urlsafe(32)}"
-        tenant.issue_api_key(key_id, hash_secret(api_key), role)
+        tenant.issue_api_key(key_id, hash_secret(api_key), role, name)
         return key_id, api_key
 
     def _tenant(self, tenant_id: UUID) -> Tenant:
@@ -361,7 +375,7 @@ class IntakeApplication(Application):
                         "maxBytes": command.max_body_bytes,
                     },
                 )
-            lines = parse_order_batch(command.body, max_items=command.max_items)
+            lines, warnings = parse_order_batch_with_warnings(command.body, max_items=command.max_items)
             return self.ingest_orders(
                 IngestOrders(
                     tenant_id=command.tenant_id,
@@ -374,6 +388,7 @@ class IntakeApplication(Application):
                     endpoint_id=command.endpoint_id,
                     delivery_id=command.delivery_id,
                     credential_hash=command.credential_hash,
+                    warnings=warnings,
                 )
             )
         except PayloadRejectedError as rejected:
@@ -457,6 +472,7 @@ class IntakeApplication(Application):
             endpoint_id=command.endpoint_id,
             payload_bytes=command.payload_bytes,
             payload_sha256=command.payload_sha256,
+            warnings=list(command.warnings),
         )
         events = _pending_events_of((*touched, delivery))
         if store is None:
@@ -465,7 +481,7 @@ class IntakeApplication(Application):
             store(events, unchanged)
         # Committed: every aggregate read or written here is as stored now.
         self.aggregate_cache.keep(loaded.values())
-        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes))
+        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes), warnings=command.warnings)
 
     def _committed_before(self, command: IngestOrders, order_ids: tuple[UUID, ...]) -> IngestResult:
         """The result of an earlier attempt of this very command that committed.
@@ -489,7 +505,7 @@ class IntakeApplication(Application):
                 OrderOutcome(line.external_order_id, oid, created=oid not in seen and source.get("deliveryId") == delivery)
             )
             seen.add(oid)
-        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes))
+        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes), warnings=command.warnings)
 
     def record_rejected_delivery(self, command: RecordRejectedDelivery) -> None:
         """Saved alone: a rejection never stores an order or moves lastReceivedAt."""

@@ -10,6 +10,7 @@ existence needs the store and is checked by the ``IngestOrders`` command.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from typing import Annotated, Any, Optional
 
@@ -124,6 +125,52 @@ _TYPE_WORDS = {
 def parse_order_batch(body: bytes, *, max_items: int) -> tuple[OrderLine, ...]:
     """Parse and validate a webhook body; raise ``PayloadRejectedError`` with
     the exact response body on the first failing check."""
+    return _parse(body, max_items=max_items)[0]
+
+
+#: Warnings listed per batch at most (a batch of thousands of items, each with
+#: the same stray field, would otherwise answer with thousands of lines).
+MAX_WARNINGS = 100
+_MAX_WARNED_NAME = 100
+
+
+def parse_order_batch_with_warnings(
+    body: bytes, *, max_items: int
+) -> tuple[tuple[OrderLine, ...], tuple[dict[str, Any], ...]]:
+    """``parse_order_batch``, plus one warning per field it ignored.
+
+    Policy: the documented contract ignores unknown fields, so they never make
+    a batch fail; they are reported, so a misspelt ``planedDate`` is noticed.
+    """
+    lines, raw_items = _parse(body, max_items=max_items)
+    return lines, ignored_field_warnings(raw_items)
+
+
+def ignored_field_warnings(items: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """``{index, externalOrderId, field, message}`` for each field no order has, in input order."""
+    known = OrderItem.model_fields.keys()
+    warnings: list[dict[str, Any]] = []
+    for index, raw in enumerate(items):
+        for name in raw:
+            if name in known:
+                continue
+            if len(warnings) == MAX_WARNINGS:
+                return tuple(warnings)
+            shown = name[:_MAX_WARNED_NAME]
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            warnings.append(
+                {
+                    "index": index,
+                    "externalOrderId": _reference_of(raw),
+                    "field": shown,
+                    "message": f"unknown field, ignored{hint}",
+                }
+            )
+    return tuple(warnings)
+
+
+def _parse(body: bytes, *, max_items: int) -> tuple[tuple[OrderLine, ...], list[dict[str, Any]]]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -140,7 +187,7 @@ def parse_order_batch(body: bytes, *, max_items: int) -> tuple[OrderLine, ...]:
         )
     items = _validate_items(raw_items)
     _check_planned_dates(raw_items)
-    return tuple(_line_of(item) for item in items)
+    return tuple(_line_of(item) for item in items), raw_items
 
 
 def _items_of(document: Any) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any, Generic, Protocol, TypeVar
 
+from application.geocode_result import failure_reason
 from application.read_models import DeliveriesWriter, IntegrationsWriter, OrdersWriter
 from domain.addresses import normalise_address
 from domain.customer import Customer
@@ -106,7 +107,9 @@ class OrdersProjection(Generic[W]):
 
     @process.register
     def _(self, event: Location.GeocodingFailed, writer: OrdersWriter) -> None:
-        writer.location_failed(str(event.originator_id), event.reason, event.timestamp)
+        # Users are shown what kind of failure it was; the event keeps the details.
+        reason = failure_reason(event.cause, event.reason)
+        writer.location_failed(str(event.originator_id), reason, event.timestamp)
 
 
 def _address_key(address: Any) -> str | None:
@@ -160,7 +163,9 @@ class DeliveriesProjection:
 
     @process.register
     def _(self, event: Delivery.Accepted, writer: DeliveriesWriter) -> None:
-        writer.insert_delivery(_delivery_row(event, status=200, processed=event.processed, error=None))
+        row = _delivery_row(event, status=200, processed=event.processed, error=None)
+        row["warnings"] = event.warnings
+        writer.insert_delivery(row)
 
     @process.register
     def _(self, event: Delivery.Rejected, writer: DeliveriesWriter) -> None:

@@ -46,12 +46,27 @@ class IntakeQueries:
         return found
 
     def orders_page(
-        self, principal: Principal, planned_date: str | None, limit: int, cursor: str | None
+        self,
+        principal: Principal,
+        planned_date: str | None,
+        limit: int,
+        cursor: str | None,
+        search: str | None = None,
+        undated: bool = False,
     ) -> Page:
         _require(principal, Permission.READ_ORDERS)
         return self.orders.list_orders(
-            str(principal.tenant_id), planned_date, min(limit, MAX_PAGE), cursor
+            str(principal.tenant_id),
+            planned_date,
+            min(limit, MAX_PAGE),
+            cursor,
+            search=search,
+            undated=undated,
         )
+
+    def planned_dates(self, principal: Principal, since: str | None, limit: int) -> dict[str, Any]:
+        _require(principal, Permission.READ_ORDERS)
+        return self.orders.planned_dates(str(principal.tenant_id), since, min(limit, MAX_PAGE))
 
     def customer(self, principal: Principal, customer_id: str) -> dict[str, Any]:
         _require(principal, Permission.MANAGE_CUSTOMERS)

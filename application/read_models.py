@@ -69,8 +69,21 @@ class OrdersQueries(Protocol):
     def get_order_by_external_id(self, tenant_id: str, external_id: str) -> dict[str, Any] | None: ...
 
     def list_orders(
-        self, tenant_id: str, planned_date: str | None, limit: int, cursor: str | None
-    ) -> Page: ...
+        self,
+        tenant_id: str,
+        planned_date: str | None,
+        limit: int,
+        cursor: str | None,
+        *,
+        search: str | None = None,
+        undated: bool = False,
+    ) -> Page:
+        """By external id. ``search``: the external id contains it (any case);
+        ``undated``: only orders without a planned date."""
+
+    def planned_dates(self, tenant_id: str, since: str | None, limit: int) -> dict[str, Any]:
+        """``{"dates": [{"date", "orders"}], "undated": n}``: the dates from ``since`` on
+        that have orders, earliest first, and how many orders have no date."""
 
     def get_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None: ...
 

@@ -42,6 +42,9 @@ class Delivery(Aggregate):
         endpoint_id: str | None
         payload_bytes: int
         payload_sha256: str
+        #: Fields the batch sent that were ignored; optional, so deliveries
+        #: stored before warnings existed still load (with none).
+        warnings: list[dict[str, Any]] | None = None
 
         def apply(self, aggregate: Aggregate) -> None:
             _assign(aggregate, self, accepted=True)
@@ -76,10 +79,12 @@ class Delivery(Aggregate):
         endpoint_id: str | None,
         payload_bytes: int,
         payload_sha256: str,
+        warnings: list[dict[str, Any]] | None = None,
     ) -> Delivery:
         _check_channel(channel)
         return cls._create(
             cls.Accepted,
+            warnings=warnings or None,
             id=id,
             tenant_id=tenant_id,
             channel=channel,
@@ -135,3 +140,5 @@ def _assign(aggregate: Aggregate, created: Any, *, accepted: bool) -> None:
         {k: v for k, v in created.__dict__.items() if not k.startswith("originator")}
     )
     aggregate.__dict__["accepted"] = accepted
+    # Accepted before warnings were kept (and every rejection): none.
+    aggregate.__dict__.setdefault("warnings", None)

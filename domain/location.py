@@ -53,6 +53,9 @@ class Location(Aggregate):
         TOPIC = "wms-intake:GeocodingFailed"
         reason: str
         retryable: bool
+        #: Which kind of failure (``GeocodingFailure`` of the application), to tell users
+        #: why; optional, so failures stored before it existed still load.
+        cause: str | None = None
 
     @staticmethod
     def create_id(tenant_id: str, normalised_address: str) -> UUID:
@@ -87,6 +90,7 @@ class Location(Aggregate):
         self.precision: str | None = None
         self.provider: str | None = None
         self.failure: str | None = None
+        self.failure_cause: str | None = None
         self.retryable = False
 
     @property
@@ -113,12 +117,12 @@ class Location(Aggregate):
             matched_address=matched_address,
         )
 
-    def geocoding_failed(self, reason: str, retryable: bool) -> None:
+    def geocoding_failed(self, reason: str, retryable: bool, cause: str | None = None) -> None:
         """Record why the address could not be located; ``retryable`` keeps it open."""
         self._require_open()
         if not reason.strip():
             raise InvalidValueError("a geocoding failure needs a reason")
-        self._record_failure(reason=reason.strip(), retryable=bool(retryable))
+        self._record_failure(reason=reason.strip(), retryable=bool(retryable), cause=cause)
 
     def _require_open(self) -> None:
         if not self.needs_geocoding:
@@ -136,10 +140,12 @@ class Location(Aggregate):
         self.precision = precision
         self.provider = provider
         self.failure = None
+        self.failure_cause = None
         self.retryable = False
 
     @event(GeocodingFailed)
-    def _record_failure(self, reason: str, retryable: bool) -> None:
+    def _record_failure(self, reason: str, retryable: bool, cause: str | None = None) -> None:
         self.status = "failed"
         self.failure = reason
         self.retryable = retryable
+        self.failure_cause = cause

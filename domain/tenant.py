@@ -20,6 +20,8 @@ class ApiKeyRecord:
     role: Role
     issued_at: datetime
     revoked: bool = False
+    #: What the admin called it ("Planner tablet"); keys issued before names existed have none.
+    name: str | None = None
 
 
 class Tenant(Aggregate):
@@ -48,6 +50,8 @@ class Tenant(Aggregate):
         key_id: str
         secret_hash: str
         role: str
+        #: Optional, so events stored before keys had names still load (as unnamed).
+        name: str | None = None
 
         def apply(self, aggregate: Tenant) -> None:  # type: ignore[override]
             # The key is issued at this event's own moment: the library moves
@@ -58,13 +62,19 @@ class Tenant(Aggregate):
                 secret_hash=self.secret_hash,
                 role=Role(self.role),
                 issued_at=self.timestamp,
+                name=self.name,
             )
 
-    def issue_api_key(self, key_id: str, secret_hash: str, role: Role) -> None:
+    def issue_api_key(
+        self, key_id: str, secret_hash: str, role: Role, name: str | None = None
+    ) -> None:
         if key_id in self.api_keys:
             raise InvalidValueError("API key ids are unique within a tenant")
+        name = name.strip() if name is not None else None
+        if name is not None and not name:
+            raise InvalidValueError("an API key's name must not be blank")
         self.trigger_event(
-            self.ApiKeyIssued, key_id=key_id, secret_hash=secret_hash, role=role.value
+            self.ApiKeyIssued, key_id=key_id, secret_hash=secret_hash, role=role.value, name=name
         )
 
     def revoke_api_key(self, key_id: str) -> None:

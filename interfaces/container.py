@@ -17,12 +17,14 @@ from application.dashboard_sessions import DashboardSessions
 from application.follower import ProjectionFollower
 from application.geocoding import GeocodingMonitor
 from application.intake_app import IntakeApplication
+from application.key_usage import KeyUsage
 from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection
 from application.pull_endpoints_projection import PullEndpointsProjection
 from application.pull_schedule import lease_for
 from application.pull_sync import ExecutorRunner, PullService
 from application.queries import IntakeQueries
 from infrastructure.geocoding.worker import build_geocoding
+from infrastructure.key_usage import SqlKeyUsageStore
 from infrastructure.leases import projection_lease, schema_lock
 from infrastructure.persistence import open_event_store
 from infrastructure.pull.loop_source import PerLoopPullSource
@@ -68,6 +70,8 @@ class Container:
     background_running: bool = field(default=False)
     #: Geocoding queue depth and request counts, for the metrics (None: geocoding off).
     geocoding: GeocodingMonitor | None = None
+    #: When each API key was last used (written at most once a minute per key).
+    key_usage: KeyUsage | None = None
 
     def start_background(self) -> None:
         """Projections and every other background worker, in this process."""
@@ -164,6 +168,9 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
         pull_source=pull_source,
     )
     container.workers.append(pull_scheduler)
+    usage_store = SqlKeyUsageStore(db)
+    usage_store.create_table()
+    container.key_usage = KeyUsage(usage_store, app, app.clock)
     geocoding = build_geocoding(settings, app, db)
     if geocoding is not None:
         app.on_saved(geocoding.wake)

@@ -31,6 +31,7 @@ class OfflineUkPort:
             reason=found.reason,
             retryable=found.retryable,
             not_found=not found.retryable,
+            cause=found.cause,
         )
 
     async def aclose(self) -> None:

@@ -47,6 +47,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Final
 
+from application.geocode_result import NO_POSTCODE, NOT_IN_OFFLINE_DATA, OFFLINE_DATA_UNREADABLE
 from infrastructure.geocoding.osgb import LatLon, grid_to_wgs84
 from infrastructure.geocoding.uk_postcodes import (
     extract_outcode,
@@ -106,6 +107,8 @@ class OfflineGeocodeMiss:
 
     reason: str
     retryable: bool = False
+    #: Which kind of miss (a code of ``application.geocode_result``).
+    cause: str = NOT_IN_OFFLINE_DATA
 
 
 class OfflineUkDataNotFoundError(FileNotFoundError):
@@ -212,7 +215,7 @@ class OfflineUkGeocoder:
         outcode = extract_outcode(address)
         if outcode is not None:
             return self._geocode_district(outcode)
-        return OfflineGeocodeMiss(NO_POSTCODE_REASON)
+        return OfflineGeocodeMiss(NO_POSTCODE_REASON, cause=NO_POSTCODE)
 
     def _geocode_postcode(self, postcode: str) -> OfflineGeocodeHit | OfflineGeocodeMiss:
         index = self._index_for(postcode)
@@ -254,7 +257,8 @@ class OfflineUkGeocoder:
             # A damaged install must not crash order intake; the log tells ops.
             _log.exception("offline postcode data for area %s could not be read", area)
             return OfflineGeocodeMiss(
-                f"the offline postcode data for area {area} could not be read"
+                f"the offline postcode data for area {area} could not be read",
+                cause=OFFLINE_DATA_UNREADABLE,
             )
 
     def _load_area(self, area: str, path: pathlib.Path) -> _AreaIndex:

@@ -40,7 +40,7 @@ from geopy.exc import (
 from geopy.geocoders import Nominatim, Pelias, Photon
 from geopy.geocoders.base import Geocoder as GeopyGeocoder
 
-from application.geocode_result import GeocodeHit, GeocodeMiss, GeocodeOutcome
+from application.geocode_result import NOT_FOUND, REMOTE_ERROR, GeocodeHit, GeocodeMiss, GeocodeOutcome
 
 DEFAULT_DOMAINS: Mapping[str, str | None] = {
     "nominatim": "nominatim.openstreetmap.org",
@@ -197,6 +197,7 @@ class RemoteGeocoder:
             retryable=retryable,
             retry_after=retry_after,
             not_found=not_found,
+            cause=NOT_FOUND if not_found else REMOTE_ERROR,
         )
 
     def _masked(self, text: str) -> str:

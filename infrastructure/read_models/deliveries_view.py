@@ -20,7 +20,9 @@ from infrastructure.sql import SqlCursor
 
 class SqlDeliveriesView(SqlTrackedView):
     name = "deliveries"
-    tables = ("rm_deliveries",)
+    # Warnings live in a table of their own: few deliveries have any, and the
+    # delivery table's columns stay as they were for existing databases.
+    tables = ("rm_deliveries", "rm_delivery_warnings")
 
     def ddl(self) -> list[str]:
         table = self.db.table("rm_deliveries")
@@ -32,6 +34,8 @@ class SqlDeliveriesView(SqlTrackedView):
             "CREATE INDEX IF NOT EXISTS rm_deliveries_newest "
             f"ON {table} (tenant_id, received_at, delivery_id)",
             f"CREATE INDEX IF NOT EXISTS rm_deliveries_by_request ON {table} (tenant_id, request_id)",
+            f"CREATE TABLE IF NOT EXISTS {self.db.table('rm_delivery_warnings')} ("
+            "delivery_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, warnings TEXT NOT NULL)",
         ]
 
     def writer(self, cursor: SqlCursor) -> DeliveriesTableWriter:
@@ -40,19 +44,21 @@ class SqlDeliveriesView(SqlTrackedView):
     def list_deliveries(
         self, tenant_id: str, limit: int, cursor: str | None, request_id: str | None = None
     ) -> Page:
-        where, params = ["tenant_id = %s"], [tenant_id]
+        where, params = ["d.tenant_id = %s"], [tenant_id]
         if request_id is not None:
-            where.append("request_id = %s")
+            where.append("d.request_id = %s")
             params.append(request_id)
         if cursor is not None:
             before = decode_cursor(cursor, 2)
             if before is None or not all(isinstance(v, str) for v in before):
                 raise InvalidRequestError("Invalid cursor")
-            where.append("(received_at < %s OR (received_at = %s AND delivery_id < %s))")
+            where.append("(d.received_at < %s OR (d.received_at = %s AND d.delivery_id < %s))")
             params.extend([before[0], before[0], before[1]])
         rows = self.db.query(
-            f"SELECT * FROM {self.db.table('rm_deliveries')} WHERE " + " AND ".join(where)
-            + " ORDER BY received_at DESC, delivery_id DESC LIMIT %s",
+            f"SELECT d.*, w.warnings FROM {self.db.table('rm_deliveries')} d "
+            f"LEFT JOIN {self.db.table('rm_delivery_warnings')} w ON w.delivery_id = d.delivery_id "
+            "WHERE " + " AND ".join(where)
+            + " ORDER BY d.received_at DESC, d.delivery_id DESC LIMIT %s",
             (*params, limit + 1),
         )
         page = rows[:limit]
@@ -66,6 +72,7 @@ class DeliveriesTableWriter(BatchedWriter):
     def __init__(self, view: SqlDeliveriesView, cursor: SqlCursor) -> None:
         super().__init__(cursor)
         self.table = view.db.table("rm_deliveries")
+        self.warnings = view.db.table("rm_delivery_warnings")
 
     def insert_delivery(self, row: dict[str, Any]) -> None:
         self.add(
@@ -85,10 +92,16 @@ class DeliveriesTableWriter(BatchedWriter):
                 row["payload_bytes"],
             ),
         )
+        if row.get("warnings"):
+            self.add(
+                f"INSERT INTO {self.warnings} (delivery_id, tenant_id, warnings) VALUES (%s, %s, %s) "
+                "ON CONFLICT (delivery_id) DO NOTHING",
+                (row["delivery_id"], row["tenant_id"], orjson.dumps(row["warnings"]).decode()),
+            )
 
 
 def _delivery_of(row: dict[str, Any]) -> dict[str, Any]:
-    return {
+    entry = {
         "deliveryId": row["delivery_id"],
         "requestId": row["request_id"],
         "channel": row["channel"],
@@ -98,3 +111,6 @@ def _delivery_of(row: dict[str, Any]) -> dict[str, Any]:
         "error": orjson.loads(row["error"]) if row["error"] is not None else None,
         "endpointId": row["endpoint_id"],
     }
+    if row["warnings"] is not None:
+        entry["warnings"] = orjson.loads(row["warnings"])
+    return entry

@@ -82,8 +82,8 @@ class SqlOrdersView(SqlTrackedView):
     def _select(self) -> str:
         return (
             "SELECT o.*, c.name AS customer_name, l.location_lat, l.location_lon, "
-            f"l.location_precision, COALESCE(l.location_status, '{self.unlocated_status}') "
-            "AS location_status "
+            "l.location_precision, l.failure AS location_failure, "
+            f"COALESCE(l.location_status, '{self.unlocated_status}') AS location_status "
             f"FROM {self.db.table('rm_orders')} o "
             f"LEFT JOIN {self.db.table('rm_customers')} c ON c.customer_id = o.customer_id "
             f"LEFT JOIN {self.db.table('rm_locations')} l ON l.tenant_id = o.tenant_id "
@@ -108,12 +108,24 @@ class SqlOrdersView(SqlTrackedView):
         return _order_of(row) if row else None
 
     def list_orders(
-        self, tenant_id: str, planned_date: str | None, limit: int, cursor: str | None
+        self,
+        tenant_id: str,
+        planned_date: str | None,
+        limit: int,
+        cursor: str | None,
+        *,
+        search: str | None = None,
+        undated: bool = False,
     ) -> Page:
         where, params = ["o.tenant_id = %s"], [tenant_id]
         if planned_date is not None:
             where.append("o.planned_date = %s")
             params.append(planned_date)
+        if undated:
+            where.append("o.planned_date IS NULL")
+        if search:
+            where.append("LOWER(o.external_order_id) LIKE %s ESCAPE '!'")
+            params.append("%" + _like_escaped(search.lower()) + "%")
         if cursor is not None:
             after = decode_cursor(cursor, 1)
             if after is None or not isinstance(after[0], str):
@@ -128,6 +140,23 @@ class SqlOrdersView(SqlTrackedView):
         items = [_order_of(r) for r in rows[:limit]]
         more = len(rows) > limit
         return Page(items, encode_cursor([items[-1]["externalOrderId"]]) if more else None)
+
+    def planned_dates(self, tenant_id: str, since: str | None, limit: int) -> dict[str, Any]:
+        orders = self.db.table("rm_orders")
+        rows = self.db.query(
+            f"SELECT planned_date, COUNT(*) AS orders FROM {orders} "
+            "WHERE tenant_id = %s AND planned_date >= %s "
+            "GROUP BY planned_date ORDER BY planned_date LIMIT %s",
+            (tenant_id, since or "0000-00-00", limit),
+        )
+        undated = self.db.query_one(
+            f"SELECT COUNT(*) AS orders FROM {orders} WHERE tenant_id = %s AND planned_date IS NULL",
+            (tenant_id,),
+        )
+        return {
+            "dates": [{"date": row["planned_date"], "orders": int(row["orders"])} for row in rows],
+            "undated": int(undated["orders"]) if undated else 0,
+        }
 
     def get_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
         if not storable(customer_id):
@@ -272,6 +301,11 @@ class OrdersTableWriter(BatchedWriter):
         )
 
 
+def _like_escaped(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (escape character ``!``)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
 def _column_value(name: str, value: Any) -> Any:
     if name == "special_handling" and value is not None:
         return orjson.dumps(value).decode()
@@ -281,6 +315,14 @@ def _column_value(name: str, value: Any) -> Any:
 def _order_of(row: dict[str, Any]) -> dict[str, Any]:
     handling = row["special_handling"]
     status = row["location_status"] or "pending"
+    location = {
+        "lat": row["location_lat"],
+        "lon": row["location_lon"],
+        "precision": row["location_precision"],
+        "status": status,
+    }
+    if status == "failed" and row["location_failure"]:
+        location["reason"] = row["location_failure"]
     return {
         "orderId": row["order_id"],
         "externalOrderId": row["external_order_id"],
@@ -292,12 +334,7 @@ def _order_of(row: dict[str, Any]) -> dict[str, Any]:
         "palletCount": row["pallet_count"],
         "specialHandling": orjson.loads(handling) if handling is not None else None,
         "plannedDate": row["planned_date"],
-        "location": {
-            "lat": row["location_lat"],
-            "lon": row["location_lon"],
-            "precision": row["location_precision"],
-            "status": status,
-        },
+        "location": location,
         "createdAt": row["created_at"],
         "updatedAt": row["updated_at"],
         "version": int(row["version"]),

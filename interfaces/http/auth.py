@@ -28,7 +28,12 @@ async def principal_of(request: web.Request) -> Principal:
     stands for the key it signed in with (same tenant, same role).
     """
     if uses_session(request):
-        return await session_principal(request)
-    token = bearer_token(request)
-    app = request.app[CONTAINER].app
-    return await offload(request, app.authenticate, request.match_info["tenantId"], token)
+        principal = await session_principal(request)
+    else:
+        token = bearer_token(request)
+        app = request.app[CONTAINER].app
+        principal = await offload(request, app.authenticate, request.match_info["tenantId"], token)
+    usage = request.app[CONTAINER].key_usage
+    if usage is not None and usage.due(principal):
+        await offload(request, usage.used, principal)
+    return principal

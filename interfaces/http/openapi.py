@@ -259,7 +259,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         tag="orders",
         roles=ALL_ROLES,
         query=(
-            Query("plannedDate", {"type": "string", "format": "date"}, "only orders planned for this date"),
+            Query("plannedDate", {"anyOf": [{"type": "string", "format": "date"}, {"const": "none"}]},
+                  'only orders planned for this date; "none": only orders without a planned date'),
+            Query("search", {"type": "string", "maxLength": 255},
+                  "only orders whose externalOrderId contains this text (any case)"),
             *_page_query(100),
         ),
         replies=tenant_api({200: Reply("a page of orders, by externalOrderId", rs.OrdersPage)},
@@ -288,6 +291,23 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         tag="orders",
         roles=("admin", "auditor"),
         replies=tenant_api({200: Reply("the history", rs.OrderHistory)}),
+    ),
+    ("GET", TENANT): Operation(
+        summary="The caller's tenant: its id and name",
+        tag="tenants",
+        roles=ALL_ROLES,
+        replies=tenant_api({200: Reply("the tenant", rs.TenantSummary)}),
+    ),
+    ("GET", f"{TENANT}/planned-dates"): Operation(
+        summary="The dates that have orders, earliest first, with how many each (and how many have none)",
+        tag="orders",
+        roles=ALL_ROLES,
+        query=(
+            Query("since", {"type": "string", "format": "date"}, "only dates from this one on"),
+            Query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                  "dates listed at most (default 100)"),
+        ),
+        replies=tenant_api({200: Reply("the dates", rs.PlannedDates)}, bad_request=True),
     ),
     ("GET", "/healthz"): Operation(
         summary="The process is alive",

@@ -84,12 +84,25 @@ class OrderOutcome(Shape):
     created: bool = Field(description="true when this item created the order, false when it updated it")
 
 
+class IgnoredField(Shape):
+    """A field of one item that no order has: ignored (the documented contract ignores
+    unknown fields), and reported so a misspelt name is noticed."""
+
+    index: int
+    externalOrderId: Optional[str]
+    field: str
+    message: str
+
+
 class WebhookAccepted(Shape):
     """200 of the webhook: one entry per input item, in input order."""
 
     accepted: Literal[True]
     processed: int = Field(ge=0)
     orders: list[OrderOutcome]
+    warnings: Optional[list[IgnoredField]] = Field(
+        default=None, description="the fields that were ignored; present only when there are any"
+    )
 
 
 # ---------------------------------------------------------------- integrations
@@ -165,6 +178,9 @@ class DeliveryEntry(Shape):
     error: Optional[dict[str, Any]] = Field(description="the error body a rejected batch got (null when accepted)")
     deliveryId: Optional[str] = None
     endpointId: Optional[str] = None
+    warnings: Optional[list[IgnoredField]] = Field(
+        default=None, description="the fields an accepted batch had ignored; present only when there were any"
+    )
 
 
 class DeliveryLogPage(Shape):
@@ -179,13 +195,18 @@ class ApiKeyIssued(Shape):
     id: str
     apiKey: str = Field(description="the Bearer key; shown once")
     role: Literal["admin", "planner", "auditor"]
+    name: Optional[str] = None
 
 
 class ApiKeyInfo(Shape):
     id: str
+    name: Optional[str] = Field(default=None, description="null for a key issued without a name")
     role: Literal["admin", "planner", "auditor"]
     createdAt: str = Timestamp
     revoked: bool
+    lastUsedAt: Optional[str] = Field(
+        default=None, description="ISO 8601 UTC, exact to a minute; null: never used"
+    )
 
 
 class ApiKeyList(Shape):
@@ -208,6 +229,11 @@ class Location(Shape):
     lon: Optional[float]
     precision: Optional[str]
     status: str = Field(description="pending, ok, failed or disabled")
+    reason: Optional[str] = Field(
+        default=None,
+        description='why geocoding failed (status failed), e.g. "no postcode found", '
+        '"postcode not in the offline data (Great Britain only)", "remote service error"',
+    )
 
 
 class OrderBody(Shape):
@@ -230,6 +256,21 @@ class OrderBody(Shape):
 class OrdersPage(Shape):
     orders: list[OrderBody]
     nextCursor: Optional[str]
+
+
+class PlannedDate(Shape):
+    date: str = Field(description="YYYY-MM-DD")
+    orders: int = Field(ge=1)
+
+
+class PlannedDates(Shape):
+    dates: list[PlannedDate] = Field(description="earliest first")
+    undated: int = Field(ge=0, description="orders without a planned date")
+
+
+class TenantSummary(Shape):
+    tenantId: str
+    name: str
 
 
 class EventSource(Shape):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from interfaces.http.dashboard.routes import add_dashboard_routes
-from interfaces.http.handlers import api_keys, integrations, operations, orders, pull_endpoints, webhook
+from interfaces.http.handlers import api_keys, integrations, operations, orders, pull_endpoints, tenants, webhook
 from interfaces.http.openapi import SERVED, openapi_json
 
 TENANT = "/api/tenants/{tenantId}"
@@ -37,6 +37,8 @@ def add_routes(app: web.Application) -> None:
             web.get(f"{TENANT}/orders/by-external-id/{{externalOrderId}}", orders.get_order_by_external_id),
             web.get(f"{TENANT}/orders/{{orderId}}", orders.get_order),
             web.get(f"{TENANT}/orders/{{orderId}}/history", orders.order_history),
+            web.get(TENANT, tenants.get_tenant),
+            web.get(f"{TENANT}/planned-dates", orders.planned_dates),
             web.get("/healthz", operations.healthz),
             web.get("/readyz", operations.readyz),
             web.get("/metrics", operations.metrics),

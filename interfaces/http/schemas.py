@@ -34,6 +34,8 @@ class SetWebhookActive(StrictBody):
 
 class IssueApiKey(StrictBody):
     role: Literal["admin", "planner", "auditor"]
+    #: What the key is for, e.g. "Planner tablet" (shown on the API-keys page).
+    name: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]] = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -24,10 +24,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Locator, Page, ViewportSize, async_playwright, expect
 
-from tests.conftest import TenantKeys, eventually
+from interfaces.container import build_container
+from interfaces.http.app import create_app
+from tests.conftest import TenantKeys, eventually, make_settings
 from tests.fake_wms import FakeWms
 
 CHROMIUM = os.environ.get("WMS_INTAKE_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -50,6 +53,12 @@ DAY = "2025-02-22"
 EXPECTED_CONSOLE = re.compile(r"Failed to load resource: the server responded with a status of (4\d\d|502)")
 
 expect.set_options(timeout=10_000)
+
+#: A 1×1 PNG, the fake tile server's every tile.
+ONE_PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a2d4b6a20000000049454e44ae426082"
+)
 
 
 @pytest.fixture
@@ -98,10 +107,11 @@ class Screenshots:
     taken: list[Path] = field(default_factory=list)
     followed: list[Page] = field(default_factory=list)
 
-    async def take(self, page: Page, name: str) -> None:
+    async def take(self, page: Page, name: str, *, full_page: bool = True) -> None:
+        """The whole page, or (``full_page=False``, for pages a thousand rows long) what is in view."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.store}-{name}.png"
-        await page.screenshot(path=str(path), full_page=True)
+        await page.screenshot(path=str(path), full_page=full_page)
         self.taken.append(path)
 
     def follow(self, page: Page) -> Page:
@@ -135,6 +145,15 @@ async def sign_in(page: Page, base: str, api_key: str) -> None:
     await page.get_by_role("button", name="Sign in").click()
 
 
+async def expect_menu_folds(page: Page) -> None:
+    """On a phone the navigation hides behind "Menu", which opens it."""
+    nav = page.locator("#site-header nav")
+    await expect(nav).to_be_hidden()
+    await page.get_by_role("button", name="Menu").click()
+    await expect(nav).to_be_visible()
+    await expect(page.get_by_role("button", name="Menu")).to_have_attribute("aria-expanded", "true")
+
+
 async def refresh_until(page: Page, rows: Locator, count: int) -> None:
     """Press the delivery log's Refresh until ``rows`` number ``count`` (its read model lags a little)."""
     for _ in range(25):
@@ -146,14 +165,23 @@ async def refresh_until(page: Page, rows: Locator, count: int) -> None:
 
 
 async def settled_orders(client: TestClient, tenant: TenantKeys) -> list[dict[str, Any]]:
-    """The day's orders once geocoding (asynchronous) has decided each one."""
+    """The day's orders (every page) once geocoding (asynchronous) has decided each one."""
     orders: list[dict[str, Any]] = []
 
     async def decided() -> bool:
-        response = await client.get(
-            f"/api/tenants/{tenant.tenant_id}/orders?plannedDate={DAY}", headers=tenant.auth()
-        )
-        orders[:] = (await response.json())["orders"]
+        found: list[dict[str, Any]] = []
+        cursor = ""
+        while True:
+            response = await client.get(
+                f"/api/tenants/{tenant.tenant_id}/orders?plannedDate={DAY}&limit=1000{cursor}",
+                headers=tenant.auth(),
+            )
+            page = await response.json()
+            found.extend(page["orders"])
+            if not page["nextCursor"]:
+                break
+            cursor = f"&cursor={page['nextCursor']}"
+        orders[:] = found
         return bool(orders) and all(o["location"]["status"] != "pending" for o in orders)
 
     await eventually(decided, timeout=10.0)
@@ -343,10 +371,10 @@ async def test_a_new_admin_does_everything_the_documentation_describes_from_the_
         ("phone-order", f"/dashboard/order?id={order_id}"),
     ):
         await page.goto(f"{base}{path}")
-        await expect(page.locator("#site-header nav")).to_be_visible()
         await page.wait_for_load_state("networkidle")
         await shots.take(page, name)
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+        await expect_menu_folds(page)
 
     # An auditor sees orders and their history, and no Settings page.
     auditor_key = await client.post(
@@ -355,13 +383,16 @@ async def test_a_new_admin_does_everything_the_documentation_describes_from_the_
     auditor = await browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id="Europe/London")
     auditor_page = shots.follow(watch.attach(await auditor.new_page()))
     await sign_in(auditor_page, base, (await auditor_key.json())["apiKey"])
-    await auditor_page.wait_for_url(f"{base}/dashboard/order")
+    await auditor_page.wait_for_url(f"{base}/dashboard/orders")
     nav = auditor_page.locator("#site-header nav")
     await expect(nav).to_contain_text("Orders")
     await expect(nav).not_to_contain_text("Settings")
     await expect(nav).not_to_contain_text("Planning")
-    await auditor_page.get_by_label("Find an order").fill("WMS-ORD-001")
-    await auditor_page.get_by_role("button", name="Find").click()
+    await expect(nav).not_to_contain_text("API keys")
+    await auditor_page.get_by_label("External id contains").fill("ORD-001")
+    await auditor_page.get_by_role("button", name="Show").click()
+    await expect(auditor_page.locator("#list-rows tr.order-row")).to_have_count(1)
+    await auditor_page.get_by_role("link", name="WMS-ORD-001").click()
     await expect(auditor_page.locator("#history > li")).to_have_count(len(events))
     await auditor_page.goto(f"{base}/dashboard/integrations")
     await expect(auditor_page.get_by_role("heading", level=1)).to_have_text("Not available for your role")
@@ -379,3 +410,272 @@ async def test_a_new_admin_does_everything_the_documentation_describes_from_the_
 
     watch.assert_clean()
     assert len(shots.taken) == 11
+
+
+# ---------------------------------------------------------------------- a busy tenant: map, lists, keys
+
+#: Postcodes far enough apart to stay separate clusters on a map of Great Britain, and how many
+#: orders go to each (London's thousand show the count's thousands separator).
+SPREAD = {
+    "10 Downing Street, London SW1A 1AA": 1000,
+    "1 Deansgate, Manchester M3 1AZ": 40,
+    "5 Princes Street, Edinburgh EH2 2AN": 30,
+    "Quay Street, Cardiff CF10 1EP": 6,
+    "Grey Street, Newcastle NE1 7RU": 20,
+    "St Giles Street, Norwich NR2 1NH": 15,
+    "Union Street, Aberdeen AB10 1AB": 12,
+    "High Street, Inverness IV1 1QA": 8,
+}
+BELFAST = "1 Queen's Road, Belfast BT3 9EP"
+
+
+def busy_day() -> list[dict[str, Any]]:
+    orders: list[dict[str, Any]] = []
+    for address, count in SPREAD.items():
+        city = address.split(", ")[1].split(" ")[0]
+        for number in range(count):
+            order: dict[str, Any] = {
+                "externalOrderId": f"{city.upper()}-{number:04d}",
+                "deliveryAddress": address,
+                "customerName": f"{city} Stores",
+                "plannedDate": DAY,
+                "palletCount": 1,
+            }
+            # Every tenth order's weight is not known: the totals must say so, not count it as 0.
+            if number % 10:
+                order["totalWeight"] = 12.5
+            orders.append(order)
+    orders.append({"externalOrderId": "BELFAST-0001", "deliveryAddress": BELFAST, "plannedDate": DAY})
+    # A misspelt plannedDate: accepted, the order has no date, and the 200 says what was ignored.
+    orders.append({"externalOrderId": "TYPO-0001", "deliveryAddress": BELFAST, "planedDate": DAY})
+    return orders
+
+
+async def connect_webhook(client: TestClient, tenant: TenantKeys) -> str:
+    response = await client.post(
+        f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth()
+    )
+    return str((await response.json())["secret"])
+
+
+async def test_a_busy_tenant_s_map_orders_keys_and_warnings_in_the_browser(
+    client: TestClient, tenant: TenantKeys, browser: Browser, shots: Screenshots
+) -> None:
+    base = origin_of(client)
+    secret = await connect_webhook(client, tenant)
+    orders = busy_day()
+    response = await client.post(f"/api/integrations/wms/{tenant.tenant_id}", json=orders, headers=bearer(secret))
+    assert response.status == 200
+    accepted = await response.json()
+    assert accepted["warnings"] == [{
+        "index": len(orders) - 1, "externalOrderId": "TYPO-0001", "field": "planedDate",
+        "message": "unknown field, ignored; did you mean plannedDate?",
+    }]
+    planned = len(orders) - 1
+    settled = await settled_orders(client, tenant)
+    assert len(settled) == planned
+
+    watch = Watch()
+    context = await browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id="Europe/London")
+    await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page = shots.follow(watch.attach(await context.new_page()))
+    await sign_in(page, base, tenant.admin_key)
+    await page.wait_for_url(f"{base}/dashboard/integrations")
+    await expect(page.locator("#tenant-name")).to_have_text("Acme Deliveries")
+
+    # The delivery log shows what the batch had ignored.
+    await refresh_until(page, page.locator("tr.delivery.with-warnings"), 1)
+    warned = page.locator("tr.delivery.with-warnings")
+    await expect(warned).to_contain_text("1 ignored field")
+    await expect(warned.locator(".warnings")).to_contain_text("TYPO-0001")
+    await expect(warned.locator(".warnings")).to_contain_text("planedDate")
+    await expect(warned.locator(".warnings")).to_contain_text("did you mean plannedDate?")
+    await warned.scroll_into_view_if_needed()
+    await shots.take(page, "delivery-warnings")
+
+    # Planning: the offline coastline, clusters with counts, the totals' unknowns, the failure's reason.
+    await page.goto(f"{base}/dashboard/planning?date={DAY}")
+    await expect(page.locator("#orders-rows tr")).to_have_count(planned)
+    await expect(page.locator("#map.offline-base canvas")).to_have_count(1)
+    await expect(page.locator(".leaflet-control-attribution")).to_contain_text("Natural Earth")
+    assert await page.locator(".leaflet-tile").count() == 0
+    clusters = page.locator(".order-cluster")
+    await expect(clusters).to_have_count(len(SPREAD))
+    counts = sorted(await clusters.all_inner_texts(), key=lambda text: int(text.replace(",", "")))
+    assert counts == sorted((f"{n:,}" for n in SPREAD.values()), key=lambda text: int(text.replace(",", "")))
+    await expect(page.locator("#map-summary")).to_contain_text(f"{planned - 1:,} of {planned:,} orders on the map")
+    await expect(page.locator("#map-summary")).to_contain_text("1 could not be located")
+    await expect(page.locator("#total-orders")).to_have_text(f"{planned:,}")
+    unknown_weights = sum((n + 9) // 10 for n in SPREAD.values()) + 1
+    await expect(page.locator("#total-weight-note")).to_have_text(f"{unknown_weights} of {planned:,} unknown")
+    await expect(page.locator("#total-volume")).to_have_text("—")
+    await expect(page.locator("#total-volume-note")).to_have_text(f"{planned:,} of {planned:,} unknown")
+    belfast = page.locator("#orders-rows tr", has_text="BELFAST-0001")
+    await expect(belfast.locator(".geocoding-failed .badge")).to_have_text("failed")
+    await expect(belfast.locator(".geocoding-failed .reason")).to_have_text(
+        "postcode not in the offline data (Great Britain only)"
+    )
+    dates = page.locator("#planned-dates .date-chip")
+    await expect(dates).to_have_count(1)
+    await expect(dates.first).to_contain_text(f"22 Feb 2025{planned:,} orders")
+    await expect(dates.first).to_have_attribute("aria-pressed", "true")
+    await expect(page.locator("#undated-orders")).to_have_text("1 order has no planned date")
+    await page.locator("#map").evaluate("map => map.scrollIntoView({ block: 'center' })")
+    await shots.take(page, "map-clusters", full_page=False)
+
+    # Six orders on one spot: their cluster opens into a spider, each marker clickable.
+    await clusters.filter(has_text=re.compile(r"^6$")).click()
+    await expect(page.locator(".leaflet-marker-icon.order-marker")).to_have_count(6)
+    await page.locator(".leaflet-marker-icon.order-marker").first.click()
+    await expect(page.locator(".leaflet-popup")).to_contain_text("CARDIFF-")
+    await page.locator("#map").evaluate("map => map.scrollIntoView({ block: 'center' })")
+    await shots.take(page, "map-spiderfied", full_page=False)
+
+    # A date with no orders: one line, not a blank map.
+    await page.get_by_role("button", name="Next day").click()
+    await expect(page.locator("#map-empty")).to_have_text("No orders are planned for this date, so there is nothing to map.")
+    await expect(page.locator("#map")).to_be_hidden()
+    await expect(page.locator("#total-weight")).to_have_text("—")
+    await shots.take(page, "planning-empty")
+    await page.locator("#planned-dates .date-chip").first.click()
+    await expect(page.locator("#map")).to_be_visible()
+
+    # Orders: paged, searched by external id, filtered by "no planned date", each linking to its page.
+    await page.get_by_role("link", name="Orders", exact=True).click()
+    rows = page.locator("#list-rows tr.order-row")
+    await expect(rows).to_have_count(25)
+    await expect(page.locator("#list-summary")).to_have_text("orders 1–25")
+    await expect(rows.first).to_contain_text("22 Feb 2025")
+    await shots.take(page, "orders-list")
+    await page.get_by_role("button", name="Next page →").click()
+    await expect(page.locator("#page-number")).to_have_text("Page 2")
+    await expect(page.locator("#list-summary")).to_have_text("orders 26–50")
+    await page.get_by_label("Planned date").select_option("none")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("TYPO-0001")
+    await expect(rows.first).to_contain_text("none")
+    assert "plannedDate=none" in page.url
+    await page.get_by_label("Planned date").select_option("any")
+    await page.get_by_label("External id contains").fill("belfast")
+    await page.get_by_role("button", name="Show").click()
+    await expect(rows).to_have_count(1)
+    await rows.first.get_by_role("link", name="BELFAST-0001").click()
+    await expect(page.locator('#current-state dd[data-field="location"]')).to_contain_text(
+        "geocoding failed · postcode not in the offline data (Great Britain only)"
+    )
+    await expect(page.locator('#current-state dd[data-field="plannedDate"]')).to_have_text("22 Feb 2025")
+    cardiff_id = next(o["orderId"] for o in settled if o["externalOrderId"] == "CARDIFF-0001")
+    await page.goto(f"{base}/dashboard/order?id={cardiff_id}")
+    customer = page.locator("#history > li").first.locator("tr", has_text="Customer").locator(".customer-name")
+    await expect(customer).to_have_text("Cardiff Stores")
+    cardiff = next(o for o in settled if o["externalOrderId"] == "CARDIFF-0001")
+    await expect(customer).to_have_attribute("title", f"customer {cardiff['customerId']}")
+    await expect(page.locator('#current-state dd[data-field="totalWeight"]')).to_have_text("12.5")
+    await shots.take(page, "order-names")
+
+    # API keys: create one with a name and a role, shown once; its last use; revoke after a confirm.
+    await page.get_by_role("link", name="API keys").click()
+    keys = page.locator("#keys-rows tr.api-key")
+    await expect(keys).to_have_count(1)
+    await expect(keys.first).to_contain_text("you")
+    await page.get_by_label("Name").fill("Planner tablet")
+    await page.get_by_label("Role").select_option("planner")
+    await page.get_by_role("button", name="Create key").click()
+    await expect(page.get_by_text("you won't see it again")).to_be_visible()
+    new_key = (await page.locator("#new-api-key").inner_text()).strip()
+    assert new_key.startswith("wik_")
+    await page.get_by_role("button", name="Copy key").click()
+    assert await page.evaluate("navigator.clipboard.readText()") == new_key
+    tablet = keys.filter(has_text="Planner tablet")
+    await expect(tablet).to_contain_text("planner")
+    await expect(tablet.locator(".last-used")).to_have_text("never")
+    await shots.take(page, "api-keys")
+    await page.get_by_role("button", name="I've stored it").click()
+    await expect(page.locator("#new-api-key")).to_have_count(0)
+    assert new_key not in await page.content()
+    used = await client.get(f"/api/tenants/{tenant.tenant_id}/orders?limit=1", headers=tenant.auth(new_key))
+    assert used.status == 200
+    await page.reload()
+    await expect(tablet.locator(".last-used")).to_contain_text("(just now)")
+    await tablet.get_by_role("button", name="Revoke Planner tablet").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text("stops working at once")
+    await dialog.get_by_role("button", name="Revoke key").click()
+    await expect(tablet).to_contain_text("Revoked")
+    await expect(tablet.get_by_role("button")).to_have_count(0)
+    refused = await client.get(f"/api/tenants/{tenant.tenant_id}/orders?limit=1", headers=tenant.auth(new_key))
+    assert refused.status == 401
+    await shots.take(page, "api-keys-revoked")
+
+    # The new pages on a phone: nothing wider than the screen, the menu folded.
+    await page.set_viewport_size(PHONE)
+    belfast_id = next(o["orderId"] for o in settled if o["externalOrderId"] == "BELFAST-0001")
+    for name, path in (
+        ("phone-api-keys", "/dashboard/api-keys"),
+        ("phone-orders", "/dashboard/orders"),
+        ("phone-map-clusters", f"/dashboard/planning?date={DAY}"),
+        ("phone-order-history", f"/dashboard/order?id={cardiff_id}"),
+        ("phone-order-failed", f"/dashboard/order?id={belfast_id}"),
+        ("phone-delivery-warnings", "/dashboard/integrations"),
+    ):
+        await page.goto(f"{base}{path}")
+        await page.wait_for_load_state("networkidle")
+        if name == "phone-map-clusters":
+            await page.locator("#map").scroll_into_view_if_needed()
+        await shots.take(page, name, full_page=name != "phone-map-clusters")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+        await expect_menu_folds(page)
+    # The history's change table stacks: each field's Before and After under its name.
+    await page.goto(f"{base}/dashboard/order?id={cardiff_id}")
+    first_change = page.locator("#history > li").first.locator("table.changes tbody tr").first
+    label = await first_change.locator("th").bounding_box()
+    after = await first_change.locator("td").last.bounding_box()
+    assert label and after and after["y"] >= label["y"] + label["height"] - 1
+    await context.close()
+
+    watch.assert_clean()
+    assert len(shots.taken) == 14
+
+
+async def test_with_a_tile_server_configured_its_tiles_replace_the_offline_layer(
+    database_url: str, aiohttp_client: Any, browser: Browser, shots: Screenshots
+) -> None:
+    tile_requests: list[str] = []
+
+    async def tile(request: web.Request) -> web.Response:
+        tile_requests.append(request.path)
+        return web.Response(body=ONE_PIXEL_PNG, content_type="image/png")
+
+    tiles = web.Application()
+    tiles.router.add_get("/{z}/{x}/{y}.png", tile)
+    tile_server = await aiohttp_client(tiles)
+    tile_url = f"{origin_of(tile_server)}/{{z}}/{{x}}/{{y}}.png"
+    container = build_container(
+        make_settings(database_url, map_tile_url=tile_url, map_tile_attribution="© Test Tiles")
+    )
+    try:
+        client = await aiohttp_client(create_app(container))
+        created = container.app.create_tenant("Tiles Ltd")
+        tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
+        secret = await connect_webhook(client, tenant)
+        order = {"externalOrderId": "T-1", "deliveryAddress": "10 Downing Street, London SW1A 1AA", "plannedDate": DAY}
+        assert (await client.post(f"/api/integrations/wms/{tenant.tenant_id}", json=order, headers=bearer(secret))).status == 200
+        await settled_orders(client, tenant)
+        base = origin_of(client)
+        watch = Watch()
+        context = await browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id="Europe/London")
+        page = shots.follow(watch.attach(await context.new_page()))
+        await sign_in(page, base, tenant.admin_key)
+        await page.wait_for_url(f"{base}/dashboard/integrations")
+        await page.goto(f"{base}/dashboard/planning?date={DAY}")
+        await expect(page.locator(".leaflet-marker-icon.order-marker")).to_have_count(1)
+        await expect(page.locator(".leaflet-tile-loaded").first).to_be_visible()
+        await expect(page.locator(".leaflet-control-attribution")).to_contain_text("© Test Tiles")
+        await expect(page.locator(".leaflet-control-attribution")).not_to_contain_text("Natural Earth")
+        assert await page.locator("#map canvas").count() == 0
+        assert tile_requests, "the tiles came from the configured server"
+        assert not any("world-atlas" in url for url in watch.requests)
+        await context.close()
+        assert watch.errors == []
+    finally:
+        container.close()

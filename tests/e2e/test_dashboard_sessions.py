@@ -77,7 +77,7 @@ async def test_signing_in_sets_an_httponly_strict_session_cookie_and_keeps_no_ke
     assert "httponly" in attributes and "samesite=strict" in attributes and "path=/" in attributes
     assert "secure" not in attributes.replace("samesite", "")  # plain http on 127.0.0.1
     assert session.body["tenantId"] == tenant.tenant_id and session.body["role"] == "admin"
-    assert [page["name"] for page in session.body["pages"]] == ["integrations", "planning", "order"]
+    assert [page["name"] for page in session.body["pages"]] == ["integrations", "api-keys", "planning", "orders", "order"]
     assert tenant.admin_key not in str(session.body)
     rows = container.db.query(f"SELECT * FROM {container.db.table('dashboard_sessions')}")
     assert len(rows) == 1
@@ -151,7 +151,7 @@ async def test_a_session_of_one_tenant_gets_404_on_another_tenants_routes(
 
 @pytest.mark.parametrize(
     ("role", "allowed"),
-    [("planner", {"planning", "order"}), ("auditor", {"order"})],
+    [("planner", {"planning", "orders", "order"}), ("auditor", {"orders", "order"})],
 )
 async def test_pages_open_to_exactly_the_roles_the_api_allows(
     client: TestClient, tenant: TenantKeys, role: str, allowed: set[str]
@@ -159,7 +159,7 @@ async def test_pages_open_to_exactly_the_roles_the_api_allows(
     key = await issue_key(client, tenant, role)
     session = await sign_in(client, key["apiKey"])
     assert {page["name"] for page in session.body["pages"]} == allowed
-    for page in ("integrations", "planning", "order"):
+    for page in ("integrations", "api-keys", "planning", "orders", "order"):
         response = await client.get(f"/dashboard/{page}", headers=session.headers(), allow_redirects=False)
         assert response.status == (200 if page in allowed else 403), page
         assert response.content_type == "text/html"

@@ -81,13 +81,24 @@ async def test_orders_of_a_named_customer_are_located_at_the_customers_address(
     assert location["lon"] == pytest.approx(-1.55, abs=0.05)
 
 
-async def test_an_address_without_a_postcode_fails_permanently(
+async def test_an_address_without_a_postcode_fails_permanently_and_says_so(
     client: TestClient, webhook: Webhook
 ) -> None:
     body = b'{"externalOrderId": "ORD-3", "deliveryAddress": "The Old Barn, Nowhere Lane"}'
     [entry] = (await post(client, webhook, body))["orders"]
     location = await location_when(client, webhook, entry["orderId"], "failed")
-    assert location == {"lat": None, "lon": None, "precision": None, "status": "failed"}
+    assert location == {
+        "lat": None, "lon": None, "precision": None, "status": "failed", "reason": "no postcode found",
+    }
+
+
+async def test_a_belfast_postcode_fails_because_the_offline_data_is_great_britain_only(
+    client: TestClient, webhook: Webhook
+) -> None:
+    body = b'{"externalOrderId": "ORD-BT", "deliveryAddress": "1 Queen\'s Road, Belfast BT3 9EP"}'
+    [entry] = (await post(client, webhook, body))["orders"]
+    location = await location_when(client, webhook, entry["orderId"], "failed")
+    assert location["reason"] == "postcode not in the offline data (Great Britain only)"
 
 
 async def test_a_changed_delivery_address_is_located_again(

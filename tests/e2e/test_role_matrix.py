@@ -69,6 +69,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("GET", f"{TENANT}/orders/by-external-id/{{externalOrderId}}"): Expect(EVERYONE, 200),
     ("GET", f"{TENANT}/orders/{{orderId}}"): Expect(EVERYONE, 200),
     ("GET", f"{TENANT}/orders/{{orderId}}/history"): Expect(AUDIT, 200),
+    ("GET", TENANT): Expect(EVERYONE, 200),
+    ("GET", f"{TENANT}/planned-dates"): Expect(EVERYONE, 200),
 }
 
 
@@ -269,7 +271,7 @@ async def test_keys_are_listed_without_secrets_and_issued_with_a_valid_role_only
     assert status == 404
     status, listed = await call(client, "GET", base, world.keys["admin"])
     assert {k["role"] for k in listed["apiKeys"]} == {"admin", "planner", "auditor"}
-    assert all(set(k) == {"id", "role", "createdAt", "revoked"} for k in listed["apiKeys"])
+    assert all(set(k) == {"id", "name", "role", "createdAt", "revoked", "lastUsedAt"} for k in listed["apiKeys"])
 
 
 

@@ -24,7 +24,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from application.geocode_result import GeocodeHit, GeocodeMiss
+from application.geocode_result import NOT_FOUND, GeocodeHit, GeocodeMiss
 from application.geocoding import GeocodingProcessor
 from domain.customer import Customer
 from domain.location import Location
@@ -223,7 +223,9 @@ async def test_an_empty_answer_is_a_permanent_not_found(
     fake, _ = service
     fake.script(Answer(body=[]))
     outcome = await remote("nominatim").geocode(WESTMINSTER)
-    assert outcome == GeocodeMiss(provider="nominatim", reason="no match", retryable=False, not_found=True)
+    assert outcome == GeocodeMiss(
+        provider="nominatim", reason="no match", retryable=False, not_found=True, cause=NOT_FOUND
+    )
 
 
 async def test_429_is_retryable_and_its_retry_after_pauses_every_request(

@@ -14,7 +14,7 @@ import pytest
 
 from application.errors import PayloadRejectedError
 from application.order_lines import OrderLine
-from application.order_payload import parse_order_batch
+from application.order_payload import parse_order_batch, parse_order_batch_with_warnings
 
 ADDRESS = "10 High Street, London SW1A 1AA"
 
@@ -519,3 +519,36 @@ def test_text_is_trimmed() -> None:
 
     assert line.delivery_address == "10 High St"
     assert line.patch["special_handling"] == ["fragile"]
+
+
+# ---------------------------------------------------------------------- ignored fields
+
+
+def test_fields_no_order_has_are_listed_as_warnings_in_input_order() -> None:
+    body = orjson.dumps([
+        {"externalOrderId": "A", "customerId": "c", "planedDate": "2025-02-22"},
+        {"externalOrderId": 42, "customerId": "c", "notes": "ring twice", "totalWieght": 3},
+    ])
+    lines, warnings = parse_order_batch_with_warnings(body, max_items=10)
+    assert [line.external_order_id for line in lines] == ["A", "42"]
+    assert "planned_date" not in lines[0].patch
+    assert warnings == (
+        {"index": 0, "externalOrderId": "A", "field": "planedDate",
+         "message": "unknown field, ignored; did you mean plannedDate?"},
+        {"index": 1, "externalOrderId": "42", "field": "notes", "message": "unknown field, ignored"},
+        {"index": 1, "externalOrderId": "42", "field": "totalWieght",
+         "message": "unknown field, ignored; did you mean totalWeight?"},
+    )
+
+
+def test_a_batch_of_known_fields_has_no_warnings_and_a_refused_one_none_either() -> None:
+    body = orjson.dumps({"externalOrderId": "A", "customerId": "c", "plannedDate": None})
+    assert parse_order_batch_with_warnings(body, max_items=10)[1] == ()
+    with pytest.raises(PayloadRejectedError):
+        parse_order_batch_with_warnings(orjson.dumps({"externalOrderId": "A", "extra": 1}), max_items=10)
+
+
+def test_a_very_long_unknown_field_name_is_cut_in_the_warning() -> None:
+    body = orjson.dumps({"externalOrderId": "A", "customerId": "c", "x" * 5000: 1})
+    [warning] = parse_order_batch_with_warnings(body, max_items=10)[1]
+    assert warning["field"] == "x" * 100

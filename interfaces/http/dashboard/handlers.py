@@ -113,7 +113,9 @@ def session_body(request: web.Request, principal: Principal, csrf_token: str) ->
         "permissions": sorted(permission.value for permission in GRANTS[principal.role]),
         "csrfToken": csrf_token,
         "home": home_of(principal),
-        "pages": [{"name": p.name, "title": p.title, "path": p.path} for p in pages_for(principal)],
+        "pages": [
+            {"name": p.name, "title": p.title, "path": p.path, "nav": p.nav} for p in pages_for(principal)
+        ],
         "map": {"tileUrl": settings.map_tile_url, "attribution": settings.map_tile_attribution},
     }
 

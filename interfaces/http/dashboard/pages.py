@@ -27,6 +27,8 @@ class DashboardPage:
     name: str
     title: str
     roles: frozenset[Role]
+    #: Listed in the navigation (an order's own page is reached from the lists).
+    nav: bool = True
 
     @property
     def path(self) -> str:
@@ -45,12 +47,14 @@ PAGES: tuple[DashboardPage, ...] = (
     DashboardPage(
         "integrations", "Settings → Integrations", _roles_with(Permission.MANAGE_INTEGRATIONS)
     ),
+    DashboardPage("api-keys", "API keys", _roles_with(Permission.MANAGE_API_KEYS)),
     DashboardPage(
         "planning",
         "Planning",
         frozenset({Role.ADMIN, Role.PLANNER}) & _roles_with(Permission.READ_ORDERS),
     ),
-    DashboardPage("order", "Orders", _roles_with(Permission.READ_ORDERS)),
+    DashboardPage("orders", "Orders", _roles_with(Permission.READ_ORDERS)),
+    DashboardPage("order", "Order", _roles_with(Permission.READ_ORDERS), nav=False),
 )
 
 BY_NAME = {page.name: page for page in PAGES}
@@ -63,5 +67,5 @@ def pages_for(principal: Principal) -> list[DashboardPage]:
 
 
 def home_of(principal: Principal) -> str:
-    allowed = pages_for(principal)
+    allowed = [page for page in pages_for(principal) if page.nav]
     return allowed[0].path if allowed else "/dashboard/"

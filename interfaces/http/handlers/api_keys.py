@@ -14,15 +14,20 @@ from interfaces.http.schemas import IssueApiKey, parse_body
 async def issue_api_key(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, IssueApiKey)
-    issued = await offload(request, request.app[CONTAINER].app.issue_api_key, principal, body.role)
+    issued = await offload(
+        request, request.app[CONTAINER].app.issue_api_key, principal, body.role, body.name
+    )
     return json_response(
-        {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value}, status=201
+        {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value, "name": issued.name},
+        status=201,
     )
 
 
 async def list_api_keys(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    keys = await offload(request, request.app[CONTAINER].app.list_api_keys, principal)
+    container = request.app[CONTAINER]
+    lister = container.key_usage.list_keys if container.key_usage else container.app.list_api_keys
+    keys = await offload(request, lister, principal)
     return json_response({"apiKeys": keys})
 
 

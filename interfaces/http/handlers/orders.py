@@ -18,16 +18,47 @@ from interfaces.http.schemas import CreateCustomer, parse_body
 
 
 
+#: ``?plannedDate=none``: the orders that have no planned date.
+NO_DATE = "none"
+MAX_SEARCH = 255
+
+
 async def list_orders(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     limit, cursor = page_params(request)
     planned = request.query.get("plannedDate")
-    if planned is not None and not is_calendar_date(planned):
-        raise InvalidRequestError("plannedDate must be a real calendar date in YYYY-MM-DD format")
+    undated = planned == NO_DATE
+    if undated:
+        planned = None
+    elif planned is not None and not is_calendar_date(planned):
+        raise InvalidRequestError(
+            'plannedDate must be a real calendar date in YYYY-MM-DD format, or "none"'
+        )
+    search = request.query.get("search") or None
+    if search is not None and (len(search) > MAX_SEARCH or "\x00" in search):
+        raise InvalidRequestError(f"search must be at most {MAX_SEARCH} characters, without NUL")
     page = await offload(
-        request, request.app[CONTAINER].queries.orders_page, principal, planned, limit, cursor
+        request,
+        request.app[CONTAINER].queries.orders_page,
+        principal,
+        planned,
+        limit,
+        cursor,
+        search,
+        undated,
     )
     return json_response({"orders": list(page.items), "nextCursor": page.next_cursor})
+
+
+async def planned_dates(request: web.Request) -> web.Response:
+    """The dates that have orders, from ``since`` (default: every date) on, with their counts."""
+    principal = await principal_of(request)
+    limit, _ = page_params(request)
+    since = request.query.get("since")
+    if since is not None and not is_calendar_date(since):
+        raise InvalidRequestError("since must be a real calendar date in YYYY-MM-DD format")
+    dates = await offload(request, request.app[CONTAINER].queries.planned_dates, principal, since, limit)
+    return json_response(dates)
 
 
 async def get_order(request: web.Request) -> web.Response:

@@ -125,32 +125,47 @@ export async function busy(button, action) {
 
 export function renderHeader(session, currentPage) {
   const header = document.getElementById("site-header");
+  const listId = "site-nav-list";
   const nav = h(
     "nav",
     { class: "site-nav", "aria-label": "Main" },
     h(
       "ul",
-      {},
-      session.pages.map((page) =>
-        h("li", {}, h("a", { href: page.path, "aria-current": page.name === currentPage ? "page" : null, text: page.title })),
-      ),
+      { id: listId },
+      session.pages
+        .filter((page) => page.nav !== false)
+        .map((page) =>
+          h("li", {}, h("a", { href: page.path, "aria-current": page.name === currentPage ? "page" : null, text: page.title })),
+        ),
     ),
   );
+  // On a phone the navigation folds behind one "Menu" button (CSS shows it only there).
+  const toggle = h("button", { type: "button", class: "button small menu-toggle", "aria-controls": listId, "aria-expanded": "false", text: "Menu" });
+  toggle.addEventListener("click", () => {
+    const open = header.classList.toggle("nav-open");
+    toggle.setAttribute("aria-expanded", String(open));
+  });
   const signOut = h("button", { type: "button", class: "button small", text: "Sign out", onclick: () => doSignOut(signOut) });
+  const tenantName = h("strong", { id: "tenant-name", title: `tenant ${session.tenantId}`, text: session.tenantId.slice(0, 8) });
   header.replaceChildren(
     h(
       "div",
       { class: "bar" },
       h("a", { class: "brand", href: session.home, text: "WMS Intake" }),
+      toggle,
       nav,
       h(
         "div",
         { class: "who" },
-        h("span", {}, "Signed in as ", h("strong", { text: session.role }), " · tenant ", h("code", { title: session.tenantId, text: session.tenantId.slice(0, 8) })),
+        h("span", {}, tenantName, " · ", h("span", { class: "role", text: session.role })),
         signOut,
       ),
     ),
   );
+  // The name comes from the API; until it arrives (or if it can't) the id's start stands in.
+  api("GET", "")
+    .then((tenant) => { tenantName.textContent = tenant.name; })
+    .catch(() => {});
 }
 
 async function doSignOut(button) {
@@ -200,9 +215,58 @@ window.setInterval(() => {
   }
 }, 30000);
 
+// Numbers are formatted one way everywhere: the user's locale separators, a fixed
+// number of decimals per unit, and "—" for a value that is not known.
+const formats = new Map();
+
+function numberFormat(digits) {
+  if (!formats.has(digits)) {
+    formats.set(digits, new Intl.NumberFormat(undefined, { minimumFractionDigits: 0, maximumFractionDigits: digits }));
+  }
+  return formats.get(digits);
+}
+
 export function formatNumber(value, digits = 2) {
-  if (value === null || value === undefined) return "—";
-  return new Intl.NumberFormat(undefined, { maximumFractionDigits: digits }).format(value);
+  if (value === null || value === undefined || !Number.isFinite(value)) return "—";
+  return numberFormat(digits).format(value);
+}
+
+/** Counts: "5,000". */
+export const formatCount = (value) => formatNumber(value, 0);
+/** Weights in kg: to the gram ("25.5", "999.999"), so no weight is rounded up to a whole one. */
+export const formatKg = (value) => formatNumber(value, 3);
+/** Volumes in m³: up to 3 decimals ("1.25", "0.125"). */
+export const formatM3 = (value) => formatNumber(value, 3);
+
+/** A total of a field over orders, saying how many are unknown: {text, note}. */
+export function totalOf(orders, field, format) {
+  const known = orders.filter((order) => typeof order[field] === "number");
+  if (!orders.length) return { text: "—", note: "" };
+  if (!known.length) return { text: "—", note: `${formatCount(orders.length)} of ${formatCount(orders.length)} unknown` };
+  const text = format(known.reduce((total, order) => total + order[field], 0));
+  const unknown = orders.length - known.length;
+  return { text, note: unknown ? `${formatCount(unknown)} of ${formatCount(orders.length)} unknown` : "" };
+}
+
+const calendarDate = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
+const longCalendarDate = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeZone: "UTC" });
+
+/** A calendar date (YYYY-MM-DD) in the user's locale ("22 Feb 2025"); "—" when there is none. */
+export function formatDate(isoDate, { long = false } = {}) {
+  if (!isoDate) return "—";
+  const when = new Date(`${isoDate}T00:00:00Z`);
+  if (Number.isNaN(when.getTime())) return isoDate;
+  return (long ? longCalendarDate : calendarDate).format(when);
+}
+
+/** The words for a geocoding status (with the failure's reason). */
+export function geocodingBadge(location) {
+  const status = (location && location.status) || "pending";
+  const kind = { ok: "badge ok", pending: "badge warn", failed: "badge bad" }[status] || "badge";
+  const precision = status === "ok" && location.precision ? ` · ${location.precision}` : "";
+  const badge = h("span", { class: kind, text: `${status}${precision}` });
+  if (status !== "failed" || !location.reason) return badge;
+  return h("span", { class: "geocoding-failed" }, badge, " ", h("span", { class: "reason", text: location.reason }));
 }
 
 /** "1 order", "3 orders" */

@@ -10,6 +10,7 @@ import {
   confirmAction,
   copyButton,
   describeError,
+  formatCount,
   h,
   moment,
   notice,
@@ -234,8 +235,30 @@ async function loadDeliveries({ older = false } = {}) {
 
 function deliveryRow(delivery) {
   const accepted = delivery.status >= 200 && delivery.status < 300;
+  const warnings = delivery.warnings || [];
   const result = accepted
-    ? h("span", { class: "badge ok", text: "Accepted" })
+    ? warnings.length
+      ? h(
+          "details",
+          { class: "delivery-warnings", open: true },
+          h("summary", {}, h("span", { class: "badge ok", text: "Accepted" }), " ", h("span", { class: "badge warn", text: plural(warnings.length, "ignored field") })),
+          h(
+            "ul",
+            { class: "warnings" },
+            warnings.map((warning) =>
+              h(
+                "li",
+                {},
+                `Order at index ${warning.index}`,
+                warning.externalOrderId ? h("span", {}, " (", h("code", { text: warning.externalOrderId }), ")") : "",
+                ": ",
+                h("code", { text: warning.field }),
+                ` — ${warning.message}`,
+              ),
+            ),
+          ),
+        )
+      : h("span", { class: "badge ok", text: "Accepted" })
     : h(
         "details",
         { class: "rejection" },
@@ -244,11 +267,11 @@ function deliveryRow(delivery) {
       );
   return h(
     "tr",
-    { class: accepted ? "delivery accepted" : "delivery rejected" },
+    { class: `${accepted ? "delivery accepted" : "delivery rejected"}${warnings.length ? " with-warnings" : ""}` },
     h("td", { "data-label": "Received" }, moment(delivery.receivedAt)),
     h("td", { "data-label": "Channel", text: delivery.channel }),
     h("td", {}, result),
-    h("td", { class: "num", "data-label": "Orders", text: accepted ? String(delivery.processed) : "0" }),
+    h("td", { class: "num", "data-label": "Orders", text: accepted ? formatCount(delivery.processed) : "0" }),
     h("td", { "data-label": "Request id" }, h("code", { text: delivery.requestId })),
   );
 }

@@ -1,6 +1,21 @@
 // One order: its current state, its state as of any version or moment, and its history
 // (each change with its time and its source: the webhook or pull delivery it came in).
-import { $, announce, api, ApiError, describeError, formatNumber, h, may, moment, notice, startPage } from "./common.js";
+import {
+  $,
+  announce,
+  api,
+  ApiError,
+  describeError,
+  formatCount,
+  formatDate,
+  formatKg,
+  formatM3,
+  h,
+  may,
+  moment,
+  notice,
+  startPage,
+} from "./common.js";
 
 await startPage("order");
 
@@ -9,7 +24,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LABELS = {
   externalOrderId: "External id",
   customerName: "Customer",
-  customerId: "Customer id",
+  customerId: "Customer",
   deliveryAddress: "Delivery address",
   plannedDate: "Planned date",
   totalWeight: "Weight (kg)",
@@ -24,6 +39,8 @@ const LABELS = {
 const STATE_FIELDS = Object.keys(LABELS);
 
 let orderId = null;
+/** Customer id -> name, for showing names where the history has ids. */
+const customerNames = new Map();
 
 // ------------------------------------------------------------------ values
 
@@ -34,12 +51,18 @@ function show(field, value) {
   }
   if (field === "location" && typeof value === "object") {
     const where = Number.isFinite(value.lat) && Number.isFinite(value.lon) ? `${value.lat.toFixed(5)}, ${value.lon.toFixed(5)}` : "";
-    const parts = [`geocoding ${value.status || "pending"}`, value.precision, where].filter(Boolean);
+    const parts = [`geocoding ${value.status || "pending"}`, value.precision, where, value.status === "failed" ? value.reason : null].filter(Boolean);
     return parts.join(" · ");
   }
+  if (field === "customerId") {
+    const name = customerNames.get(value);
+    return name ? h("span", { class: "customer-name", title: `customer ${value}`, text: name }) : h("code", { text: value });
+  }
   if (field === "createdAt" || field === "updatedAt") return moment(value);
-  if (field === "totalWeight") return formatNumber(value);
-  if (field === "volume") return formatNumber(value, 3);
+  if (field === "plannedDate") return h("time", { datetime: value, title: value, text: formatDate(value) });
+  if (field === "totalWeight") return formatKg(value);
+  if (field === "volume") return formatM3(value);
+  if (field === "palletCount" || field === "version") return formatCount(value);
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
@@ -48,9 +71,14 @@ function stateList(order) {
   return h(
     "dl",
     { class: "facts" },
-    STATE_FIELDS.filter((field) => field in order).flatMap((field) => [
+    // One "Customer" line: the name, with the id on hover (the id alone when there is no name).
+    STATE_FIELDS.filter((field) => field in order && !(field === "customerId" && order.customerName)).flatMap((field) => [
       h("dt", { text: LABELS[field] }),
-      h("dd", { dataset: { field } }, show(field, order[field])),
+      h(
+        "dd",
+        { dataset: { field }, title: field === "customerName" && order.customerId ? `customer ${order.customerId}` : null },
+        show(field, order[field]),
+      ),
     ]),
   );
 }
@@ -88,6 +116,7 @@ async function open(id) {
   const message = $("#order-message");
   try {
     const order = await api("GET", `/orders/${encodeURIComponent(id)}`);
+    if (order.customerId && order.customerName) customerNames.set(order.customerId, order.customerName);
     message.replaceChildren();
     $("#order-title").textContent = `Order ${order.externalOrderId}`;
     document.title = `Order ${order.externalOrderId} · WMS Intake`;
@@ -171,7 +200,7 @@ function changesTable(changes, before) {
     { class: "table-wrap" },
     h(
       "table",
-      {},
+      { class: "changes" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Field" }), h("th", { scope: "col", text: "Before" }), h("th", { scope: "col", text: "After" }))),
       h(
         "tbody",
@@ -181,8 +210,8 @@ function changesTable(changes, before) {
             "tr",
             {},
             h("th", { scope: "row", text: LABELS[field] || field }),
-            h("td", { class: field in before ? "change-old" : "" }, field in before ? show(field, before[field]) : "—"),
-            h("td", {}, show(field, changes[field])),
+            h("td", { class: field in before ? "change-old" : "", "data-label": "Before" }, field in before ? show(field, before[field]) : "—"),
+            h("td", { "data-label": "After" }, show(field, changes[field])),
           ),
         ),
       ),
@@ -200,6 +229,7 @@ async function loadHistory(id) {
   }
   try {
     const history = await api("GET", `/orders/${encodeURIComponent(id)}/history`);
+    await learnCustomerNames(history.events);
     const state = {};
     const items = history.events.map((entry) => {
       const before = { ...state };
@@ -225,6 +255,23 @@ async function loadHistory(id) {
     notice(message, "error", describeError(error));
     return [];
   }
+}
+
+/** Names of the customers the history mentions (for roles that may read customers). */
+async function learnCustomerNames(events) {
+  if (!may("manage_customers")) return;
+  const ids = new Set();
+  for (const entry of events) {
+    const id = entry.changes && entry.changes.customerId;
+    if (id && !customerNames.has(id)) ids.add(id);
+  }
+  await Promise.all(
+    [...ids].map((id) =>
+      api("GET", `/customers/${encodeURIComponent(id)}`)
+        .then((customer) => customerNames.set(id, customer.name))
+        .catch(() => {}),
+    ),
+  );
 }
 
 // ------------------------------------------------------------------ start

@@ -1,0 +1,75 @@
+"""When each API key was last used, without an event per request.
+
+Policy: "last used" is operational state, not a business fact, so it lives in
+a small table beside the read models, never in the event store. A key's row is
+written at most once per ``resolution`` per process (and a write never moves
+the time backwards), so a busy key costs one write a minute, not one per
+request; the time shown is therefore exact to within that resolution.
+A dashboard session counts as a use of the key it signed in with.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from application.commands import Principal
+from application.ports import Clock
+from application.timestamps import iso
+
+DEFAULT_RESOLUTION = timedelta(minutes=1)
+
+
+class KeyUsageStore(Protocol):
+    def record(self, tenant_id: UUID, key_id: str, at: datetime) -> None:
+        """Set the key's last use to ``at`` unless a later one is stored."""
+
+    def last_used(self, tenant_id: UUID) -> dict[str, datetime]:
+        """key id -> last use, for the tenant's keys that were ever used."""
+
+
+class ApiKeyLister(Protocol):
+    def list_api_keys(self, principal: Principal) -> list[dict[str, Any]]: ...
+
+
+class KeyUsage:
+    def __init__(
+        self,
+        store: KeyUsageStore,
+        keys: ApiKeyLister,
+        clock: Clock,
+        resolution: timedelta = DEFAULT_RESOLUTION,
+    ) -> None:
+        self._store = store
+        self._keys = keys
+        self._clock = clock
+        self._resolution = resolution
+        self._written: dict[tuple[UUID, str], datetime] = {}
+        self._lock = threading.Lock()
+
+    def due(self, principal: Principal) -> bool:
+        """Whether this use must be written (cheap: no I/O, so callers ask first)."""
+        last = self._written.get((principal.tenant_id, principal.key_id))
+        return last is None or self._clock.now() - last >= self._resolution
+
+    def used(self, principal: Principal) -> None:
+        """Note a use of the principal's key (a write only when one is due)."""
+        key = (principal.tenant_id, principal.key_id)
+        now = self._clock.now()
+        with self._lock:
+            last = self._written.get(key)
+            if last is not None and now - last < self._resolution:
+                return
+            self._written[key] = now
+        self._store.record(principal.tenant_id, principal.key_id, now)
+
+    def list_keys(self, principal: Principal) -> list[dict[str, Any]]:
+        """The tenant's keys (admins only) with ``lastUsedAt`` (null: never used)."""
+        keys = self._keys.list_api_keys(principal)
+        last_used = self._store.last_used(principal.tenant_id)
+        for key in keys:
+            at = last_used.get(key["id"])
+            key["lastUsedAt"] = iso(at) if at is not None else None
+        return keys
