@@ -56,6 +56,7 @@ from application.order_payload import parse_order_batch
 from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
 from application.tokens import hash_matches, hash_secret, new_secret, secret_matches
 from application.timestamps import iso
+from application.write_positions import note_written
 from domain.customer import Customer
 from domain.delivery import Delivery
 from domain.errors import DomainError
@@ -104,7 +105,7 @@ class IntakeApplication(Application):
         self.bulk_reader: BulkEventReader = RepositoryBulkReader(self)
         self._save_listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
-        self.committer = GroupCommitter(self._store_events)
+        self.committer = GroupCommitter(self._store_notified)
         self.aggregate_cache = AggregateCache(max_items=25_000)
         #: tenant -> (secret hash, active) of its webhook, as last read here.
         self._webhook_credentials: dict[UUID, tuple[str, bool]] = {}
@@ -126,7 +127,15 @@ class IntakeApplication(Application):
         no repository cache) without its runtime Protocol checks, which cost
         more than the insert itself for large batches.
         """
-        return self._store_events(_pending_events_of(objs), **kwargs)
+        recordings = self._store_events(_pending_events_of(objs), **kwargs)
+        note_written(recording.notification.id for recording in recordings)
+        return recordings
+
+    def _store_notified(
+        self, events: list[Any], expected_versions: Mapping[UUID, int] | None = None
+    ) -> list[int]:
+        """Store ``events``; their notification ids (the group committer's store)."""
+        return [r.notification.id for r in self._store_events(events, expected_versions)]
 
     def _store_events(
         self, events: list[Any], expected_versions: Mapping[UUID, int] | None = None, **kwargs: Any
@@ -460,9 +469,10 @@ class IntakeApplication(Application):
         )
         events = _pending_events_of((*touched, delivery))
         if store is None:
-            self.committer.commit(events, unchanged)
+            position = self.committer.commit(events, unchanged)
+            note_written([position] if position is not None else [])
         else:
-            store(events, unchanged)
+            note_written(store(events, unchanged))
         # Committed: every aggregate read or written here is as stored now.
         self.aggregate_cache.keep(loaded.values())
         return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes))

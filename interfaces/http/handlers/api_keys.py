@@ -7,6 +7,7 @@ from aiohttp import web
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
+from interfaces.http.positions import with_position
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import IssueApiKey, parse_body
 
@@ -16,7 +17,7 @@ async def issue_api_key(request: web.Request) -> web.Response:
     body = await parse_body(request, IssueApiKey)
     issued = await offload(request, request.app[CONTAINER].app.issue_api_key, principal, body.role)
     return json_response(
-        {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value}, status=201
+        with_position({"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value}), status=201
     )
 
 

@@ -1,0 +1,68 @@
+"""Read your own writes over HTTP: positions out on writes, back in on reads.
+
+Every response to a request that stored events carries ``X-Event-Position``:
+the event store's notification id of the request's last event (bodies the
+service owns also carry it as ``eventPosition``). A list read passes it back
+as ``?after=`` or ``X-Min-Event-Position`` and waits until the read model has
+reached it (see ``application.consistency``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from application.consistency import MAX_POSITION, ConsistentReads
+from application.errors import InvalidRequestError
+from application.write_positions import current_written_position, written_position
+from interfaces.http.keys import CONTAINER
+
+POSITION_HEADER = "X-Event-Position"
+MIN_POSITION_HEADER = "X-Min-Event-Position"
+AFTER_PARAMETER = "after"
+POSITION_FIELD = "eventPosition"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def event_position(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Collect the positions of the request's saves; name the last in the response."""
+    with written_position() as written:
+        response = await handler(request)
+    if written.position is not None:
+        response.headers[POSITION_HEADER] = str(written.position)
+    return response
+
+
+def with_position(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` plus the position of what this request wrote (when it wrote)."""
+    position = current_written_position()
+    return body if position is None else {**body, POSITION_FIELD: position}
+
+
+def min_position(request: web.Request) -> int | None:
+    """The position a read must reflect: ``?after=`` and/or ``X-Min-Event-Position`` (the higher)."""
+    given = [
+        (name, value)
+        for name, value in (
+            (AFTER_PARAMETER, request.query.get(AFTER_PARAMETER)),
+            (MIN_POSITION_HEADER, request.headers.get(MIN_POSITION_HEADER)),
+        )
+        if value is not None
+    ]
+    positions = []
+    for name, value in given:
+        if not (value.isascii() and value.isdigit()) or int(value) > MAX_POSITION:
+            raise InvalidRequestError(f"{name} must be an event position (a whole number from 0)")
+        positions.append(int(value))
+    return max(positions, default=None)
+
+
+def consistent_reads(request: web.Request) -> ConsistentReads:
+    reads = request.app[CONTAINER].consistent
+    if reads is None:  # built by build_container; only a hand-made container lacks it
+        raise RuntimeError("the container has no consistent reads")
+    return reads
