@@ -40,6 +40,7 @@ from application.commands import (
     RecordRejectedDelivery,
     TenantCreated,
 )
+from application.consistency import EventPositions
 from application.errors import (
     ConflictError,
     ForbiddenError,
@@ -103,6 +104,8 @@ class IntakeApplication(Application):
         super().__init__(env)
         self.clock: Clock = clock or SystemClock()
         self.bulk_reader: BulkEventReader = RepositoryBulkReader(self)
+        #: Finds the position of a batch stored by an attempt whose reply was lost.
+        self.event_positions: EventPositions | None = None
         self._save_listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
         self.committer = GroupCommitter(self._store_notified)
@@ -486,6 +489,8 @@ class IntakeApplication(Application):
         is stored: report the success it was. An order was created by this
         batch when its first event names this delivery.
         """
+        if self.event_positions is not None:
+            note_written([self.event_positions.latest_of([command.delivery_id, *order_ids]) or 0])
         delivery = str(command.delivery_id)
         first_events = {
             oid: self.mapper.to_domain_event(events[0])

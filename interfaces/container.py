@@ -184,7 +184,7 @@ def _consistent_reads(container: Container) -> ConsistentReads:
     app = container.app
     return ConsistentReads(
         container.queries,
-        SqlEventPositions(container.db, app.recorder.events_table_name),  # type: ignore[attr-defined]
+        app.event_positions or SqlEventPositions(container.db, app.recorder.events_table_name),  # type: ignore[attr-defined]
         container.views,
         ExecutorRunner(container.executor),
         timeout=container.settings.read_wait_seconds,

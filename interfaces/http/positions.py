@@ -16,8 +16,9 @@ from aiohttp import web
 
 from application.consistency import MAX_POSITION, ConsistentReads
 from application.errors import InvalidRequestError
-from application.write_positions import current_written_position, written_position
+from application.write_positions import current_written_position, note_written, written_position
 from interfaces.http.keys import CONTAINER
+from interfaces.http.offload import offload
 
 POSITION_HEADER = "X-Event-Position"
 MIN_POSITION_HEADER = "X-Min-Event-Position"
@@ -27,20 +28,40 @@ POSITION_FIELD = "eventPosition"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 @web.middleware
 async def event_position(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Collect the positions of the request's saves; name the last in the response."""
+    """Collect the positions of the request's saves; name the last in the response.
+
+    A successful API write that stored nothing (it changed nothing: a webhook
+    set active again) names the event store's current position instead: the
+    state it confirms is reflected there too.
+    """
     with written_position() as written:
         response = await handler(request)
-    if written.position is not None:
-        response.headers[POSITION_HEADER] = str(written.position)
+        position = written.position
+        if (
+            position is None
+            and request.method in WRITE_METHODS
+            and response.status < 300
+            and request.path.startswith("/api/")
+        ):
+            position = await offload(request, consistent_reads(request).positions.latest)
+            written.note(position)
+    if position is not None:
+        response.headers[POSITION_HEADER] = str(position)
     return response
 
 
-def with_position(body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` plus the position of what this request wrote (when it wrote)."""
+async def with_position(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` of a successful write plus its position (the same as the header's)."""
     position = current_written_position()
-    return body if position is None else {**body, POSITION_FIELD: position}
+    if position is None:  # it changed nothing: the current position confirms its state
+        position = await offload(request, consistent_reads(request).positions.latest)
+        note_written([position])
+    return {**body, POSITION_FIELD: position}
 
 
 def min_position(request: web.Request) -> int | None:

@@ -17,7 +17,7 @@ async def issue_api_key(request: web.Request) -> web.Response:
     body = await parse_body(request, IssueApiKey)
     issued = await offload(request, request.app[CONTAINER].app.issue_api_key, principal, body.role)
     return json_response(
-        with_position({"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value}), status=201
+        await with_position(request, {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value}), status=201
     )
 
 

@@ -24,7 +24,7 @@ async def connect_webhook(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     secret = await offload(request, request.app[CONTAINER].app.connect_webhook, principal)
     return json_response(
-        with_position({"webhookUrl": webhook_url(request, str(principal.tenant_id)), "secret": secret, "active": True}),
+        await with_position(request, {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "secret": secret, "active": True}),
         status=201,
     )
 
@@ -32,7 +32,7 @@ async def connect_webhook(request: web.Request) -> web.Response:
 async def regenerate_webhook_secret(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     secret = await offload(request, request.app[CONTAINER].app.regenerate_webhook_secret, principal)
-    return json_response(with_position({"secret": secret}))
+    return json_response(await with_position(request, {"secret": secret}))
 
 
 async def set_webhook_active(request: web.Request) -> web.Response:
@@ -40,7 +40,7 @@ async def set_webhook_active(request: web.Request) -> web.Response:
     body = await parse_body(request, SetWebhookActive)
     await offload(request, request.app[CONTAINER].app.set_webhook_active, principal, body.active)
     return json_response(
-        with_position({"webhookUrl": webhook_url(request, str(principal.tenant_id)), "active": body.active})
+        await with_position(request, {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "active": body.active})
     )
 
 

@@ -61,7 +61,7 @@ async def create_customer(request: web.Request) -> web.Response:
     customer = await offload(
         request, request.app[CONTAINER].app.create_customer, principal, body.name, body.address, body.contact
     )
-    return json_response(with_position(customer), status=201)
+    return json_response(await with_position(request, customer), status=201)
 
 
 async def get_customer(request: web.Request) -> web.Response:

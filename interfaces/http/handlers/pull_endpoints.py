@@ -25,7 +25,7 @@ async def add_endpoint(request: web.Request) -> web.Response:
     added = await offload(
         request, request.app[CONTAINER].pull.add_endpoint, principal, body.url, body.method, body.intervalMinutes
     )
-    return json_response(with_position(added.as_body()), status=201)
+    return json_response(await with_position(request, added.as_body()), status=201)
 
 
 async def list_endpoints(request: web.Request) -> web.Response:
@@ -49,7 +49,7 @@ async def change_endpoint(request: web.Request) -> web.Response:
     view = await offload(
         request, request.app[CONTAINER].pull.change_endpoint, principal, _endpoint_id(request), change
     )
-    return json_response(with_position(view))
+    return json_response(await with_position(request, view))
 
 
 async def remove_endpoint(request: web.Request) -> web.Response:
@@ -63,7 +63,7 @@ async def regenerate_secret(request: web.Request) -> web.Response:
     secret = await offload(
         request, request.app[CONTAINER].pull.regenerate_secret, principal, _endpoint_id(request)
     )
-    return json_response(with_position({"secret": secret}))
+    return json_response(await with_position(request, {"secret": secret}))
 
 
 async def sync_now(request: web.Request) -> web.Response:
