@@ -180,14 +180,22 @@ class ConsistentReads:
         return await self.run(lambda: self.queries.integration_status(principal, webhook_url))
 
     async def pull_endpoints(
-        self, principal: Principal, list_endpoints: Callable[[], list[dict[str, Any]]], after: int | None = None
+        self,
+        principal: Principal,
+        list_endpoints: Callable[[], list[dict[str, Any]]],
+        after: int | None = None,
     ) -> list[dict[str, Any]]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         await self.reach(("pull_endpoints",), await self._now_or(after))
         return await self.run(list_endpoints)
 
     async def orders_page(
-        self, principal: Principal, planned_date: str | None, limit: int, cursor: str | None, after: int | None
+        self,
+        principal: Principal,
+        planned_date: str | None,
+        limit: int,
+        cursor: str | None,
+        after: int | None,
     ) -> Page:
         _require(principal, Permission.READ_ORDERS)
         await self.reach(("orders",), after)

@@ -23,10 +23,8 @@ def webhook_url(request: web.Request, tenant_id: str) -> str:
 async def connect_webhook(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     secret = await offload(request, request.app[CONTAINER].app.connect_webhook, principal)
-    return json_response(
-        await with_position(request, {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "secret": secret, "active": True}),
-        status=201,
-    )
+    body = {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "secret": secret, "active": True}
+    return json_response(await with_position(request, body), status=201)
 
 
 async def regenerate_webhook_secret(request: web.Request) -> web.Response:
@@ -39,9 +37,8 @@ async def set_webhook_active(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, SetWebhookActive)
     await offload(request, request.app[CONTAINER].app.set_webhook_active, principal, body.active)
-    return json_response(
-        await with_position(request, {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "active": body.active})
-    )
+    state = {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "active": body.active}
+    return json_response(await with_position(request, state))
 
 
 async def integration_status(request: web.Request) -> web.Response:

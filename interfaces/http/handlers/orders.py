@@ -25,7 +25,9 @@ async def list_orders(request: web.Request) -> web.Response:
     planned = request.query.get("plannedDate")
     if planned is not None and not is_calendar_date(planned):
         raise InvalidRequestError("plannedDate must be a real calendar date in YYYY-MM-DD format")
-    page = await consistent_reads(request).orders_page(principal, planned, limit, cursor, min_position(request))
+    page = await consistent_reads(request).orders_page(
+        principal, planned, limit, cursor, min_position(request)
+    )
     return json_response({"orders": list(page.items), "nextCursor": page.next_cursor})
 
 
@@ -43,7 +45,9 @@ async def get_order(request: web.Request) -> web.Response:
 
 async def get_order_by_external_id(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    order = await consistent_reads(request).order_by_external_id(principal, request.match_info["externalOrderId"])
+    order = await consistent_reads(request).order_by_external_id(
+        principal, request.match_info["externalOrderId"]
+    )
     return json_response(order)
 
 
