@@ -23,6 +23,13 @@ class Shape(BaseModel):
 Timestamp = Field(description="ISO 8601 UTC, e.g. 2025-02-22T09:30:00.000000Z")
 
 
+EventPosition = Field(
+    ge=1,
+    description="the event-store position of this write (as X-Event-Position): "
+    "pass it as ?after= to a list to read at least this state",
+)
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -99,15 +106,18 @@ class WebhookConnected(Shape):
     webhookUrl: str
     secret: str = Field(description="the Bearer secret of the webhook; shown once")
     active: bool
+    eventPosition: int = EventPosition
 
 
 class NewSecret(Shape):
     secret: str = Field(description="the new secret; shown once; the old one stopped working")
+    eventPosition: int = EventPosition
 
 
 class WebhookActiveState(Shape):
     webhookUrl: str
     active: bool
+    eventPosition: int = EventPosition
 
 
 class WebhookStatus(Shape):
@@ -135,6 +145,7 @@ class PullEndpointAdded(Shape):
     method: Literal["GET", "POST"]
     intervalMinutes: Optional[int]
     secret: str = Field(description="the Bearer secret the WMS will receive; shown once")
+    eventPosition: int = EventPosition
 
 
 class PullEndpointChanged(Shape):
@@ -143,6 +154,7 @@ class PullEndpointChanged(Shape):
     method: Literal["GET", "POST"]
     intervalMinutes: Optional[int]
     nextSyncAt: Optional[str]
+    eventPosition: int = EventPosition
 
 
 class PullEndpointList(Shape):
@@ -179,6 +191,7 @@ class ApiKeyIssued(Shape):
     id: str
     apiKey: str = Field(description="the Bearer key; shown once")
     role: Literal["admin", "planner", "auditor"]
+    eventPosition: int = EventPosition
 
 
 class ApiKeyInfo(Shape):
@@ -201,6 +214,10 @@ class CustomerBody(Shape):
     contact: Optional[str]
     address: Optional[str]
     createdAt: str = Timestamp
+
+
+class CustomerCreated(CustomerBody):
+    eventPosition: int = EventPosition
 
 
 class Location(Shape):
