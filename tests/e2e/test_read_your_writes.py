@@ -1,6 +1,6 @@
 """Read your own writes over HTTP: positions out on writes, bounded waits on reads.
 
-Across two processes under load: ``tests/reliability/test_read_your_writes.py``.
+Across two processes under load: ``tests/reliability/test_read_your_writes_across_processes.py``.
 """
 
 from __future__ import annotations
