@@ -490,7 +490,8 @@ class IntakeApplication(Application):
         batch when its first event names this delivery.
         """
         if self.event_positions is not None:
-            note_written([self.event_positions.latest_of([command.delivery_id, *order_ids]) or 0])
+            position = self.event_positions.latest_of([command.delivery_id, *order_ids])
+            note_written([position] if position is not None else [])
         delivery = str(command.delivery_id)
         first_events = {
             oid: self.mapper.to_domain_event(events[0])

@@ -16,8 +16,8 @@ async def issue_api_key(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, IssueApiKey)
     issued = await offload(request, request.app[CONTAINER].app.issue_api_key, principal, body.role)
-    body = {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value}
-    return json_response(await with_position(request, body), status=201)
+    shown = {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value}
+    return json_response(await with_position(request, shown), status=201)
 
 
 async def list_api_keys(request: web.Request) -> web.Response:
