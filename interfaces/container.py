@@ -188,7 +188,7 @@ def _consistent_reads(container: Container) -> ConsistentReads:
         container.views,
         ExecutorRunner(container.executor),
         timeout=container.settings.read_wait_seconds,
-        wake={name: follower.wake for name, follower in container.followers.items()},
+        wake={name: follower.hurry for name, follower in container.followers.items()},
     )
 
 
