@@ -54,6 +54,8 @@ class ProjectionFollower:
         #: The position this follower last wrote; None: read it from the view.
         self._position: int | None = None
         self._wakeup = threading.Event()
+        #: Set when a reader waits for this read model: no coalescing pause.
+        self._hurry = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.failures = 0
@@ -68,6 +70,12 @@ class ProjectionFollower:
         return self.projection.name
 
     def wake(self) -> None:
+        self._wakeup.set()
+
+    def hurry(self) -> None:
+        """A read is waiting for this read model: follow now, skipping the
+        pause that lets close saves be followed in one pass."""
+        self._hurry.set()
         self._wakeup.set()
 
     def catch_up(self, until: int | None = None, *, trust_position: bool = False) -> int:
@@ -139,6 +147,7 @@ class ProjectionFollower:
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         self._wakeup.set()
+        self._hurry.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -173,7 +182,10 @@ class ProjectionFollower:
             passed = time.monotonic()
             woken = self._wakeup.wait(self.poll_interval)
             if woken:
-                # Let the saves that follow this one arrive: one pass serves them all.
-                self._stopping.wait(max(0.0, self.coalesce - (time.monotonic() - passed)))
+                # Let the saves that follow this one arrive: one pass serves them
+                # all (unless a read is waiting, or the follower is stopping).
+                self._hurry.wait(max(0.0, self.coalesce - (time.monotonic() - passed)))
             self._wakeup.clear()
+            if not self._stopping.is_set():
+                self._hurry.clear()
 

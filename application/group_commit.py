@@ -7,7 +7,8 @@ saves everything queued so far in one transaction, then hands over. Each
 request stays all-or-nothing: if a group fails (one request conflicts with
 another), its requests are saved one by one, so a conflict fails only the
 request that caused it. A caller returns only after its own events are
-committed (or raises its own error).
+committed (or raises its own error), and learns the event-store position
+of its own last event.
 
 A request may also name aggregates it read but did not change, with the
 versions it read (``expected_versions``): a group checks the union (the
@@ -26,18 +27,21 @@ from eventsourcing.persistence import IntegrityError
 
 T = TypeVar("T")
 
-#: Stores events in one transaction, checking the expected versions (None: none).
-Store = Callable[[list[Any], Mapping[UUID, int] | None], object]
+#: Stores events in one transaction, checking the expected versions (None: none);
+#: returns the notification ids of the events, in their order.
+Store = Callable[[list[Any], Mapping[UUID, int] | None], Sequence[int]]
 
 
 class _Entry:
-    __slots__ = ("events", "expected_versions", "done", "error")
+    __slots__ = ("events", "expected_versions", "done", "error", "position")
 
     def __init__(self, events: Sequence[Any], expected_versions: Mapping[UUID, int] | None) -> None:
         self.events = events
         self.expected_versions = expected_versions
         self.done = False
         self.error: BaseException | None = None
+        #: The notification id of this entry's last event, once stored.
+        self.position: int | None = None
 
 
 class GroupCommitter:
@@ -48,8 +52,12 @@ class GroupCommitter:
         self._queue: list[_Entry] = []
         self._busy = False
 
-    def commit(self, events: Sequence[Any], expected_versions: Mapping[UUID, int] | None = None) -> None:
-        """Store ``events`` in one transaction (possibly shared); raise on failure."""
+    def commit(
+        self, events: Sequence[Any], expected_versions: Mapping[UUID, int] | None = None
+    ) -> int | None:
+        """Store ``events`` in one transaction (possibly shared); raise on failure.
+
+        Returns the notification id of the last of ``events`` (None: no events)."""
         entry = _Entry(events, expected_versions)
         with self._cond:
             self._queue.append(entry)
@@ -69,6 +77,7 @@ class GroupCommitter:
                     self._cond.notify_all()
         if entry.error is not None:
             raise entry.error
+        return entry.position
 
     def exclusively(self, work: Callable[[Store], T]) -> T:
         """Run ``work`` with the writer to itself: nothing else of this process
@@ -99,7 +108,7 @@ class GroupCommitter:
     def _flush(self, group: list[_Entry]) -> None:
         if len(group) > 1:
             try:
-                self._store([event for entry in group for event in entry.events], _union(group))
+                ids = self._store([event for entry in group for event in entry.events], _union(group))
             except IntegrityError:
                 pass  # a conflict: saving one by one below fails only the request that caused it
             except Exception as error:  # noqa: BLE001 - the database failed for all of them alike
@@ -107,12 +116,15 @@ class GroupCommitter:
                     entry.error, entry.done = error, True
                 return
             else:
+                start = 0
                 for entry in group:
+                    entry.position = max(ids[start : start + len(entry.events)], default=None)
+                    start += len(entry.events)
                     entry.done = True
                 return
         for entry in group:
             try:
-                self._store(list(entry.events), entry.expected_versions)
+                entry.position = max(self._store(list(entry.events), entry.expected_versions), default=None)
             except Exception as error:  # noqa: BLE001 - handed to the request that owns it
                 entry.error = error
             entry.done = True

@@ -40,6 +40,7 @@ from application.commands import (
     RecordRejectedDelivery,
     TenantCreated,
 )
+from application.consistency import EventPositions
 from application.errors import (
     ConflictError,
     ForbiddenError,
@@ -56,6 +57,7 @@ from application.order_payload import parse_order_batch_with_warnings
 from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
 from application.tokens import hash_matches, hash_secret, new_secret, secret_matches
 from application.timestamps import iso
+from application.write_positions import note_written
 from domain.customer import Customer
 from domain.delivery import Delivery
 from domain.errors import DomainError
@@ -102,9 +104,11 @@ class IntakeApplication(Application):
         super().__init__(env)
         self.clock: Clock = clock or SystemClock()
         self.bulk_reader: BulkEventReader = RepositoryBulkReader(self)
+        #: Finds the position of a batch stored by an attempt whose reply was lost.
+        self.event_positions: EventPositions | None = None
         self._save_listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
-        self.committer = GroupCommitter(self._store_events)
+        self.committer = GroupCommitter(self._store_notified)
         self.aggregate_cache = AggregateCache(max_items=25_000)
         #: tenant -> (secret hash, active) of its webhook, as last read here.
         self._webhook_credentials: dict[UUID, tuple[str, bool]] = {}
@@ -126,7 +130,15 @@ class IntakeApplication(Application):
         no repository cache) without its runtime Protocol checks, which cost
         more than the insert itself for large batches.
         """
-        return self._store_events(_pending_events_of(objs), **kwargs)
+        recordings = self._store_events(_pending_events_of(objs), **kwargs)
+        note_written(recording.notification.id for recording in recordings)
+        return recordings
+
+    def _store_notified(
+        self, events: list[Any], expected_versions: Mapping[UUID, int] | None = None
+    ) -> list[int]:
+        """Store ``events``; their notification ids (the group committer's store)."""
+        return [r.notification.id for r in self._store_events(events, expected_versions)]
 
     def _store_events(
         self, events: list[Any], expected_versions: Mapping[UUID, int] | None = None, **kwargs: Any
@@ -476,9 +488,10 @@ class IntakeApplication(Application):
         )
         events = _pending_events_of((*touched, delivery))
         if store is None:
-            self.committer.commit(events, unchanged)
+            position = self.committer.commit(events, unchanged)
+            note_written([position] if position is not None else [])
         else:
-            store(events, unchanged)
+            note_written(store(events, unchanged))
         # Committed: every aggregate read or written here is as stored now.
         self.aggregate_cache.keep(loaded.values())
         return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes), warnings=command.warnings)
@@ -492,6 +505,9 @@ class IntakeApplication(Application):
         is stored: report the success it was. An order was created by this
         batch when its first event names this delivery.
         """
+        if self.event_positions is not None:
+            position = self.event_positions.latest_of([command.delivery_id, *order_ids])
+            note_written([position] if position is not None else [])
         delivery = str(command.delivery_id)
         first_events = {
             oid: self.mapper.to_domain_event(events[0])

@@ -23,6 +23,7 @@ Policy:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import time
@@ -99,7 +100,9 @@ class ExecutorRunner:
         self._executor = executor
 
     def __call__(self, call: Callable[[], T]) -> Awaitable[T]:
-        return asyncio.get_running_loop().run_in_executor(self._executor, call)
+        # In the caller's context: saves note their position for the caller's response.
+        context = contextvars.copy_context()
+        return asyncio.get_running_loop().run_in_executor(self._executor, context.run, call)
 
 
 @dataclass(frozen=True)

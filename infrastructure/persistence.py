@@ -17,6 +17,7 @@ from eventsourcing.persistence import StoredEvent
 
 from application.aggregate_cache import AggregateCache
 from application.intake_app import IntakeApplication
+from infrastructure.event_positions import SqlEventPositions
 from infrastructure.pg_arrays import array_literal
 from infrastructure.postgres_recorder import RECORDER_TOPIC
 from infrastructure.sqlite_recorder import RECORDER_TOPIC as SQLITE_RECORDER_TOPIC
@@ -79,6 +80,7 @@ def open_event_store(settings: Settings) -> tuple[IntakeApplication, Database]:
     else:
         db = Database(datastore, "sqlite")
     app.bulk_reader = SqlBulkEventReader(db, app.recorder.events_table_name)  # type: ignore[attr-defined]
+    app.event_positions = SqlEventPositions(db, app.recorder.events_table_name)  # type: ignore[attr-defined]
     return app, db
 
 

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     session_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
     map_tile_url: str | None = None
     map_tile_attribution: str = ""
+    #: How long a read waits for a read model to reach a write's position
+    #: before it answers 503 with Retry-After.
+    read_wait_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+from application.consistency import ConsistentReads
 from application.dashboard_sessions import DashboardSessions
 from application.follower import ProjectionFollower
 from application.geocoding import GeocodingMonitor
@@ -23,6 +24,7 @@ from application.pull_endpoints_projection import PullEndpointsProjection
 from application.pull_schedule import lease_for
 from application.pull_sync import ExecutorRunner, PullService
 from application.queries import IntakeQueries
+from infrastructure.event_positions import SqlEventPositions
 from infrastructure.geocoding.worker import build_geocoding
 from infrastructure.key_usage import SqlKeyUsageStore
 from infrastructure.leases import projection_lease, schema_lock
@@ -72,6 +74,8 @@ class Container:
     geocoding: GeocodingMonitor | None = None
     #: When each API key was last used (written at most once a minute per key).
     key_usage: KeyUsage | None = None
+    #: Reads that wait for the read models to reach a write (read your own writes).
+    consistent: ConsistentReads | None = None
 
     def start_background(self) -> None:
         """Projections and every other background worker, in this process."""
@@ -171,6 +175,7 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     usage_store = SqlKeyUsageStore(db)
     usage_store.create_table()
     container.key_usage = KeyUsage(usage_store, app, app.clock)
+    container.consistent = _consistent_reads(container)
     geocoding = build_geocoding(settings, app, db)
     if geocoding is not None:
         app.on_saved(geocoding.wake)
@@ -179,6 +184,19 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     for name, value in overrides.items():
         setattr(container, name, value)
     return container
+
+
+def _consistent_reads(container: Container) -> ConsistentReads:
+    """Reads by id see every acknowledged write; lists wait for a given position."""
+    app = container.app
+    return ConsistentReads(
+        container.queries,
+        app.event_positions or SqlEventPositions(container.db, app.recorder.events_table_name),  # type: ignore[attr-defined]
+        container.views,
+        ExecutorRunner(container.executor),
+        timeout=container.settings.read_wait_seconds,
+        wake={name: follower.hurry for name, follower in container.followers.items()},
+    )
 
 
 def _dashboard_sessions(app: IntakeApplication, db: Database, settings: Settings) -> DashboardSessions:

@@ -10,6 +10,7 @@ from interfaces.container import Container
 from interfaces.http.keys import CONTAINER, METRICS, RATE_LIMITER
 from interfaces.http.metrics import Metrics
 from interfaces.http.middleware import observe
+from interfaces.http.positions import event_position
 from interfaces.http.rate_limit import TenantRateLimiter
 from interfaces.http.routes import add_routes
 
@@ -20,7 +21,7 @@ BODY_HEADROOM = 1024
 
 def create_app(container: Container, *, run_background: bool = True, owns_container: bool = False) -> web.Application:
     app = web.Application(
-        middlewares=[observe],
+        middlewares=[observe, event_position],
         client_max_size=container.settings.max_body_bytes + BODY_HEADROOM,
     )
     app[CONTAINER] = container

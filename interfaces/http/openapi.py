@@ -29,6 +29,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from application.order_payload import MAX_ID, OrderItem
 from interfaces.http import response_schemas as rs
+from interfaces.http.openapi_positions import describe_event_positions
 from interfaces.http.paging import MAX_LIMIT
 from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
 from interfaces.http.schemas import CreateCustomer, IssueApiKey, SetWebhookActive
@@ -243,7 +244,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         roles=("admin", "planner"),
         request=CreateCustomer,
         replies=tenant_api(
-            {201: Reply("created", rs.CustomerBody),
+            {201: Reply("created", rs.CustomerCreated),
              409: Reply("a customer with this address exists (its customerId is in the body)")},
             bad_request=True,
         ),
@@ -384,7 +385,7 @@ def openapi_document(app: web.Application) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for (method, path), operation in described:
         paths.setdefault(path, {})[method.lower()] = _operation(method, path, operation, refs)
-    return {
+    return describe_event_positions({
         "openapi": "3.1.0",
         "info": {
             "title": "wms-intake",
@@ -411,7 +412,7 @@ def openapi_document(app: web.Application) -> dict[str, Any]:
                 for name, text in RESPONSE_HEADERS.items()
             },
         },
-    }
+    })
 
 
 #: Holds the serialised document once built (set up before the app starts).

@@ -23,6 +23,13 @@ class Shape(BaseModel):
 Timestamp = Field(description="ISO 8601 UTC, e.g. 2025-02-22T09:30:00.000000Z")
 
 
+EventPosition = Field(
+    ge=1,
+    description="the event-store position of this write (as X-Event-Position): "
+    "pass it as ?after= to a list to read at least this state",
+)
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -112,15 +119,18 @@ class WebhookConnected(Shape):
     webhookUrl: str
     secret: str = Field(description="the Bearer secret of the webhook; shown once")
     active: bool
+    eventPosition: int = EventPosition
 
 
 class NewSecret(Shape):
     secret: str = Field(description="the new secret; shown once; the old one stopped working")
+    eventPosition: int = EventPosition
 
 
 class WebhookActiveState(Shape):
     webhookUrl: str
     active: bool
+    eventPosition: int = EventPosition
 
 
 class WebhookStatus(Shape):
@@ -148,6 +158,7 @@ class PullEndpointAdded(Shape):
     method: Literal["GET", "POST"]
     intervalMinutes: Optional[int]
     secret: str = Field(description="the Bearer secret the WMS will receive; shown once")
+    eventPosition: int = EventPosition
 
 
 class PullEndpointChanged(Shape):
@@ -156,6 +167,7 @@ class PullEndpointChanged(Shape):
     method: Literal["GET", "POST"]
     intervalMinutes: Optional[int]
     nextSyncAt: Optional[str]
+    eventPosition: int = EventPosition
 
 
 class PullEndpointList(Shape):
@@ -196,6 +208,7 @@ class ApiKeyIssued(Shape):
     apiKey: str = Field(description="the Bearer key; shown once")
     role: Literal["admin", "planner", "auditor"]
     name: Optional[str] = None
+    eventPosition: int = EventPosition
 
 
 class ApiKeyInfo(Shape):
@@ -222,6 +235,10 @@ class CustomerBody(Shape):
     contact: Optional[str]
     address: Optional[str]
     createdAt: str = Timestamp
+
+
+class CustomerCreated(CustomerBody):
+    eventPosition: int = EventPosition
 
 
 class Location(Shape):

@@ -115,7 +115,7 @@ async def test_sync_now_calls_a_get_endpoint_with_the_bearer_secret_and_ingests_
     client: TestClient, tenant: TenantKeys, wms: FakeWms
 ) -> None:
     added = await add_endpoint(client, tenant, wms.url("/orders"))
-    assert set(added) == {"id", "url", "method", "intervalMinutes", "secret"}
+    assert set(added) == {"id", "url", "method", "intervalMinutes", "secret", "eventPosition"}
     assert added["method"] == "GET" and added["intervalMinutes"] is None
     secret = added["secret"]
     wms.serve_json("/orders", BATCH)

@@ -17,10 +17,11 @@ import orjson
 import pytest
 
 from application.commands import IngestResult, ReceiveBatch
+from application.write_positions import written_position
 from domain.ids import order_id
 from interfaces.container import Container
 from tests.conftest import TenantKeys
-from tests.reliability.conftest import count_topic
+from tests.reliability.conftest import count_topic, last_position
 
 
 def batch(tenant: TenantKeys, items: list[dict[str, Any]], request_id: str) -> ReceiveBatch:
@@ -180,19 +181,22 @@ def test_a_batch_whose_commit_acknowledgement_was_lost_is_reported_as_the_succes
     address = "7 Station Street, Bristol BS1 5TR"
     app.receive_batch(batch(tenant, [{"externalOrderId": "E-0", "deliveryAddress": address}], "before"))
     lost.append(True)
-    result = app.receive_batch(
-        batch(
-            tenant,
-            [
-                {"externalOrderId": "E-0", "deliveryAddress": address, "volume": 4.0},
-                {"externalOrderId": "E-1", "deliveryAddress": address},
-                {"externalOrderId": "E-1", "deliveryAddress": address, "volume": 1.0},
-            ],
-            "lost-reply",
+    with written_position() as written:
+        result = app.receive_batch(
+            batch(
+                tenant,
+                [
+                    {"externalOrderId": "E-0", "deliveryAddress": address, "volume": 4.0},
+                    {"externalOrderId": "E-1", "deliveryAddress": address},
+                    {"externalOrderId": "E-1", "deliveryAddress": address, "volume": 1.0},
+                ],
+                "lost-reply",
+            )
         )
-    )
 
     assert [o.created for o in result.orders] == [False, True, False]
+    # The answer names the position of the batch it found stored (for read-your-writes).
+    assert written.position == last_position(container)
     assert count_topic(container, "wms-intake:DeliveryAccepted") == 2
     assert count_topic(container, "wms-intake:OrderCreated") == 2
     assert order(container, tenant, "E-1")["volume"] == 1.0

@@ -7,6 +7,7 @@ from aiohttp import web
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
+from interfaces.http.positions import with_position
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import IssueApiKey, parse_body
 
@@ -17,10 +18,8 @@ async def issue_api_key(request: web.Request) -> web.Response:
     issued = await offload(
         request, request.app[CONTAINER].app.issue_api_key, principal, body.role, body.name
     )
-    return json_response(
-        {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value, "name": issued.name},
-        status=201,
-    )
+    shown = {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value, "name": issued.name}
+    return json_response(await with_position(request, shown), status=201)
 
 
 async def list_api_keys(request: web.Request) -> web.Response:

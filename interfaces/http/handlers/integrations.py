@@ -8,6 +8,7 @@ from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.paging import page_params
+from interfaces.http.positions import consistent_reads, min_position, with_position
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import SetWebhookActive, parse_body
 
@@ -22,35 +23,28 @@ def webhook_url(request: web.Request, tenant_id: str) -> str:
 async def connect_webhook(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     secret = await offload(request, request.app[CONTAINER].app.connect_webhook, principal)
-    return json_response(
-        {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "secret": secret, "active": True},
-        status=201,
-    )
+    body = {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "secret": secret, "active": True}
+    return json_response(await with_position(request, body), status=201)
 
 
 async def regenerate_webhook_secret(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     secret = await offload(request, request.app[CONTAINER].app.regenerate_webhook_secret, principal)
-    return json_response({"secret": secret})
+    return json_response(await with_position(request, {"secret": secret}))
 
 
 async def set_webhook_active(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, SetWebhookActive)
     await offload(request, request.app[CONTAINER].app.set_webhook_active, principal, body.active)
-    return json_response(
-        {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "active": body.active}
-    )
+    state = {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "active": body.active}
+    return json_response(await with_position(request, state))
 
 
 async def integration_status(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    container = request.app[CONTAINER]
-    status = await offload(
-        request,
-        container.queries.integration_status,
-        principal,
-        webhook_url(request, str(principal.tenant_id)),
+    status = await consistent_reads(request).integration_status(
+        principal, webhook_url(request, str(principal.tenant_id)), min_position(request)
     )
     return json_response(status)
 
@@ -58,5 +52,5 @@ async def integration_status(request: web.Request) -> web.Response:
 async def list_deliveries(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     limit, cursor = page_params(request, default_limit=50)
-    page = await offload(request, request.app[CONTAINER].queries.deliveries_page, principal, limit, cursor)
+    page = await consistent_reads(request).deliveries_page(principal, limit, cursor, min_position(request))
     return json_response({"deliveries": list(page.items), "nextCursor": page.next_cursor})

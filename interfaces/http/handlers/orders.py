@@ -13,6 +13,7 @@ from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.paging import page_params
+from interfaces.http.positions import consistent_reads, min_position, with_position
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import CreateCustomer, parse_body
 
@@ -37,15 +38,8 @@ async def list_orders(request: web.Request) -> web.Response:
     search = request.query.get("search") or None
     if search is not None and (len(search) > MAX_SEARCH or "\x00" in search):
         raise InvalidRequestError(f"search must be at most {MAX_SEARCH} characters, without NUL")
-    page = await offload(
-        request,
-        request.app[CONTAINER].queries.orders_page,
-        principal,
-        planned,
-        limit,
-        cursor,
-        search,
-        undated,
+    page = await consistent_reads(request).orders_page(
+        principal, planned, limit, cursor, min_position(request), search, undated
     )
     return json_response({"orders": list(page.items), "nextCursor": page.next_cursor})
 
@@ -67,7 +61,7 @@ async def get_order(request: web.Request) -> web.Response:
     order_id = request.match_info["orderId"]
     version, as_of = _as_of_params(request)
     if version is None and as_of is None:
-        order = await offload(request, container.queries.order, principal, order_id)
+        order = await consistent_reads(request).order(principal, order_id)
     else:
         order = await offload(request, container.app.order_as_of, principal, order_id, version, as_of)
     return json_response(order)
@@ -75,11 +69,8 @@ async def get_order(request: web.Request) -> web.Response:
 
 async def get_order_by_external_id(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    order = await offload(
-        request,
-        request.app[CONTAINER].queries.order_by_external_id,
-        principal,
-        request.match_info["externalOrderId"],
+    order = await consistent_reads(request).order_by_external_id(
+        principal, request.match_info["externalOrderId"]
     )
     return json_response(order)
 
@@ -98,14 +89,12 @@ async def create_customer(request: web.Request) -> web.Response:
     customer = await offload(
         request, request.app[CONTAINER].app.create_customer, principal, body.name, body.address, body.contact
     )
-    return json_response(customer, status=201)
+    return json_response(await with_position(request, customer), status=201)
 
 
 async def get_customer(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    customer = await offload(
-        request, request.app[CONTAINER].queries.customer, principal, request.match_info["customerId"]
-    )
+    customer = await consistent_reads(request).customer(principal, request.match_info["customerId"])
     return json_response(customer)
 
 

@@ -9,6 +9,7 @@ from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER, METRICS
 from interfaces.http.middleware import request_id_of
 from interfaces.http.offload import offload
+from interfaces.http.positions import consistent_reads, min_position, with_position
 from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import parse_body
@@ -24,12 +25,15 @@ async def add_endpoint(request: web.Request) -> web.Response:
     added = await offload(
         request, request.app[CONTAINER].pull.add_endpoint, principal, body.url, body.method, body.intervalMinutes
     )
-    return json_response(added.as_body(), status=201)
+    return json_response(await with_position(request, added.as_body()), status=201)
 
 
 async def list_endpoints(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    endpoints = await offload(request, request.app[CONTAINER].pull.list_endpoints, principal)
+    pull = request.app[CONTAINER].pull
+    endpoints = await consistent_reads(request).pull_endpoints(
+        principal, lambda: pull.list_endpoints(principal), min_position(request)
+    )
     return json_response({"pullEndpoints": endpoints})
 
 
@@ -45,7 +49,7 @@ async def change_endpoint(request: web.Request) -> web.Response:
     view = await offload(
         request, request.app[CONTAINER].pull.change_endpoint, principal, _endpoint_id(request), change
     )
-    return json_response(view)
+    return json_response(await with_position(request, view))
 
 
 async def remove_endpoint(request: web.Request) -> web.Response:
@@ -59,7 +63,7 @@ async def regenerate_secret(request: web.Request) -> web.Response:
     secret = await offload(
         request, request.app[CONTAINER].pull.regenerate_secret, principal, _endpoint_id(request)
     )
-    return json_response({"secret": secret})
+    return json_response(await with_position(request, {"secret": secret}))
 
 
 async def sync_now(request: web.Request) -> web.Response:
