@@ -103,11 +103,27 @@ class IntakeApplication(Application):
         self.clock: Clock = clock or SystemClock()
         self.bulk_reader: BulkEventReader = RepositoryBulkReader(self)
         self._save_listeners: list[Callable[[], None]] = []
+        self._batch_listeners: list[Callable[[str, IngestResult], None]] = []
         self._listeners_lock = threading.Lock()
         self.committer = GroupCommitter(self._store_events)
         self.aggregate_cache = AggregateCache(max_items=25_000)
         #: tenant -> (secret hash, active) of its webhook, as last read here.
         self._webhook_credentials: dict[UUID, tuple[str, bool]] = {}
+
+    # ------------------------------------------------------------------ batch counting
+
+    def on_batch(self, listener: Callable[[str, IngestResult], None]) -> None:
+        """Call ``listener(channel, result)`` once per stored batch, whatever
+        brought it (webhook, Sync now, a scheduled pull, in any process)."""
+        with self._listeners_lock:
+            self._batch_listeners.append(listener)
+
+    def _batch_accepted(self, channel: str, result: IngestResult) -> None:
+        for listener in getattr(self, "_batch_listeners", ()):
+            try:
+                listener(channel, result)
+            except Exception:  # noqa: BLE001 - counting never fails a stored batch
+                log.exception("batch listener failed")
 
     # ------------------------------------------------------------------ plumbing
 
@@ -412,8 +428,11 @@ class IntakeApplication(Application):
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
                 if attempt < OPTIMISTIC_ATTEMPTS:
-                    return self._ingest_once(command)
-                return self.committer.exclusively(lambda store: self._ingest_once(command, store))
+                    result = self._ingest_once(command)
+                else:
+                    result = self.committer.exclusively(lambda store: self._ingest_once(command, store))
+                self._batch_accepted(command.channel, result)
+                return result
             except IntegrityError:
                 if attempt == MAX_CONFLICT_RETRIES - 1:
                     break

@@ -25,6 +25,7 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
     )
     app[CONTAINER] = container
     app[METRICS] = Metrics()
+    app[METRICS].count_batches_of(container.app)
     app[RATE_LIMITER] = TenantRateLimiter(
         container.settings.rate_limit_per_second, container.settings.rate_limit_burst
     )
