@@ -60,6 +60,12 @@ class IntakeQueries:
             raise NotFoundError("Customer not found")
         return found
 
+    def customers_page(
+        self, principal: Principal, search: str | None, limit: int, cursor: str | None
+    ) -> Page:
+        _require(principal, Permission.MANAGE_CUSTOMERS)
+        return self.orders.list_customers(str(principal.tenant_id), search, min(limit, MAX_PAGE), cursor)
+
     def integration_status(self, principal: Principal, webhook_url: str) -> dict[str, Any]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         status = self.integrations.integration_status(str(principal.tenant_id), webhook_url)

@@ -88,8 +88,15 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_LagCollector(lambda: self.latest_lags))
+        self._lags_source: Callable[[], dict[str, int]] | None = None
+        self.registry.register(
+            _LagCollector(lambda: self._lags_source() if self._lags_source else self.latest_lags)
+        )
         self.registry.register(_GeocodingCollector(lambda: self.latest_geocoding))
+
+    def lags_from(self, lags: Callable[[], dict[str, int]]) -> None:
+        """Measure the lags at each scrape (a worker's metrics server runs in its own thread)."""
+        self._lags_source = lags
 
     def count_batches_of(self, app: IntakeApplication) -> None:
         """Count every batch ``app`` stores, where it is decided: webhook,

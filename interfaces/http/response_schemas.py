@@ -203,6 +203,11 @@ class CustomerBody(Shape):
     createdAt: str = Timestamp
 
 
+class CustomersPage(Shape):
+    customers: list[CustomerBody]
+    nextCursor: Optional[str]
+
+
 class Location(Shape):
     lat: Optional[float]
     lon: Optional[float]
