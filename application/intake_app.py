@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -54,6 +54,7 @@ from application.group_commit import GroupCommitter, Store
 from application.history import history_of, order_state
 from application.order_payload import parse_order_batch
 from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
+from application.refusals import DEACTIVATED, WRONG_SECRET, RefusalCounter
 from application.tokens import hash_matches, hash_secret, new_secret, secret_matches
 from application.timestamps import iso
 from domain.customer import Customer
@@ -109,6 +110,8 @@ class IntakeApplication(Application):
         self.aggregate_cache = AggregateCache(max_items=25_000)
         #: tenant -> (secret hash, active) of its webhook, as last read here.
         self._webhook_credentials: dict[UUID, tuple[str, bool]] = {}
+        #: Refused webhook requests of known tenants, by reason (flushed to a table elsewhere).
+        self.auth_refusals = RefusalCounter()
 
     # ------------------------------------------------------------------ batch counting
 
@@ -322,9 +325,15 @@ class IntakeApplication(Application):
             secret_matches(secret, "0" * 64)
             raise UnauthorizedError()
         self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
-        if not secret_matches(secret, hook.secret_hash) or not hook.active:
-            raise UnauthorizedError()
+        if not secret_matches(secret, hook.secret_hash):
+            self._refused(tenant_id, WRONG_SECRET)
+        if not hook.active:
+            self._refused(tenant_id, DEACTIVATED)
         return tenant_id
+
+    def _refused(self, tenant_id: UUID, reason: str) -> NoReturn:
+        self.auth_refusals.refused(tenant_id, reason, self.clock.now())
+        raise UnauthorizedError()
 
     def webhook_tenant_if_known(self, route_tenant: str, secret: str) -> UUID | None:
         """The tenant, when ``secret`` matches the webhook as this process last
@@ -349,8 +358,10 @@ class IntakeApplication(Application):
             self._webhook_credentials.pop(tenant_id, None)
             raise UnauthorizedError()
         self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
-        if not hash_matches(credential_hash, hook.secret_hash) or not hook.active:
-            raise UnauthorizedError()
+        if not hash_matches(credential_hash, hook.secret_hash):
+            self._refused(tenant_id, WRONG_SECRET)
+        if not hook.active:
+            self._refused(tenant_id, DEACTIVATED)
 
     def _webhook(self, tenant_id: UUID) -> WmsWebhook:
         hook = self._get(webhook_id(tenant_id), WmsWebhook)

@@ -33,6 +33,7 @@ from infrastructure.read_models.integrations_view import SqlIntegrationsView
 from infrastructure.read_models.orders_view import SqlOrdersView
 from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView
 from infrastructure.read_models.tracked_view import SqlTrackedView
+from infrastructure.refusals_store import RefusalFlusher, SqlRefusalStore
 from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sessions import SqlSessionStore
 from infrastructure.settings import Settings
@@ -68,6 +69,8 @@ class Container:
     background_running: bool = field(default=False)
     #: Geocoding queue depth and request counts, for the metrics (None: geocoding off).
     geocoding: GeocodingMonitor | None = None
+    #: Stores the refused-request counts of this process; runs wherever requests are served.
+    refusals: RefusalFlusher | None = None
 
     def start_background(self) -> None:
         """Projections and every other background worker, in this process."""
@@ -106,6 +109,8 @@ class Container:
 
     def close(self) -> None:
         self.stop_background()
+        if self.refusals is not None:
+            self.refusals.stop()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.app.close()
 
@@ -149,6 +154,8 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     }
     for follower in followers.values():
         app.on_saved(follower.wake)
+    refusal_store = SqlRefusalStore(db)
+    refusal_store.create_table()
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake")
     pull, pull_source, pull_scheduler = _pull_from_wms(app, pull_endpoints, executor, settings)
     container = Container(
@@ -157,11 +164,14 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
         db=db,
         views=views,
         followers=followers,
-        queries=IntakeQueries(orders, integrations, deliveries, pull_endpoints=pull_endpoints),
+        queries=IntakeQueries(
+            orders, integrations, deliveries, pull_endpoints=pull_endpoints, refusals=refusal_store
+        ),
         executor=executor,
         sessions=_dashboard_sessions(app, db, settings),
         pull=pull,
         pull_source=pull_source,
+        refusals=RefusalFlusher(app.auth_refusals, refusal_store),
     )
     container.workers.append(pull_scheduler)
     geocoding = build_geocoding(settings, app, db)

@@ -32,6 +32,8 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
     add_routes(app)
 
     async def background(_: web.Application) -> AsyncIterator[None]:
+        if container.refusals is not None:
+            container.refusals.start()  # refused requests are counted wherever requests are served
         if run_background:
             container.start_background()
         yield
