@@ -33,6 +33,7 @@ from infrastructure.read_models.integrations_view import SqlIntegrationsView
 from infrastructure.read_models.orders_view import SqlOrdersView
 from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView
 from infrastructure.read_models.tracked_view import SqlTrackedView
+from infrastructure.read_models.upgrade import ReadModelUpgrade
 from infrastructure.refusals_store import RefusalFlusher, SqlRefusalStore
 from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sessions import SqlSessionStore
@@ -152,8 +153,13 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
         )
         for name in views
     }
-    for follower in followers.values():
+    for name, follower in followers.items():
         app.on_saved(follower.wake)
+        # A read model whose stored version is older is rebuilt beside the old
+        # tables by its follower (the lease holder), then swapped in.
+        follower.upgrade = ReadModelUpgrade(
+            views[name], app.recorder, app.mapper, type(projections[name])(), settings.projection_batch_size
+        )
     refusal_store = SqlRefusalStore(db)
     refusal_store.create_table()
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake")
