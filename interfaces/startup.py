@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from pydantic import ValidationError
 
+from infrastructure.secret_cipher import SecretCipherError
 from infrastructure.settings import Settings, SettingsError
 
 CONFIGURATION = 2
@@ -53,6 +54,8 @@ def explain(error: BaseException, settings: Settings | None, port: int | None = 
         return error
     if isinstance(error, SettingsError):
         return StartupError(str(error), CONFIGURATION)
+    if isinstance(error, SecretCipherError):
+        return StartupError(f"{error} (see 'Keys and rotation' in docs/operations.md)", CONFIGURATION)
     store = safe_store(settings) if settings is not None else "the database"
     if isinstance(error, psycopg.OperationalError):
         detail = _last_line(str(error))
