@@ -232,3 +232,30 @@ def test_an_operator_lists_tenants_issues_lists_and_revokes_keys_and_reads_a_his
     assert_one_line_failure(unknown, 1, "not found", "tenants list")
     unknown_order = run("orders", "history", tenant, "--external-id", "NOPE", cwd=tmp_path, env=env)
     assert unknown_order.returncode == 1 and "Traceback" not in unknown_order.stderr
+
+
+def test_a_worker_serves_its_own_metrics_on_request(tmp_path: Path) -> None:
+    port = free_port()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "interfaces.cli", "worker", "--metrics-port", str(port)],
+        cwd=tmp_path, env=_env(None), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                    text = response.read().decode()
+                break
+            except OSError:
+                assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+                assert time.monotonic() < deadline, "the worker's metrics never answered"
+                time.sleep(0.2)
+        assert "# TYPE wms_intake_orders_total counter" in text or "# TYPE wms_intake_orders counter" in text
+        assert 'wms_intake_projection_lag_events{projection="orders"} 0.0' in text
+        assert "_created" not in text
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        if worker.stderr is not None:
+            worker.stderr.close()
