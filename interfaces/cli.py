@@ -12,6 +12,7 @@ import orjson
 
 from application.errors import InvalidRequestError, NotFoundError
 from application.operator import OperatorCommands
+from domain.roles import Role
 from infrastructure.malloc_arenas import limit_malloc_arenas
 from infrastructure.settings import Settings
 from interfaces.container import build_container
@@ -20,7 +21,7 @@ from interfaces.startup import RUNTIME, StartupError, explain, load_settings, sa
 
 #: The read models ``projections rebuild`` knows, in the order it rebuilds them.
 READ_MODELS = ("orders", "integrations", "deliveries", "pull_endpoints")
-ROLES = ("admin", "planner", "auditor")
+ROLES = tuple(role.value for role in Role)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

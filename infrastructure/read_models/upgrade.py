@@ -222,9 +222,12 @@ class ReadModelUpgrade:
             for table in view.tables:
                 cursor.execute(f"ALTER TABLE {db.table(table + SUFFIX)} RENAME TO {_bare(db, table)}")
             if db.dialect == "postgres":
+                # Every index of the renamed tables, the implicit ones (primary
+                # keys, UNIQUE) included, takes back its usual name.
                 cursor.execute(
-                    "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname LIKE %s",
-                    (db.schema, f"%{SUFFIX}%"),
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = ANY(%s) "
+                    "AND strpos(indexname, %s) > 0",
+                    (db.schema, list(view.tables), SUFFIX),
                 )
                 for row in cursor.fetchall():
                     old = row["indexname"]
