@@ -15,6 +15,7 @@ import sqlite3
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
 from infrastructure.secret_cipher import SecretCipherError
@@ -57,7 +58,8 @@ def explain(error: BaseException, settings: Settings | None, port: int | None = 
     if isinstance(error, SecretCipherError):
         return StartupError(f"{error} (see 'Keys and rotation' in docs/operations.md)", CONFIGURATION)
     store = safe_store(settings) if settings is not None else "the database"
-    if isinstance(error, psycopg.OperationalError):
+    postgres = settings is not None and settings.is_postgres
+    if isinstance(error, psycopg.OperationalError) or (postgres and isinstance(error, PersistenceError)):
         detail = _last_line(str(error))
         if "does not exist" in detail or "authentication failed" in detail:
             return StartupError(
@@ -66,8 +68,11 @@ def explain(error: BaseException, settings: Settings | None, port: int | None = 
         return StartupError(
             f"cannot reach {store}: {detail}; start PostgreSQL there, or fix WMS_INTAKE_DATABASE_URL", RUNTIME
         )
-    if isinstance(error, sqlite3.OperationalError):
-        return StartupError(f"cannot open {store}: {error}; check WMS_INTAKE_DATABASE_URL", CONFIGURATION)
+    if isinstance(error, (sqlite3.Error, PersistenceError)) and settings is not None and not settings.is_postgres:
+        return StartupError(
+            f"cannot open {store}: {error}; WMS_INTAKE_DATABASE_URL must name a SQLite file (or a new one) "
+            "in a writable directory", CONFIGURATION,
+        )
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return StartupError(
             f"port {port} is already in use: stop the process using it, or choose another with --port", RUNTIME

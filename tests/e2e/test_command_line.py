@@ -259,3 +259,12 @@ def test_a_worker_serves_its_own_metrics_on_request(tmp_path: Path) -> None:
         worker.wait(timeout=30)
         if worker.stderr is not None:
             worker.stderr.close()
+
+
+def test_a_sqlite_path_that_is_no_database_file_is_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / "a-directory.db").mkdir()
+    done = run("serve", cwd=tmp_path, env={"WMS_INTAKE_DATABASE_URL": "sqlite:///a-directory.db"})
+    assert_one_line_failure(done, 2, "cannot open SQLite", "WMS_INTAKE_DATABASE_URL")
+    (tmp_path / "garbage.db").write_bytes(b"this is not a database" * 100)
+    done = run("tenants", "list", cwd=tmp_path, env={"WMS_INTAKE_DATABASE_URL": "sqlite:///garbage.db"})
+    assert_one_line_failure(done, 2, "not a database")
