@@ -122,7 +122,7 @@ class IntakeApplication(Application):
             self._batch_listeners.append(listener)
 
     def _batch_accepted(self, channel: str, result: IngestResult) -> None:
-        for listener in getattr(self, "_batch_listeners", ()):
+        for listener in self._batch_listeners:
             try:
                 listener(channel, result)
             except Exception:  # noqa: BLE001 - counting never fails a stored batch
