@@ -101,9 +101,10 @@ def apply_batch(
         patch["customer_id"] = str(customer_id)
         existing = loaded.get(oid)
         if isinstance(existing, Order):
-            if existing.revise(patch, source):
+            changed = bool(existing.revise(patch, source))
+            if changed:
                 touched[oid] = existing
-            outcomes.append(OrderOutcome(line.external_order_id, oid, created=False))
+            outcomes.append(OrderOutcome(line.external_order_id, oid, created=False, changed=changed))
         else:
             order = Order.place(tenant_id, line.external_order_id, patch, source, id=oid)
             loaded[oid] = touched[oid] = order

@@ -75,6 +75,8 @@ class OrderOutcome:
     external_order_id: str
     order_id: UUID
     created: bool
+    #: False when the line left an existing order exactly as it was.
+    changed: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,14 @@ class IngestResult:
     @property
     def created(self) -> int:
         return sum(1 for o in self.orders if o.created)
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for o in self.orders if not o.created and o.changed)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for o in self.orders if not o.created and not o.changed)
 
     def as_body(self) -> dict[str, Any]:
         """The documented success body, one entry per input item in input order.

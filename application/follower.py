@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
@@ -29,6 +29,18 @@ from application.projections import Projection
 from application.read_models import TrackedView, TrackingConflictError
 
 log = logging.getLogger(__name__)
+
+
+class ReadModelUpgrade(Protocol):
+    """Builds a read model's new version beside the old one, then swaps it in."""
+
+    def pending(self) -> bool: ...
+
+    def newer_in_store(self) -> bool: ...
+
+    def step(self) -> int: ...
+
+    def run(self) -> None: ...
 
 
 class ProjectionFollower:
@@ -64,6 +76,11 @@ class ProjectionFollower:
         #: projection); ``catch_up`` called directly (CLI, tests) does not ask.
         self.lease = lease
         self.holds_lease = False
+        #: When set: the read model's upgrade, run before following (by the lease holder).
+        self.upgrade: ReadModelUpgrade | None = None
+        self._upgrading = False
+        #: The store holds a newer version of this read model: this process leaves it alone.
+        self.retired = False
 
     @property
     def name(self) -> str:
@@ -80,7 +97,13 @@ class ProjectionFollower:
 
     def catch_up(self, until: int | None = None, *, trust_position: bool = False) -> int:
         """Apply every event recorded so far (or up to ``until``); return how many
-        notifications were read."""
+        notifications were read. A pending upgrade of the read model runs first."""
+        if self.upgrade is not None and self.upgrade.pending():
+            self.upgrade.run()
+            self._position = None
+        return self._follow(until, trust_position=trust_position)
+
+    def _follow(self, until: int | None = None, *, trust_position: bool = False) -> int:
         if not trust_position:
             self._position = None
         total = 0
@@ -132,6 +155,16 @@ class ProjectionFollower:
         self._position = new_position
         return new_position - position
 
+    def _retire_if_newer(self) -> bool:
+        if self.upgrade is None or not self.upgrade.newer_in_store():
+            return False
+        log.warning("projection %s: the store holds a newer version; this process leaves it alone", self.name)
+        self.retired = True
+        if self.lease is not None:
+            self.lease.release()
+        self.holds_lease = False
+        return True
+
     def lag(self) -> int:
         """How many notifications the view is behind the event store."""
         latest = self.recorder.max_notification_id() or 0
@@ -167,9 +200,18 @@ class ProjectionFollower:
                 held = self.lease is None or self.lease.acquire()
                 if held and not self.holds_lease:
                     self._position = None  # the lease changed hands: positions moved meanwhile
+                    if self._retire_if_newer():
+                        return
+                    self._upgrading = self.upgrade is not None and self.upgrade.pending()
                 self.holds_lease = held
-                if held:
-                    self.catch_up(trust_position=woken)
+                if held and self._upgrading and self.upgrade is not None:
+                    # One batch of the new tables per pass, without waiting between them.
+                    if self.upgrade.step():
+                        continue
+                    self._upgrading = False
+                    self._position = None
+                elif held:
+                    self._follow(trust_position=woken)
                 backoff = self.poll_interval
             except Exception as error:  # noqa: BLE001 - supervision boundary
                 self.failures += 1

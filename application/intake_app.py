@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -55,6 +55,7 @@ from application.group_commit import GroupCommitter, Store
 from application.history import history_of, order_state
 from application.order_payload import parse_order_batch_with_warnings
 from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
+from application.refusals import DEACTIVATED, WRONG_SECRET, RefusalCounter
 from application.tokens import hash_matches, hash_secret, new_secret, secret_matches
 from application.timestamps import iso
 from application.write_positions import note_written
@@ -107,11 +108,29 @@ class IntakeApplication(Application):
         #: Finds the position of a batch stored by an attempt whose reply was lost.
         self.event_positions: EventPositions | None = None
         self._save_listeners: list[Callable[[], None]] = []
+        self._batch_listeners: list[Callable[[str, IngestResult], None]] = []
         self._listeners_lock = threading.Lock()
         self.committer = GroupCommitter(self._store_notified)
         self.aggregate_cache = AggregateCache(max_items=25_000)
         #: tenant -> (secret hash, active) of its webhook, as last read here.
         self._webhook_credentials: dict[UUID, tuple[str, bool]] = {}
+        #: Refused webhook requests of known tenants, by reason (flushed to a table elsewhere).
+        self.auth_refusals = RefusalCounter()
+
+    # ------------------------------------------------------------------ batch counting
+
+    def on_batch(self, listener: Callable[[str, IngestResult], None]) -> None:
+        """Call ``listener(channel, result)`` once per stored batch, whatever
+        brought it (webhook, Sync now, a scheduled pull, in any process)."""
+        with self._listeners_lock:
+            self._batch_listeners.append(listener)
+
+    def _batch_accepted(self, channel: str, result: IngestResult) -> None:
+        for listener in self._batch_listeners:
+            try:
+                listener(channel, result)
+            except Exception:  # noqa: BLE001 - counting never fails a stored batch
+                log.exception("batch listener failed")
 
     # ------------------------------------------------------------------ plumbing
 
@@ -332,9 +351,15 @@ class IntakeApplication(Application):
             secret_matches(secret, "0" * 64)
             raise UnauthorizedError()
         self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
-        if not secret_matches(secret, hook.secret_hash) or not hook.active:
-            raise UnauthorizedError()
+        if not secret_matches(secret, hook.secret_hash):
+            self._refused(tenant_id, WRONG_SECRET)
+        if not hook.active:
+            self._refused(tenant_id, DEACTIVATED)
         return tenant_id
+
+    def _refused(self, tenant_id: UUID, reason: str) -> NoReturn:
+        self.auth_refusals.refused(tenant_id, reason, self.clock.now())
+        raise UnauthorizedError()
 
     def webhook_tenant_if_known(self, route_tenant: str, secret: str) -> UUID | None:
         """The tenant, when ``secret`` matches the webhook as this process last
@@ -359,8 +384,10 @@ class IntakeApplication(Application):
             self._webhook_credentials.pop(tenant_id, None)
             raise UnauthorizedError()
         self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
-        if not hash_matches(credential_hash, hook.secret_hash) or not hook.active:
-            raise UnauthorizedError()
+        if not hash_matches(credential_hash, hook.secret_hash):
+            self._refused(tenant_id, WRONG_SECRET)
+        if not hook.active:
+            self._refused(tenant_id, DEACTIVATED)
 
     def _webhook(self, tenant_id: UUID) -> WmsWebhook:
         hook = self._get(webhook_id(tenant_id), WmsWebhook)
@@ -439,8 +466,11 @@ class IntakeApplication(Application):
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
                 if attempt < OPTIMISTIC_ATTEMPTS:
-                    return self._ingest_once(command)
-                return self.committer.exclusively(lambda store: self._ingest_once(command, store))
+                    result = self._ingest_once(command)
+                else:
+                    result = self.committer.exclusively(lambda store: self._ingest_once(command, store))
+                self._batch_accepted(command.channel, result)
+                return result
             except IntegrityError:
                 if attempt == MAX_CONFLICT_RETRIES - 1:
                     break

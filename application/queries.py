@@ -13,6 +13,8 @@ from application.read_models import (
     Page,
     PullEndpointsQueries,
 )
+from application.refusals import REASONS as REFUSAL_REASONS
+from application.refusals import RefusalStore
 from domain.roles import Permission
 
 MAX_PAGE = 1000
@@ -25,7 +27,9 @@ class IntakeQueries:
         integrations: IntegrationsQueries,
         deliveries: DeliveriesQueries,
         pull_endpoints: PullEndpointsQueries | None = None,
+        refusals: RefusalStore | None = None,
     ) -> None:
+        self.refusals = refusals
         self.orders = orders
         self.integrations = integrations
         self.deliveries = deliveries
@@ -75,11 +79,22 @@ class IntakeQueries:
             raise NotFoundError("Customer not found")
         return found
 
+    def customers_page(
+        self, principal: Principal, search: str | None, limit: int, cursor: str | None
+    ) -> Page:
+        _require(principal, Permission.MANAGE_CUSTOMERS)
+        return self.orders.list_customers(str(principal.tenant_id), search, min(limit, MAX_PAGE), cursor)
+
     def integration_status(self, principal: Principal, webhook_url: str) -> dict[str, Any]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         status = self.integrations.integration_status(str(principal.tenant_id), webhook_url)
         if self.pull_endpoints is not None:
             status["pullEndpoints"] = self.pull_endpoints.list_pull_endpoints(str(principal.tenant_id))
+        if self.refusals is not None and status.get("webhook") is not None:
+            refused = self.refusals.refused(str(principal.tenant_id))
+            status["webhook"]["refusedRequests"] = {
+                shown: refused.get(reason, {"count": 0, "lastAt": None}) for reason, shown in REFUSAL_REASONS.items()
+            }
         return status
 
     def deliveries_page(self, principal: Principal, limit: int, cursor: str | None) -> Page:

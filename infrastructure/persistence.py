@@ -21,7 +21,7 @@ from infrastructure.event_positions import SqlEventPositions
 from infrastructure.pg_arrays import array_literal
 from infrastructure.postgres_recorder import RECORDER_TOPIC
 from infrastructure.sqlite_recorder import RECORDER_TOPIC as SQLITE_RECORDER_TOPIC
-from infrastructure.settings import Settings
+from infrastructure.settings import DEFAULT_SQLITE_DIR, Settings, SettingsError
 from infrastructure.sql import Database
 
 # SQLite's default limit on bound parameters is 32766 on current builds but
@@ -33,7 +33,15 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if settings.is_postgres:
         return _postgres_env(settings)
     path = settings.sqlite_path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        # Only the default's own directory is made: any other missing
+        # directory is more likely a typo than a wish for a new tree.
+        if path.parent != DEFAULT_SQLITE_DIR:
+            raise SettingsError(
+                f"the directory of the SQLite database ({path.parent}) does not exist: "
+                "create it, or fix WMS_INTAKE_DATABASE_URL"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(path),

@@ -10,6 +10,12 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/wms-intake.sqlite3"
+#: The default store's directory, the only one made when missing.
+DEFAULT_SQLITE_DIR = Path("var")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work as given (the message says how to fix it)."""
 
 
 class Settings(BaseSettings):

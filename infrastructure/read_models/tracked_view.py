@@ -74,10 +74,16 @@ class SqlTrackedView:
 
     name: str = ""
     tables: tuple[str, ...] = ()
+    #: The shape of this read model: raise it whenever ``ddl()`` or what the
+    #: projection writes changes. A store whose tables have another version is
+    #: rebuilt beside them and swapped in (infrastructure/read_models/upgrade.py).
+    version: int = 1
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.tracking = db.table("projection_tracking")
+        #: The tracking row of these tables (another for a table being built beside them).
+        self.tracking_name = self.name
 
     # ---------------------------------------------------------------- schema
 
@@ -86,6 +92,13 @@ class SqlTrackedView:
         raise NotImplementedError
 
     def create_tables(self) -> None:
+        """Create the tables of this version, unless the store holds another
+        version's (then they are left alone until the upgrade swaps them)."""
+        from infrastructure.read_models.upgrade import prepare_versioned
+
+        prepare_versioned(self)
+
+    def create_current_tables(self) -> None:
         with self.db.transaction() as cursor:
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.tracking} "
@@ -96,13 +109,13 @@ class SqlTrackedView:
             cursor.execute(
                 f"INSERT INTO {self.tracking} (name, position) VALUES (%s, 0) "
                 "ON CONFLICT (name) DO NOTHING",
-                (self.name,),
+                (self.tracking_name,),
             )
 
     # ---------------------------------------------------------------- tracking
 
     def position(self) -> int:
-        row = self.db.query_one(f"SELECT position FROM {self.tracking} WHERE name = %s", (self.name,))
+        row = self.db.query_one(f"SELECT position FROM {self.tracking} WHERE name = %s", (self.tracking_name,))
         return int(row["position"]) if row else 0
 
     @contextmanager
@@ -112,7 +125,7 @@ class SqlTrackedView:
             # (SQLite) and loses early if another process already moved on.
             moved = cursor.execute(
                 f"UPDATE {self.tracking} SET position = %s WHERE name = %s AND position = %s",
-                (new, self.name, expected),
+                (new, self.tracking_name, expected),
             )
             if moved != 1:
                 raise TrackingConflictError(self.name)
@@ -123,7 +136,7 @@ class SqlTrackedView:
     def advance(self, expected: int, new: int) -> None:
         moved = self.db.execute(
             f"UPDATE {self.tracking} SET position = %s WHERE name = %s AND position = %s",
-            (new, self.name, expected),
+            (new, self.tracking_name, expected),
         )
         if moved != 1:
             raise TrackingConflictError(self.name)
@@ -132,10 +145,14 @@ class SqlTrackedView:
         raise NotImplementedError
 
     def reset(self) -> None:
+        from infrastructure.read_models.upgrade import recreate_if_other_version
+
+        if recreate_if_other_version(self):
+            return
         with self.db.transaction() as cursor:
             for table in self.tables:
                 cursor.execute(f"DELETE FROM {self.db.table(table)}")
-            cursor.execute(f"UPDATE {self.tracking} SET position = 0 WHERE name = %s", (self.name,))
+            cursor.execute(f"UPDATE {self.tracking} SET position = 0 WHERE name = %s", (self.tracking_name,))
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of every table, in a stable order (to compare rebuilds)."""

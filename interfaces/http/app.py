@@ -26,12 +26,15 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
     )
     app[CONTAINER] = container
     app[METRICS] = Metrics()
+    app[METRICS].count_batches_of(container.app)
     app[RATE_LIMITER] = TenantRateLimiter(
         container.settings.rate_limit_per_second, container.settings.rate_limit_burst
     )
     add_routes(app)
 
     async def background(_: web.Application) -> AsyncIterator[None]:
+        if container.refusals is not None:
+            container.refusals.start()  # refused requests are counted wherever requests are served
         if run_background:
             container.start_background()
         yield

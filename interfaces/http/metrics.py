@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from application.commands import IngestResult
 from application.geocoding import GeocodingSnapshot
+from application.intake_app import IntakeApplication
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 BATCH_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000)
@@ -57,6 +59,8 @@ class Metrics:
         # Lags are measured (off the event loop) just before each scrape.
         self.latest_lags: dict[str, int] = {}
         self.latest_geocoding: GeocodingSnapshot | None = None
+        # A ``*_created`` timestamp series per labelled counter only clutters the output.
+        disable_created_metrics()
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "wms_intake_http_requests",
@@ -73,7 +77,7 @@ class Metrics:
         )
         self.orders = Counter(
             "wms_intake_orders",
-            "Orders processed by outcome.",
+            "Orders in stored batches by channel (webhook, pull) and outcome (created, updated, unchanged).",
             ["channel", "outcome"],
             registry=self.registry,
         )
@@ -84,13 +88,26 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_LagCollector(lambda: self.latest_lags))
+        self._lags_source: Callable[[], dict[str, int]] | None = None
+        self.registry.register(
+            _LagCollector(lambda: self._lags_source() if self._lags_source else self.latest_lags)
+        )
         self.registry.register(_GeocodingCollector(lambda: self.latest_geocoding))
 
-    def count_batch(self, channel: str, created: int, processed: int) -> None:
-        self.orders.labels(channel, "created").inc(created)
-        self.orders.labels(channel, "updated").inc(processed - created)
-        self.batch_size.labels(channel).observe(processed)
+    def lags_from(self, lags: Callable[[], dict[str, int]]) -> None:
+        """Measure the lags at each scrape (a worker's metrics server runs in its own thread)."""
+        self._lags_source = lags
+
+    def count_batches_of(self, app: IntakeApplication) -> None:
+        """Count every batch ``app`` stores, where it is decided: webhook,
+        Sync now and scheduled pulls alike, in ``serve`` or in ``worker``."""
+        app.on_batch(self.count_batch)
+
+    def count_batch(self, channel: str, result: IngestResult) -> None:
+        self.orders.labels(channel, "created").inc(result.created)
+        self.orders.labels(channel, "updated").inc(result.updated)
+        self.orders.labels(channel, "unchanged").inc(result.unchanged)
+        self.batch_size.labels(channel).observe(len(result.orders))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -26,6 +26,16 @@ def request_id_of(request: web.Request) -> str:
     return request[REQUEST_ID]
 
 
+async def _route_of_path(request: web.Request) -> str:
+    """The route whose path matched when only the method did not (405): a GET
+    on the webhook is counted under the webhook, not as "unmatched"."""
+    for resource in request.app.router.resources():
+        _, allowed = await resource.resolve(request)
+        if allowed:
+            return resource.canonical
+    return "unmatched"
+
+
 @web.middleware
 async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every response carries ``X-Request-Id``; every error becomes a JSON body."""
@@ -40,7 +50,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     response.headers["X-Request-Id"] = request_id
     elapsed = time.perf_counter() - started
     route = request.match_info.route.resource
-    route_name = route.canonical if route is not None else "unmatched"
+    route_name = route.canonical if route is not None else await _route_of_path(request)
     metrics = request.app.get(METRICS)
     if metrics is not None:
         metrics.requests.labels(request.method, route_name, str(response.status)).inc()

@@ -249,6 +249,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             bad_request=True,
         ),
     ),
+    ("GET", f"{TENANT}/customers"): Operation(
+        summary="Customers, by name (find a customerId for the webhook's payload)",
+        tag="customers",
+        roles=("admin", "planner"),
+        query=(
+            Query("q", {"type": "string"}, "only customers whose name or address contains this (any case)"),
+            *_page_query(100),
+        ),
+        replies=tenant_api({200: Reply("a page of customers, by name", rs.CustomersPage)}, bad_request=True),
+    ),
     ("GET", f"{TENANT}/customers/{{customerId}}"): Operation(
         summary="One customer",
         tag="customers",

@@ -133,11 +133,26 @@ class WebhookActiveState(Shape):
     eventPosition: int = EventPosition
 
 
+class RefusedCount(Shape):
+    count: int = Field(ge=0)
+    lastAt: Optional[str] = Field(description="when the last one was refused (null: never)")
+
+
+class RefusedRequests(Shape):
+    """Requests refused with 401 since the webhook was connected, by reason."""
+
+    wrongSecret: RefusedCount
+    deactivated: RefusedCount
+
+
 class WebhookStatus(Shape):
     webhookUrl: str
     active: bool
     connectedAt: str = Timestamp
     lastReceivedAt: Optional[str] = Field(description="when the last accepted batch arrived (null: never)")
+    refusedRequests: Optional[RefusedRequests] = Field(
+        default=None, description="401s by reason (a wrong or old secret; the webhook deactivated)"
+    )
 
 
 class PullEndpointStatus(Shape):
@@ -239,6 +254,11 @@ class CustomerBody(Shape):
 
 class CustomerCreated(CustomerBody):
     eventPosition: int = EventPosition
+
+
+class CustomersPage(Shape):
+    customers: list[CustomerBody]
+    nextCursor: Optional[str]
 
 
 class Location(Shape):

@@ -89,6 +89,31 @@ async def test_metrics_count_requests_orders_batches_and_latency(client: TestCli
     assert value(again, requests, method="GET", route="/metrics", status="200") >= 1
 
 
+async def test_an_identical_resend_is_counted_unchanged_and_no_created_series_is_exposed(
+    client: TestClient, webhook: Webhook
+) -> None:
+    batch = [{"externalOrderId": f"U-{i}", "deliveryAddress": ADDRESS_MARK} for i in range(3)]
+    for _ in range(2):
+        response = await client.post(webhook.path, data=orjson.dumps(batch), headers=webhook.headers())
+        assert response.status == 200
+    response = await client.get("/metrics")
+    text = await response.text()
+    found = samples(text)
+    assert value(found, "wms_intake_orders_total", channel="webhook", outcome="created") == 3
+    assert value(found, "wms_intake_orders_total", channel="webhook", outcome="unchanged") == 3
+    assert value(found, "wms_intake_orders_total", channel="webhook", outcome="updated") == 0
+    assert "_created" not in text
+
+
+async def test_a_get_on_the_webhook_is_counted_under_the_webhook_route(client: TestClient, webhook: Webhook) -> None:
+    response = await client.get(webhook.path)
+    assert response.status == 405
+    found = await scrape(client)
+    requests = "wms_intake_http_requests_total"
+    assert value(found, requests, method="GET", route=WEBHOOK_ROUTE, status="405") == 1
+    assert value(found, requests, method="GET", route="unmatched", status="405") == 0
+
+
 async def test_metrics_show_the_lag_of_every_read_model(
     aiohttp_client: Any, container: Container, tenant: TenantKeys
 ) -> None:

@@ -64,6 +64,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("POST", f"{TENANT}/customers"): Expect(
         PLANNING, 201, lambda role: {"name": f"{role} Ltd", "address": f"1 {role} Road, York YO1 7HH"}
     ),
+    ("GET", f"{TENANT}/customers"): Expect(PLANNING, 200),
     ("GET", f"{TENANT}/customers/{{customerId}}"): Expect(PLANNING, 200),
     ("GET", f"{TENANT}/orders"): Expect(EVERYONE, 200),
     ("GET", f"{TENANT}/orders/by-external-id/{{externalOrderId}}"): Expect(EVERYONE, 200),

@@ -26,6 +26,11 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response({"status": "ready", "database": "ok"})
 
 
+async def root(request: web.Request) -> web.Response:
+    """The service's address opens the dashboard."""
+    return web.Response(status=302, headers={"Location": "/dashboard/"})
+
+
 async def metrics(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     registry = request.app[METRICS]

@@ -92,6 +92,16 @@ async def create_customer(request: web.Request) -> web.Response:
     return json_response(await with_position(request, customer), status=201)
 
 
+async def list_customers(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    limit, cursor = page_params(request)
+    search = request.query.get("q") or None
+    page = await offload(
+        request, request.app[CONTAINER].queries.customers_page, principal, search, limit, cursor
+    )
+    return json_response({"customers": list(page.items), "nextCursor": page.next_cursor})
+
+
 async def get_customer(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     customer = await consistent_reads(request).customer(principal, request.match_info["customerId"])

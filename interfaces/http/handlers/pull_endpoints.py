@@ -6,7 +6,7 @@ from aiohttp import web
 
 from application.pull_sync import PullEndpointChange
 from interfaces.http.auth import principal_of
-from interfaces.http.keys import CONTAINER, METRICS
+from interfaces.http.keys import CONTAINER
 from interfaces.http.middleware import request_id_of
 from interfaces.http.offload import offload
 from interfaces.http.positions import consistent_reads, min_position, with_position
@@ -71,5 +71,4 @@ async def sync_now(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     # The service awaits the WMS here and runs its store calls in the thread pool itself.
     result = await request.app[CONTAINER].pull.sync_now(principal, _endpoint_id(request), request_id_of(request))
-    request.app[METRICS].count_batch("pull", result.created, result.processed)
     return json_response(result.as_body())

@@ -10,7 +10,7 @@ from application.tokens import hash_secret
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
 from interfaces.http.errors import TooManyRequestsError
-from interfaces.http.keys import CONTAINER, METRICS, RATE_LIMITER
+from interfaces.http.keys import CONTAINER, RATE_LIMITER
 from interfaces.http.middleware import request_id_of
 from interfaces.http.offload import offload
 from interfaces.http.responses import json_response
@@ -51,7 +51,6 @@ async def receive_orders(request: web.Request) -> web.Response:
             credential_hash=hash_secret(secret),
         ),
     )
-    request.app[METRICS].count_batch("webhook", result.created, len(result.orders))
     return json_response(result.as_body())
 
 

@@ -88,9 +88,25 @@ function renderWebhook(hook) {
       h("dd", { id: "last-received" }, hook.lastReceivedAt ? moment(hook.lastReceivedAt) : "Never: no batch has been accepted yet"),
       h("dt", { text: "Connected" }),
       h("dd", {}, moment(hook.connectedAt)),
+      h("dt", { text: "Refused" }),
+      h("dd", { id: "refused-requests" }, ...refusedLines(hook.refusedRequests)),
     ),
     h("div", { class: "row" }, regenerate, toggle),
   );
+}
+
+/** "12 requests refused with a wrong secret, last 3 minutes ago", one line per reason. */
+function refusedLines(refused) {
+  const reasons = [
+    ["wrongSecret", "with a wrong secret"],
+    ["deactivated", "while deactivated"],
+  ];
+  const lines = reasons
+    .filter(([key]) => refused && refused[key] && refused[key].count > 0)
+    .map(([key, words]) =>
+      h("div", { class: "refused", dataset: { reason: key } }, `${plural(refused[key].count, "request")} refused ${words}, last `, moment(refused[key].lastAt)),
+    );
+  return lines.length ? lines : ["None: every request had the right secret"];
 }
 
 async function connectWms() {
