@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from application.commands import ReceiveBatch
-from application.errors import PayloadRejectedError
+from application.errors import InvalidRequestError, PayloadRejectedError
 from application.tokens import hash_secret
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
@@ -23,19 +23,27 @@ async def receive_orders(request: web.Request) -> web.Response:
     settings = container.settings
     # Authentication comes first and reads no byte of the body. A secret that
     # matches the webhook as last read here needs no query (it is checked
-    # again, fresh, in the same read as the batch's orders).
+    # again, fresh, in the same read as the batch's orders, and before any
+    # other refusal).
     route_tenant, secret = request.match_info["tenantId"], bearer_token(request)
-    tenant_id = container.app.webhook_tenant_if_known(route_tenant, secret) or await offload(
-        request, container.app.authenticate_webhook, route_tenant, secret
-    )
-    wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
-    if wait is not None:
-        raise TooManyRequestsError(wait)
-    if not _is_json(request):
-        raise PayloadRejectedError(
-            415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
-        )
-    body, size = await read_capped(request, settings.max_body_bytes, settings.client_timeout_seconds)
+    cached = container.app.webhook_tenant_if_known(route_tenant, secret)
+    tenant_id = cached or await offload(request, container.app.authenticate_webhook, route_tenant, secret)
+    try:
+        wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
+        if wait is not None:
+            raise TooManyRequestsError(wait)
+        if not _is_json(request):
+            raise PayloadRejectedError(
+                415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
+            )
+        body, size = await read_capped(request, settings.max_body_bytes, settings.client_timeout_seconds)
+    except (TooManyRequestsError, PayloadRejectedError, InvalidRequestError):
+        if cached is not None:
+            # Another process may have deactivated the webhook or changed its
+            # secret since this one last read it: a caller it no longer lets in
+            # gets the 401, never a 429, 415 or 408 that would say otherwise.
+            await offload(request, container.app.authenticate_webhook, route_tenant, secret)
+        raise
     result = await offload(
         request,
         container.app.receive_batch,
