@@ -23,7 +23,7 @@ _HEADER = re.compile(
     r"(?i)\b(" + "|".join(re.escape(h) for h in CREDENTIAL_HEADERS) + r")(['\"]?\s*[:=,]\s*['\"]?)[^\r\n'\"]*"
 )
 _SCHEME = re.compile(r"(?i)\b(bearer|basic|digest)(\s+|\\t)[^\s'\"]+")
-_SESSION = re.compile(r"(wms_intake_session=)[^;\s'\"]*")
+_SESSION = re.compile(r"(wms_intake_session\s*[=:]\s*)[^;\s'\"]*")
 _OUR_TOKENS = re.compile(r"\b(whs|wik|pls)_[A-Za-z0-9_\-\\]+")
 #: The reason of a parser error, without what follows it (the quoted bytes).
 _REASON_END = re.compile(r":\s*(?:b?['\"]|\\|$)|\n")
@@ -54,8 +54,20 @@ class ParseErrorSummary(logging.Filter):
         return True
 
 
+class CookieNamesHidden(logging.Filter):
+    """aiohttp's note of cookies it could not read names them: a malformed
+    ``Cookie`` header's "name" may be a token. Only the fact is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "cookie" in str(record.msg).lower() and record.args:
+            record.msg = "a Cookie header held pairs that are not cookies; ignored"
+            record.args = ()
+        return True
+
+
 def quiet_server_logger() -> None:
-    """Install the summary on aiohttp's server logger (once)."""
-    logger = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, ParseErrorSummary) for f in logger.filters):
-        logger.addFilter(ParseErrorSummary())
+    """Install the summaries on aiohttp's loggers that see request headers (once)."""
+    for name, kind in (("aiohttp.server", ParseErrorSummary), ("aiohttp.internal", CookieNamesHidden)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())

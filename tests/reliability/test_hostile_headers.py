@@ -320,6 +320,13 @@ def test_malformed_header_lines_never_put_a_credential_in_the_log(target: Target
                 with socket.create_connection(target.address, timeout=30) as sock:
                     sock.sendall(request + line + b"\r\n{}")
                     answers.append(sock.recv(64).split(b"\r\n", 1)[0])
+        # Well-formed lines, but a Cookie header whose pairs are not cookies (aiohttp notes their names).
+        for token in (target.session, target.webhook_secret):
+            for cookie in (b"x@%s=1", b"%s", b"wms_intake_session:%s=1"):
+                request = f"GET /api/tenants/{target.tenant_id}/orders HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+                with socket.create_connection(target.address, timeout=30) as sock:
+                    sock.sendall(request + b"Cookie: " + cookie % token.encode() + b"\r\nConnection: close\r\n\r\n")
+                    assert b" 401 " in sock.recv(64).split(b"\r\n", 1)[0]
     output = captured.getvalue()
     assert all(a.startswith(b"HTTP/1.") and b" 400 " in a for a in answers), answers
     # The refusals are logged (so the check below looked at real lines) ...
