@@ -16,7 +16,8 @@ from aiohttp import web
 from application.errors import InvalidRequestError
 from interfaces.http.keys import CONTAINER
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# Underscores too: container and compose service names use them.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]{{2,45}}\])(?::[0-9]{{1,5}})?", re.ASCII)
 MAX_HOST_LENGTH = 255
 

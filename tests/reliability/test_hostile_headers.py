@@ -208,10 +208,10 @@ def test_connect_wms_with_a_host_that_is_not_a_host_refuses_before_storing_anyth
     assert orjson.loads(answer.body)["error"] == "Invalid Host header"
     assert last_position(container) == before
     # The admin can connect once the request names a real host: no 409 from a half-done first try.
-    connected = target.send("POST", path, [auth])
+    connected = target.send("POST", path, [auth], host=b"wms_intake-1.internal:8080")
     assert connected.status == 201, connected.body
     assert orjson.loads(connected.body)["webhookUrl"] == (
-        f"http://127.0.0.1:{target.address[1]}/api/integrations/wms/{other.tenant_id}"
+        f"http://wms_intake-1.internal:8080/api/integrations/wms/{other.tenant_id}"
     )
     status_path = f"/api/tenants/{other.tenant_id}/integrations"
     assert target.send("GET", status_path, [auth], host=host).status == 400
