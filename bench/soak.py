@@ -168,7 +168,7 @@ class PrivatePostgres:
     def start(self) -> None:
         self._run(
             [postgres_bin("initdb", self.bin_dir), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--no-instructions"]
+             "--encoding=UTF8", "--no-instructions", "--no-sync"]
         )
         self._pg_ctl("start")
 
@@ -653,10 +653,11 @@ async def reconcile(soak: Soak) -> dict[str, Any]:
 
 async def drive(args: argparse.Namespace, pg: PrivatePostgres, serve: Process, worker: Process,
                 base: str, env: dict[str, str], workdir: Path) -> dict[str, Any]:
-    tenants = []
-    for index in range(args.tenants):
-        created = wms_cli(["tenants", "create", "--name", f"Soak tenant {index}"], env, workdir)
-        tenants.append(Tenant(index, created["tenantId"], created["adminApiKey"]))
+    created = await asyncio.gather(*(
+        asyncio.to_thread(wms_cli, ["tenants", "create", "--name", f"Soak tenant {index}"], env, workdir)
+        for index in range(args.tenants)
+    ))
+    tenants = [Tenant(index, c["tenantId"], c["adminApiKey"]) for index, c in enumerate(created)]
     by_index = {str(t.index): t for t in tenants}
     wms_runner, wms_url = await start_fake_wms(by_index)
     timeout = aiohttp.ClientTimeout(total=args.request_timeout)
@@ -842,6 +843,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The run as a short markdown summary: the figures, then one row per minute."""
+    rss = report["rss"]
+    window = report["restartWindowSeconds"]
+    lines = [
+        f"- capacity {report['capacityOpsPerSecond']} ops/s measured, soaked at {report['targetOpsPerSecond']} ops/s "
+        f"for {report['seconds']} s: {report['requests']} requests, statuses {report['statuses']}",
+        f"- PostgreSQL restarted at {window[0] + 1:.0f} s; restart window (to ready + grace) {window[0]}–{window[1]} s; "
+        f"5xx inside it: {sum(report['fiveXxInsideRestartWindow'].values())}, outside it: "
+        f"{sum(report['fiveXxOutsideRestartWindow'].values())}; writes re-sent after no definite answer: {report['retriedWrites']}",
+        "- RSS after warm-up → end (peak), growth: " + "; ".join(
+            f"{name} {r['afterWarmUpMiB']} → {r['endMiB']} MiB ({r['peakMiB']}), {r['growth'] * 100:+.1f}%" for name, r in rss.items()
+        ),
+        f"- read model: lag at most {report['readModel']['maxLagEvents']} events; an acknowledged order readable after "
+        f"p50 {report['readModel']['visibleAfterMs']['p50']} ms, p99 {report['readModel']['visibleAfterMs']['p99']} ms, "
+        f"max {report['readModel']['visibleAfterMs']['max']} ms",
+        f"- reconciliation: {report['reconciliation']['counts']}, failures {report['reconciliation']['failures'] or 'none'}",
+        "",
+        "| minute | serve RSS MiB | worker RSS MiB | max lag (events) | readable after (ms, max) | requests |",
+        "|---|---|---|---|---|---|",
+    ]
+    by_minute: dict[int, list[dict[str, Any]]] = {}
+    for sample in report["samples"]:
+        by_minute.setdefault(int(sample["at"] // 60), []).append(sample)
+    for minute, samples in sorted(by_minute.items()):
+        lags = [s["lagEvents"] for s in samples if s["lagEvents"] is not None]
+        visible = [s["visibleAfterMs"] for s in samples if s["visibleAfterMs"] is not None]
+        lines.append(
+            f"| {minute} | {samples[-1]['rssMiB'].get('serve')} | {samples[-1]['rssMiB'].get('worker')} | "
+            f"{max(lags) if lags else '–'} | {max(visible) if visible else '–'} | {sum(s['opsSinceLast'] for s in samples)} |"
+        )
+    return "\n".join(lines)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     length = parser.add_mutually_exclusive_group()
@@ -866,6 +901,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pg-bin", help="directory of initdb and pg_ctl")
     parser.add_argument("--seed", type=int, default=20261204)
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--summarise", type=Path, metavar="JSON", help="print the markdown summary of an earlier run")
     args = parser.parse_args(argv)
     args.duration = args.seconds if args.seconds is not None else 60 * (args.minutes if args.minutes is not None else 20)
     if args.calibrate_seconds is None:
@@ -877,7 +913,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.summarise:
+        print(markdown(orjson.loads(args.summarise.read_bytes())))
+        return 0
     report = run(args)
+    with contextlib.suppress(Exception):
+        progress("summary:\n" + markdown(report))
     text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
     print(text)
     if args.json_out:
