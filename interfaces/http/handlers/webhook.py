@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from aiohttp import web
 
 from application.commands import ReceiveBatch
@@ -28,7 +31,7 @@ async def receive_orders(request: web.Request) -> web.Response:
     route_tenant, secret = request.match_info["tenantId"], bearer_token(request)
     cached = container.app.webhook_tenant_if_known(route_tenant, secret)
     tenant_id = cached or await offload(request, container.app.authenticate_webhook, route_tenant, secret)
-    try:
+    async with _refusals_after_fresh_authentication(request, cached is not None, route_tenant, secret):
         wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
         if wait is not None:
             raise TooManyRequestsError(wait)
@@ -37,13 +40,6 @@ async def receive_orders(request: web.Request) -> web.Response:
                 415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
             )
         body, size = await read_capped(request, settings.max_body_bytes, settings.client_timeout_seconds)
-    except (TooManyRequestsError, PayloadRejectedError, InvalidRequestError):
-        if cached is not None:
-            # Another process may have deactivated the webhook or changed its
-            # secret since this one last read it: a caller it no longer lets in
-            # gets the 401, never a 429, 415 or 408 that would say otherwise.
-            await offload(request, container.app.authenticate_webhook, route_tenant, secret)
-        raise
     result = await offload(
         request,
         container.app.receive_batch,
@@ -61,6 +57,22 @@ async def receive_orders(request: web.Request) -> web.Response:
     )
     request.app[METRICS].count_batch("webhook", result.created, len(result.orders))
     return json_response(result.as_body())
+
+
+@asynccontextmanager
+async def _refusals_after_fresh_authentication(
+    request: web.Request, cached: bool, route_tenant: str, secret: str
+) -> AsyncIterator[None]:
+    """A refusal (429, 415, 408, a broken body) goes out only to a caller the
+    webhook lets in now: another process may have deactivated it or changed
+    its secret since this one last read it, and then the answer is the 401."""
+    try:
+        yield
+    except (TooManyRequestsError, PayloadRejectedError, InvalidRequestError):
+        if cached:
+            container = request.app[CONTAINER]
+            await offload(request, container.app.authenticate_webhook, route_tenant, secret)
+        raise
 
 
 def _is_json(request: web.Request) -> bool:
