@@ -218,6 +218,11 @@ def test_connect_wms_with_a_host_that_is_not_a_host_refuses_before_storing_anyth
     patched = target.send("PATCH", f"{path}", [auth, (b"Content-Type", b"application/json")], b'{"active":false}',
                           host=host)
     assert patched.status == 400
+    # The 400 is a documented answer of each of these routes.
+    document = orjson.loads(target.send("GET", "/api/openapi.json", []).body)
+    for route, method in ((path, "post"), (path, "patch"), (status_path, "get")):
+        template = route.replace(str(other.tenant_id), "{tenantId}")
+        assert "400" in document["paths"][template][method]["responses"], (method, template)
     # Still active: the refused PATCH changed nothing.
     secret = orjson.loads(connected.body)["secret"]
     assert str(container.app.authenticate_webhook(str(other.tenant_id), secret)) == str(other.tenant_id)
