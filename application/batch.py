@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 from application.commands import OrderOutcome
 from application.errors import PayloadRejectedError
 from application.order_lines import OrderLine
+from application.problem_list import ProblemList
 from domain.customer import Customer
 from domain.ids import order_id
 from domain.order import Order
@@ -59,13 +60,13 @@ def check_named_customers(
     loaded: Mapping[UUID, Aggregate],
 ) -> None:
     """A ``customerId`` must name a customer of this tenant (check 7)."""
-    problems: list[dict[str, Any]] = []
+    problems = ProblemList()
     for index, (line, cid) in enumerate(zip(lines, keys.named_customers)):
         if not line.customer_id:
             continue
         customer = loaded.get(cid) if cid is not None else None
         if not isinstance(customer, Customer) or customer.tenant_id != str(tenant_id):
-            problems.append(
+            problems.add(
                 {
                     "index": index,
                     "externalOrderId": line.external_order_id,
@@ -74,7 +75,7 @@ def check_named_customers(
                 }
             )
     if problems:
-        raise PayloadRejectedError(400, {"error": "Customer not found", "details": problems})
+        raise PayloadRejectedError(400, problems.body("Customer not found"))
 
 
 def apply_batch(

@@ -26,7 +26,7 @@ from uuid import UUID
 from application.commands import Principal
 from application.errors import NotFoundError, UnauthorizedError
 from application.ports import Clock
-from application.tokens import hash_secret
+from application.tokens import credential_bytes, hash_secret
 
 SESSION_TOKEN_BYTES = 32
 
@@ -123,11 +123,11 @@ class DashboardSessions:
 
 def csrf_token_of(session_token: str) -> str:
     """The CSRF token of a session: a one-way function of its token."""
-    return hashlib.sha256(b"wms-intake csrf\x00" + session_token.encode()).hexdigest()
+    return hashlib.sha256(b"wms-intake csrf\x00" + credential_bytes(session_token)).hexdigest()
 
 
 def csrf_matches(session_token: str, presented: str) -> bool:
-    return hmac.compare_digest(csrf_token_of(session_token).encode(), presented.encode())
+    return hmac.compare_digest(csrf_token_of(session_token).encode(), credential_bytes(presented))
 
 
 def _tenant_of_route(value: str) -> UUID:

@@ -636,20 +636,21 @@ MAX_LOGGED_PROBLEMS = 100
 def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:
     """The error body as the delivery log keeps it: at most 100 listed problems.
 
-    A 10,000-item batch can fail on every item; the caller gets every problem,
-    the log keeps enough to see what went wrong and says how many were left out.
+    A 10,000-item batch can fail on every item; the caller gets the first
+    1,000 problems, the log keeps enough to see what went wrong and says how
+    many were left out (counting those the caller's answer left out too).
     """
     bounded = dict(error)
     details = bounded.get("details")
     if isinstance(details, list) and len(details) > MAX_LOGGED_PROBLEMS:
         bounded["details"] = details[:MAX_LOGGED_PROBLEMS]
-        bounded["omitted"] = len(details) - MAX_LOGGED_PROBLEMS
+        bounded["omitted"] = error.get("omitted", 0) + len(details) - MAX_LOGGED_PROBLEMS
     field_errors = bounded.get("fieldErrors")
     if isinstance(field_errors, dict):
         messages = field_errors.get("plannedDate")
         if isinstance(messages, list) and len(messages) > MAX_LOGGED_PROBLEMS:
             bounded["fieldErrors"] = {"plannedDate": messages[:MAX_LOGGED_PROBLEMS]}
-            bounded["omitted"] = len(messages) - MAX_LOGGED_PROBLEMS
+            bounded["omitted"] = error.get("omitted", 0) + len(messages) - MAX_LOGGED_PROBLEMS
     return bounded
 
 

@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 from application.errors import PayloadRejectedError
 from application.history import WIRE_NAME
 from application.order_lines import OrderLine
+from application.problem_list import ProblemList
 from domain.addresses import normalise_address
 
 MAX_TEXT = 1000
@@ -175,16 +176,19 @@ def _parse(body: bytes, *, max_items: int) -> tuple[tuple[OrderLine, ...], list[
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise PayloadRejectedError(400, {"error": "Invalid JSON"}) from None
-    raw_items = _items_of(document)
-    if len(raw_items) > max_items:
+    # The item count is judged before the items' shape (the documented order:
+    # 413 for too many orders, then 400 for an item that is not an object).
+    count = len(document) if isinstance(document, list) else 1
+    if count > max_items:
         raise PayloadRejectedError(
             413,
             {
                 "error": "Payload too large",
-                "details": f"a batch holds at most {max_items} orders, got {len(raw_items)}",
+                "details": f"a batch holds at most {max_items} orders, got {count}",
                 "maxItems": max_items,
             },
         )
+    raw_items = _items_of(document)
     items = _validate_items(raw_items)
     _check_planned_dates(raw_items)
     return tuple(_line_of(item) for item in items), raw_items
@@ -194,19 +198,13 @@ def _items_of(document: Any) -> list[dict[str, Any]]:
     if isinstance(document, dict):
         return [document]
     if isinstance(document, list):
-        not_objects = [i for i, item in enumerate(document) if not isinstance(item, dict)]
+        not_objects = ProblemList()
+        for i, item in enumerate(document):
+            if not isinstance(item, dict):
+                not_objects.add({"index": i, "message": "each order must be a JSON object"})
         if not not_objects:
             return document
-        raise PayloadRejectedError(
-            400,
-            {
-                "error": "Invalid payload shape",
-                "details": [
-                    {"index": i, "message": "each order must be a JSON object"}
-                    for i in not_objects[:100]
-                ],
-            },
-        )
+        raise PayloadRejectedError(400, not_objects.body("Invalid payload shape"))
     raise PayloadRejectedError(
         400,
         {
@@ -218,16 +216,21 @@ def _items_of(document: Any) -> list[dict[str, Any]]:
 
 def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
     items: list[OrderItem] = []
-    problems: list[dict[str, Any]] = []
+    # Found in item order (within an item: its fields, then the address rule).
+    problems = ProblemList()
     for index, raw in enumerate(raw_items):
         reference = _reference_of(raw)
         try:
             item = OrderItem.model_validate(raw)
         except ValidationError as error:
-            problems.extend(_problems_of(error, index, reference))
+            if problems.full:
+                problems.skip(error.error_count())
+            else:
+                for problem in _problems_of(error, index, reference):
+                    problems.add(problem)
             item = None
         if not _has_text(raw.get("customerId")) and not _has_address(raw.get("deliveryAddress")):
-            problems.append(
+            problems.add(
                 {
                     "index": index,
                     "externalOrderId": reference,
@@ -238,8 +241,7 @@ def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
         elif item is not None:
             items.append(item)
     if problems:
-        problems.sort(key=lambda p: p["index"])
-        raise PayloadRejectedError(400, {"error": "Validation failed", "details": problems})
+        raise PayloadRejectedError(400, problems.body("Validation failed"))
     return items
 
 
@@ -285,20 +287,24 @@ def _has_address(value: Any) -> bool:
 
 
 def _check_planned_dates(raw_items: list[dict[str, Any]]) -> None:
-    messages = []
+    messages = ProblemList()
     for index, raw in enumerate(raw_items):
         value = raw.get("plannedDate")
         if value is None or is_calendar_date(value):
             continue
+        if messages.full:
+            messages.skip(1)
+            continue
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        messages.append(
+        messages.add(
             f"item {index} (externalOrderId {_reference_of(raw)!r}): plannedDate must be a "
             f"real calendar date in YYYY-MM-DD format, got {shown}"
         )
     if messages:
-        raise PayloadRejectedError(
-            422, {"error": "Invalid plannedDate", "fieldErrors": {"plannedDate": messages}}
-        )
+        body: dict[str, Any] = {"error": "Invalid plannedDate", "fieldErrors": {"plannedDate": messages.listed}}
+        if messages.omitted:
+            body["omitted"] = messages.omitted
+        raise PayloadRejectedError(422, body)
 
 
 def is_calendar_date(value: Any) -> bool:

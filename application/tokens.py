@@ -18,8 +18,19 @@ def new_secret(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(TOKEN_BYTES)}"
 
 
+def credential_bytes(text: str) -> bytes:
+    """The bytes of a presented credential, for any string at all.
+
+    A header that is not UTF-8 reaches us holding lone surrogates (the HTTP
+    parser's ``surrogateescape``). Those encode here to bytes no real secret
+    has (every secret we issue is ASCII), so such a credential is simply a
+    wrong one: hashing and comparing never fail on it.
+    """
+    return text.encode("utf-8", "surrogatepass")
+
+
 def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return hashlib.sha256(credential_bytes(secret)).hexdigest()
 
 
 def secret_matches(presented: str, stored_hash: str) -> bool:
@@ -29,4 +40,4 @@ def secret_matches(presented: str, stored_hash: str) -> bool:
 
 def hash_matches(presented_hash: str, stored_hash: str) -> bool:
     """Constant-time comparison of two digests (a secret already hashed)."""
-    return hmac.compare_digest(presented_hash.encode(), stored_hash.encode())
+    return hmac.compare_digest(credential_bytes(presented_hash), credential_bytes(stored_hash))

@@ -17,6 +17,7 @@ from eventsourcing.persistence import StoredEvent
 
 from application.aggregate_cache import AggregateCache
 from application.intake_app import IntakeApplication
+from infrastructure.db_gate import install as install_gate
 from infrastructure.event_positions import SqlEventPositions
 from infrastructure.pg_arrays import array_literal
 from infrastructure.postgres_recorder import RECORDER_TOPIC
@@ -84,6 +85,8 @@ def open_event_store(settings: Settings) -> tuple[IntakeApplication, Database]:
     app.aggregate_cache = AggregateCache(max_items=settings.aggregate_cache_size)
     datastore = app.recorder.datastore  # type: ignore[attr-defined]
     if settings.is_postgres:
+        # Every route answers 503 at once while the database is unreachable.
+        install_gate(datastore)
         db = Database(datastore, "postgres", schema=datastore.schema)
     else:
         db = Database(datastore, "sqlite")

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 
 import orjson
 
+from interfaces.log_redaction import quiet_server_logger, redact
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -17,11 +19,11 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()),
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -31,5 +33,6 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    quiet_server_logger()
     # aiohttp's own access log would duplicate ours, in another format.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

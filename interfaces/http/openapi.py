@@ -134,7 +134,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         summary="Integration status (Settings -> Integrations)",
         tag="integrations",
         roles=("admin",),
-        replies=tenant_api({200: Reply("the webhook and pull endpoints", rs.IntegrationStatus)}),
+        # 400: a Host that is not a host, when WMS_INTAKE_PUBLIC_URL is unset (the webhook URL).
+        replies=tenant_api({200: Reply("the webhook and pull endpoints", rs.IntegrationStatus)}, bad_request=True),
     ),
     ("POST", f"{TENANT}/integrations/wms/webhook"): Operation(
         summary="Connect WMS: create the webhook (its secret is shown once)",
@@ -143,6 +144,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         replies=tenant_api(
             {201: Reply("connected", rs.WebhookConnected),
              409: Reply("the WMS webhook is already connected")},
+            bad_request=True,
         ),
     ),
     ("PATCH", f"{TENANT}/integrations/wms/webhook"): Operation(

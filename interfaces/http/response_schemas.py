@@ -51,10 +51,14 @@ class ValidationProblem(Shape):
 
 class WebhookValidationError(Shape):
     """400 of the webhook: ``Invalid JSON``, ``Invalid payload shape``,
-    ``Validation failed`` (every problem of every item) or ``Customer not found``."""
+    ``Validation failed`` (the problems of every item, the first 1,000 listed)
+    or ``Customer not found``."""
 
     error: Literal["Invalid JSON", "Invalid payload shape", "Validation failed", "Customer not found"]
-    details: Optional[list[ValidationProblem] | str] = None
+    details: Optional[list[ValidationProblem] | str] = Field(
+        default=None, description="the first 1,000 problems, in item order"
+    )
+    omitted: Optional[int] = Field(default=None, description="how many more problems there were (only when over 1,000)")
 
 
 class PlannedDateErrors(Shape):
@@ -66,6 +70,7 @@ class InvalidPlannedDate(Shape):
 
     error: Literal["Invalid plannedDate"]
     fieldErrors: PlannedDateErrors
+    omitted: Optional[int] = Field(default=None, description="how many more bad items there were (only when over 1,000)")
 
 
 class PayloadTooLarge(Shape):

@@ -136,10 +136,12 @@ def test_an_array_with_items_that_are_not_objects_names_each_of_them() -> None:
 # ---------------------------------------------------------------- the check order
 
 
-def test_the_shape_is_judged_before_the_batch_size() -> None:
+def test_the_batch_size_is_judged_before_the_shape_as_documented() -> None:
+    """The README's order: 413 (too many orders) comes before 400 Invalid payload shape."""
     status, body = rejection([1, 2, 3], max_items=2)
 
-    assert (status, body["error"]) == (400, "Invalid payload shape")
+    assert (status, body["error"]) == (413, "Payload too large")
+    assert rejection([order(), 2], max_items=2)[1]["error"] == "Invalid payload shape"
 
 
 def test_more_orders_than_allowed_gets_413_before_any_item_is_validated() -> None:

@@ -60,8 +60,12 @@ def require_csrf(request: web.Request, token: str) -> None:
 
 def require_same_origin(request: web.Request) -> None:
     """Refuse a state change whose browser-declared origin is not this service."""
-    declared = request.headers.get("Origin") or _origin_of(request.headers.get("Referer", ""))
-    if declared and declared not in own_origins(request):
+    origin, referer = request.headers.get("Origin"), request.headers.get("Referer")
+    if origin is None and referer is None:
+        return
+    # A Referer that names no origin (malformed, not UTF-8) is no proof of coming from here.
+    declared = origin if origin is not None else _origin_of(referer or "")
+    if declared not in own_origins(request):
         raise ForbiddenError()
 
 

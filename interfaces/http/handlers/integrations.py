@@ -9,21 +9,25 @@ from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.paging import page_params
 from interfaces.http.positions import consistent_reads, min_position, with_position
+from interfaces.http.public_url import public_origin
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import SetWebhookActive, parse_body
 
 
 def webhook_url(request: web.Request, tenant_id: str) -> str:
-    """``{origin}/api/integrations/wms/{tenantId}``; origin from settings or the request."""
-    public = request.app[CONTAINER].settings.public_url
-    origin = public.rstrip("/") if public else f"{request.scheme}://{request.host}"
-    return f"{origin}/api/integrations/wms/{tenant_id}"
+    """``{origin}/api/integrations/wms/{tenantId}``; origin from settings or a valid Host.
+
+    Handlers that change something build it before the change: a request
+    whose Host is not a host is refused with nothing committed.
+    """
+    return f"{public_origin(request)}/api/integrations/wms/{tenant_id}"
 
 
 async def connect_webhook(request: web.Request) -> web.Response:
     principal = await principal_of(request)
+    url = webhook_url(request, str(principal.tenant_id))
     secret = await offload(request, request.app[CONTAINER].app.connect_webhook, principal)
-    body = {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "secret": secret, "active": True}
+    body = {"webhookUrl": url, "secret": secret, "active": True}
     return json_response(await with_position(request, body), status=201)
 
 
@@ -36,8 +40,9 @@ async def regenerate_webhook_secret(request: web.Request) -> web.Response:
 async def set_webhook_active(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, SetWebhookActive)
+    url = webhook_url(request, str(principal.tenant_id))
     await offload(request, request.app[CONTAINER].app.set_webhook_active, principal, body.active)
-    state = {"webhookUrl": webhook_url(request, str(principal.tenant_id)), "active": body.active}
+    state = {"webhookUrl": url, "active": body.active}
     return json_response(await with_position(request, state))
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from aiohttp import web
 
 from application.commands import ReceiveBatch
-from application.errors import PayloadRejectedError
+from application.errors import InvalidRequestError, PayloadRejectedError
 from application.tokens import hash_secret
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
@@ -23,19 +26,20 @@ async def receive_orders(request: web.Request) -> web.Response:
     settings = container.settings
     # Authentication comes first and reads no byte of the body. A secret that
     # matches the webhook as last read here needs no query (it is checked
-    # again, fresh, in the same read as the batch's orders).
+    # again, fresh, in the same read as the batch's orders, and before any
+    # other refusal).
     route_tenant, secret = request.match_info["tenantId"], bearer_token(request)
-    tenant_id = container.app.webhook_tenant_if_known(route_tenant, secret) or await offload(
-        request, container.app.authenticate_webhook, route_tenant, secret
-    )
-    wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
-    if wait is not None:
-        raise TooManyRequestsError(wait)
-    if not _is_json(request):
-        raise PayloadRejectedError(
-            415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
-        )
-    body, size = await read_capped(request, settings.max_body_bytes, settings.client_timeout_seconds)
+    cached = container.app.webhook_tenant_if_known(route_tenant, secret)
+    tenant_id = cached or await offload(request, container.app.authenticate_webhook, route_tenant, secret)
+    async with _refusals_after_fresh_authentication(request, cached is not None, route_tenant, secret):
+        wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
+        if wait is not None:
+            raise TooManyRequestsError(wait)
+        if not _is_json(request):
+            raise PayloadRejectedError(
+                415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
+            )
+        body, size = await read_capped(request, settings.max_body_bytes, settings.client_timeout_seconds)
     result = await offload(
         request,
         container.app.receive_batch,
@@ -52,6 +56,22 @@ async def receive_orders(request: web.Request) -> web.Response:
         ),
     )
     return json_response(result.as_body())
+
+
+@asynccontextmanager
+async def _refusals_after_fresh_authentication(
+    request: web.Request, cached: bool, route_tenant: str, secret: str
+) -> AsyncIterator[None]:
+    """A refusal (429, 415, 408, a broken body) goes out only to a caller the
+    webhook lets in now: another process may have deactivated it or changed
+    its secret since this one last read it, and then the answer is the 401."""
+    try:
+        yield
+    except (TooManyRequestsError, PayloadRejectedError, InvalidRequestError):
+        if cached:
+            container = request.app[CONTAINER]
+            await offload(request, container.app.authenticate_webhook, route_tenant, secret)
+        raise
 
 
 def _is_json(request: web.Request) -> bool:
