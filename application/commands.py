@@ -8,7 +8,20 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from application.order_lines import OrderLine
+from application.redaction import Redactor
 from domain.roles import GRANTS, Permission, Role
+
+
+@dataclass(frozen=True)
+class PulledBatch:
+    """A batch that a sync of ``endpoint_id`` started at ``sync_started_at`` pulled.
+
+    Stored only if no sync of the endpoint that started later stored its own
+    first: data pulled earlier never overwrites data pulled later.
+    """
+
+    endpoint_id: UUID
+    sync_started_at: datetime
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class IngestOrders:
     #: SHA-256 of the webhook secret presented, checked again against the
     #: webhook as read with the batch (None: not a webhook delivery).
     credential_hash: str | None = None
+    pulled: PulledBatch | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,10 @@ class ReceiveBatch:
     endpoint_id: str | None = None
     delivery_id: UUID = field(default_factory=uuid4)
     credential_hash: str | None = None
+    #: The secrets of this delivery (the webhook's presented one, the pull's),
+    #: redacted from a refusal before it is recorded or answered.
+    redactor: Redactor | None = field(default=None, repr=False)
+    pulled: PulledBatch | None = None
 
 
 @dataclass(frozen=True)

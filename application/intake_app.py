@@ -61,6 +61,7 @@ from domain.delivery import Delivery
 from domain.errors import DomainError
 from domain.ids import webhook_id
 from domain.order import Order
+from domain.pull_endpoint import PullEndpoint
 from domain.roles import Permission, Role
 from domain.source import Source
 from domain.tenant import Tenant
@@ -374,9 +375,17 @@ class IntakeApplication(Application):
                     endpoint_id=command.endpoint_id,
                     delivery_id=command.delivery_id,
                     credential_hash=command.credential_hash,
+                    pulled=command.pulled,
                 )
             )
-        except PayloadRejectedError as rejected:
+        except PayloadRejectedError as refused:
+            # A refusal may quote the batch, and the batch may quote a secret:
+            # what is recorded and answered is redacted first.
+            rejected = (
+                PayloadRejectedError(refused.status, command.redactor.value(refused.body))
+                if command.redactor is not None
+                else refused
+            )
             if command.credential_hash is not None:
                 # Only a caller whose secret still opens the webhook gets a
                 # delivery-log entry (the check above may have used a cached read).
@@ -397,7 +406,9 @@ class IntakeApplication(Application):
                     endpoint_id=command.endpoint_id,
                 )
             )
-            raise
+            if rejected is refused:
+                raise
+            raise rejected from None
 
     def ingest_orders(self, command: IngestOrders) -> IngestResult:
         """Apply a batch atomically; retry optimistic-concurrency conflicts.
@@ -424,7 +435,10 @@ class IntakeApplication(Application):
     def _ingest_once(self, command: IngestOrders, store: Store | None = None) -> IngestResult:
         keys = keys_of(command.tenant_id, command.lines)
         hook_id = webhook_id(command.tenant_id) if command.credential_hash else None
-        loaded = self.load_many(keys.all_ids() | {command.delivery_id} | ({hook_id} if hook_id else set()))
+        pulled_from = {command.pulled.endpoint_id} if command.pulled is not None else set()
+        loaded = self.load_many(
+            keys.all_ids() | {command.delivery_id} | ({hook_id} if hook_id else set()) | pulled_from
+        )
         if command.credential_hash is not None:
             self._check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
         if isinstance(loaded.get(command.delivery_id), Delivery):
@@ -458,7 +472,8 @@ class IntakeApplication(Application):
             payload_bytes=command.payload_bytes,
             payload_sha256=command.payload_sha256,
         )
-        events = _pending_events_of((*touched, delivery))
+        endpoint = _pulled_endpoint(command, loaded)
+        events = _pending_events_of((*touched, delivery, endpoint))
         if store is None:
             self.committer.commit(events, unchanged)
         else:
@@ -566,6 +581,19 @@ class IntakeApplication(Application):
         if order is None or order.tenant_id != str(principal.tenant_id):
             raise NotFoundError("Order not found")
         return oid
+
+
+def _pulled_endpoint(command: IngestOrders, loaded: dict[UUID, Aggregate]) -> PullEndpoint | None:
+    """The pull endpoint of a pulled batch, noting the batch: saved in the batch's own
+    transaction, so a batch pulled earlier than one already stored is refused
+    (``StalePullError``), whichever committed first."""
+    if command.pulled is None:
+        return None
+    endpoint = loaded.get(command.pulled.endpoint_id)
+    if not isinstance(endpoint, PullEndpoint):
+        return None
+    endpoint.store_pulled_batch(command.pulled.sync_started_at, str(command.delivery_id))
+    return endpoint
 
 
 MAX_LOGGED_PROBLEMS = 100

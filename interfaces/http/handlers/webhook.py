@@ -6,6 +6,7 @@ from aiohttp import web
 
 from application.commands import ReceiveBatch
 from application.errors import PayloadRejectedError
+from application.media_types import UNSUPPORTED_MEDIA_TYPE_BODY, is_json_media_type
 from application.tokens import hash_secret
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
@@ -14,8 +15,6 @@ from interfaces.http.keys import CONTAINER, METRICS, RATE_LIMITER
 from interfaces.http.middleware import request_id_of
 from interfaces.http.offload import offload
 from interfaces.http.responses import json_response
-
-JSON_TYPES = ("application/json", "text/json", "text/plain", "application/octet-stream")
 
 
 async def receive_orders(request: web.Request) -> web.Response:
@@ -32,9 +31,7 @@ async def receive_orders(request: web.Request) -> web.Response:
     if wait is not None:
         raise TooManyRequestsError(wait)
     if not _is_json(request):
-        raise PayloadRejectedError(
-            415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
-        )
+        raise PayloadRejectedError(415, dict(UNSUPPORTED_MEDIA_TYPE_BODY))
     body, size = await read_capped(request, settings.max_body_bytes, settings.client_timeout_seconds)
     result = await offload(
         request,
@@ -56,8 +53,5 @@ async def receive_orders(request: web.Request) -> web.Response:
 
 
 def _is_json(request: web.Request) -> bool:
-    # No Content-Type is accepted (some WMSs send none); a form or XML is not.
-    if "Content-Type" not in request.headers:
-        return True
-    kind = request.content_type.lower()
-    return kind in JSON_TYPES or kind.endswith("+json")
+    # One rule with the pull's (application/media_types.py).
+    return is_json_media_type(request.content_type if "Content-Type" in request.headers else None)
