@@ -7,6 +7,7 @@ from aiohttp import web
 from application.commands import ReceiveBatch
 from application.errors import PayloadRejectedError
 from application.media_types import UNSUPPORTED_MEDIA_TYPE_BODY, is_json_media_type
+from application.redaction import Redactor
 from application.tokens import hash_secret
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
@@ -46,6 +47,7 @@ async def receive_orders(request: web.Request) -> web.Response:
             max_items=settings.max_batch_items,
             max_body_bytes=settings.max_body_bytes,
             credential_hash=hash_secret(secret),
+            redactor=Redactor([secret]),
         ),
     )
     request.app[METRICS].count_batch("webhook", result.created, len(result.orders))
