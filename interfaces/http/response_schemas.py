@@ -135,6 +135,9 @@ class PullEndpointAdded(Shape):
     method: Literal["GET", "POST"]
     intervalMinutes: Optional[int]
     secret: str = Field(description="the Bearer secret the WMS will receive; shown once")
+    warnings: list[str] = Field(
+        default_factory=list, description="present only when there are any (e.g. the host does not resolve yet)"
+    )
 
 
 class PullEndpointChanged(Shape):
