@@ -462,7 +462,7 @@ class PullService:
                 summary=error.message,
                 retry_after=error.retry_after,
             )
-        if plan.redactor.contains(body):
+        if await self.run(partial(plan.redactor.contains, body)):
             # Redacting order data would store what the WMS never sent: refuse it whole.
             message = "the WMS answer contains the pull secret it was sent; nothing of it was stored"
             return _Pulled(
