@@ -583,19 +583,6 @@ class IntakeApplication(Application):
         return oid
 
 
-def _pulled_endpoint(command: IngestOrders, loaded: dict[UUID, Aggregate]) -> PullEndpoint | None:
-    """The pull endpoint of a pulled batch, noting the batch: saved in the batch's own
-    transaction, so a batch pulled earlier than one already stored is refused
-    (``StalePullError``), whichever committed first."""
-    if command.pulled is None:
-        return None
-    endpoint = loaded.get(command.pulled.endpoint_id)
-    if not isinstance(endpoint, PullEndpoint):
-        return None
-    endpoint.store_pulled_batch(command.pulled.sync_started_at, str(command.delivery_id))
-    return endpoint
-
-
 MAX_LOGGED_PROBLEMS = 100
 
 
@@ -648,3 +635,16 @@ def _parse_tenant(value: str) -> UUID:
         return UUID(value)
     except ValueError:
         raise NotFoundError("Not found") from None
+
+
+def _pulled_endpoint(command: IngestOrders, loaded: dict[UUID, Aggregate]) -> PullEndpoint | None:
+    """The pull endpoint of a pulled batch, noting the batch: saved in the batch's own
+    transaction, so a batch pulled earlier than one already stored is refused
+    (``StalePullError``), whichever committed first."""
+    if command.pulled is None:
+        return None
+    endpoint = loaded.get(command.pulled.endpoint_id)
+    if not isinstance(endpoint, PullEndpoint):
+        return None
+    endpoint.store_pulled_batch(command.pulled.sync_started_at, str(command.delivery_id))
+    return endpoint

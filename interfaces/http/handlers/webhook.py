@@ -6,9 +6,9 @@ from aiohttp import web
 
 from application.commands import ReceiveBatch
 from application.errors import PayloadRejectedError
-from application.media_types import UNSUPPORTED_MEDIA_TYPE_BODY, is_json_media_type
-from application.redaction import Redactor
 from application.tokens import hash_secret
+from application.media_types import is_json_media_type
+from application.redaction import Redactor
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
 from interfaces.http.errors import TooManyRequestsError
@@ -32,7 +32,9 @@ async def receive_orders(request: web.Request) -> web.Response:
     if wait is not None:
         raise TooManyRequestsError(wait)
     if not _is_json(request):
-        raise PayloadRejectedError(415, dict(UNSUPPORTED_MEDIA_TYPE_BODY))
+        raise PayloadRejectedError(
+            415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
+        )
     body, size = await read_capped(request, settings.max_body_bytes, settings.client_timeout_seconds)
     result = await offload(
         request,
