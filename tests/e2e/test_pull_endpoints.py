@@ -142,10 +142,15 @@ async def test_sync_now_calls_a_get_endpoint_with_the_bearer_secret_and_ingests_
     [created] = (await history.json())["events"]
     assert created["source"]["channel"] == "pull"
     assert created["source"]["requestId"] == response.headers["X-Request-Id"]
-    deliveries = await client.get(
-        f"/api/tenants/{tenant.tenant_id}/integrations/wms/deliveries", headers=tenant.auth()
-    )
-    [delivery] = (await deliveries.json())["deliveries"]
+
+    async def delivery_logged() -> list[dict[str, Any]]:
+        # The delivery log is its own read model: it may trail the orders by a moment.
+        deliveries = await client.get(
+            f"/api/tenants/{tenant.tenant_id}/integrations/wms/deliveries", headers=tenant.auth()
+        )
+        return list((await deliveries.json())["deliveries"])
+
+    [delivery] = await eventually(delivery_logged)
     assert delivery["channel"] == "pull" and delivery["status"] == 200
     assert delivery["endpointId"] == added["id"]
     assert delivery["deliveryId"] == created["source"]["deliveryId"]
