@@ -325,12 +325,22 @@ class PullService:
 
         def apply(endpoint: PullEndpoint) -> bool:
             target = PullTarget(change.url or endpoint.url, change.method or endpoint.method)
+            if change.url is not None and self._holds_secret(endpoint, change.url):
+                # The URL is kept in events and read models, where no secret may be.
+                raise InvalidRequestError("url must not contain the pull secret: the WMS gets it as a Bearer token")
             changed = endpoint.retarget(target, source)
             if change.interval_given:
                 changed = endpoint.change_interval(change.interval_minutes, self.clock.now(), source) or changed
             return changed
 
         return endpoint_view(self._change(principal.tenant_id, endpoint_id, apply))
+
+    def _holds_secret(self, endpoint: PullEndpoint, text: str) -> bool:
+        try:
+            secret = self.secrets.decrypt(endpoint.sealed_secret)
+        except Exception:  # noqa: BLE001 - an unreadable secret cannot be in the URL either
+            return False
+        return Redactor([secret]).contains(text)
 
     def remove_endpoint(self, principal: Principal, endpoint_id: str) -> None:
         _require(principal)

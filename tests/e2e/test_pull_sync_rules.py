@@ -324,6 +324,21 @@ async def test_a_webhook_refusal_that_quotes_the_webhook_secret_is_redacted_in_t
     assert leaks(webhook.secret, every_stored_value(container).decode("utf-8", "replace")) == []
 
 
+async def test_a_url_that_carries_the_pull_secret_is_refused_and_stored_nowhere(
+    client: TestClient, tenant: TenantKeys, container: Container, wms: FakeWms
+) -> None:
+    added = await add_endpoint(client, tenant, wms.url("/orders"))
+    secret = added["secret"]
+
+    for url in (wms.url(f"/orders?token={secret}"), wms.url(f"/orders/{quote(secret[2:20].replace('_', '%5F'))}")):
+        response = await client.patch(pull_path(tenant, added["id"]), json={"url": url}, headers=tenant.auth())
+        body = await response.text()
+        assert response.status == 400, body
+        assert "secret" in body and leaks(secret, body) == []
+    container.catch_up()
+    assert leaks(secret, every_stored_value(container).decode("utf-8", "replace")) == []
+
+
 # ---------------------------------------------------------------- judged like the webhook
 
 
