@@ -38,6 +38,9 @@ _ENCODED = re.compile(
     r"|&#([0-9]{1,7});"
 )
 
+#: What every escape the pattern undoes, other than ``\\"`` and ``\\/``, starts with.
+_RARE_MARKS = ("\\u", "\\\\", "%", "&#")
+
 
 class Redactor:
     def __init__(self, secrets: Iterable[str]) -> None:
@@ -62,7 +65,19 @@ class Redactor:
     def contains(self, data: str | bytes) -> bool:
         """Whether ``data`` holds a secret in any of the forms above."""
         text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-        return bool(self._covered(text))
+        if not self._secrets or not text:
+            return False
+        if self._spans_in(text):
+            return True
+        if _ENCODED.search(text) is None:
+            return False
+        # The escapes JSON is full of are undone by plain replacement (a large
+        # body may hold hundreds of thousands), the rare ones by the pattern,
+        # whose scan of a large text is slow: only when one may be there.
+        view = text.replace('\\"', '"').replace("\\/", "/")
+        if any(mark in view for mark in _RARE_MARKS):
+            view = _ENCODED.sub(_decoded_char, view)
+        return bool(self._spans_in(view))
 
     # ---------------------------------------------------------------- redaction
 
@@ -98,13 +113,12 @@ class Redactor:
         """The spans of ``text`` (merged, in order) that hold a secret's characters."""
         if not self._secrets or not text:
             return []
-        if not _ENCODED.search(text):
-            return _merge(self._spans_in(text))
-        decoded, origin = _decode(text)
-        if not any(probe in decoded for probe in self._probes):
-            return []
-        # A span of decoded characters maps back to the characters they came from.
-        spans = [(origin[start][0], origin[end - 1][1]) for start, end in self._spans_in(decoded)]
+        spans = self._spans_in(text)
+        if _ENCODED.search(text) is not None and self._spans_in(_ENCODED.sub(_decoded_char, text)):
+            # Only now, with a secret known to be there, map each decoded
+            # character back to the characters it came from.
+            decoded, origin = _decode(text)
+            spans += [(origin[start][0], origin[end - 1][1]) for start, end in self._spans_in(decoded)]
         return _merge(spans)
 
     def _spans_in(self, text: str) -> list[tuple[int, int]]:
