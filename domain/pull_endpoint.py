@@ -99,9 +99,11 @@ class SyncAttempt:
     """What happened when the service pulled once: the facts an attempt event records.
 
     ``reason`` names the kind of failure (``unreachable``, ``timeout``,
-    ``http_status``, ``too_large``, ``redirect_refused``, ``refused_address``,
-    ``invalid_url``, ``rejected``, ``secret_unreadable``); ``error`` is a short
-    sentence safe to show (it never holds the secret).
+    ``http_status``, ``too_large``, ``redirect_refused``, ``redirect_loop``,
+    ``refused_address``, ``invalid_url``, ``unsupported_media_type``,
+    ``rejected``, ``secret_echoed``, ``superseded``, ``removed``,
+    ``secret_unreadable``); ``error`` is a short sentence safe to show (it
+    never holds the secret).
     """
 
     attempt_id: UUID
