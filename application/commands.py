@@ -8,7 +8,20 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from application.order_lines import OrderLine
+from application.redaction import Redactor
 from domain.roles import GRANTS, Permission, Role
+
+
+@dataclass(frozen=True)
+class PulledBatch:
+    """A batch that a sync of ``endpoint_id`` started at ``sync_started_at`` pulled.
+
+    Stored only if no sync of the endpoint that started later stored its own
+    first: data pulled earlier never overwrites data pulled later.
+    """
+
+    endpoint_id: UUID
+    sync_started_at: datetime
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,7 @@ class IngestOrders:
     #: Fields of the batch that were ignored (unknown to the contract), kept
     #: with the delivery and returned in the 200.
     warnings: tuple[dict[str, Any], ...] = ()
+    pulled: PulledBatch | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,10 @@ class ReceiveBatch:
     endpoint_id: str | None = None
     delivery_id: UUID = field(default_factory=uuid4)
     credential_hash: str | None = None
+    #: The secrets of this delivery (the webhook's presented one, the pull's),
+    #: redacted from a refusal before it is recorded or answered.
+    redactor: Redactor | None = field(default=None, repr=False)
+    pulled: PulledBatch | None = None
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ from domain.delivery import Delivery
 from domain.errors import DomainError
 from domain.ids import webhook_id
 from domain.order import Order
+from domain.pull_endpoint import PullEndpoint
 from domain.roles import Permission, Role
 from domain.source import Source
 from domain.tenant import Tenant
@@ -428,9 +429,17 @@ class IntakeApplication(Application):
                     delivery_id=command.delivery_id,
                     credential_hash=command.credential_hash,
                     warnings=warnings,
+                    pulled=command.pulled,
                 )
             )
-        except PayloadRejectedError as rejected:
+        except PayloadRejectedError as refused:
+            # A refusal may quote the batch, and the batch may quote a secret:
+            # what is recorded and answered is redacted first.
+            rejected = (
+                PayloadRejectedError(refused.status, command.redactor.value(refused.body))
+                if command.redactor is not None
+                else refused
+            )
             if command.credential_hash is not None:
                 # Only a caller whose secret still opens the webhook gets a
                 # delivery-log entry (the check above may have used a cached read).
@@ -451,7 +460,9 @@ class IntakeApplication(Application):
                     endpoint_id=command.endpoint_id,
                 )
             )
-            raise
+            if rejected is refused:
+                raise
+            raise rejected from None
 
     def ingest_orders(self, command: IngestOrders) -> IngestResult:
         """Apply a batch atomically; retry optimistic-concurrency conflicts.
@@ -481,7 +492,10 @@ class IntakeApplication(Application):
     def _ingest_once(self, command: IngestOrders, store: Store | None = None) -> IngestResult:
         keys = keys_of(command.tenant_id, command.lines)
         hook_id = webhook_id(command.tenant_id) if command.credential_hash else None
-        loaded = self.load_many(keys.all_ids() | {command.delivery_id} | ({hook_id} if hook_id else set()))
+        pulled_from = {command.pulled.endpoint_id} if command.pulled is not None else set()
+        loaded = self.load_many(
+            keys.all_ids() | {command.delivery_id} | ({hook_id} if hook_id else set()) | pulled_from
+        )
         if command.credential_hash is not None:
             self._check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
         if isinstance(loaded.get(command.delivery_id), Delivery):
@@ -516,7 +530,8 @@ class IntakeApplication(Application):
             payload_sha256=command.payload_sha256,
             warnings=list(command.warnings),
         )
-        events = _pending_events_of((*touched, delivery))
+        endpoint = _pulled_endpoint(command, loaded)
+        events = _pending_events_of((*touched, delivery, endpoint))
         if store is None:
             position = self.committer.commit(events, unchanged)
             note_written([position] if position is not None else [])
@@ -683,3 +698,16 @@ def _parse_tenant(value: str) -> UUID:
         return UUID(value)
     except ValueError:
         raise NotFoundError("Not found") from None
+
+
+def _pulled_endpoint(command: IngestOrders, loaded: dict[UUID, Aggregate]) -> PullEndpoint | None:
+    """The pull endpoint of a pulled batch, noting the batch: saved in the batch's own
+    transaction, so a batch pulled earlier than one already stored is refused
+    (``StalePullError``), whichever committed first."""
+    if command.pulled is None:
+        return None
+    endpoint = loaded.get(command.pulled.endpoint_id)
+    if not isinstance(endpoint, PullEndpoint):
+        return None
+    endpoint.store_pulled_batch(command.pulled.sync_started_at, str(command.delivery_id))
+    return endpoint

@@ -21,3 +21,11 @@ class PullEndpointRemovedError(DomainError):
 
 class LocationAlreadyResolvedError(DomainError):
     """An address already located (or permanently not) is not geocoded again."""
+
+
+class StalePullError(DomainError):
+    """A pulled batch is older than one already stored from the same endpoint.
+
+    Data pulled earlier must never overwrite data pulled later, so the older
+    batch is refused whole.
+    """

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidValueError, PullEndpointRemovedError
+from domain.errors import InvalidValueError, PullEndpointRemovedError, StalePullError
 from domain.source import Source
 
 METHODS: frozenset[str] = frozenset({"GET", "POST"})
@@ -99,9 +99,11 @@ class SyncAttempt:
     """What happened when the service pulled once: the facts an attempt event records.
 
     ``reason`` names the kind of failure (``unreachable``, ``timeout``,
-    ``http_status``, ``too_large``, ``redirect_refused``, ``refused_address``,
-    ``invalid_url``, ``rejected``, ``secret_unreadable``); ``error`` is a short
-    sentence safe to show (it never holds the secret).
+    ``http_status``, ``too_large``, ``redirect_refused``, ``redirect_loop``,
+    ``refused_address``, ``invalid_url``, ``unsupported_media_type``,
+    ``rejected``, ``secret_echoed``, ``superseded``, ``removed``,
+    ``secret_unreadable``); ``error`` is a short sentence safe to show (it
+    never holds the secret).
     """
 
     attempt_id: UUID
@@ -113,6 +115,11 @@ class SyncAttempt:
     reason: str | None = None
     error: str | None = None
     updated_since: datetime | None = None
+    #: Which target (URL and method) the attempt pulled from: the endpoint's
+    #: ``target_generation`` when the attempt started.
+    target_generation: int | None = None
+    #: The WMS asked not to be called again before this (its ``Retry-After``).
+    not_before: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.trigger not in TRIGGERS:
@@ -198,6 +205,8 @@ class PullEndpoint(Aggregate):
         self.failures_in_a_row = 0
         self.last_finished_at: datetime | None = None
         self.last_success_started_at: datetime | None = None
+        self.target_generation = 0
+        self.newest_stored_sync_start: datetime | None = None
 
     # ------------------------------------------------------------------ configuration
 
@@ -210,6 +219,8 @@ class PullEndpoint(Aggregate):
 
         The next pull after a change sends no ``updatedSince`` (it may be
         another WMS, or one that lost track), and past failures are forgotten.
+        The cursor belongs to the target it was earned from: a sync that
+        started before this change never writes it (``target_generation``).
         """
         self._check_not_removed()
         if target == self.target:
@@ -223,6 +234,7 @@ class PullEndpoint(Aggregate):
         self.method = method
         self.last_success_started_at = None
         self.failures_in_a_row = 0
+        self.target_generation += 1
 
     def change_interval(self, interval_minutes: int | None, changed_at: datetime, source: Source) -> bool:
         """Set, change or drop the schedule; a no-op records nothing.
@@ -276,10 +288,47 @@ class PullEndpoint(Aggregate):
         """Whether the schedule wants a sync at ``now``."""
         return not self.removed and self.next_sync_at is not None and self.next_sync_at <= now
 
+    def store_pulled_batch(self, sync_started_at: datetime, delivery_id: str) -> None:
+        """Note that the data of the sync started at ``sync_started_at`` is being stored.
+
+        Saved in the same transaction as the batch's orders, so two batches of
+        one endpoint are stored one after the other: the one whose sync
+        started earlier, arriving after a later one was stored, is refused
+        (``StalePullError``) and stores nothing.
+        """
+        self._check_not_removed()
+        newest = self.newest_stored_sync_start
+        if newest is not None and sync_started_at < newest:
+            raise StalePullError(
+                f"a sync that started at {newest.isoformat()} already stored newer data "
+                f"than this one (started at {sync_started_at.isoformat()})"
+            )
+        self._record_batch_stored(sync_started_at=sync_started_at, delivery_id=delivery_id)
+
+    @event("BatchStored", topic="wms-intake:PullEndpointBatchStored")
+    def _record_batch_stored(self, sync_started_at: datetime, delivery_id: str) -> None:
+        self.newest_stored_sync_start = sync_started_at
+
     def record_sync(self, attempt: SyncAttempt, source: Source) -> None:
-        """Record one attempt and move the schedule: success resets the backoff."""
+        """Record one attempt and move the schedule: success resets the backoff.
+
+        The cursor (``updatedSince``) moves only on a success that pulled from
+        the current target and started later than the cursor. A WMS's
+        ``Retry-After`` delays the next scheduled sync, within the backoff's
+        ceiling.
+        """
         self._check_not_removed()
         failures = 0 if attempt.ok else self.failures_in_a_row + 1
+        current = self.last_success_started_at
+        advances_cursor = (
+            attempt.ok
+            and attempt.target_generation in (None, self.target_generation)
+            and (current is None or attempt.started_at >= current)
+        )
+        next_sync_at = next_sync_after(self.interval_minutes, attempt.finished_at, failures)
+        if next_sync_at is not None and attempt.not_before is not None and self.interval_minutes is not None:
+            ceiling = attempt.finished_at + max(timedelta(minutes=self.interval_minutes), MAX_BACKOFF)
+            next_sync_at = max(next_sync_at, min(attempt.not_before, ceiling))
         self._record_sync_attempted(
             attempt_id=str(attempt.attempt_id),
             trigger=attempt.trigger,
@@ -291,8 +340,9 @@ class PullEndpoint(Aggregate):
             error=attempt.error[:MAX_ERROR_LENGTH] if attempt.error else None,
             updated_since=attempt.updated_since,
             failures_in_a_row=failures,
-            next_sync_at=next_sync_after(self.interval_minutes, attempt.finished_at, failures),
+            next_sync_at=next_sync_at,
             source=source.as_record(),
+            advances_cursor=advances_cursor,
         )
 
     @event("SyncAttempted", topic="wms-intake:PullEndpointSyncAttempted")
@@ -310,9 +360,11 @@ class PullEndpoint(Aggregate):
         failures_in_a_row: int,
         next_sync_at: datetime | None,
         source: dict[str, str | None],
+        advances_cursor: bool | None = None,
     ) -> None:
         self.last_finished_at = finished_at
-        if outcome == "ok":
+        # Attempts recorded before ``advances_cursor`` existed moved it on success.
+        if advances_cursor or (advances_cursor is None and outcome == "ok"):
             self.last_success_started_at = started_at
         self.failures_in_a_row = failures_in_a_row
         self.next_sync_at = next_sync_at

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     pull_allow_private: bool = False
     pull_timeout_seconds: float = Field(default=30.0, gt=0)
     pull_tick_seconds: float = Field(default=5.0, gt=0)
+    pull_max_concurrent: int = Field(default=4, ge=1, le=256)
+    sign_in_failures_per_minute: int = Field(default=10, ge=1)
     secret_key: str | None = None
     log_level: str = "INFO"
     session_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)

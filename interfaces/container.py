@@ -21,6 +21,7 @@ from application.intake_app import IntakeApplication
 from application.key_usage import KeyUsage
 from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection
 from application.pull_endpoints_projection import PullEndpointsProjection
+from application.pull_concurrency import SyncSlots
 from application.pull_schedule import lease_for
 from application.pull_sync import ExecutorRunner, PullService
 from application.queries import IntakeQueries
@@ -32,6 +33,7 @@ from infrastructure.persistence import open_event_store
 from infrastructure.pull.loop_source import PerLoopPullSource
 from infrastructure.pull.outbound import OutboundPolicy
 from infrastructure.pull.scheduler import PullScheduler
+from infrastructure.pull.sync_leases import SqlSyncLeases
 from infrastructure.read_models.deliveries_view import SqlDeliveriesView
 from infrastructure.read_models.integrations_view import SqlIntegrationsView
 from infrastructure.read_models.orders_view import SqlOrdersView
@@ -234,6 +236,8 @@ def _pull_from_wms(
         )
     )
     run = ExecutorRunner(executor)
+    leases = SqlSyncLeases(view.db)
+    leases.create_table()
     service = PullService(
         app,
         source,
@@ -243,6 +247,10 @@ def _pull_from_wms(
         clock=app.clock,
         max_items=settings.max_batch_items,
         max_body_bytes=settings.max_body_bytes,
+        leases=leases,
+        lease=lease_for(settings.pull_timeout_seconds),
+        slots=SyncSlots(settings.pull_max_concurrent),
+        check_url=source.check_url,
     )
     scheduler = PullScheduler(
         service,

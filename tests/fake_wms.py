@@ -56,6 +56,7 @@ class FakeWms:
     def __init__(self) -> None:
         self.requests: list[SeenRequest] = []
         self._replies: dict[str, Reply] = {}
+        self._turns: dict[str, list[Reply]] = {}
         self._secrets: dict[str, str] = {}
         self._released = asyncio.Event()
         app = web.Application()
@@ -97,6 +98,10 @@ class FakeWms:
     def serve(self, path: str, reply: Reply) -> None:
         self._replies[path] = reply
 
+    def serve_in_turn(self, path: str, replies: list[Reply]) -> None:
+        """The n-th request to ``path`` gets ``replies[n]`` (the last one from then on)."""
+        self._turns[path] = list(replies)
+
     def serve_json(self, path: str, document: Any, status: int = 200) -> None:
         self.serve(path, Reply(status=status, body=orjson.dumps(document)))
 
@@ -112,6 +117,10 @@ class FakeWms:
 
     def release(self) -> None:
         self._released.set()
+
+    def hold(self) -> None:
+        """Stall again after a ``release()``."""
+        self._released.clear()
 
     def require_secret(self, path: str, secret: str) -> None:
         """Answer 401 unless the request carries ``Authorization: Bearer <secret>``."""
@@ -136,7 +145,11 @@ class FakeWms:
         expected = self._secrets.get(request.path)
         if expected is not None and seen.headers.get("Authorization") != f"Bearer {expected}":
             return web.json_response({"error": "wrong secret"}, status=401)
-        reply = self._replies.get(request.path, Reply())
+        turns = self._turns.get(request.path)
+        if turns:
+            reply = turns.pop(0) if len(turns) > 1 else turns[0]
+        else:
+            reply = self._replies.get(request.path, Reply())
         if reply.stall:
             await self._released.wait()
         body = reply.body

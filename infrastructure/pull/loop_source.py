@@ -14,8 +14,8 @@ import asyncio
 import threading
 import weakref
 
-from application.pull_sync import PullFetchFailedError
-from infrastructure.pull.outbound import AiohttpPullSource, OutboundPolicy, PullFetchError
+from application.pull_sync import PullFetchFailedError, PullUrlRefusedError
+from infrastructure.pull.outbound import AiohttpPullSource, OutboundPolicy, PullFetchError, check_pull_url
 
 
 class PerLoopPullSource:
@@ -30,7 +30,14 @@ class PerLoopPullSource:
         try:
             return await self._for_this_loop().fetch(url, method, secret, updated_since)
         except PullFetchError as error:
-            raise PullFetchFailedError(error.kind, error.message, error.status) from None
+            raise PullFetchFailedError(error.kind, error.message, error.status, error.retry_after) from None
+
+    def check_url(self, url: str) -> list[str]:
+        """The fetch's URL and address rules, applied without fetching (blocking: DNS)."""
+        try:
+            return check_pull_url(url, allow_private=self.policy.allow_private)
+        except PullFetchError as error:
+            raise PullUrlRefusedError(error.kind, error.message) from None
 
     async def close(self) -> None:
         """Close the calling loop's session (if it opened one); safe to call again."""

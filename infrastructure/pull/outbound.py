@@ -19,7 +19,15 @@ as untrusted and follows this policy:
 * Redirects are followed by hand and only within the original scheme, host
   and port (``redirect_refused`` otherwise), so the ``Authorization`` header
   never reaches another origin.
+  A redirect back to a URL already visited is named a loop (``redirect_loop``).
 * Time (``timeout``) and body size (``too_large``) are bounded.
+* A 2xx body labelled with a Content-Type the webhook would answer 415 to is
+  refused (``unsupported_media_type``), by the webhook's own rule
+  (``application/media_types.py``). An error status's ``Retry-After`` is
+  passed on, so that the scheduler can honour it.
+* ``check_pull_url`` applies the same URL and address rules without
+  fetching, so that an endpoint is refused when it is added, not at its
+  first sync.
 * The secret is sent only in the ``Authorization`` header.  It never appears
   in an error message: messages name the origin (never the path or query,
   which may carry tokens), and a server that echoes the secret back in an
@@ -29,15 +37,19 @@ as untrusted and follows this policy:
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import ipaddress
 import socket
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
+
+from application.media_types import is_json_media_type
 
 __all__ = [
     "FETCH_ERROR_KINDS",
@@ -46,6 +58,7 @@ __all__ = [
     "OutboundPolicy",
     "PullFetchError",
     "RefusedAddressError",
+    "check_pull_url",
     "is_public_address",
 ]
 
@@ -58,6 +71,8 @@ FETCH_ERROR_KINDS: Final[frozenset[str]] = frozenset(
         "http_status",
         "too_large",
         "redirect_refused",
+        "redirect_loop",
+        "unsupported_media_type",
     }
 )
 
@@ -91,14 +106,18 @@ class PullFetchError(Exception):
     kind: str
     message: str
     status: int | None
+    retry_after: float | None
 
-    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, kind: str, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         if kind not in FETCH_ERROR_KINDS:
             raise ValueError(f"unknown PullFetchError kind: {kind!r}")
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -293,6 +312,7 @@ class AiohttpPullSource:
         secret: str,
     ) -> bytes:
         current = target
+        visited = {(verb, str(current))}
         # One exchange for the original request plus one per allowed redirect.
         for _ in range(self._policy.max_redirects + 1):
             outcome = await self._exchange(session, current, verb, headers, body, secret, target)
@@ -301,6 +321,13 @@ class AiohttpPullSource:
             status, current = outcome
             if status == 303:
                 verb, body = "GET", None
+            if (verb, str(current)) in visited:
+                raise PullFetchError(
+                    "redirect_loop",
+                    f"{_origin(target)} redirected in a loop: back to a URL it had already redirected from",
+                    status=status,
+                )
+            visited.add((verb, str(current)))
         raise PullFetchError(
             "redirect_refused",
             f"{_origin(target)} redirected more than {self._policy.max_redirects} times",
@@ -325,12 +352,23 @@ class AiohttpPullSource:
                 if response.status in _REDIRECT_STATUSES:
                     return response.status, _redirect_target(response, url, original)
                 if not 200 <= response.status < 300:
+                    retry_after = _retry_after(response.headers.get("Retry-After"))
                     snippet = await _error_snippet(response, secret)
                     response.close()
                     raise PullFetchError(
                         "http_status",
                         f"{origin} answered HTTP {response.status}"
                         + (f": {snippet}" if snippet else ""),
+                        status=response.status,
+                        retry_after=retry_after,
+                    )
+                content_type = response.headers.get("Content-Type")
+                if not is_json_media_type(content_type):
+                    response.close()
+                    raise PullFetchError(
+                        "unsupported_media_type",
+                        f"{origin} answered with Content-Type {_printable(content_type or '', 80)!r},"
+                        " which the webhook would refuse with 415; send the orders as application/json",
                         status=response.status,
                     )
                 return await self._read_capped(response, origin)
@@ -376,6 +414,53 @@ class AiohttpPullSource:
                     status=response.status,
                 )
         return bytes(received)
+
+
+def check_pull_url(url: str, *, allow_private: bool) -> list[str]:
+    """Judge ``url`` by the rules a fetch applies, without fetching.
+
+    Raises ``PullFetchError`` (``invalid_url`` or ``refused_address``) for a
+    URL a sync would refuse. A host name is resolved when private addresses
+    are refused: one that resolves only to refused addresses is refused; one
+    that does not resolve (yet) is accepted with a warning, since DNS may be
+    set up after the endpoint. Returns the warnings.
+    """
+    target = _parse_pull_url(url)
+    if not allow_private:
+        _refuse_non_public_literal(target)
+    _refuse_ambiguous_literal(target)
+    host = target.host
+    assert host is not None
+    if allow_private or _literal_address(host) is not None:
+        return []
+    try:
+        resolved = socket.getaddrinfo(host, target.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return [f"{host} does not resolve now; the sync will fail until it does"]
+    addresses = {info[4][0] for info in resolved}
+    if not any(is_public_address(address.split("%", 1)[0]) for address in addresses):
+        raise PullFetchError("refused_address", f"{_origin(target)} resolves only to non-public addresses")
+    return []
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delay-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value[:12]), 10**9))
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _printable(text: str, limit: int) -> str:
+    return "".join(ch if ch.isprintable() else " " for ch in text[:limit])
 
 
 def _parse_pull_url(url: str) -> URL:

@@ -110,7 +110,8 @@ class PullScheduler:
 
     async def tick(self) -> int:
         """Claim what is due (as many as there are free slots) and start syncing it."""
-        free = self.max_in_flight - len(self._in_flight)
+        # The process's sync slots are shared with "Sync now": claim no more than are free.
+        free = min(self.max_in_flight - len(self._in_flight), self.service.slots.free)
         claims: list[Claim] = []
         if free > 0:
             now = self.clock.now()

@@ -8,12 +8,14 @@ from aiohttp import web
 
 from interfaces.container import Container
 from interfaces.log_redaction import quiet_server_logger
+from interfaces.http.dashboard.sign_in_throttle import install_sign_in_throttle
 from interfaces.http.keys import CONTAINER, METRICS, RATE_LIMITER
 from interfaces.http.metrics import Metrics
 from interfaces.http.middleware import observe
 from interfaces.http.positions import event_position
 from interfaces.http.rate_limit import TenantRateLimiter
 from interfaces.http.routes import add_routes
+from interfaces.http.security_headers import install_api_security_headers
 
 # Headers are bounded (aiohttp defaults: 8 KiB per line/field); the body limit
 # is enforced by the webhook itself so it can answer with the documented 413.
@@ -33,6 +35,8 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
         container.settings.rate_limit_per_second, container.settings.rate_limit_burst
     )
     add_routes(app)
+    install_api_security_headers(app)
+    install_sign_in_throttle(app, container.settings.sign_in_failures_per_minute)
 
     async def background(_: web.Application) -> AsyncIterator[None]:
         if container.refusals is not None:

@@ -18,6 +18,7 @@ from application.errors import (
     UnauthorizedError,
     UpstreamError,
 )
+from application.pull_concurrency import TooManySyncsError
 from interfaces.http.responses import json_response
 
 log = logging.getLogger("wms_intake.http")
@@ -51,6 +52,10 @@ def error_response(error: BaseException) -> web.Response:
             {"error": "Too many requests", "retryAfter": error.retry_after},
             429,
             {"Retry-After": str(error.retry_after)},
+        )
+    if isinstance(error, TooManySyncsError):
+        return json_response(
+            {"error": str(error), "retryAfter": error.retry_after}, 429, {"Retry-After": str(error.retry_after)}
         )
     if isinstance(error, UpstreamError):
         return json_response({"error": str(error), "details": error.details}, 502)

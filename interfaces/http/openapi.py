@@ -212,12 +212,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         description=(
             "The pulled data goes through the webhook's checks and batch: 200 is the webhook's success "
             "body. 502 when the WMS could not be reached, timed out, answered non-2xx, sent too much, "
-            "redirected to another host, or sent data the webhook would refuse; details then hold "
-            "exactly the webhook's error body (otherwise {reason, message, status?}). A failed sync "
-            "stores no order; every attempt shows in the integration status."
+            "redirected to another origin or in a loop, sent data the webhook would refuse (a "
+            "Content-Type it would answer 415 to included), echoed the pull secret, or when a later "
+            "sync already stored newer data; details then hold exactly the webhook's error body "
+            "(otherwise {reason, message, status?, retryAfter?}). A failed sync stores no order; every "
+            "attempt shows in the integration status. One sync per endpoint at a time, across "
+            "processes: 409 names the running one."
         ),
         replies=tenant_api(
             {200: Reply("every pulled order created or updated", rs.WebhookAccepted),
+             409: Reply("a sync of this endpoint is running; syncId names it"),
+             429: Reply("this process runs as many syncs as it may", headers=("Retry-After",)),
              502: Reply("the pull failed; details say why")},
         ),
     ),

@@ -179,6 +179,9 @@ class PullEndpointAdded(Shape):
     intervalMinutes: Optional[int]
     secret: str = Field(description="the Bearer secret the WMS will receive; shown once")
     eventPosition: int = EventPosition
+    warnings: list[str] = Field(
+        default_factory=list, description="present only when there are any (e.g. the host does not resolve yet)"
+    )
 
 
 class PullEndpointChanged(Shape):

@@ -142,10 +142,15 @@ async def test_sync_now_calls_a_get_endpoint_with_the_bearer_secret_and_ingests_
     [created] = (await history.json())["events"]
     assert created["source"]["channel"] == "pull"
     assert created["source"]["requestId"] == response.headers["X-Request-Id"]
-    deliveries = await client.get(
-        f"/api/tenants/{tenant.tenant_id}/integrations/wms/deliveries", headers=tenant.auth()
-    )
-    [delivery] = (await deliveries.json())["deliveries"]
+
+    async def delivery_logged() -> list[dict[str, Any]]:
+        # The delivery log is its own read model: it may trail the orders by a moment.
+        deliveries = await client.get(
+            f"/api/tenants/{tenant.tenant_id}/integrations/wms/deliveries", headers=tenant.auth()
+        )
+        return list((await deliveries.json())["deliveries"])
+
+    [delivery] = await eventually(delivery_logged)
     assert delivery["channel"] == "pull" and delivery["status"] == 200
     assert delivery["endpointId"] == added["id"]
     assert delivery["deliveryId"] == created["source"]["deliveryId"]
@@ -289,7 +294,7 @@ async def test_the_wms_can_check_the_secret_and_a_regenerated_one_fails_until_th
     assert (await sync_now(client, tenant, added["id"]))[0] == 200
 
 
-async def test_private_and_loopback_addresses_are_refused_unless_allowed(
+async def test_private_and_loopback_addresses_are_refused_when_added_naming_the_setting_that_allows_them(
     aiohttp_client: Any, database_url: str, wms: FakeWms
 ) -> None:
     container = build_container(
@@ -300,17 +305,57 @@ async def test_private_and_loopback_addresses_are_refused_unless_allowed(
         created = container.app.create_tenant("Guarded Ltd")
         tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
         wms.serve_json("/orders", BATCH)
+        refused = (
+            wms.url("/orders"),
+            wms.url("/orders", host="localhost"),
+            "http://10.1.2.3/orders",
+            f"http://127.1:{wms.port}/orders",
+            f"http://2130706433:{wms.port}/orders",
+            f"http://[::ffff:127.0.0.1]:{wms.port}/orders",
+        )
 
-        for url in (wms.url("/orders"), wms.url("/orders", host="localhost"), "http://10.1.2.3/orders"):
-            added = await add_endpoint(client, tenant, url)
-            status, body = await sync_now(client, tenant, added["id"])
+        for url in refused:
+            response = await client.post(pull_path(tenant), json={"url": url, "method": "GET"}, headers=tenant.auth())
 
-            assert status == 502, body
-            assert body["details"]["reason"] == "refused_address"
+            body = await response.json()
+            assert response.status == 400, (url, body)
+            assert body["details"]["reason"] == "refused_address", (url, body)
+            assert body["details"]["setting"] == "WMS_INTAKE_PULL_ALLOW_PRIVATE"
+            assert "WMS_INTAKE_PULL_ALLOW_PRIVATE" in body["details"]["hint"]
+        listed = await client.get(pull_path(tenant), headers=tenant.auth())
+        assert (await listed.json())["pullEndpoints"] == []
+
+        # A host that does not resolve yet is accepted, with a warning that says so.
+        added = await client.post(
+            pull_path(tenant), json={"url": "https://wms.invalid/orders", "method": "GET"}, headers=tenant.auth()
+        )
+        assert added.status == 201
+        body = await added.json()
+        assert body["warnings"] and "does not resolve" in body["warnings"][0]
+        # Changing the URL is judged by the same rules.
+        moved = await client.patch(
+            pull_path(tenant, body["id"]), json={"url": wms.url("/orders")}, headers=tenant.auth()
+        )
+        assert moved.status == 400
+        assert (await moved.json())["details"]["setting"] == "WMS_INTAKE_PULL_ALLOW_PRIVATE"
+        status, synced = await sync_now(client, tenant, body["id"])
+        assert status == 502 and synced["details"]["reason"] == "unreachable"
         assert wms.requests == []
         await client.close()
     finally:
         container.close()
+
+
+async def test_a_non_canonical_address_is_refused_when_added_even_where_private_ones_are_allowed(
+    client: TestClient, tenant: TenantKeys, wms: FakeWms
+) -> None:
+    for url in (f"http://127.1:{wms.port}/orders", f"http://0x7f.0.0.1:{wms.port}/orders"):
+        response = await client.post(pull_path(tenant), json={"url": url, "method": "GET"}, headers=tenant.auth())
+
+        body = await response.json()
+        assert response.status == 400, body
+        assert body["details"]["reason"] == "invalid_url"
+    assert wms.requests == []
 
 
 # ---------------------------------------------------------------- managing endpoints

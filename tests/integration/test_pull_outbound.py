@@ -361,15 +361,37 @@ async def test_more_redirects_than_allowed_are_refused(
     serve: Callable[[dict[str, Handler]], Awaitable[Served]],
     make_source: Callable[..., AiohttpPullSource],
 ) -> None:
-    async def loop(_: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound("/orders")
+    async def onwards(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(f"/orders/{int(request.match_info.get('n', '0')) + 1}")
 
-    wms = await serve({"/orders": loop})
+    wms = await serve({"/orders": onwards, "/orders/{n}": onwards})
 
     error = await fetch_error(make_source(max_redirects=2), wms.url("/orders"))
 
     assert error.kind == "redirect_refused"
+    assert "more than 2" in error.message
     assert len(wms.seen.requests) == 3
+
+
+@pytest.mark.parametrize("cycle", [["/orders"], ["/orders", "/a", "/b"]])
+async def test_a_redirect_loop_is_named_a_loop(
+    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
+    make_source: Callable[..., AiohttpPullSource],
+    cycle: list[str],
+) -> None:
+    def to(path: str) -> Handler:
+        async def redirect(_: web.Request) -> web.StreamResponse:
+            raise web.HTTPFound(path)
+
+        return redirect
+
+    wms = await serve({path: to(cycle[(i + 1) % len(cycle)]) for i, path in enumerate(cycle)})
+
+    error = await fetch_error(make_source(max_redirects=5), wms.url("/orders"))
+
+    assert error.kind == "redirect_loop"
+    assert "loop" in error.message and "another" not in error.message
+    assert len(wms.seen.requests) == len(cycle)
 
 
 @pytest.mark.parametrize(

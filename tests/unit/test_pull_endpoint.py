@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.errors import InvalidValueError, PullEndpointRemovedError
+from domain.errors import InvalidValueError, PullEndpointRemovedError, StalePullError
 from domain.pull_endpoint import PullEndpoint, PullTarget, SyncAttempt, next_sync_after
 from domain.source import Source
 
@@ -158,3 +158,69 @@ def test_the_aggregate_holds_only_the_sealed_secret() -> None:
     assert endpoint.sealed_secret == "sealed-2"
     with pytest.raises(InvalidValueError):
         endpoint.regenerate_secret("", ADMIN)
+
+
+# ---------------------------------------------------------------- cursor, stale batches, Retry-After
+
+
+def replayed(endpoint: PullEndpoint) -> PullEndpoint:
+    """The endpoint as the event store rebuilds it from its events."""
+    events = endpoint.collect_events()
+    copy: PullEndpoint | None = None
+    for event in events:
+        copy = event.mutate(copy)  # type: ignore[attr-defined]
+    assert copy is not None
+    return copy
+
+
+def test_a_sync_that_started_before_a_url_change_never_writes_the_cursor() -> None:
+    endpoint = PullEndpoint.add(TENANT, PullTarget("https://wms.example/orders", "GET"), 10, "s", T0, ADMIN)
+    endpoint.record_sync(attempt(T0), ADMIN)
+    generation = endpoint.target_generation
+    endpoint.retarget(PullTarget("https://other.example/orders", "GET"), ADMIN)
+    assert endpoint.last_success_started_at is None
+    late = SyncAttempt(uuid4(), "manual", T0 + timedelta(minutes=1), T0 + timedelta(minutes=2), ok=True,
+                       processed=1, target_generation=generation)
+    endpoint.record_sync(late, ADMIN)
+
+    assert endpoint.last_success_started_at is None
+    assert replayed(endpoint).last_success_started_at is None
+    current = SyncAttempt(uuid4(), "manual", T0 + timedelta(minutes=3), T0 + timedelta(minutes=4), ok=True,
+                          processed=1, target_generation=endpoint.target_generation)
+    endpoint.record_sync(current, ADMIN)
+    assert endpoint.last_success_started_at == T0 + timedelta(minutes=3)
+
+
+def test_an_older_success_recorded_after_a_newer_one_does_not_move_the_cursor_back() -> None:
+    endpoint = added()
+    endpoint.record_sync(attempt(T0 + timedelta(minutes=5)), ADMIN)
+    endpoint.record_sync(attempt(T0), ADMIN)
+
+    assert endpoint.last_success_started_at == T0 + timedelta(minutes=5)
+
+
+def test_a_batch_pulled_by_a_sync_that_started_earlier_than_a_stored_one_is_refused() -> None:
+    endpoint = PullEndpoint.add(TENANT, PullTarget("https://wms.example/orders", "GET"), 10, "s", T0, ADMIN)
+    endpoint.store_pulled_batch(T0 + timedelta(seconds=1), "d-2")
+    with pytest.raises(StalePullError):
+        endpoint.store_pulled_batch(T0, "d-1")
+    endpoint.store_pulled_batch(T0 + timedelta(seconds=1), "d-3")  # the same start is no older
+    assert replayed(endpoint).newest_stored_sync_start == T0 + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [(timedelta(minutes=30), timedelta(minutes=30)), (timedelta(hours=1), timedelta(hours=1)),
+     (timedelta(days=1), timedelta(hours=1)), (timedelta(seconds=5), timedelta(minutes=20))],
+)
+def test_a_failure_with_retry_after_waits_that_long_but_no_longer_than_the_backoff_ceiling(
+    retry_after: timedelta, expected: timedelta
+) -> None:
+    endpoint = added(interval=10)
+    finished = T0 + timedelta(seconds=2)
+    failed = SyncAttempt(uuid4(), "schedule", T0, finished, ok=False, reason="http_status", error="429",
+                         not_before=finished + retry_after)
+
+    endpoint.record_sync(failed, ADMIN)
+
+    assert endpoint.next_sync_at == finished + expected

@@ -32,6 +32,7 @@ from interfaces.http.dashboard.session_auth import (
     session_token,
     set_session_cookie,
 )
+from interfaces.http.dashboard.sign_in_throttle import throttled_sign_in
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.responses import json_response
@@ -51,7 +52,7 @@ async def sign_in(request: web.Request) -> web.Response:
         )
     body = await parse_body(request, SignIn)
     sessions = request.app[CONTAINER].sessions
-    signed = await offload(request, sessions.sign_in, body.apiKey)
+    signed = await throttled_sign_in(request, body.apiKey)
     previous = session_token(request)
     if previous is not None:
         # Signing in again (perhaps with another key) ends the session this browser had.

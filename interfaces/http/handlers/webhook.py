@@ -10,6 +10,8 @@ from aiohttp import web
 from application.commands import ReceiveBatch
 from application.errors import InvalidRequestError, PayloadRejectedError
 from application.tokens import hash_secret
+from application.media_types import is_json_media_type
+from application.redaction import Redactor
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
 from interfaces.http.errors import TooManyRequestsError
@@ -17,8 +19,6 @@ from interfaces.http.keys import CONTAINER, RATE_LIMITER
 from interfaces.http.middleware import request_id_of
 from interfaces.http.offload import offload
 from interfaces.http.responses import json_response
-
-JSON_TYPES = ("application/json", "text/json", "text/plain", "application/octet-stream")
 
 
 async def receive_orders(request: web.Request) -> web.Response:
@@ -53,6 +53,7 @@ async def receive_orders(request: web.Request) -> web.Response:
             max_items=settings.max_batch_items,
             max_body_bytes=settings.max_body_bytes,
             credential_hash=hash_secret(secret),
+            redactor=Redactor([secret]),
         ),
     )
     return json_response(result.as_body())
@@ -75,8 +76,5 @@ async def _refusals_after_fresh_authentication(
 
 
 def _is_json(request: web.Request) -> bool:
-    # No Content-Type is accepted (some WMSs send none); a form or XML is not.
-    if "Content-Type" not in request.headers:
-        return True
-    kind = request.content_type.lower()
-    return kind in JSON_TYPES or kind.endswith("+json")
+    # One rule with the pull's (application/media_types.py).
+    return is_json_media_type(request.content_type if "Content-Type" in request.headers else None)
