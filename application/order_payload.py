@@ -85,6 +85,8 @@ ExternalId = Annotated[
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT), NoNul]
 Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, BeforeValidator(_integral_float_as_int), Field(ge=0, le=2**31 - 1)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG), NoNul]
 
 
@@ -103,6 +105,8 @@ class OrderItem(BaseModel):
     palletCount: Optional[Count] = None
     specialHandling: Optional[Annotated[list[Tag], Field(max_length=MAX_TAGS)]] = None
     plannedDate: Any = None
+    latitude: Optional[Latitude] = None
+    longitude: Optional[Longitude] = None
 
 
 # Wire name -> Order field name, for the fields an item sets directly on the
@@ -179,6 +183,10 @@ def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
         except ValidationError as error:
             problems.extend(_problems_of(error, index, reference))
             item = None
+        pair = _coordinate_problem(raw, index, reference)
+        if pair is not None:
+            problems.append(pair)
+            item = None
         if not _has_text(raw.get("customerId")) and not _has_address(raw.get("deliveryAddress")):
             problems.append(
                 {
@@ -196,13 +204,32 @@ def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
     return items
 
 
+_RANGES = {"latitude": (-90, 90), "longitude": (-180, 180)}
+
+
+def _coordinate_problem(raw: dict[str, Any], index: int, reference: str | None) -> dict[str, Any] | None:
+    """Coordinates come as a pair: both numbers, or neither (both absent or both null)."""
+    lat, lon = raw.get("latitude"), raw.get("longitude")
+    if (lat is None) == (lon is None) and ("latitude" in raw) == ("longitude" in raw):
+        return None
+    missing = "longitude" if lat is not None else "latitude"
+    return {
+        "index": index,
+        "externalOrderId": reference,
+        "field": missing,
+        "message": "latitude and longitude must be given together (both or neither)",
+    }
+
+
 def _problems_of(error: ValidationError, index: int, reference: str | None) -> list[dict[str, Any]]:
     problems = []
     for e in error.errors(include_url=False, include_input=False):
         loc = e["loc"]
         field = str(loc[0]) if loc else "order"
         where = field + "".join(f"[{part}]" for part in loc[1:])
-        if e["type"] in ("string_too_short", "too_short"):
+        if field in _RANGES and e["type"] in ("greater_than_equal", "less_than_equal"):
+            words = f"must be between {_RANGES[field][0]} and {_RANGES[field][1]}"
+        elif e["type"] in ("string_too_short", "too_short"):
             words = "must not be empty"
         elif e["type"] == "string_too_long":
             words = f"must be at most {e['ctx']['max_length']} characters"

@@ -22,7 +22,12 @@ ORDER_FIELDS: tuple[str, ...] = (
     "pallet_count",
     "special_handling",
     "planned_date",
+    # Coordinates the WMS sent with the order (both or neither): the order is
+    # then located there instead of by the geocoder.
+    "latitude",
+    "longitude",
 )
+COORDINATES: tuple[str, str] = ("latitude", "longitude")
 
 
 class Order(Aggregate):
@@ -89,6 +94,14 @@ class Order(Aggregate):
             for name, value in patch.items()
             if name in ORDER_FIELDS and self.details.get(name) != value
         }
+        if (
+            "delivery_address" in changes
+            and "latitude" not in patch
+            and self.details.get("latitude") is not None
+        ):
+            # Coordinates belong to the address they came with: a new address
+            # without its own drops them, and the order is geocoded again.
+            changes.update({name: None for name in COORDINATES})
         if not changes:
             return False
         self._record_update(changes=changes, source=source.as_record())

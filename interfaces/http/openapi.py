@@ -505,6 +505,10 @@ WEBHOOK_FIELDS = {
     "palletCount": "Number of pallets.",
     "specialHandling": 'Array of strings (e.g. ["fragile", "timed_slot"]).',
     "plannedDate": "Delivery date in ISO format (YYYY-MM-DD). Orders appear in Planning for this date.",
+    "latitude": "WGS84 latitude of the delivery, -90..90; with longitude (both or neither, else 400). The "
+    "order's location is then these coordinates (status provided) and its address is not geocoded; a later "
+    "new deliveryAddress without coordinates drops them and is geocoded.",
+    "longitude": "WGS84 longitude of the delivery, -180..180; with latitude (both or neither, else 400).",
 }
 
 

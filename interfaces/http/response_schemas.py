@@ -207,7 +207,9 @@ class Location(Shape):
     lat: Optional[float]
     lon: Optional[float]
     precision: Optional[str]
-    status: str = Field(description="pending, ok, failed or disabled")
+    status: str = Field(
+        description="pending, ok, failed or disabled (geocoding), or provided (the WMS sent latitude and longitude)"
+    )
 
 
 class OrderBody(Shape):

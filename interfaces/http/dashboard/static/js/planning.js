@@ -78,7 +78,7 @@ function renderTotals(date, orders) {
 
 function geocoding(location) {
   const status = (location && location.status) || "pending";
-  const kind = { ok: "badge ok", pending: "badge warn", failed: "badge bad" }[status] || "badge";
+  const kind = { ok: "badge ok", provided: "badge ok", pending: "badge warn", failed: "badge bad" }[status] || "badge";
   const precision = status === "ok" && location.precision ? ` · ${location.precision}` : "";
   return h("span", { class: kind, text: `${status}${precision}` });
 }
@@ -110,7 +110,7 @@ function renderRows(orders) {
 
 function isPlaced(order) {
   const location = order.location;
-  return Boolean(location && location.status === "ok" && Number.isFinite(location.lat) && Number.isFinite(location.lon));
+  return Boolean(location && (location.status === "ok" || location.status === "provided") && Number.isFinite(location.lat) && Number.isFinite(location.lon));
 }
 
 function renderMap(orders) {
