@@ -65,6 +65,8 @@ class RecordRejectedDelivery:
     payload_bytes: int = 0
     payload_sha256: str = ""
     endpoint_id: str | None = None
+    #: Which webhook secret the caller presented: current, or previous during a rotation.
+    secret_used: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ import random
 import secrets
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from uuid import UUID
@@ -106,8 +108,8 @@ class IntakeApplication(Application):
         self._listeners_lock = threading.Lock()
         self.committer = GroupCommitter(self._store_events)
         self.aggregate_cache = AggregateCache(max_items=25_000)
-        #: tenant -> (secret hash, active) of its webhook, as last read here.
-        self._webhook_credentials: dict[UUID, tuple[str, bool]] = {}
+        #: tenant -> its webhook's credentials, as last read here.
+        self._webhook_credentials: dict[UUID, WebhookCredentials] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -283,6 +285,32 @@ class IntakeApplication(Application):
         self._save_webhook(hook)
         return secret
 
+    def rotate_webhook_secret(
+        self, principal: Principal, previous_valid_for_seconds: int
+    ) -> tuple[str, datetime | None]:
+        """A new secret, and until when the current one keeps working (None: it stops now)."""
+        self._require(principal, Permission.MANAGE_INTEGRATIONS)
+        hook = self._webhook(principal.tenant_id)
+        secret = new_secret(WEBHOOK_SECRET_PREFIX)
+        try:
+            hook.rotate_secret(
+                hash_secret(secret),
+                self.clock.now(),
+                timedelta(seconds=previous_valid_for_seconds),
+                _acting(principal),
+            )
+        except DomainError as error:
+            raise InvalidRequestError(str(error)) from None
+        self._save_webhook(hook)
+        return secret, hook.previous_valid_until
+
+    def end_previous_webhook_secret(self, principal: Principal) -> None:
+        """End a rotation window early: only the current secret opens the webhook."""
+        self._require(principal, Permission.MANAGE_INTEGRATIONS)
+        hook = self._webhook(principal.tenant_id)
+        if hook.end_previous_secret(_acting(principal)):
+            self._save_webhook(hook)
+
     def set_webhook_active(self, principal: Principal, active: bool) -> None:
         self._require(principal, Permission.MANAGE_INTEGRATIONS)
         hook = self._webhook(principal.tenant_id)
@@ -292,7 +320,7 @@ class IntakeApplication(Application):
     def _save_webhook(self, hook: WmsWebhook) -> None:
         self.save(hook)
         # This process knows at once; others find out when they next read it.
-        self._webhook_credentials[UUID(hook.tenant_id)] = (hook.secret_hash, hook.active)
+        self._webhook_credentials[UUID(hook.tenant_id)] = WebhookCredentials.of(hook)
 
     def authenticate_webhook(self, route_tenant: str, secret: str) -> UUID:
         """The tenant whose active webhook ``secret`` opens; else Unauthorized."""
@@ -305,8 +333,8 @@ class IntakeApplication(Application):
             # Spend the same work as a real comparison: no timing hint of which tenants exist.
             secret_matches(secret, "0" * 64)
             raise UnauthorizedError()
-        self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
-        if not secret_matches(secret, hook.secret_hash) or not hook.active:
+        credentials = self._webhook_credentials[tenant_id] = WebhookCredentials.of(hook)
+        if credentials.opened_by(hash_secret(secret), self.clock.now()) is None:
             raise UnauthorizedError()
         return tenant_id
 
@@ -323,18 +351,21 @@ class IntakeApplication(Application):
         except ValueError:
             return None
         known = self._webhook_credentials.get(tenant_id)
-        if known is None or not known[1] or not secret_matches(secret, known[0]):
+        if known is None or known.opened_by(hash_secret(secret), self.clock.now()) is None:
             return None
         return tenant_id
 
-    def _check_credential(self, tenant_id: UUID, credential_hash: str, hook: Aggregate | None) -> None:
-        """The presented secret still opens the webhook, as read just now."""
+    def _check_credential(self, tenant_id: UUID, credential_hash: str, hook: Aggregate | None) -> str:
+        """The presented secret still opens the webhook, as read just now; which
+        one it is: ``current``, or ``previous`` during a rotation window."""
         if not isinstance(hook, WmsWebhook):
             self._webhook_credentials.pop(tenant_id, None)
             raise UnauthorizedError()
-        self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
-        if not hash_matches(credential_hash, hook.secret_hash) or not hook.active:
+        credentials = self._webhook_credentials[tenant_id] = WebhookCredentials.of(hook)
+        used = credentials.opened_by(credential_hash, self.clock.now())
+        if used is None:
             raise UnauthorizedError()
+        return used
 
     def _webhook(self, tenant_id: UUID) -> WmsWebhook:
         hook = self._get(webhook_id(tenant_id), WmsWebhook)
@@ -377,11 +408,12 @@ class IntakeApplication(Application):
                 )
             )
         except PayloadRejectedError as rejected:
+            secret_used = None
             if command.credential_hash is not None:
                 # Only a caller whose secret still opens the webhook gets a
                 # delivery-log entry (the check above may have used a cached read).
                 hook_id = webhook_id(command.tenant_id)
-                self._check_credential(
+                secret_used = self._check_credential(
                     command.tenant_id, command.credential_hash, self.load_many([hook_id]).get(hook_id)
                 )
             self.record_rejected_delivery(
@@ -395,6 +427,7 @@ class IntakeApplication(Application):
                     payload_bytes=command.body_size,
                     payload_sha256=digest,
                     endpoint_id=command.endpoint_id,
+                    secret_used=secret_used,
                 )
             )
             raise
@@ -425,8 +458,9 @@ class IntakeApplication(Application):
         keys = keys_of(command.tenant_id, command.lines)
         hook_id = webhook_id(command.tenant_id) if command.credential_hash else None
         loaded = self.load_many(keys.all_ids() | {command.delivery_id} | ({hook_id} if hook_id else set()))
+        secret_used = None
         if command.credential_hash is not None:
-            self._check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
+            secret_used = self._check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
         if isinstance(loaded.get(command.delivery_id), Delivery):
             return self._committed_before(command, keys.order_ids)
         check_named_customers(command.tenant_id, command.lines, keys, loaded)
@@ -457,6 +491,7 @@ class IntakeApplication(Application):
             endpoint_id=command.endpoint_id,
             payload_bytes=command.payload_bytes,
             payload_sha256=command.payload_sha256,
+            secret_used=secret_used,
         )
         events = _pending_events_of((*touched, delivery))
         if store is None:
@@ -504,6 +539,7 @@ class IntakeApplication(Application):
                 endpoint_id=command.endpoint_id,
                 payload_bytes=command.payload_bytes,
                 payload_sha256=command.payload_sha256,
+                secret_used=command.secret_used,
             )
         )
 
@@ -566,6 +602,42 @@ class IntakeApplication(Application):
         if order is None or order.tenant_id != str(principal.tenant_id):
             raise NotFoundError("Order not found")
         return oid
+
+
+@dataclass(frozen=True)
+class WebhookCredentials:
+    """What opens a tenant's webhook: its secret's hash, and during a rotation
+    window the previous one's, until ``previous_until``."""
+
+    secret_hash: str
+    active: bool
+    previous_hash: str | None = None
+    previous_until: datetime | None = None
+
+    @classmethod
+    def of(cls, hook: WmsWebhook) -> WebhookCredentials:
+        return cls(
+            hook.secret_hash,
+            hook.active,
+            getattr(hook, "previous_secret_hash", None),
+            getattr(hook, "previous_valid_until", None),
+        )
+
+    def opened_by(self, credential_hash: str, now: datetime) -> str | None:
+        """``current``, ``previous`` or None (neither opens it, or it is deactivated).
+
+        Both digests are compared every time (the second against a dummy when
+        there is no window), so the time taken says nothing of which matched.
+        """
+        current = hash_matches(credential_hash, self.secret_hash)
+        previous = hash_matches(credential_hash, self.previous_hash or "0" * 64)
+        if not self.active:
+            return None
+        if current:
+            return "current"
+        if previous and self.previous_hash is not None and self.previous_until is not None and now < self.previous_until:
+            return "previous"
+        return None
 
 
 MAX_LOGGED_PROBLEMS = 100

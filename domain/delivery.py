@@ -42,6 +42,8 @@ class Delivery(Aggregate):
         endpoint_id: str | None
         payload_bytes: int
         payload_sha256: str
+        #: Which webhook secret opened the request (current / previous); None for a pull.
+        secret_used: str | None = None
 
         def apply(self, aggregate: Aggregate) -> None:
             _assign(aggregate, self, accepted=True)
@@ -57,6 +59,7 @@ class Delivery(Aggregate):
         endpoint_id: str | None
         payload_bytes: int
         payload_sha256: str
+        secret_used: str | None = None
 
         def apply(self, aggregate: Aggregate) -> None:
             _assign(aggregate, self, accepted=False)
@@ -76,6 +79,7 @@ class Delivery(Aggregate):
         endpoint_id: str | None,
         payload_bytes: int,
         payload_sha256: str,
+        secret_used: str | None = None,
     ) -> Delivery:
         _check_channel(channel)
         return cls._create(
@@ -91,6 +95,7 @@ class Delivery(Aggregate):
             endpoint_id=endpoint_id,
             payload_bytes=payload_bytes,
             payload_sha256=payload_sha256,
+            secret_used=secret_used,
         )
 
     @classmethod
@@ -106,6 +111,7 @@ class Delivery(Aggregate):
         endpoint_id: str | None,
         payload_bytes: int,
         payload_sha256: str,
+        secret_used: str | None = None,
     ) -> Delivery:
         _check_channel(channel)
         if not 400 <= status < 500:
@@ -121,6 +127,7 @@ class Delivery(Aggregate):
             endpoint_id=endpoint_id,
             payload_bytes=payload_bytes,
             payload_sha256=payload_sha256,
+            secret_used=secret_used,
         )
 
 

@@ -28,7 +28,8 @@ class SqlDeliveriesView(SqlTrackedView):
             f"CREATE TABLE IF NOT EXISTS {table} ("
             "delivery_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, request_id TEXT NOT NULL, "
             "channel TEXT NOT NULL, received_at TEXT NOT NULL, status INTEGER NOT NULL, "
-            "processed INTEGER NOT NULL, error TEXT, endpoint_id TEXT, payload_bytes BIGINT)",
+            "processed INTEGER NOT NULL, error TEXT, endpoint_id TEXT, payload_bytes BIGINT, "
+            "secret_used TEXT)",
             "CREATE INDEX IF NOT EXISTS rm_deliveries_newest "
             f"ON {table} (tenant_id, received_at, delivery_id)",
             f"CREATE INDEX IF NOT EXISTS rm_deliveries_by_request ON {table} (tenant_id, request_id)",
@@ -70,8 +71,8 @@ class DeliveriesTableWriter(BatchedWriter):
     def insert_delivery(self, row: dict[str, Any]) -> None:
         self.add(
             f"INSERT INTO {self.table} (delivery_id, tenant_id, request_id, channel, received_at, "
-            "status, processed, error, endpoint_id, payload_bytes) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (delivery_id) DO NOTHING",
+            "status, processed, error, endpoint_id, payload_bytes, secret_used) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (delivery_id) DO NOTHING",
             (
                 row["delivery_id"],
                 row["tenant_id"],
@@ -83,6 +84,7 @@ class DeliveriesTableWriter(BatchedWriter):
                 orjson.dumps(row["error"]).decode() if row["error"] is not None else None,
                 row["endpoint_id"],
                 row["payload_bytes"],
+                row.get("secret_used"),
             ),
         )
 
@@ -97,4 +99,5 @@ def _delivery_of(row: dict[str, Any]) -> dict[str, Any]:
         "processed": int(row["processed"]),
         "error": orjson.loads(row["error"]) if row["error"] is not None else None,
         "endpointId": row["endpoint_id"],
+        "secretUsed": row["secret_used"],
     }

@@ -31,7 +31,7 @@ from application.order_payload import MAX_ID, OrderItem
 from interfaces.http import response_schemas as rs
 from interfaces.http.paging import MAX_LIMIT
 from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
-from interfaces.http.schemas import CreateCustomer, IssueApiKey, SetWebhookActive
+from interfaces.http.schemas import CreateCustomer, IssueApiKey, RotateWebhookSecret, SetWebhookActive
 
 TENANT = "/api/tenants/{tenantId}"
 PULL = f"{TENANT}/integrations/wms/pull-endpoints"
@@ -155,7 +155,21 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         summary="Regenerate the webhook secret (the old one stops working at once)",
         tag="integrations",
         roles=("admin",),
-        replies=tenant_api({200: Reply("the new secret, shown once", rs.NewSecret)}),
+        description=(
+            "Without a body (or with previousValidForSeconds 0) the old secret stops working at once. "
+            "With previousValidForSeconds N (at most 604800, seven days) the old secret keeps working "
+            "for N seconds beside the new one (a rotation without downtime); the delivery log says which "
+            "secret each delivery used. Deactivating the webhook or DELETE …/webhook/previous-secret ends "
+            "the window early."
+        ),
+        request=RotateWebhookSecret,
+        replies=tenant_api({200: Reply("the new secret, shown once", rs.NewSecret)}, bad_request=True),
+    ),
+    ("DELETE", f"{TENANT}/integrations/wms/webhook/previous-secret"): Operation(
+        summary="End a secret rotation's window early: the previous secret stops working now",
+        tag="integrations",
+        roles=("admin",),
+        replies=tenant_api({204: Reply("only the current secret works (also when there was no window)", None)}),
     ),
     ("GET", f"{TENANT}/integrations/wms/deliveries"): Operation(
         summary="The delivery log: accepted and rejected batches, newest first",

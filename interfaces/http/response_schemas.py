@@ -103,6 +103,10 @@ class WebhookConnected(Shape):
 
 class NewSecret(Shape):
     secret: str = Field(description="the new secret; shown once; the old one stopped working")
+    previousSecretExpiresAt: Optional[str] = Field(
+        default=None,
+        description="only with previousValidForSeconds > 0: until when the old secret keeps working",
+    )
 
 
 class WebhookActiveState(Shape):
@@ -115,6 +119,9 @@ class WebhookStatus(Shape):
     active: bool
     connectedAt: str = Timestamp
     lastReceivedAt: Optional[str] = Field(description="when the last accepted batch arrived (null: never)")
+    previousSecretExpiresAt: Optional[str] = Field(
+        default=None, description="during a secret rotation: until when the previous secret works (else null)"
+    )
 
 
 class PullEndpointStatus(Shape):
@@ -165,6 +172,9 @@ class DeliveryEntry(Shape):
     error: Optional[dict[str, Any]] = Field(description="the error body a rejected batch got (null when accepted)")
     deliveryId: Optional[str] = None
     endpointId: Optional[str] = None
+    secretUsed: Optional[Literal["current", "previous"]] = Field(
+        default=None, description="webhook deliveries: which secret opened it (previous: during a rotation)"
+    )
 
 
 class DeliveryLogPage(Shape):

@@ -21,6 +21,7 @@ def add_routes(app: web.Application) -> None:
             web.post(f"{TENANT}/integrations/wms/webhook", integrations.connect_webhook),
             web.patch(f"{TENANT}/integrations/wms/webhook", integrations.set_webhook_active),
             web.post(f"{TENANT}/integrations/wms/webhook/secret", integrations.regenerate_webhook_secret),
+            web.delete(f"{TENANT}/integrations/wms/webhook/previous-secret", integrations.end_previous_webhook_secret),
             web.get(f"{TENANT}/integrations/wms/deliveries", integrations.list_deliveries),
             web.post(PULL_ENDPOINTS, pull_endpoints.add_endpoint),
             web.get(PULL_ENDPOINTS, pull_endpoints.list_endpoints),

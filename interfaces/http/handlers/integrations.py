@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from application.timestamps import iso
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.paging import page_params
 from interfaces.http.responses import json_response
-from interfaces.http.schemas import SetWebhookActive, parse_body
+from interfaces.http.schemas import RotateWebhookSecret, SetWebhookActive, parse_body
 
 
 def webhook_url(request: web.Request, tenant_id: str) -> str:
@@ -30,8 +31,21 @@ async def connect_webhook(request: web.Request) -> web.Response:
 
 async def regenerate_webhook_secret(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    secret = await offload(request, request.app[CONTAINER].app.regenerate_webhook_secret, principal)
-    return json_response({"secret": secret})
+    body = await parse_body(request, RotateWebhookSecret)
+    container = request.app[CONTAINER]
+    secret, previous_until = await offload(
+        request, container.app.rotate_webhook_secret, principal, body.previousValidForSeconds
+    )
+    if previous_until is None:
+        return json_response({"secret": secret})
+    return json_response({"secret": secret, "previousSecretExpiresAt": iso(previous_until)})
+
+
+async def end_previous_webhook_secret(request: web.Request) -> web.Response:
+    """End a rotation window early: only the current secret works from now on."""
+    principal = await principal_of(request)
+    await offload(request, request.app[CONTAINER].app.end_previous_webhook_secret, principal)
+    return web.Response(status=204)
 
 
 async def set_webhook_active(request: web.Request) -> web.Response:

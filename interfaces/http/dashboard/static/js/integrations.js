@@ -87,9 +87,49 @@ function renderWebhook(hook) {
       h("dd", { id: "last-received" }, hook.lastReceivedAt ? moment(hook.lastReceivedAt) : "Never: no batch has been accepted yet"),
       h("dt", { text: "Connected" }),
       h("dd", {}, moment(hook.connectedAt)),
+      ...rotationFacts(hook),
     ),
-    h("div", { class: "row" }, regenerate, toggle),
+    h("div", { class: "row" }, regenerate, rotationButton(), toggle),
   );
+}
+
+// A rotation keeps the old secret working beside the new one for a while, so the
+// WMS can be switched over without a single 401.
+function rotationFacts(hook) {
+  if (!hook.previousSecretExpiresAt) return [];
+  const end = h("button", { type: "button", class: "small", id: "end-previous-secret", text: "End now" });
+  end.addEventListener("click", () => busy(end, endPreviousSecret));
+  return [
+    h("dt", { text: "Previous secret" }),
+    h("dd", { id: "previous-secret" }, "still works; expires ", moment(hook.previousSecretExpiresAt), " ", end),
+  ];
+}
+
+function rotationButton() {
+  const rotate = h("button", { type: "button", id: "rotate-secret", text: "Rotate secret (old one works 24 h)" });
+  rotate.addEventListener("click", () => busy(rotate, rotateSecret));
+  return rotate;
+}
+
+async function rotateSecret() {
+  try {
+    const rotated = await api("POST", "/integrations/wms/webhook/secret", { previousValidForSeconds: 86400 });
+    showWebhookSecret("Your new webhook secret", rotated.secret);
+    announce("A new webhook secret was created; the previous one keeps working for 24 hours.");
+    await settle((fresh) => Boolean(fresh.webhook && fresh.webhook.previousSecretExpiresAt));
+  } catch (error) {
+    notice($("#webhook-message"), "error", describeError(error));
+  }
+}
+
+async function endPreviousSecret() {
+  try {
+    await api("DELETE", "/integrations/wms/webhook/previous-secret");
+    announce("The previous webhook secret no longer works.");
+    await settle((fresh) => Boolean(fresh.webhook && !fresh.webhook.previousSecretExpiresAt));
+  } catch (error) {
+    notice($("#webhook-message"), "error", describeError(error));
+  }
 }
 
 async function connectWms() {
@@ -246,7 +286,7 @@ function deliveryRow(delivery) {
     "tr",
     { class: accepted ? "delivery accepted" : "delivery rejected" },
     h("td", { "data-label": "Received" }, moment(delivery.receivedAt)),
-    h("td", { "data-label": "Channel", text: delivery.channel }),
+    h("td", { "data-label": "Channel", text: delivery.secretUsed === "previous" ? `${delivery.channel} · previous secret` : delivery.channel }),
     h("td", {}, result),
     h("td", { class: "num", "data-label": "Orders", text: accepted ? String(delivery.processed) : "0" }),
     h("td", { "data-label": "Request id" }, h("code", { text: delivery.requestId })),
