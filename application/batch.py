@@ -59,8 +59,23 @@ def check_named_customers(
     loaded: Mapping[UUID, Aggregate],
 ) -> None:
     """A ``customerId`` must name a customer of this tenant (check 7)."""
+    problems = unknown_customers(tenant_id, lines, keys, loaded)
+    if problems:
+        raise PayloadRejectedError(400, {"error": "Customer not found", "details": problems})
+
+
+def unknown_customers(
+    tenant_id: UUID,
+    lines: Sequence[OrderLine],
+    keys: BatchKeys,
+    loaded: Mapping[UUID, Aggregate],
+    indexes: Sequence[int] | None = None,
+) -> list[dict[str, Any]]:
+    """One problem per line whose ``customerId`` names no customer of this tenant
+    (``indexes``: each line's index in the request, when not its position)."""
     problems: list[dict[str, Any]] = []
-    for index, (line, cid) in enumerate(zip(lines, keys.named_customers)):
+    for position, (line, cid) in enumerate(zip(lines, keys.named_customers)):
+        index = indexes[position] if indexes is not None else position
         if not line.customer_id:
             continue
         customer = loaded.get(cid) if cid is not None else None
@@ -73,8 +88,7 @@ def check_named_customers(
                     "message": f"customer {line.customer_id!r} not found",
                 }
             )
-    if problems:
-        raise PayloadRejectedError(400, {"error": "Customer not found", "details": problems})
+    return problems
 
 
 def apply_batch(

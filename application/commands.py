@@ -30,6 +30,12 @@ class IngestOrders:
     #: SHA-256 of the webhook secret presented, checked again against the
     #: webhook as read with the batch (None: not a webhook delivery).
     credential_hash: str | None = None
+    #: Partial acceptance (``?atomic=false``): store the valid lines, report the
+    #: rest. ``indexes`` holds each line's index in the request; ``rejected`` the
+    #: items refused before the store was read.
+    partial: bool = False
+    indexes: tuple[int, ...] = ()
+    rejected: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class ReceiveBatch:
     endpoint_id: str | None = None
     delivery_id: UUID = field(default_factory=uuid4)
     credential_hash: str | None = None
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,10 @@ class OrderOutcome:
 class IngestResult:
     delivery_id: UUID
     orders: tuple[OrderOutcome, ...]
+    #: Partial acceptance only: each stored order's index in the request, and the items refused.
+    partial: bool = False
+    indexes: tuple[int, ...] = ()
+    rejected: tuple[dict[str, Any], ...] = ()
 
     @property
     def created(self) -> int:
@@ -87,6 +98,8 @@ class IngestResult:
 
     def as_body(self) -> dict[str, Any]:
         """The documented success body, one entry per input item in input order."""
+        if self.partial:
+            return partial_body(self.orders, self.indexes, self.rejected)
         return {
             "accepted": True,
             "processed": len(self.orders),
@@ -121,3 +134,29 @@ class IssuedApiKey:
     key_id: str
     api_key: str
     role: Role
+
+
+def partial_body(
+    orders: tuple[OrderOutcome, ...], indexes: tuple[int, ...], rejected: tuple[dict[str, Any], ...]
+) -> dict[str, Any]:
+    """The answer of a partial acceptance: what was stored and what was refused, each with its index."""
+    body: dict[str, Any] = {} if orders or not rejected else {"error": "Every order was rejected"}
+    body.update(
+        {
+            "accepted": bool(orders) or not rejected,
+            "atomic": False,
+            "processed": len(orders),
+            "rejected": len(rejected),
+            "orders": [
+                {"index": index, "externalOrderId": o.external_order_id, "orderId": str(o.order_id), "created": o.created}
+                for index, o in zip(indexes, orders)
+            ],
+            "rejectedItems": list(rejected),
+        }
+    )
+    return body
+
+
+def all_rejected_status(rejected: tuple[dict[str, Any], ...]) -> int:
+    """The status of a partial batch that stored nothing: 400 if any item got one, else 422."""
+    return 400 if any(item["status"] == 400 for item in rejected) else 422

@@ -30,7 +30,7 @@ from eventsourcing.persistence import (
 )
 
 from application.aggregate_cache import AggregateCache
-from application.batch import apply_batch, check_named_customers, keys_of
+from application.batch import BatchKeys, apply_batch, check_named_customers, keys_of, unknown_customers
 from application.clock import SystemClock
 from application.commands import (
     IngestOrders,
@@ -41,6 +41,8 @@ from application.commands import (
     ReceiveBatch,
     RecordRejectedDelivery,
     TenantCreated,
+    all_rejected_status,
+    partial_body,
 )
 from application.errors import (
     ConflictError,
@@ -54,7 +56,8 @@ from application.errors import (
 from application.event_transcoder import OrjsonTranscoder
 from application.group_commit import GroupCommitter, Store
 from application.history import history_of, order_state
-from application.order_payload import parse_order_batch
+from application.order_lines import OrderLine
+from application.order_payload import parse_order_batch, parse_order_batch_partially
 from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
 from application.tokens import hash_matches, hash_secret, new_secret, secret_matches
 from application.timestamps import iso
@@ -392,9 +395,19 @@ class IntakeApplication(Application):
                         "maxBytes": command.max_body_bytes,
                     },
                 )
-            lines = parse_order_batch(command.body, max_items=command.max_items)
+            indexes: tuple[int, ...] = ()
+            refused: tuple[dict[str, Any], ...] = ()
+            if command.partial:
+                numbered, refused = parse_order_batch_partially(command.body, max_items=command.max_items)
+                indexes = tuple(index for index, _ in numbered)
+                lines = tuple(line for _, line in numbered)
+            else:
+                lines = parse_order_batch(command.body, max_items=command.max_items)
             return self.ingest_orders(
                 IngestOrders(
+                    partial=command.partial,
+                    indexes=indexes,
+                    rejected=refused,
                     tenant_id=command.tenant_id,
                     lines=lines,
                     channel=command.channel,
@@ -461,15 +474,23 @@ class IntakeApplication(Application):
         secret_used = None
         if command.credential_hash is not None:
             secret_used = self._check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
+        lines, indexes, rejected = command.lines, command.indexes, command.rejected
+        if command.partial:
+            lines, indexes, rejected = _without_unknown_customers(command, keys, loaded)
+            keys = keys_of(command.tenant_id, lines)
         if isinstance(loaded.get(command.delivery_id), Delivery):
-            return self._committed_before(command, keys.order_ids)
-        check_named_customers(command.tenant_id, command.lines, keys, loaded)
+            return self._committed_before(command, lines, keys.order_ids, indexes, rejected)
+        if command.partial:
+            if rejected and not lines:
+                raise PayloadRejectedError(all_rejected_status(rejected), partial_body((), (), rejected))
+        else:
+            check_named_customers(command.tenant_id, command.lines, keys, loaded)
         source = Source(
             channel=command.channel,  # type: ignore[arg-type]
             delivery_id=str(command.delivery_id),
             request_id=command.request_id,
         )
-        touched, outcomes = apply_batch(command.tenant_id, command.lines, keys, loaded, source)
+        touched, outcomes = apply_batch(command.tenant_id, lines, keys, loaded, source)
         # Orders this batch left as they were were judged on the version just
         # loaded: the commit checks they are still there, or a concurrent
         # change committed first would silently win over ours.
@@ -492,6 +513,7 @@ class IntakeApplication(Application):
             payload_bytes=command.payload_bytes,
             payload_sha256=command.payload_sha256,
             secret_used=secret_used,
+            rejected_items=list(rejected) if command.partial else None,
         )
         events = _pending_events_of((*touched, delivery))
         if store is None:
@@ -500,9 +522,22 @@ class IntakeApplication(Application):
             store(events, unchanged)
         # Committed: every aggregate read or written here is as stored now.
         self.aggregate_cache.keep(loaded.values())
-        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes))
+        return IngestResult(
+            delivery_id=command.delivery_id,
+            orders=tuple(outcomes),
+            partial=command.partial,
+            indexes=indexes,
+            rejected=rejected,
+        )
 
-    def _committed_before(self, command: IngestOrders, order_ids: tuple[UUID, ...]) -> IngestResult:
+    def _committed_before(
+        self,
+        command: IngestOrders,
+        lines: tuple[OrderLine, ...],
+        order_ids: tuple[UUID, ...],
+        indexes: tuple[int, ...] = (),
+        rejected: tuple[dict[str, Any], ...] = (),
+    ) -> IngestResult:
         """The result of an earlier attempt of this very command that committed.
 
         When a connection dies after COMMIT but before its reply, the driver
@@ -518,13 +553,19 @@ class IntakeApplication(Application):
         }
         outcomes = []
         seen: set[UUID] = set()
-        for line, oid in zip(command.lines, order_ids):
+        for line, oid in zip(lines, order_ids):
             source = getattr(first_events.get(oid), "source", None) or {}
             outcomes.append(
                 OrderOutcome(line.external_order_id, oid, created=oid not in seen and source.get("deliveryId") == delivery)
             )
             seen.add(oid)
-        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes))
+        return IngestResult(
+            delivery_id=command.delivery_id,
+            orders=tuple(outcomes),
+            partial=command.partial,
+            indexes=indexes,
+            rejected=rejected,
+        )
 
     def record_rejected_delivery(self, command: RecordRejectedDelivery) -> None:
         """Saved alone: a rejection never stores an order or moves lastReceivedAt."""
@@ -640,6 +681,28 @@ class WebhookCredentials:
         return None
 
 
+def _without_unknown_customers(
+    command: IngestOrders, keys: BatchKeys, loaded: Mapping[UUID, Aggregate]
+) -> tuple[tuple[OrderLine, ...], tuple[int, ...], tuple[dict[str, Any], ...]]:
+    """Partial acceptance: the lines whose customer exists, their indexes, and
+    every refused item (those refused earlier and these), in request order."""
+    problems = unknown_customers(command.tenant_id, command.lines, keys, loaded, command.indexes)
+    if not problems:
+        return command.lines, command.indexes, command.rejected
+    bad = {problem["index"] for problem in problems}
+    kept = [k for k, index in enumerate(command.indexes) if index not in bad]
+    refused = [
+        {"index": p["index"], "externalOrderId": p["externalOrderId"], "status": 400,
+         "error": "Customer not found", "details": [p]}
+        for p in problems
+    ]
+    return (
+        tuple(command.lines[k] for k in kept),
+        tuple(command.indexes[k] for k in kept),
+        tuple(sorted((*command.rejected, *refused), key=lambda item: int(item["index"]))),
+    )
+
+
 MAX_LOGGED_PROBLEMS = 100
 
 
@@ -654,6 +717,10 @@ def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:
     if isinstance(details, list) and len(details) > MAX_LOGGED_PROBLEMS:
         bounded["details"] = details[:MAX_LOGGED_PROBLEMS]
         bounded["omitted"] = len(details) - MAX_LOGGED_PROBLEMS
+    items = bounded.get("rejectedItems")
+    if isinstance(items, list) and len(items) > MAX_LOGGED_PROBLEMS:
+        bounded["rejectedItems"] = items[:MAX_LOGGED_PROBLEMS]
+        bounded["omitted"] = len(items) - MAX_LOGGED_PROBLEMS
     field_errors = bounded.get("fieldErrors")
     if isinstance(field_errors, dict):
         messages = field_errors.get("plannedDate")

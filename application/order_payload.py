@@ -147,6 +147,51 @@ def parse_order_batch(body: bytes, *, max_items: int) -> tuple[OrderLine, ...]:
     return tuple(_line_of(item) for item in items)
 
 
+def parse_order_batch_partially(
+    body: bytes, *, max_items: int
+) -> tuple[tuple[tuple[int, OrderLine], ...], tuple[dict[str, Any], ...]]:
+    """Parse a body for partial acceptance: the valid items with their index,
+    and a rejection per invalid item (its status, error and problems).
+
+    What concerns the body as a whole still refuses it whole, as in the
+    all-or-nothing mode: not JSON, neither an object nor an array, too many
+    items. Each item is judged by the same checks in the same order, alone.
+    """
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise PayloadRejectedError(400, {"error": "Invalid JSON"}) from None
+    if not isinstance(document, (dict, list)):
+        _items_of(document)  # raises the documented shape error
+    raw_items: list[Any] = [document] if isinstance(document, dict) else document
+    if len(raw_items) > max_items:
+        raise PayloadRejectedError(
+            413,
+            {
+                "error": "Payload too large",
+                "details": f"a batch holds at most {max_items} orders, got {len(raw_items)}",
+                "maxItems": max_items,
+            },
+        )
+    lines: list[tuple[int, OrderLine]] = []
+    rejected: list[dict[str, Any]] = []
+    for index, raw in enumerate(raw_items):
+        if not isinstance(raw, dict):
+            rejected.append(
+                {"index": index, "externalOrderId": None, "status": 400, "error": "Invalid payload shape",
+                 "details": [{"index": index, "message": "each order must be a JSON object"}]}
+            )
+            continue
+        try:
+            [item] = _validate_items([raw], index)
+            _check_planned_dates([raw], index)
+        except PayloadRejectedError as refused:
+            rejected.append({"index": index, "externalOrderId": _reference_of(raw), "status": refused.status, **refused.body})
+            continue
+        lines.append((index, _line_of(item)))
+    return tuple(lines), tuple(rejected)
+
+
 def _items_of(document: Any) -> list[dict[str, Any]]:
     if isinstance(document, dict):
         return [document]
@@ -173,10 +218,10 @@ def _items_of(document: Any) -> list[dict[str, Any]]:
     )
 
 
-def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
+def _validate_items(raw_items: list[dict[str, Any]], start: int = 0) -> list[OrderItem]:
     items: list[OrderItem] = []
     problems: list[dict[str, Any]] = []
-    for index, raw in enumerate(raw_items):
+    for index, raw in enumerate(raw_items, start):
         reference = _reference_of(raw)
         try:
             item = OrderItem.model_validate(raw)
@@ -264,9 +309,9 @@ def _has_address(value: Any) -> bool:
     return isinstance(value, str) and bool(normalise_address(value))
 
 
-def _check_planned_dates(raw_items: list[dict[str, Any]]) -> None:
+def _check_planned_dates(raw_items: list[dict[str, Any]], start: int = 0) -> None:
     messages = []
-    for index, raw in enumerate(raw_items):
+    for index, raw in enumerate(raw_items, start):
         value = raw.get("plannedDate")
         if value is None or is_calendar_date(value):
             continue

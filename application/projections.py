@@ -198,5 +198,8 @@ def _delivery_row(event: Any, *, status: int, processed: int, error: Any) -> dic
         "payload_bytes": event.payload_bytes,
         # Recorded since secret rotation exists; older deliveries have none.
         "secret_used": getattr(event, "secret_used", None),
+        # A partial acceptance (atomic=false): the items it refused (None: not partial).
+        "rejected": getattr(event, "rejected", 0),
+        "rejected_items": getattr(event, "rejected_items", None),
     }
 

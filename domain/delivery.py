@@ -18,6 +18,10 @@ from domain.source import CHANNELS
 from domain.errors import InvalidValueError
 
 
+#: Refused items of a partial acceptance kept in its record (the caller got all of them).
+MAX_KEPT_REJECTIONS = 100
+
+
 class Delivery(Aggregate):
     TOPIC = "wms-intake:Delivery"
 
@@ -44,6 +48,9 @@ class Delivery(Aggregate):
         payload_sha256: str
         #: Which webhook secret opened the request (current / previous); None for a pull.
         secret_used: str | None = None
+        #: A partial acceptance: how many items were refused, and (at most 100 of) them.
+        rejected: int = 0
+        rejected_items: list[dict[str, Any]] | None = None
 
         def apply(self, aggregate: Aggregate) -> None:
             _assign(aggregate, self, accepted=True)
@@ -80,8 +87,12 @@ class Delivery(Aggregate):
         payload_bytes: int,
         payload_sha256: str,
         secret_used: str | None = None,
+        rejected_items: list[dict[str, Any]] | None = None,
     ) -> Delivery:
         _check_channel(channel)
+        extra: dict[str, Any] = {}
+        if rejected_items is not None:
+            extra = {"rejected": len(rejected_items), "rejected_items": rejected_items[:MAX_KEPT_REJECTIONS]}
         return cls._create(
             cls.Accepted,
             id=id,
@@ -96,6 +107,7 @@ class Delivery(Aggregate):
             payload_bytes=payload_bytes,
             payload_sha256=payload_sha256,
             secret_used=secret_used,
+            **extra,
         )
 
     @classmethod

@@ -29,7 +29,7 @@ class SqlDeliveriesView(SqlTrackedView):
             "delivery_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, request_id TEXT NOT NULL, "
             "channel TEXT NOT NULL, received_at TEXT NOT NULL, status INTEGER NOT NULL, "
             "processed INTEGER NOT NULL, error TEXT, endpoint_id TEXT, payload_bytes BIGINT, "
-            "secret_used TEXT)",
+            "secret_used TEXT, rejected INTEGER, rejected_items TEXT)",
             "CREATE INDEX IF NOT EXISTS rm_deliveries_newest "
             f"ON {table} (tenant_id, received_at, delivery_id)",
             f"CREATE INDEX IF NOT EXISTS rm_deliveries_by_request ON {table} (tenant_id, request_id)",
@@ -71,8 +71,8 @@ class DeliveriesTableWriter(BatchedWriter):
     def insert_delivery(self, row: dict[str, Any]) -> None:
         self.add(
             f"INSERT INTO {self.table} (delivery_id, tenant_id, request_id, channel, received_at, "
-            "status, processed, error, endpoint_id, payload_bytes, secret_used) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (delivery_id) DO NOTHING",
+            "status, processed, error, endpoint_id, payload_bytes, secret_used, rejected, rejected_items) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (delivery_id) DO NOTHING",
             (
                 row["delivery_id"],
                 row["tenant_id"],
@@ -85,11 +85,21 @@ class DeliveriesTableWriter(BatchedWriter):
                 row["endpoint_id"],
                 row["payload_bytes"],
                 row.get("secret_used"),
+                row.get("rejected", 0),
+                orjson.dumps(row["rejected_items"]).decode() if row.get("rejected_items") is not None else None,
             ),
         )
 
 
 def _delivery_of(row: dict[str, Any]) -> dict[str, Any]:
+    entry = _entry_of(row)
+    if row["rejected_items"] is not None:
+        entry["rejected"] = int(row["rejected"] or 0)
+        entry["rejectedItems"] = orjson.loads(row["rejected_items"])
+    return entry
+
+
+def _entry_of(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "deliveryId": row["delivery_id"],
         "requestId": row["request_id"],

@@ -113,18 +113,30 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "error nothing is created or updated and lastReceivedAt does not move. Checks, in "
             "order: 401, 413, 400 Invalid JSON, 400 Invalid payload shape, 400 Validation failed, "
             "422 Invalid plannedDate, 400 Customer not found. Every refusal after authentication "
-            "is recorded in the delivery log under the response's X-Request-Id."
+            "is recorded in the delivery log under the response's X-Request-Id. "
+            "With ?atomic=false (partial acceptance, opt-in) the valid items are stored in one "
+            "transaction and each invalid item is listed in rejectedItems with the status and error it "
+            "would have got alone; 200 when at least one was stored (lastReceivedAt moves), else 400 (or "
+            "422 when every refusal was a plannedDate) with the same body. Invalid JSON, a body that is "
+            "neither an object nor an array, and the size limits still refuse the whole request."
         ),
         request={"$ref": "#/components/schemas/WebhookPayload"},
+        query=(
+            Query("atomic", {"type": "string", "enum": ["true", "false"], "default": "true"},
+                  "false: partial acceptance (store the valid items, report the rest); "
+                  "true or absent: all or nothing, as documented"),
+        ),
         replies={
-            200: Reply("every order created or updated", rs.WebhookAccepted),
-            400: Reply("invalid JSON, payload shape, a validation problem or an unknown customer",
-                       rs.WebhookValidationError),
+            200: Reply("every order created or updated (with ?atomic=false: the valid ones)", rs.WebhookResult),
+            400: Reply("invalid JSON, payload shape, a validation problem or an unknown customer "
+                       "(with ?atomic=false: every item refused, or a bad atomic value)",
+                       rs.WebhookBadRequest),
             401: UNAUTHORIZED,
             408: Reply("the body did not arrive within the client timeout (WMS_INTAKE_CLIENT_TIMEOUT_SECONDS)"),
             413: Reply("the body or the number of orders is over the limit", rs.PayloadTooLarge),
             415: Reply("the body was sent with a Content-Type that is not JSON"),
-            422: Reply("an invalid plannedDate", rs.InvalidPlannedDate),
+            422: Reply("an invalid plannedDate (with ?atomic=false: every item refused for one)",
+                       rs.WebhookUnprocessable),
             429: Reply("too many requests for this tenant", rs.TooManyRequests, headers=("Retry-After",)),
             503: UNAVAILABLE,
         },

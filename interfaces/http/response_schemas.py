@@ -9,9 +9,9 @@ here is required unless it has a default, and a nullable field says so.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Shape(BaseModel):
@@ -90,6 +90,48 @@ class WebhookAccepted(Shape):
     accepted: Literal[True]
     processed: int = Field(ge=0)
     orders: list[OrderOutcome]
+
+
+# ---------------------------------------------------------------- partial acceptance (?atomic=false)
+
+
+class PartialOrderOutcome(OrderOutcome):
+    index: int = Field(ge=0, description="the item's index in the request")
+
+
+class RejectedItem(Shape):
+    """One item a partial acceptance refused, with what it would have got alone."""
+
+    index: int = Field(ge=0, description="the item's index in the request")
+    externalOrderId: Optional[str] = None
+    status: Literal[400, 422] = Field(description="400 (validation, shape, unknown customer) or 422 (plannedDate)")
+    error: Literal["Invalid payload shape", "Validation failed", "Customer not found", "Invalid plannedDate"]
+    details: Any = None
+    fieldErrors: Optional[PlannedDateErrors] = None
+
+
+class PartialAcceptance(Shape):
+    """The answer to ``?atomic=false``: the stored orders and the refused items, each with its index."""
+
+    accepted: bool = Field(description="true when at least one order was stored (or the batch was empty)")
+    atomic: Literal[False]
+    processed: int = Field(ge=0, description="orders stored")
+    rejected: int = Field(ge=0, description="items refused")
+    orders: list[PartialOrderOutcome]
+    rejectedItems: list[RejectedItem]
+    error: Optional[str] = Field(default=None, description='"Every order was rejected" when nothing was stored')
+
+
+class WebhookResult(RootModel[Union[WebhookAccepted, PartialAcceptance]]):
+    """200 of the webhook: the documented body, or with ``?atomic=false`` a partial acceptance."""
+
+
+class WebhookBadRequest(RootModel[Union[WebhookValidationError, PartialAcceptance, ErrorBody]]):
+    """400 of the webhook: the documented errors, a partial batch with nothing valid, or a bad ``atomic``."""
+
+
+class WebhookUnprocessable(RootModel[Union[InvalidPlannedDate, PartialAcceptance]]):
+    """422 of the webhook: an invalid plannedDate, or a partial batch whose every item had one."""
 
 
 # ---------------------------------------------------------------- integrations
@@ -172,6 +214,10 @@ class DeliveryEntry(Shape):
     error: Optional[dict[str, Any]] = Field(description="the error body a rejected batch got (null when accepted)")
     deliveryId: Optional[str] = None
     endpointId: Optional[str] = None
+    rejected: Optional[int] = Field(default=None, description="partial acceptance only: items refused")
+    rejectedItems: Optional[list[dict[str, Any]]] = Field(
+        default=None, description="partial acceptance only: the refused items (at most 100), as the caller got them"
+    )
     secretUsed: Optional[Literal["current", "previous"]] = Field(
         default=None, description="webhook deliveries: which secret opened it (previous: during a rotation)"
     )

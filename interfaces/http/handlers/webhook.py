@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from application.commands import ReceiveBatch
-from application.errors import PayloadRejectedError
+from application.errors import InvalidRequestError, PayloadRejectedError
 from application.tokens import hash_secret
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
@@ -31,6 +31,7 @@ async def receive_orders(request: web.Request) -> web.Response:
     wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
     if wait is not None:
         raise TooManyRequestsError(wait)
+    partial = _partial_acceptance(request)
     if not _is_json(request):
         raise PayloadRejectedError(
             415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
@@ -49,10 +50,21 @@ async def receive_orders(request: web.Request) -> web.Response:
             max_items=settings.max_batch_items,
             max_body_bytes=settings.max_body_bytes,
             credential_hash=hash_secret(secret),
+            partial=partial,
         ),
     )
     request.app[METRICS].count_batch("webhook", result.created, len(result.orders))
     return json_response(result.as_body())
+
+
+def _partial_acceptance(request: web.Request) -> bool:
+    """``?atomic=false`` asks for partial acceptance; absent (or ``true``) is the documented all or nothing."""
+    value = request.query.get("atomic")
+    if value is None or value == "true":
+        return False
+    if value == "false":
+        return True
+    raise InvalidRequestError("Invalid query parameter", [{"field": "atomic", "message": "must be true or false"}])
 
 
 def _is_json(request: web.Request) -> bool:

@@ -275,7 +275,7 @@ async function loadDeliveries({ older = false } = {}) {
 function deliveryRow(delivery) {
   const accepted = delivery.status >= 200 && delivery.status < 300;
   const result = accepted
-    ? h("span", { class: "badge ok", text: "Accepted" })
+    ? partialResult(delivery)
     : h(
         "details",
         { class: "rejection" },
@@ -290,6 +290,18 @@ function deliveryRow(delivery) {
     h("td", {}, result),
     h("td", { class: "num", "data-label": "Orders", text: accepted ? String(delivery.processed) : "0" }),
     h("td", { "data-label": "Request id" }, h("code", { text: delivery.requestId })),
+  );
+}
+
+// A partial acceptance (atomic=false) opens to the items it refused, as their sender got them.
+function partialResult(delivery) {
+  const badge = h("span", { class: "badge ok", text: "Accepted" });
+  if (!delivery.rejected) return badge;
+  return h(
+    "details",
+    { class: "rejection partial" },
+    h("summary", {}, badge, " ", `partially: ${delivery.processed} stored, ${delivery.rejected} rejected`),
+    h("pre", { text: JSON.stringify(delivery.rejectedItems, null, 2) }),
   );
 }
 
