@@ -35,6 +35,8 @@ from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView
 from infrastructure.read_models.tracked_view import SqlTrackedView
 from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sessions import SqlSessionStore
+from infrastructure.idempotency_store import SqlIdempotencyStore
+from application.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
 
@@ -68,6 +70,8 @@ class Container:
     background_running: bool = field(default=False)
     #: Geocoding queue depth and request counts, for the metrics (None: geocoding off).
     geocoding: GeocodingMonitor | None = None
+    #: Answers kept for Idempotency-Key replays (a table beside the read models).
+    idempotency: IdempotencyStore | None = None
 
     def start_background(self) -> None:
         """Projections and every other background worker, in this process."""
@@ -164,6 +168,7 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
         pull_source=pull_source,
     )
     container.workers.append(pull_scheduler)
+    container.idempotency = _idempotency_store(db, settings)
     geocoding = build_geocoding(settings, app, db)
     if geocoding is not None:
         app.on_saved(geocoding.wake)
@@ -172,6 +177,12 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     for name, value in overrides.items():
         setattr(container, name, value)
     return container
+
+
+def _idempotency_store(db: Database, settings: Settings) -> IdempotencyStore:
+    store = SqlIdempotencyStore(db, SecretCipher.from_settings(settings.secret_key, settings.key_file))
+    store.create_table()
+    return store
 
 
 def _dashboard_sessions(app: IntakeApplication, db: Database, settings: Settings) -> DashboardSessions:

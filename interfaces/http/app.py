@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from interfaces.container import Container
+from interfaces.http.idempotency import idempotency_keys
 from interfaces.http.keys import CONTAINER, METRICS, RATE_LIMITER
 from interfaces.http.metrics import Metrics
 from interfaces.http.middleware import observe
@@ -20,7 +21,7 @@ BODY_HEADROOM = 1024
 
 def create_app(container: Container, *, run_background: bool = True, owns_container: bool = False) -> web.Application:
     app = web.Application(
-        middlewares=[observe],
+        middlewares=[observe, idempotency_keys],
         client_max_size=container.settings.max_body_bytes + BODY_HEADROOM,
     )
     app[CONTAINER] = container

@@ -355,7 +355,39 @@ RESPONSE_HEADERS = {
     "X-Request-Id": "identifies this request; the delivery log and order history name it",
     "WWW-Authenticate": "Bearer",
     "Retry-After": "seconds to wait before retrying",
+    "Idempotent-Replayed": "true when this is the kept answer to an earlier request with the same Idempotency-Key",
 }
+
+# ---------------------------------------------------------------- Idempotency-Key (every POST of the webhook and tenant API)
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": (
+        "Optional. The same key with the same request (method, path, query, body) within 24 hours "
+        "gets the first answer again (status and body, with Idempotent-Replayed: true) and the work "
+        "is done once; keys are per tenant. Answers 401, 403, 408, 429 and 5xx are not kept."
+    ),
+}
+IDEMPOTENCY_REPLIES = {
+    400: Reply("a malformed Idempotency-Key (or another malformed request)"),
+    409: Reply("another request with this Idempotency-Key is still in progress", headers=("Retry-After",)),
+    422: Reply("this Idempotency-Key was first used for a different request"),
+}
+
+
+def _idempotency(method: str, path: str, described: dict[str, Any], refs: dict[Any, dict[str, Any]]) -> None:
+    if method != "POST" or not (path.startswith(f"{TENANT}/") or path == "/api/integrations/wms/{tenantId}"):
+        return
+    described["parameters"].append(IDEMPOTENCY_PARAMETER)
+    for status, reply in IDEMPOTENCY_REPLIES.items():
+        described["responses"].setdefault(str(status), _response(reply, refs))
+    for response in described["responses"].values():
+        if not response["description"].startswith(("the database", "missing, unknown")):
+            response["headers"].setdefault("Idempotent-Replayed", {"$ref": "#/components/headers/Idempotent-Replayed"})
+
 
 # ---------------------------------------------------------------- the document
 
@@ -452,6 +484,7 @@ def _operation(method: str, path: str, operation: Operation, refs: dict[Any, dic
             str(status): _response(reply, refs) for status, reply in sorted(operation.replies.items())
         },
     }
+    _idempotency(method, path, described, refs)
     if operation.description or operation.roles:
         roles = f"Roles: {', '.join(operation.roles)}." if operation.roles else ""
         described["description"] = " ".join(p for p in (operation.description, roles) if p)

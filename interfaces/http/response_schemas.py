@@ -130,8 +130,8 @@ class WebhookBadRequest(RootModel[Union[WebhookValidationError, PartialAcceptanc
     """400 of the webhook: the documented errors, a partial batch with nothing valid, or a bad ``atomic``."""
 
 
-class WebhookUnprocessable(RootModel[Union[InvalidPlannedDate, PartialAcceptance]]):
-    """422 of the webhook: an invalid plannedDate, or a partial batch whose every item had one."""
+class WebhookUnprocessable(RootModel[Union[InvalidPlannedDate, PartialAcceptance, ErrorBody]]):
+    """422 of the webhook: an invalid plannedDate, a partial batch whose every item had one, or a reused Idempotency-Key."""
 
 
 # ---------------------------------------------------------------- integrations

@@ -73,3 +73,13 @@ def _is_json(request: web.Request) -> bool:
         return True
     kind = request.content_type.lower()
     return kind in JSON_TYPES or kind.endswith("+json")
+
+
+async def tenant_of(request: web.Request) -> str:
+    """The webhook's tenant, authenticated as ``receive_orders`` does (an Idempotency-Key is per tenant)."""
+    container = request.app[CONTAINER]
+    route_tenant, secret = request.match_info["tenantId"], bearer_token(request)
+    tenant_id = container.app.webhook_tenant_if_known(route_tenant, secret) or await offload(
+        request, container.app.authenticate_webhook, route_tenant, secret
+    )
+    return str(tenant_id)
