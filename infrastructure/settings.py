@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     session_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
     map_tile_url: str | None = None
     map_tile_attribution: str = ""
+    #: Longest a change-feed request waits for a change (its ``wait`` is capped to it).
+    changes_max_wait_seconds: float = Field(default=30.0, ge=0, le=30)
 
     @field_validator("database_url")
     @classmethod

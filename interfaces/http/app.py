@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from interfaces.container import Container
+from interfaces.http.handlers.order_changes import listen_for_saves
 from interfaces.http.idempotency import idempotency_keys
 from interfaces.http.keys import CONTAINER, METRICS, RATE_LIMITER
 from interfaces.http.metrics import Metrics
@@ -30,6 +31,7 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
         container.settings.rate_limit_per_second, container.settings.rate_limit_burst
     )
     add_routes(app)
+    listen_for_saves(app, container.app.on_saved)
 
     async def background(_: web.Application) -> AsyncIterator[None]:
         if run_background:

@@ -291,6 +291,29 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         replies=tenant_api({200: Reply("a page of orders, by externalOrderId", rs.OrdersPage)},
                            bad_request=True),
     ),
+    ("GET", f"{TENANT}/orders/changes"): Operation(
+        summary="The change feed: the tenant's order changes in commit order, with long polling",
+        tag="orders",
+        roles=ALL_ROLES,
+        description=(
+            "Every change of every order of the tenant exactly once, oldest first, read from the event "
+            "store (not from a read model): each with its position, the order's id, external id and new "
+            "version, the fields it changed and the order's whole state after it. Start with after=0 (or "
+            "no after), then pass each answer's nextCursor; it is the event store's position, so a consumer "
+            "resumes exactly where it stopped. With wait=N (at most 30) an empty answer is held up to N "
+            "seconds until a change arrives."
+        ),
+        query=(
+            Query("after", {"type": "string", "pattern": "^[0-9]{1,19}$", "default": "0"},
+                  "the nextCursor of the previous answer (0: from the beginning)"),
+            Query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
+                  "most changes in one answer"),
+            Query("wait", {"type": "integer", "minimum": 0, "maximum": 30, "default": 0},
+                  "seconds to wait for a change when there is none yet (long polling)"),
+        ),
+        replies=tenant_api({200: Reply("changes after the cursor (maybe none)", rs.OrderChangesPage)},
+                           bad_request=True),
+    ),
     ("GET", f"{TENANT}/orders/by-external-id/{{externalOrderId}}"): Operation(
         summary="One order, by the WMS's order reference",
         tag="orders",

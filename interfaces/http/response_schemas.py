@@ -290,6 +290,31 @@ class OrdersPage(Shape):
     nextCursor: Optional[str]
 
 
+# ---------------------------------------------------------------- the change feed
+
+
+class OrderChange(Shape):
+    """One change of one order, in commit order."""
+
+    position: str = Field(description="the event store position of this change (pass as ?after= to resume after it)")
+    type: Literal["OrderCreated", "OrderUpdated"]
+    orderId: str
+    externalOrderId: str
+    version: int = Field(ge=1, description="the order's version after this change")
+    timestamp: str = Timestamp
+    changes: dict[str, Any] = Field(description="the fields this change set (wire names; null cleared one)")
+    state: dict[str, Any] = Field(
+        description="the order's fields after this change: orderId, externalOrderId, customerId, deliveryAddress, "
+        "totalWeight, volume, palletCount, specialHandling, plannedDate, latitude, longitude, createdAt, "
+        "updatedAt, version"
+    )
+
+
+class OrderChangesPage(Shape):
+    changes: list[OrderChange] = Field(description="oldest first, each change exactly once")
+    nextCursor: str = Field(description="pass as ?after= for the next page; store it to resume after a restart")
+
+
 class EventSource(Shape):
     """Where a change came from."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from interfaces.http.dashboard.routes import add_dashboard_routes
-from interfaces.http.handlers import api_keys, integrations, operations, orders, pull_endpoints, webhook
+from interfaces.http.handlers import api_keys, integrations, operations, order_changes, orders, pull_endpoints, webhook
 from interfaces.http.openapi import SERVED, openapi_json
 
 TENANT = "/api/tenants/{tenantId}"
@@ -35,6 +35,7 @@ def add_routes(app: web.Application) -> None:
             web.post(f"{TENANT}/customers", orders.create_customer),
             web.get(f"{TENANT}/customers/{{customerId}}", orders.get_customer),
             web.get(f"{TENANT}/orders", orders.list_orders),
+            web.get(f"{TENANT}/orders/changes", order_changes.order_changes),
             web.get(f"{TENANT}/orders/by-external-id/{{externalOrderId}}", orders.get_order_by_external_id),
             web.get(f"{TENANT}/orders/{{orderId}}", orders.get_order),
             web.get(f"{TENANT}/orders/{{orderId}}/history", orders.order_history),
