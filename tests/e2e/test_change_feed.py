@@ -4,8 +4,8 @@ A consumer following ``nextCursor`` sees every version of every order of its
 tenant exactly once, in commit order, with the fields changed and the whole new
 state; it never sees another tenant's; a long poll answers when a change arrives.
 The big test tails the feed while orders are posted concurrently, in batches
-and singly, through two applications on one database, and checks the
-consumer's final picture against the read model.
+and singly, through two ``wms-intake serve`` processes on one database, and
+checks the consumer's final picture against the read model.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ import asyncio
 import random
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from infrastructure.settings import Settings
-from interfaces.container import Container, build_container
-from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, Webhook, make_settings
+from bench.loadgen import ServerProcess
+from interfaces.container import Container
+from tests.conftest import TenantKeys, Webhook
 
 ADDRESS = "10 High Street, London SW1A 1AA"
 
@@ -109,24 +110,25 @@ async def test_a_long_poll_answers_with_the_change_that_arrives(client: TestClie
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    # Singles come fast: the per-tenant rate limit is not what this test is about.
-    return make_settings(database_url, rate_limit_per_second=0)
-
-
-@pytest.fixture
-def second_container(settings: Settings) -> Iterator[Container]:
-    built = build_container(settings)
-    yield built
-    built.close()
+def servers(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two ``wms-intake serve`` processes on the test's database."""
+    env = {"WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0", "WMS_INTAKE_LOG_LEVEL": "WARNING",
+           "WMS_INTAKE_SECRET_KEY": "test-only-secret-key-with-more-than-32-characters"}
+    pair = (ServerProcess(database_url, tmp_path / "one.log", env=env),
+            ServerProcess(database_url, tmp_path / "two.log", env=env))
+    try:
+        for server in pair:
+            server.start()
+        yield pair
+    finally:
+        for server in pair:
+            server.stop()
 
 
 async def test_a_tailing_consumer_sees_every_version_of_every_order_once_in_order_under_concurrent_load(
-    client: TestClient, webhook: Webhook, aiohttp_client: Any, second_container: Container,
+    client: TestClient, webhook: Webhook, servers: tuple[ServerProcess, ServerProcess],
     container: Container, store: str,
 ) -> None:
-    other = await aiohttp_client(create_app(second_container, run_background=False))
-    clients = (client, other)
     # PostgreSQL: 20,000 orders; SQLite (one writer at a time): 2,000.
     orders = 20_000 if store == "postgres" else 2_000
     batch_size = 200
@@ -134,47 +136,58 @@ async def test_a_tailing_consumer_sees_every_version_of_every_order_once_in_orde
     batched = orders - singles
     rng = random.Random(7)
     tenant = webhook.tenant
+    bases = [server.base_url for server in servers]
 
     seen: dict[str, list[int]] = {}
     states: dict[str, dict[str, Any]] = {}
     positions: list[int] = []
     writing = True
 
-    async def consume() -> None:
-        cursor = "0"
-        while True:
-            page = await changes(client, tenant, after=cursor, limit="1000", wait="1")
-            for change in page["changes"]:
-                positions.append(int(change["position"]))
-                seen.setdefault(change["orderId"], []).append(change["version"])
-                states[change["orderId"]] = change["state"]
-            cursor = page["nextCursor"]
-            if not writing and not page["changes"]:
-                return
+    async with aiohttp.ClientSession() as session:
 
-    async def send_batches(worker: int) -> None:
-        for start in range(worker * batch_size, batched, batch_size * 4):
-            items = [{"externalOrderId": f"B-{n}", "deliveryAddress": ADDRESS, "palletCount": n % 7}
-                     for n in range(start, min(start + batch_size, batched))]
-            await post(clients[worker % 2], webhook, items)
-            # Now and then a batch updates earlier orders (second and third versions).
-            if start and rng.random() < 0.3:
-                earlier = rng.sample(range(0, start), min(batch_size, start))
-                await post(clients[(worker + 1) % 2], webhook, [
-                    {"externalOrderId": f"B-{n}", "deliveryAddress": ADDRESS, "totalWeight": rng.randint(1, 10**6)}
-                    for n in earlier
-                ])
+        async def send(n: int, payload: Any) -> None:
+            async with session.post(bases[n % 2] + webhook.path, data=orjson.dumps(payload), headers=webhook.headers()) as response:
+                assert response.status == 200, await response.text()
 
-    async def send_singles(worker: int) -> None:
-        for n in range(worker, singles, 16):
-            await post(clients[n % 2], webhook, {"externalOrderId": f"S-{n}", "deliveryAddress": ADDRESS,
-                                                 "plannedDate": "2025-02-22"})
+        async def consume() -> None:
+            cursor = "0"
+            while True:
+                async with session.get(
+                    f"{bases[0]}/api/tenants/{tenant.tenant_id}/orders/changes",
+                    params={"after": cursor, "limit": "1000", "wait": "1"},
+                    headers=tenant.auth(),
+                ) as response:
+                    assert response.status == 200, await response.text()
+                    page = await response.json()
+                for change in page["changes"]:
+                    positions.append(int(change["position"]))
+                    seen.setdefault(change["orderId"], []).append(change["version"])
+                    states[change["orderId"]] = change["state"]
+                cursor = page["nextCursor"]
+                if not writing and not page["changes"]:
+                    return
 
-    started = time.monotonic()
-    consumer = asyncio.create_task(consume())
-    await asyncio.gather(*(send_batches(w) for w in range(4)), *(send_singles(w) for w in range(16)))
-    writing = False
-    await asyncio.wait_for(consumer, 60)
+        async def send_batches(worker: int) -> None:
+            for start in range(worker * batch_size, batched, batch_size * 4):
+                await send(worker, [{"externalOrderId": f"B-{n}", "deliveryAddress": ADDRESS, "palletCount": n % 7}
+                                    for n in range(start, min(start + batch_size, batched))])
+                # Now and then a batch updates earlier orders (second and third versions).
+                if start and rng.random() < 0.3:
+                    earlier = rng.sample(range(0, start), min(batch_size, start))
+                    await send(worker + 1, [
+                        {"externalOrderId": f"B-{n}", "deliveryAddress": ADDRESS, "totalWeight": rng.randint(1, 10**6)}
+                        for n in earlier
+                    ])
+
+        async def send_singles(worker: int) -> None:
+            for n in range(worker, singles, 16):
+                await send(n, {"externalOrderId": f"S-{n}", "deliveryAddress": ADDRESS, "plannedDate": "2025-02-22"})
+
+        started = time.monotonic()
+        consumer = asyncio.create_task(consume())
+        await asyncio.gather(*(send_batches(w) for w in range(4)), *(send_singles(w) for w in range(16)))
+        writing = False
+        await asyncio.wait_for(consumer, 60)
 
     assert positions == sorted(positions) and len(positions) == len(set(positions))
     assert len(seen) == orders
