@@ -126,7 +126,7 @@ def servers(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, 
 
 
 async def test_a_tailing_consumer_sees_every_version_of_every_order_once_in_order_under_concurrent_load(
-    client: TestClient, webhook: Webhook, servers: tuple[ServerProcess, ServerProcess],
+    servers: tuple[ServerProcess, ServerProcess], client: TestClient, webhook: Webhook,
     container: Container, store: str,
 ) -> None:
     # PostgreSQL: 20,000 orders; SQLite (one writer at a time): 2,000.

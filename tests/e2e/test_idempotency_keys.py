@@ -179,8 +179,11 @@ def second_container(settings: Settings) -> Iterator[Container]:
 
 
 async def test_concurrent_requests_with_one_key_through_two_processes_do_the_work_once(
-    client: TestClient, webhook: Webhook, aiohttp_client: Any, second_container: Container
+    second_container: Container, client: TestClient, webhook: Webhook, aiohttp_client: Any
 ) -> None:
+    # The second application is built first, while the store is still empty: two
+    # builders on one SQLite file while the first one's followers write can meet
+    # its write lock.
     other = await aiohttp_client(create_app(second_container, run_background=False))
     batch = [{**ORDER, "externalOrderId": f"RACE-{n}"} for n in range(200)]
     answers = await asyncio.gather(
