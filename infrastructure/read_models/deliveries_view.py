@@ -21,6 +21,11 @@ from infrastructure.sql import SqlCursor
 class SqlDeliveriesView(SqlTrackedView):
     name = "deliveries"
     tables = ("rm_deliveries",)
+    added_columns = (
+        ("rm_deliveries", "secret_used", "TEXT"),
+        ("rm_deliveries", "rejected", "INTEGER"),
+        ("rm_deliveries", "rejected_items", "TEXT"),
+    )
 
     def ddl(self) -> list[str]:
         table = self.db.table("rm_deliveries")

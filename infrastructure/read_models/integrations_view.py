@@ -13,6 +13,7 @@ from infrastructure.sql import SqlCursor
 class SqlIntegrationsView(SqlTrackedView):
     name = "integrations"
     tables = ("rm_webhooks",)
+    added_columns = (("rm_webhooks", "previous_secret_expires_at", "TEXT"),)
 
     def ddl(self) -> list[str]:
         return [

@@ -45,6 +45,10 @@ class SqlOrdersView(SqlTrackedView):
 
     name = "orders"
     tables = ("rm_customers", "rm_orders", "rm_locations")
+    added_columns = (
+        ("rm_orders", "latitude", "DOUBLE PRECISION"),
+        ("rm_orders", "longitude", "DOUBLE PRECISION"),
+    )
 
     def __init__(self, db: Database, *, geocoding: bool = True) -> None:
         super().__init__(db)

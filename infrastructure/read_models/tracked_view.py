@@ -74,6 +74,10 @@ class SqlTrackedView:
 
     name: str = ""
     tables: tuple[str, ...] = ()
+    #: Columns added to a table after it was first released: (table, column, SQL type).
+    #: A database created before them gets them added, NULL in the old rows: what a
+    #: rebuild gives too, as the events before them carry none of those facts.
+    added_columns: tuple[tuple[str, str, str], ...] = ()
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -93,11 +97,22 @@ class SqlTrackedView:
             )
             for statement in self.ddl():
                 cursor.execute(statement)
+            self._add_missing_columns(cursor)
             cursor.execute(
                 f"INSERT INTO {self.tracking} (name, position) VALUES (%s, 0) "
                 "ON CONFLICT (name) DO NOTHING",
                 (self.name,),
             )
+
+    def _add_missing_columns(self, cursor: SqlCursor) -> None:
+        for table, column, kind in self.added_columns:
+            name = self.db.table(table)
+            if cursor.dialect == "postgres":
+                cursor.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column} {kind}")
+                continue
+            cursor.execute(f"PRAGMA table_info({name})")
+            if column not in {row["name"] for row in cursor.fetchall()}:
+                cursor.execute(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
 
     # ---------------------------------------------------------------- tracking
 
