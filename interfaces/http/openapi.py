@@ -69,6 +69,8 @@ class Operation:
     roles: tuple[str, ...] = ()
     description: str = ""
     request: Schema | None = None
+    #: False: the body may be left out (an empty body means every field's default).
+    request_required: bool = True
     query: tuple[Query, ...] = ()
 
 
@@ -175,6 +177,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "the window early."
         ),
         request=RotateWebhookSecret,
+        request_required=False,
         replies=tenant_api({200: Reply("the new secret, shown once", rs.NewSecret)}, bad_request=True),
     ),
     ("DELETE", f"{TENANT}/integrations/wms/webhook/previous-secret"): Operation(
@@ -516,7 +519,7 @@ def _operation(method: str, path: str, operation: Operation, refs: dict[Any, dic
     described["security"] = [{operation.security: []}] if operation.security else []
     if operation.request is not None:
         described["requestBody"] = {
-            "required": True,
+            "required": operation.request_required,
             "content": {"application/json": {"schema": _schema_of(operation.request, refs)}},
         }
     return described
