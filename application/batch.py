@@ -61,7 +61,24 @@ def check_named_customers(
 ) -> None:
     """A ``customerId`` must name a customer of this tenant (check 7)."""
     problems = ProblemList()
-    for index, (line, cid) in enumerate(zip(lines, keys.named_customers)):
+    for problem in unknown_customers(tenant_id, lines, keys, loaded):
+        problems.add(problem)
+    if problems:
+        raise PayloadRejectedError(400, problems.body("Customer not found"))
+
+
+def unknown_customers(
+    tenant_id: UUID,
+    lines: Sequence[OrderLine],
+    keys: BatchKeys,
+    loaded: Mapping[UUID, Aggregate],
+    indexes: Sequence[int] | None = None,
+) -> list[dict[str, Any]]:
+    """One problem per line whose ``customerId`` names no customer of this tenant
+    (``indexes``: each line's index in the request, when not its position)."""
+    problems: list[dict[str, Any]] = []
+    for position, (line, cid) in enumerate(zip(lines, keys.named_customers)):
+        index = indexes[position] if indexes is not None else position
         if not line.customer_id:
             continue
         customer = loaded.get(cid) if cid is not None else None
@@ -74,8 +91,7 @@ def check_named_customers(
                     "message": f"customer {line.customer_id!r} not found",
                 }
             )
-    if problems:
-        raise PayloadRejectedError(400, problems.body("Customer not found"))
+    return problems
 
 
 def apply_batch(

@@ -47,6 +47,12 @@ class IngestOrders:
     #: with the delivery and returned in the 200.
     warnings: tuple[dict[str, Any], ...] = ()
     pulled: PulledBatch | None = None
+    #: Partial acceptance (``?atomic=false``): store the valid lines, report the
+    #: rest. ``indexes`` holds each line's index in the request; ``rejected`` the
+    #: items refused before the store was read.
+    partial: bool = False
+    indexes: tuple[int, ...] = ()
+    rejected: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class ReceiveBatch:
     #: redacted from a refusal before it is recorded or answered.
     redactor: Redactor | None = field(default=None, repr=False)
     pulled: PulledBatch | None = None
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,8 @@ class RecordRejectedDelivery:
     payload_bytes: int = 0
     payload_sha256: str = ""
     endpoint_id: str | None = None
+    #: Which webhook secret the caller presented: current, or previous during a rotation.
+    secret_used: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,10 @@ class IngestResult:
     delivery_id: UUID
     orders: tuple[OrderOutcome, ...]
     warnings: tuple[dict[str, Any], ...] = ()
+    #: Partial acceptance only: each stored order's index in the request, and the items refused.
+    partial: bool = False
+    indexes: tuple[int, ...] = ()
+    rejected: tuple[dict[str, Any], ...] = ()
 
     @property
     def created(self) -> int:
@@ -121,6 +134,8 @@ class IngestResult:
         ``warnings`` (ignored fields) is added only when there are any, so a
         batch without them gets exactly the documented body.
         """
+        if self.partial:
+            return partial_body(self.orders, self.indexes, self.rejected, self.warnings)
         body: dict[str, Any] = {
             "accepted": True,
             "processed": len(self.orders),
@@ -159,3 +174,34 @@ class IssuedApiKey:
     api_key: str
     role: Role
     name: str | None = None
+
+
+def partial_body(
+    orders: tuple[OrderOutcome, ...],
+    indexes: tuple[int, ...],
+    rejected: tuple[dict[str, Any], ...],
+    warnings: tuple[dict[str, Any], ...] = (),
+) -> dict[str, Any]:
+    """The answer of a partial acceptance: what was stored and what was refused, each with its index."""
+    body: dict[str, Any] = {} if orders or not rejected else {"error": "Every order was rejected"}
+    body.update(
+        {
+            "accepted": bool(orders) or not rejected,
+            "atomic": False,
+            "processed": len(orders),
+            "rejected": len(rejected),
+            "orders": [
+                {"index": index, "externalOrderId": o.external_order_id, "orderId": str(o.order_id), "created": o.created}
+                for index, o in zip(indexes, orders)
+            ],
+            "rejectedItems": list(rejected),
+        }
+    )
+    if warnings:
+        body["warnings"] = list(warnings)
+    return body
+
+
+def all_rejected_status(rejected: tuple[dict[str, Any], ...]) -> int:
+    """The status of a partial batch that stored nothing: 400 if any item got one, else 422."""
+    return 400 if any(item["status"] == 400 for item in rejected) else 422

@@ -127,13 +127,18 @@ class GeocodingRequests:
         order_id = str(event.originator_id)
         writer.order_placed(order_id, event.tenant_id)
         address = event.details.get("delivery_address")
-        if isinstance(address, str) and normalise_address(address):
+        # An order placed with the WMS's own coordinates is located already.
+        provided = event.details.get("latitude") is not None
+        if isinstance(address, str) and normalise_address(address) and not provided:
             writer.enqueue(event.tenant_id, address, event.timestamp.timestamp())
 
     @process.register
     def _(self, event: Order.Updated, writer: GeocodingQueueWriter) -> None:  # type: ignore[name-defined]
         address = event.changes.get("delivery_address")
-        if isinstance(address, str) and normalise_address(address):
+        # A new address that came with coordinates needs no geocoding; one
+        # without them (the order drops its old ones) does.
+        provided = event.changes.get("latitude") is not None
+        if isinstance(address, str) and normalise_address(address) and not provided:
             writer.enqueue_for_order(
                 str(event.originator_id), address, event.timestamp.timestamp()
             )

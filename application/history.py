@@ -17,6 +17,8 @@ WIRE_NAME = {
     "pallet_count": "palletCount",
     "special_handling": "specialHandling",
     "planned_date": "plannedDate",
+    "latitude": "latitude",
+    "longitude": "longitude",
 }
 
 def wire_fields(fields: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
@@ -47,14 +49,23 @@ def history_of(order_id: str, events: Iterable[Any]) -> dict[str, Any]:
     return {"orderId": order_id, "events": [history_entry(e) for e in events]}
 
 
+def provided_location(lat: Any, lon: Any) -> dict[str, Any] | None:
+    """The location of coordinates the WMS sent; None when it sent none."""
+    if lat is None or lon is None:
+        return None
+    return {"lat": lat, "lon": lon, "precision": None, "status": "provided"}
+
+
 def order_state(order: Order, customer_name: str | None) -> dict[str, Any]:
     """An order as the API shows it, from the aggregate (used for "as of")."""
+    fields = wire_fields(order.details)
+    lat, lon = fields.pop("latitude", None), fields.pop("longitude", None)
     return {
         "orderId": str(order.id),
         "externalOrderId": order.external_order_id,
-        **wire_fields(order.details),
+        **fields,
         "customerName": customer_name,
-        "location": None,
+        "location": provided_location(lat, lon),
         "createdAt": iso(order.created_on),
         "updatedAt": iso(order.modified_on),
         "version": order.version,

@@ -13,6 +13,8 @@ import random
 import secrets
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 from uuid import UUID
@@ -28,7 +30,7 @@ from eventsourcing.persistence import (
 )
 
 from application.aggregate_cache import AggregateCache
-from application.batch import apply_batch, check_named_customers, keys_of
+from application.batch import BatchKeys, apply_batch, check_named_customers, keys_of, unknown_customers
 from application.clock import SystemClock
 from application.commands import (
     IngestOrders,
@@ -39,6 +41,8 @@ from application.commands import (
     ReceiveBatch,
     RecordRejectedDelivery,
     TenantCreated,
+    all_rejected_status,
+    partial_body,
 )
 from application.consistency import EventPositions
 from application.errors import (
@@ -53,7 +57,8 @@ from application.errors import (
 from application.event_transcoder import OrjsonTranscoder
 from application.group_commit import GroupCommitter, Store
 from application.history import history_of, order_state
-from application.order_payload import parse_order_batch_with_warnings
+from application.order_lines import OrderLine
+from application.order_payload import parse_order_batch_partially, parse_order_batch_with_warnings
 from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
 from application.refusals import DEACTIVATED, WRONG_SECRET, RefusalCounter
 from application.tokens import hash_matches, hash_secret, new_secret, secret_matches
@@ -113,8 +118,8 @@ class IntakeApplication(Application):
         self._listeners_lock = threading.Lock()
         self.committer = GroupCommitter(self._store_notified)
         self.aggregate_cache = AggregateCache(max_items=25_000)
-        #: tenant -> (secret hash, active) of its webhook, as last read here.
-        self._webhook_credentials: dict[UUID, tuple[str, bool]] = {}
+        #: tenant -> its webhook's credentials, as last read here.
+        self._webhook_credentials: dict[UUID, WebhookCredentials] = {}
         #: Refused webhook requests of known tenants, by reason (flushed to a table elsewhere).
         self.auth_refusals = RefusalCounter()
 
@@ -329,6 +334,32 @@ class IntakeApplication(Application):
         self._save_webhook(hook)
         return secret
 
+    def rotate_webhook_secret(
+        self, principal: Principal, previous_valid_for_seconds: int
+    ) -> tuple[str, datetime | None]:
+        """A new secret, and until when the current one keeps working (None: it stops now)."""
+        self._require(principal, Permission.MANAGE_INTEGRATIONS)
+        hook = self._webhook(principal.tenant_id)
+        secret = new_secret(WEBHOOK_SECRET_PREFIX)
+        try:
+            hook.rotate_secret(
+                hash_secret(secret),
+                self.clock.now(),
+                timedelta(seconds=previous_valid_for_seconds),
+                _acting(principal),
+            )
+        except DomainError as error:
+            raise InvalidRequestError(str(error)) from None
+        self._save_webhook(hook)
+        return secret, hook.previous_valid_until
+
+    def end_previous_webhook_secret(self, principal: Principal) -> None:
+        """End a rotation window early: only the current secret opens the webhook."""
+        self._require(principal, Permission.MANAGE_INTEGRATIONS)
+        hook = self._webhook(principal.tenant_id)
+        if hook.end_previous_secret(_acting(principal)):
+            self._save_webhook(hook)
+
     def set_webhook_active(self, principal: Principal, active: bool) -> None:
         self._require(principal, Permission.MANAGE_INTEGRATIONS)
         hook = self._webhook(principal.tenant_id)
@@ -338,7 +369,7 @@ class IntakeApplication(Application):
     def _save_webhook(self, hook: WmsWebhook) -> None:
         self.save(hook)
         # This process knows at once; others find out when they next read it.
-        self._webhook_credentials[UUID(hook.tenant_id)] = (hook.secret_hash, hook.active)
+        self._webhook_credentials[UUID(hook.tenant_id)] = WebhookCredentials.of(hook)
 
     def authenticate_webhook(self, route_tenant: str, secret: str) -> UUID:
         """The tenant whose active webhook ``secret`` opens; else Unauthorized."""
@@ -351,11 +382,10 @@ class IntakeApplication(Application):
             # Spend the same work as a real comparison: no timing hint of which tenants exist.
             secret_matches(secret, "0" * 64)
             raise UnauthorizedError()
-        self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
-        if not secret_matches(secret, hook.secret_hash):
-            self._refused(tenant_id, WRONG_SECRET)
-        if not hook.active:
-            self._refused(tenant_id, DEACTIVATED)
+        credentials = self._webhook_credentials[tenant_id] = WebhookCredentials.of(hook)
+        presented = hash_secret(secret)
+        if credentials.opened_by(presented, self.clock.now()) is None:
+            self._refused(tenant_id, credentials.refusal_reason(presented))
         return tenant_id
 
     def _refused(self, tenant_id: UUID, reason: str) -> NoReturn:
@@ -375,20 +405,21 @@ class IntakeApplication(Application):
         except ValueError:
             return None
         known = self._webhook_credentials.get(tenant_id)
-        if known is None or not known[1] or not secret_matches(secret, known[0]):
+        if known is None or known.opened_by(hash_secret(secret), self.clock.now()) is None:
             return None
         return tenant_id
 
-    def _check_credential(self, tenant_id: UUID, credential_hash: str, hook: Aggregate | None) -> None:
-        """The presented secret still opens the webhook, as read just now."""
+    def _check_credential(self, tenant_id: UUID, credential_hash: str, hook: Aggregate | None) -> str:
+        """The presented secret still opens the webhook, as read just now; which
+        one it is: ``current``, or ``previous`` during a rotation window."""
         if not isinstance(hook, WmsWebhook):
             self._webhook_credentials.pop(tenant_id, None)
             raise UnauthorizedError()
-        self._webhook_credentials[tenant_id] = (hook.secret_hash, hook.active)
-        if not hash_matches(credential_hash, hook.secret_hash):
-            self._refused(tenant_id, WRONG_SECRET)
-        if not hook.active:
-            self._refused(tenant_id, DEACTIVATED)
+        credentials = self._webhook_credentials[tenant_id] = WebhookCredentials.of(hook)
+        used = credentials.opened_by(credential_hash, self.clock.now())
+        if used is None:
+            self._refused(tenant_id, credentials.refusal_reason(credential_hash))
+        return used
 
     def _webhook(self, tenant_id: UUID) -> WmsWebhook:
         hook = self._get(webhook_id(tenant_id), WmsWebhook)
@@ -415,9 +446,21 @@ class IntakeApplication(Application):
                         "maxBytes": command.max_body_bytes,
                     },
                 )
-            lines, warnings = parse_order_batch_with_warnings(command.body, max_items=command.max_items)
+            indexes: tuple[int, ...] = ()
+            refused_items: tuple[dict[str, Any], ...] = ()
+            if command.partial:
+                numbered, refused_items, warnings = parse_order_batch_partially(
+                    command.body, max_items=command.max_items
+                )
+                indexes = tuple(index for index, _ in numbered)
+                lines = tuple(line for _, line in numbered)
+            else:
+                lines, warnings = parse_order_batch_with_warnings(command.body, max_items=command.max_items)
             return self.ingest_orders(
                 IngestOrders(
+                    partial=command.partial,
+                    indexes=indexes,
+                    rejected=refused_items,
                     tenant_id=command.tenant_id,
                     lines=lines,
                     channel=command.channel,
@@ -440,11 +483,12 @@ class IntakeApplication(Application):
                 if command.redactor is not None
                 else refused
             )
+            secret_used = None
             if command.credential_hash is not None:
                 # Only a caller whose secret still opens the webhook gets a
                 # delivery-log entry (the check above may have used a cached read).
                 hook_id = webhook_id(command.tenant_id)
-                self._check_credential(
+                secret_used = self._check_credential(
                     command.tenant_id, command.credential_hash, self.load_many([hook_id]).get(hook_id)
                 )
             self.record_rejected_delivery(
@@ -458,6 +502,7 @@ class IntakeApplication(Application):
                     payload_bytes=command.body_size,
                     payload_sha256=digest,
                     endpoint_id=command.endpoint_id,
+                    secret_used=secret_used,
                 )
             )
             if rejected is refused:
@@ -496,17 +541,26 @@ class IntakeApplication(Application):
         loaded = self.load_many(
             keys.all_ids() | {command.delivery_id} | ({hook_id} if hook_id else set()) | pulled_from
         )
+        secret_used = None
         if command.credential_hash is not None:
-            self._check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
+            secret_used = self._check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
+        lines, indexes, rejected = command.lines, command.indexes, command.rejected
+        if command.partial:
+            lines, indexes, rejected = _without_unknown_customers(command, keys, loaded)
+            keys = keys_of(command.tenant_id, lines)
         if isinstance(loaded.get(command.delivery_id), Delivery):
-            return self._committed_before(command, keys.order_ids)
-        check_named_customers(command.tenant_id, command.lines, keys, loaded)
+            return self._committed_before(command, lines, keys.order_ids, indexes, rejected)
+        if command.partial:
+            if rejected and not lines:
+                raise PayloadRejectedError(all_rejected_status(rejected), partial_body((), (), rejected))
+        else:
+            check_named_customers(command.tenant_id, command.lines, keys, loaded)
         source = Source(
             channel=command.channel,  # type: ignore[arg-type]
             delivery_id=str(command.delivery_id),
             request_id=command.request_id,
         )
-        touched, outcomes = apply_batch(command.tenant_id, command.lines, keys, loaded, source)
+        touched, outcomes = apply_batch(command.tenant_id, lines, keys, loaded, source)
         # Orders this batch left as they were were judged on the version just
         # loaded: the commit checks they are still there, or a concurrent
         # change committed first would silently win over ours.
@@ -529,6 +583,8 @@ class IntakeApplication(Application):
             payload_bytes=command.payload_bytes,
             payload_sha256=command.payload_sha256,
             warnings=list(command.warnings),
+            secret_used=secret_used,
+            rejected_items=list(rejected) if command.partial else None,
         )
         endpoint = _pulled_endpoint(command, loaded)
         events = _pending_events_of((*touched, delivery, endpoint))
@@ -539,9 +595,23 @@ class IntakeApplication(Application):
             note_written(store(events, unchanged))
         # Committed: every aggregate read or written here is as stored now.
         self.aggregate_cache.keep(loaded.values())
-        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes), warnings=command.warnings)
+        return IngestResult(
+            delivery_id=command.delivery_id,
+            orders=tuple(outcomes),
+            warnings=command.warnings,
+            partial=command.partial,
+            indexes=indexes,
+            rejected=rejected,
+        )
 
-    def _committed_before(self, command: IngestOrders, order_ids: tuple[UUID, ...]) -> IngestResult:
+    def _committed_before(
+        self,
+        command: IngestOrders,
+        lines: tuple[OrderLine, ...],
+        order_ids: tuple[UUID, ...],
+        indexes: tuple[int, ...] = (),
+        rejected: tuple[dict[str, Any], ...] = (),
+    ) -> IngestResult:
         """The result of an earlier attempt of this very command that committed.
 
         When a connection dies after COMMIT but before its reply, the driver
@@ -560,13 +630,20 @@ class IntakeApplication(Application):
         }
         outcomes = []
         seen: set[UUID] = set()
-        for line, oid in zip(command.lines, order_ids):
+        for line, oid in zip(lines, order_ids):
             source = getattr(first_events.get(oid), "source", None) or {}
             outcomes.append(
                 OrderOutcome(line.external_order_id, oid, created=oid not in seen and source.get("deliveryId") == delivery)
             )
             seen.add(oid)
-        return IngestResult(delivery_id=command.delivery_id, orders=tuple(outcomes), warnings=command.warnings)
+        return IngestResult(
+            delivery_id=command.delivery_id,
+            orders=tuple(outcomes),
+            warnings=command.warnings,
+            partial=command.partial,
+            indexes=indexes,
+            rejected=rejected,
+        )
 
     def record_rejected_delivery(self, command: RecordRejectedDelivery) -> None:
         """Saved alone: a rejection never stores an order or moves lastReceivedAt."""
@@ -581,6 +658,7 @@ class IntakeApplication(Application):
                 endpoint_id=command.endpoint_id,
                 payload_bytes=command.payload_bytes,
                 payload_sha256=command.payload_sha256,
+                secret_used=command.secret_used,
             )
         )
 
@@ -645,6 +723,70 @@ class IntakeApplication(Application):
         return oid
 
 
+@dataclass(frozen=True)
+class WebhookCredentials:
+    """What opens a tenant's webhook: its secret's hash, and during a rotation
+    window the previous one's, until ``previous_until``."""
+
+    secret_hash: str
+    active: bool
+    previous_hash: str | None = None
+    previous_until: datetime | None = None
+
+    @classmethod
+    def of(cls, hook: WmsWebhook) -> WebhookCredentials:
+        return cls(
+            hook.secret_hash,
+            hook.active,
+            getattr(hook, "previous_secret_hash", None),
+            getattr(hook, "previous_valid_until", None),
+        )
+
+    def opened_by(self, credential_hash: str, now: datetime) -> str | None:
+        """``current``, ``previous`` or None (neither opens it, or it is deactivated).
+
+        Both digests are compared every time (the second against a dummy when
+        there is no window), so the time taken says nothing of which matched.
+        """
+        current = hash_matches(credential_hash, self.secret_hash)
+        previous = hash_matches(credential_hash, self.previous_hash or "0" * 64)
+        if not self.active:
+            return None
+        if current:
+            return "current"
+        if previous and self.previous_hash is not None and self.previous_until is not None and now < self.previous_until:
+            return "previous"
+        return None
+
+    def refusal_reason(self, credential_hash: str) -> str:
+        """Why ``opened_by`` said no: the right secret of a deactivated webhook, or a wrong one."""
+        if not self.active and hash_matches(credential_hash, self.secret_hash):
+            return DEACTIVATED
+        return WRONG_SECRET
+
+
+def _without_unknown_customers(
+    command: IngestOrders, keys: BatchKeys, loaded: Mapping[UUID, Aggregate]
+) -> tuple[tuple[OrderLine, ...], tuple[int, ...], tuple[dict[str, Any], ...]]:
+    """Partial acceptance: the lines whose customer exists, their indexes, and
+    every refused item (those refused earlier and these), in request order."""
+    problems = unknown_customers(command.tenant_id, command.lines, keys, loaded, command.indexes)
+    if not problems:
+        return command.lines, command.indexes, command.rejected
+    bad = {problem["index"] for problem in problems}
+    kept = [k for k, index in enumerate(command.indexes) if index not in bad]
+    refused = [
+        {"index": p["index"], "externalOrderId": p["externalOrderId"], "status": 400,
+         "error": "Customer not found", "details": [p]}
+        for p in problems
+    ]
+    return (
+        tuple(command.lines[k] for k in kept),
+        tuple(command.indexes[k] for k in kept),
+        tuple(sorted((*command.rejected, *refused), key=lambda item: int(item["index"]))),
+    )
+
+
 MAX_LOGGED_PROBLEMS = 100
 
 
@@ -660,6 +802,10 @@ def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:
     if isinstance(details, list) and len(details) > MAX_LOGGED_PROBLEMS:
         bounded["details"] = details[:MAX_LOGGED_PROBLEMS]
         bounded["omitted"] = error.get("omitted", 0) + len(details) - MAX_LOGGED_PROBLEMS
+    items = bounded.get("rejectedItems")
+    if isinstance(items, list) and len(items) > MAX_LOGGED_PROBLEMS:
+        bounded["rejectedItems"] = items[:MAX_LOGGED_PROBLEMS]
+        bounded["omitted"] = len(items) - MAX_LOGGED_PROBLEMS
     field_errors = bounded.get("fieldErrors")
     if isinstance(field_errors, dict):
         messages = field_errors.get("plannedDate")

@@ -87,6 +87,8 @@ ExternalId = Annotated[
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT), NoNul]
 Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, BeforeValidator(_integral_float_as_int), Field(ge=0, le=2**31 - 1)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG), NoNul]
 
 
@@ -105,6 +107,8 @@ class OrderItem(BaseModel):
     palletCount: Optional[Count] = None
     specialHandling: Optional[Annotated[list[Tag], Field(max_length=MAX_TAGS)]] = None
     plannedDate: Any = None
+    latitude: Optional[Latitude] = None
+    longitude: Optional[Longitude] = None
 
 
 # Wire name -> Order field name, for the fields an item sets directly on the
@@ -152,6 +156,8 @@ def ignored_field_warnings(items: list[dict[str, Any]]) -> tuple[dict[str, Any],
     known = OrderItem.model_fields.keys()
     warnings: list[dict[str, Any]] = []
     for index, raw in enumerate(items):
+        if not isinstance(raw, dict):  # refused on its own in a partial acceptance
+            continue
         for name in raw:
             if name in known:
                 continue
@@ -194,6 +200,54 @@ def _parse(body: bytes, *, max_items: int) -> tuple[tuple[OrderLine, ...], list[
     return tuple(_line_of(item) for item in items), raw_items
 
 
+def parse_order_batch_partially(
+    body: bytes, *, max_items: int
+) -> tuple[tuple[tuple[int, OrderLine], ...], tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
+    """Parse a body for partial acceptance: the valid items with their index,
+    a rejection per invalid item (its status, error and problems), and the
+    warnings of the fields ignored in the valid ones.
+
+    What concerns the body as a whole still refuses it whole, as in the
+    all-or-nothing mode: not JSON, neither an object nor an array, too many
+    items. Each item is judged by the same checks in the same order, alone.
+    """
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise PayloadRejectedError(400, {"error": "Invalid JSON"}) from None
+    if not isinstance(document, (dict, list)):
+        _items_of(document)  # raises the documented shape error
+    raw_items: list[Any] = [document] if isinstance(document, dict) else document
+    if len(raw_items) > max_items:
+        raise PayloadRejectedError(
+            413,
+            {
+                "error": "Payload too large",
+                "details": f"a batch holds at most {max_items} orders, got {len(raw_items)}",
+                "maxItems": max_items,
+            },
+        )
+    lines: list[tuple[int, OrderLine]] = []
+    rejected: list[dict[str, Any]] = []
+    for index, raw in enumerate(raw_items):
+        if not isinstance(raw, dict):
+            rejected.append(
+                {"index": index, "externalOrderId": None, "status": 400, "error": "Invalid payload shape",
+                 "details": [{"index": index, "message": "each order must be a JSON object"}]}
+            )
+            continue
+        try:
+            [item] = _validate_items([raw], index)
+            _check_planned_dates([raw], index)
+        except PayloadRejectedError as refused:
+            rejected.append({"index": index, "externalOrderId": _reference_of(raw), "status": refused.status, **refused.body})
+            continue
+        lines.append((index, _line_of(item)))
+    kept = {index for index, _ in lines}
+    warnings = tuple(w for w in ignored_field_warnings(raw_items) if w["index"] in kept)
+    return tuple(lines), tuple(rejected), warnings
+
+
 def _items_of(document: Any) -> list[dict[str, Any]]:
     if isinstance(document, dict):
         return [document]
@@ -214,11 +268,11 @@ def _items_of(document: Any) -> list[dict[str, Any]]:
     )
 
 
-def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
+def _validate_items(raw_items: list[dict[str, Any]], start: int = 0) -> list[OrderItem]:
     items: list[OrderItem] = []
     # Found in item order (within an item: its fields, then the address rule).
     problems = ProblemList()
-    for index, raw in enumerate(raw_items):
+    for index, raw in enumerate(raw_items, start):
         reference = _reference_of(raw)
         try:
             item = OrderItem.model_validate(raw)
@@ -228,6 +282,10 @@ def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
             else:
                 for problem in _problems_of(error, index, reference):
                     problems.add(problem)
+            item = None
+        pair = _coordinate_problem(raw, index, reference)
+        if pair is not None:
+            problems.add(pair)
             item = None
         if not _has_text(raw.get("customerId")) and not _has_address(raw.get("deliveryAddress")):
             problems.add(
@@ -245,13 +303,32 @@ def _validate_items(raw_items: list[dict[str, Any]]) -> list[OrderItem]:
     return items
 
 
+_RANGES = {"latitude": (-90, 90), "longitude": (-180, 180)}
+
+
+def _coordinate_problem(raw: dict[str, Any], index: int, reference: str | None) -> dict[str, Any] | None:
+    """Coordinates come as a pair: both numbers, or neither (both absent or both null)."""
+    lat, lon = raw.get("latitude"), raw.get("longitude")
+    if (lat is None) == (lon is None) and ("latitude" in raw) == ("longitude" in raw):
+        return None
+    missing = "longitude" if lat is not None else "latitude"
+    return {
+        "index": index,
+        "externalOrderId": reference,
+        "field": missing,
+        "message": "latitude and longitude must be given together (both or neither)",
+    }
+
+
 def _problems_of(error: ValidationError, index: int, reference: str | None) -> list[dict[str, Any]]:
     problems = []
     for e in error.errors(include_url=False, include_input=False):
         loc = e["loc"]
         field = str(loc[0]) if loc else "order"
         where = field + "".join(f"[{part}]" for part in loc[1:])
-        if e["type"] in ("string_too_short", "too_short"):
+        if field in _RANGES and e["type"] in ("greater_than_equal", "less_than_equal"):
+            words = f"must be between {_RANGES[field][0]} and {_RANGES[field][1]}"
+        elif e["type"] in ("string_too_short", "too_short"):
             words = "must not be empty"
         elif e["type"] == "string_too_long":
             words = f"must be at most {e['ctx']['max_length']} characters"
@@ -286,9 +363,9 @@ def _has_address(value: Any) -> bool:
     return isinstance(value, str) and bool(normalise_address(value))
 
 
-def _check_planned_dates(raw_items: list[dict[str, Any]]) -> None:
+def _check_planned_dates(raw_items: list[dict[str, Any]], start: int = 0) -> None:
     messages = ProblemList()
-    for index, raw in enumerate(raw_items):
+    for index, raw in enumerate(raw_items, start):
         value = raw.get("plannedDate")
         if value is None or is_calendar_date(value):
             continue

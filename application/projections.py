@@ -128,6 +128,9 @@ class IntegrationsProjection:
         WmsWebhook.Deactivated,  # type: ignore[attr-defined]
         WmsWebhook.Reactivated,  # type: ignore[attr-defined]
         Delivery.Accepted,
+        WmsWebhook.SecretRegenerated,  # type: ignore[attr-defined]
+        WmsWebhook.SecretRotated,  # type: ignore[attr-defined]
+        WmsWebhook.PreviousSecretEnded,  # type: ignore[attr-defined]
     )
 
     @singledispatchmethod
@@ -141,6 +144,7 @@ class IntegrationsProjection:
     @process.register
     def _(self, event: WmsWebhook.Deactivated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
         writer.webhook_active(str(event.originator_id), False)
+        writer.previous_secret_until(str(event.originator_id), None)
 
     @process.register
     def _(self, event: WmsWebhook.Reactivated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
@@ -149,6 +153,19 @@ class IntegrationsProjection:
     @process.register
     def _(self, event: Delivery.Accepted, writer: IntegrationsWriter) -> None:
         writer.delivery_received(event.tenant_id, event.channel, event.received_at)
+
+    # A secret rotation's window: until when the previous secret still opens the webhook.
+    @process.register
+    def _(self, event: WmsWebhook.SecretRotated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
+        writer.previous_secret_until(str(event.originator_id), event.previous_valid_until)
+
+    @process.register
+    def _(self, event: WmsWebhook.SecretRegenerated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
+        writer.previous_secret_until(str(event.originator_id), None)
+
+    @process.register
+    def _(self, event: WmsWebhook.PreviousSecretEnded, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
+        writer.previous_secret_until(str(event.originator_id), None)
 
 
 class DeliveriesProjection:
@@ -184,5 +201,10 @@ def _delivery_row(event: Any, *, status: int, processed: int, error: Any) -> dic
         "error": error,
         "endpoint_id": event.endpoint_id,
         "payload_bytes": event.payload_bytes,
+        # Recorded since secret rotation exists; older deliveries have none.
+        "secret_used": getattr(event, "secret_used", None),
+        # A partial acceptance (atomic=false): the items it refused (None: not partial).
+        "rejected": getattr(event, "rejected", 0),
+        "rejected_items": getattr(event, "rejected_items", None),
     }
 

@@ -97,6 +97,9 @@ class IntegrationsWriter(Protocol):
 
     def delivery_received(self, tenant_id: str, channel: str, received_at: datetime) -> None: ...
 
+    def previous_secret_until(self, webhook_id: str, until: datetime | None) -> None:
+        """Until when the rotated-out secret works (None: no rotation window)."""
+
 
 class IntegrationsQueries(Protocol):
     def integration_status(self, tenant_id: str, webhook_url: str) -> dict[str, Any]: ...

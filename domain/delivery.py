@@ -18,6 +18,10 @@ from domain.source import CHANNELS
 from domain.errors import InvalidValueError
 
 
+#: Refused items of a partial acceptance kept in its record (the caller got all of them).
+MAX_KEPT_REJECTIONS = 100
+
+
 class Delivery(Aggregate):
     TOPIC = "wms-intake:Delivery"
 
@@ -45,6 +49,11 @@ class Delivery(Aggregate):
         #: Fields the batch sent that were ignored; optional, so deliveries
         #: stored before warnings existed still load (with none).
         warnings: list[dict[str, Any]] | None = None
+        #: Which webhook secret opened the request (current / previous); None for a pull.
+        secret_used: str | None = None
+        #: A partial acceptance: how many items were refused, and (at most 100 of) them.
+        rejected: int = 0
+        rejected_items: list[dict[str, Any]] | None = None
 
         def apply(self, aggregate: Aggregate) -> None:
             _assign(aggregate, self, accepted=True)
@@ -60,6 +69,7 @@ class Delivery(Aggregate):
         endpoint_id: str | None
         payload_bytes: int
         payload_sha256: str
+        secret_used: str | None = None
 
         def apply(self, aggregate: Aggregate) -> None:
             _assign(aggregate, self, accepted=False)
@@ -80,8 +90,13 @@ class Delivery(Aggregate):
         payload_bytes: int,
         payload_sha256: str,
         warnings: list[dict[str, Any]] | None = None,
+        secret_used: str | None = None,
+        rejected_items: list[dict[str, Any]] | None = None,
     ) -> Delivery:
         _check_channel(channel)
+        extra: dict[str, Any] = {}
+        if rejected_items is not None:
+            extra = {"rejected": len(rejected_items), "rejected_items": rejected_items[:MAX_KEPT_REJECTIONS]}
         return cls._create(
             cls.Accepted,
             warnings=warnings or None,
@@ -96,6 +111,8 @@ class Delivery(Aggregate):
             endpoint_id=endpoint_id,
             payload_bytes=payload_bytes,
             payload_sha256=payload_sha256,
+            secret_used=secret_used,
+            **extra,
         )
 
     @classmethod
@@ -111,6 +128,7 @@ class Delivery(Aggregate):
         endpoint_id: str | None,
         payload_bytes: int,
         payload_sha256: str,
+        secret_used: str | None = None,
     ) -> Delivery:
         _check_channel(channel)
         if not 400 <= status < 500:
@@ -126,6 +144,7 @@ class Delivery(Aggregate):
             endpoint_id=endpoint_id,
             payload_bytes=payload_bytes,
             payload_sha256=payload_sha256,
+            secret_used=secret_used,
         )
 
 

@@ -23,6 +23,9 @@ ORDER_FIELDS: tuple[str, ...] = (
     "special_handling",
     "planned_date",
 )
+#: Coordinates the WMS may send with an order (both or neither): the order is
+#: then located there instead of by the geocoder. Recorded only once given.
+COORDINATES: tuple[str, str] = ("latitude", "longitude")
 
 
 class Order(Aggregate):
@@ -55,6 +58,7 @@ class Order(Aggregate):
     ) -> Order:
         """A new order; fields not given start empty."""
         full = {name: _copy(details.get(name)) for name in ORDER_FIELDS}
+        full.update({name: details[name] for name in COORDINATES if details.get(name) is not None})
         # _create with the id given skips the signature introspection of
         # cls(...), which was a third of the cost of a 1,000-order batch.
         return cls._create(
@@ -87,8 +91,16 @@ class Order(Aggregate):
         changes = {
             name: _copy(value)
             for name, value in patch.items()
-            if name in ORDER_FIELDS and self.details.get(name) != value
+            if (name in ORDER_FIELDS or name in COORDINATES) and self.details.get(name) != value
         }
+        if (
+            "delivery_address" in changes
+            and "latitude" not in patch
+            and self.details.get("latitude") is not None
+        ):
+            # Coordinates belong to the address they came with: a new address
+            # without its own drops them, and the order is geocoded again.
+            changes.update({name: None for name in COORDINATES})
         if not changes:
             return False
         self._record_update(changes=changes, source=source.as_record())

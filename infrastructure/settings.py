@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     #: How long a read waits for a read model to reach a write's position
     #: before it answers 503 with Retry-After.
     read_wait_seconds: float = Field(default=5.0, gt=0, le=60)
+    #: Longest a change-feed request waits for a change (its ``wait`` is capped to it).
+    changes_max_wait_seconds: float = Field(default=30.0, ge=0, le=30)
 
     @field_validator("database_url")
     @classmethod

@@ -43,6 +43,8 @@ from infrastructure.read_models.upgrade import ReadModelUpgrade
 from infrastructure.refusals_store import RefusalFlusher, SqlRefusalStore
 from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sessions import SqlSessionStore
+from infrastructure.idempotency_store import SqlIdempotencyStore
+from application.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
 
@@ -82,6 +84,8 @@ class Container:
     consistent: ConsistentReads | None = None
     #: Stores the refused-request counts of this process; runs wherever requests are served.
     refusals: RefusalFlusher | None = None
+    #: Answers kept for Idempotency-Key replays (a table beside the read models).
+    idempotency: IdempotencyStore | None = None
 
     def start_background(self) -> None:
         """Projections and every other background worker, in this process."""
@@ -194,6 +198,7 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     usage_store.create_table()
     container.key_usage = KeyUsage(usage_store, app, app.clock)
     container.consistent = _consistent_reads(container)
+    container.idempotency = _idempotency_store(db, settings)
     geocoding = build_geocoding(settings, app, db)
     if geocoding is not None:
         app.on_saved(geocoding.wake)
@@ -215,6 +220,12 @@ def _consistent_reads(container: Container) -> ConsistentReads:
         timeout=container.settings.read_wait_seconds,
         wake={name: follower.hurry for name, follower in container.followers.items()},
     )
+
+
+def _idempotency_store(db: Database, settings: Settings) -> IdempotencyStore:
+    store = SqlIdempotencyStore(db, SecretCipher.from_settings(settings.secret_key, settings.key_file))
+    store.create_table()
+    return store
 
 
 def _dashboard_sessions(app: IntakeApplication, db: Database, settings: Settings) -> DashboardSessions:

@@ -20,6 +20,7 @@ from infrastructure.sql import SqlCursor
 
 class SqlDeliveriesView(SqlTrackedView):
     name = "deliveries"
+    version = 2
     # Warnings live in a table of their own: few deliveries have any, and the
     # delivery table's columns stay as they were for existing databases.
     tables = ("rm_deliveries", "rm_delivery_warnings")
@@ -30,7 +31,8 @@ class SqlDeliveriesView(SqlTrackedView):
             f"CREATE TABLE IF NOT EXISTS {table} ("
             "delivery_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, request_id TEXT NOT NULL, "
             "channel TEXT NOT NULL, received_at TEXT NOT NULL, status INTEGER NOT NULL, "
-            "processed INTEGER NOT NULL, error TEXT, endpoint_id TEXT, payload_bytes BIGINT)",
+            "processed INTEGER NOT NULL, error TEXT, endpoint_id TEXT, payload_bytes BIGINT, "
+            "secret_used TEXT, rejected INTEGER, rejected_items TEXT)",
             "CREATE INDEX IF NOT EXISTS rm_deliveries_newest "
             f"ON {table} (tenant_id, received_at, delivery_id)",
             f"CREATE INDEX IF NOT EXISTS rm_deliveries_by_request ON {table} (tenant_id, request_id)",
@@ -77,8 +79,8 @@ class DeliveriesTableWriter(BatchedWriter):
     def insert_delivery(self, row: dict[str, Any]) -> None:
         self.add(
             f"INSERT INTO {self.table} (delivery_id, tenant_id, request_id, channel, received_at, "
-            "status, processed, error, endpoint_id, payload_bytes) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (delivery_id) DO NOTHING",
+            "status, processed, error, endpoint_id, payload_bytes, secret_used, rejected, rejected_items) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (delivery_id) DO NOTHING",
             (
                 row["delivery_id"],
                 row["tenant_id"],
@@ -90,6 +92,9 @@ class DeliveriesTableWriter(BatchedWriter):
                 orjson.dumps(row["error"]).decode() if row["error"] is not None else None,
                 row["endpoint_id"],
                 row["payload_bytes"],
+                row.get("secret_used"),
+                row.get("rejected", 0),
+                orjson.dumps(row["rejected_items"]).decode() if row.get("rejected_items") is not None else None,
             ),
         )
         if row.get("warnings"):
@@ -101,7 +106,17 @@ class DeliveriesTableWriter(BatchedWriter):
 
 
 def _delivery_of(row: dict[str, Any]) -> dict[str, Any]:
-    entry = {
+    entry = _entry_of(row)
+    if row["rejected_items"] is not None:
+        entry["rejected"] = int(row["rejected"] or 0)
+        entry["rejectedItems"] = orjson.loads(row["rejected_items"])
+    if row["warnings"] is not None:
+        entry["warnings"] = orjson.loads(row["warnings"])
+    return entry
+
+
+def _entry_of(row: dict[str, Any]) -> dict[str, Any]:
+    return {
         "deliveryId": row["delivery_id"],
         "requestId": row["request_id"],
         "channel": row["channel"],
@@ -110,7 +125,5 @@ def _delivery_of(row: dict[str, Any]) -> dict[str, Any]:
         "processed": int(row["processed"]),
         "error": orjson.loads(row["error"]) if row["error"] is not None else None,
         "endpointId": row["endpoint_id"],
+        "secretUsed": row["secret_used"],
     }
-    if row["warnings"] is not None:
-        entry["warnings"] = orjson.loads(row["warnings"])
-    return entry

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from application.timestamps import iso
@@ -12,13 +12,14 @@ from infrastructure.sql import SqlCursor
 
 class SqlIntegrationsView(SqlTrackedView):
     name = "integrations"
+    version = 2
     tables = ("rm_webhooks",)
 
     def ddl(self) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {self.db.table('rm_webhooks')} ("
             "webhook_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL UNIQUE, connected_at TEXT NOT NULL, "
-            "active BOOLEAN NOT NULL, last_received_at TEXT)"
+            "active BOOLEAN NOT NULL, last_received_at TEXT, previous_secret_expires_at TEXT)"
         ]
 
     def writer(self, cursor: SqlCursor) -> IntegrationsTableWriter:
@@ -34,6 +35,12 @@ class SqlIntegrationsView(SqlTrackedView):
                 "active": bool(row["active"]),
                 "connectedAt": row["connected_at"],
                 "lastReceivedAt": row["last_received_at"],
+                # Shown while a rotated-out secret still works, then gone.
+                "previousSecretExpiresAt": (
+                    row["previous_secret_expires_at"]
+                    if row["previous_secret_expires_at"] and row["previous_secret_expires_at"] > iso(datetime.now(timezone.utc))
+                    else None
+                ),
             }
             if row
             else None
@@ -65,4 +72,10 @@ class IntegrationsTableWriter(BatchedWriter):
             f"UPDATE {self.webhooks} SET last_received_at = %s WHERE tenant_id = %s "
             "AND (last_received_at IS NULL OR last_received_at < %s)",
             (moment, tenant_id, moment),
+        )
+
+    def previous_secret_until(self, webhook_id: str, until: datetime | None) -> None:
+        self.add(
+            f"UPDATE {self.webhooks} SET previous_secret_expires_at = %s WHERE webhook_id = %s",
+            (iso(until) if until is not None else None, webhook_id),
         )

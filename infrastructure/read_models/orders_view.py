@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from application.errors import InvalidRequestError
+from application.history import provided_location
 from application.read_models import Page
 from application.timestamps import iso
 from infrastructure.read_models.tracked_view import (
@@ -29,6 +30,9 @@ ORDER_COLUMNS = (
     "planned_date",
     # The normalised delivery address; NULL: the order is delivered to its customer's.
     "address_key",
+    # Coordinates the WMS sent: when set, they are the order's location.
+    "latitude",
+    "longitude",
 )
 
 
@@ -40,6 +44,7 @@ class SqlOrdersView(SqlTrackedView):
     """
 
     name = "orders"
+    version = 2
     tables = ("rm_customers", "rm_orders", "rm_locations")
 
     def __init__(self, db: Database, *, geocoding: bool = True) -> None:
@@ -60,7 +65,7 @@ class SqlOrdersView(SqlTrackedView):
             "customer_id TEXT, delivery_address TEXT, total_weight DOUBLE PRECISION, "
             "volume DOUBLE PRECISION, pallet_count BIGINT, special_handling TEXT, planned_date TEXT, "
             "address_key TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
-            "version BIGINT NOT NULL)",
+            "version BIGINT NOT NULL, latitude DOUBLE PRECISION, longitude DOUBLE PRECISION)",
             "CREATE UNIQUE INDEX IF NOT EXISTS rm_orders_by_external_id "
             f"ON {orders} (tenant_id, external_order_id)",
             "CREATE INDEX IF NOT EXISTS rm_orders_by_planned_date "
@@ -205,6 +210,8 @@ _ARRAY_TYPES = {
     "volume": "float8[]",
     "pallet_count": "int8[]",
     "version": "int8[]",
+    "latitude": "float8[]",
+    "longitude": "float8[]",
 }
 
 
@@ -363,7 +370,7 @@ def _order_of(row: dict[str, Any]) -> dict[str, Any]:
         "palletCount": row["pallet_count"],
         "specialHandling": orjson.loads(handling) if handling is not None else None,
         "plannedDate": row["planned_date"],
-        "location": location,
+        "location": provided_location(row["latitude"], row["longitude"]) or location,
         "createdAt": row["created_at"],
         "updatedAt": row["updated_at"],
         "version": int(row["version"]),

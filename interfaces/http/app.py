@@ -9,6 +9,8 @@ from aiohttp import web
 from interfaces.container import Container
 from interfaces.log_redaction import quiet_server_logger
 from interfaces.http.dashboard.sign_in_throttle import install_sign_in_throttle
+from interfaces.http.handlers.order_changes import listen_for_saves
+from interfaces.http.idempotency import idempotency_keys
 from interfaces.http.keys import CONTAINER, METRICS, RATE_LIMITER
 from interfaces.http.metrics import Metrics
 from interfaces.http.middleware import observe
@@ -25,7 +27,7 @@ BODY_HEADROOM = 1024
 def create_app(container: Container, *, run_background: bool = True, owns_container: bool = False) -> web.Application:
     quiet_server_logger()
     app = web.Application(
-        middlewares=[observe, event_position],
+        middlewares=[observe, event_position, idempotency_keys],
         client_max_size=container.settings.max_body_bytes + BODY_HEADROOM,
     )
     app[CONTAINER] = container
@@ -37,6 +39,7 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
     add_routes(app)
     install_api_security_headers(app)
     install_sign_in_throttle(app, container.settings.sign_in_failures_per_minute)
+    listen_for_saves(app, container.app.on_saved)
 
     async def background(_: web.Application) -> AsyncIterator[None]:
         if container.refusals is not None:

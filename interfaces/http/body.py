@@ -9,6 +9,8 @@ from aiohttp import web
 from application.errors import InvalidRequestError, PayloadRejectedError
 
 CHUNK = 64 * 1024
+#: A body already read for this request (by the Idempotency-Key check): (body, size).
+PREREAD = web.RequestKey("preread_body", tuple)
 
 
 async def read_capped(request: web.Request, limit: int, within: float) -> tuple[bytes | None, int]:
@@ -19,6 +21,9 @@ async def read_capped(request: web.Request, limit: int, within: float) -> tuple[
     The whole body must arrive ``within`` seconds (else 408): a client that
     stalls or trickles can't hold a request open for ever.
     """
+    preread = request.get(PREREAD)
+    if preread is not None:
+        return preread
     declared = request.content_length
     if declared is not None and declared > limit:
         return None, declared

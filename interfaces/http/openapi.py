@@ -32,7 +32,7 @@ from interfaces.http import response_schemas as rs
 from interfaces.http.openapi_positions import describe_event_positions
 from interfaces.http.paging import MAX_LIMIT
 from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
-from interfaces.http.schemas import CreateCustomer, IssueApiKey, SetWebhookActive
+from interfaces.http.schemas import CreateCustomer, IssueApiKey, RotateWebhookSecret, SetWebhookActive
 
 TENANT = "/api/tenants/{tenantId}"
 PULL = f"{TENANT}/integrations/wms/pull-endpoints"
@@ -70,6 +70,8 @@ class Operation:
     roles: tuple[str, ...] = ()
     description: str = ""
     request: Schema | None = None
+    #: False: the body may be left out (an empty body means every field's default).
+    request_required: bool = True
     query: tuple[Query, ...] = ()
 
 
@@ -114,18 +116,30 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "error nothing is created or updated and lastReceivedAt does not move. Checks, in "
             "order: 401, 413, 400 Invalid JSON, 400 Invalid payload shape, 400 Validation failed, "
             "422 Invalid plannedDate, 400 Customer not found. Every refusal after authentication "
-            "is recorded in the delivery log under the response's X-Request-Id."
+            "is recorded in the delivery log under the response's X-Request-Id. "
+            "With ?atomic=false (partial acceptance, opt-in) the valid items are stored in one "
+            "transaction and each invalid item is listed in rejectedItems with the status and error it "
+            "would have got alone; 200 when at least one was stored (lastReceivedAt moves), else 400 (or "
+            "422 when every refusal was a plannedDate) with the same body. Invalid JSON, a body that is "
+            "neither an object nor an array, and the size limits still refuse the whole request."
         ),
         request={"$ref": "#/components/schemas/WebhookPayload"},
+        query=(
+            Query("atomic", {"type": "string", "enum": ["true", "false"], "default": "true"},
+                  "false: partial acceptance (store the valid items, report the rest); "
+                  "true or absent: all or nothing, as documented"),
+        ),
         replies={
-            200: Reply("every order created or updated", rs.WebhookAccepted),
-            400: Reply("invalid JSON, payload shape, a validation problem or an unknown customer",
-                       rs.WebhookValidationError),
+            200: Reply("every order created or updated (with ?atomic=false: the valid ones)", rs.WebhookResult),
+            400: Reply("invalid JSON, payload shape, a validation problem or an unknown customer "
+                       "(with ?atomic=false: every item refused, or a bad atomic value)",
+                       rs.WebhookBadRequest),
             401: UNAUTHORIZED,
             408: Reply("the body did not arrive within the client timeout (WMS_INTAKE_CLIENT_TIMEOUT_SECONDS)"),
             413: Reply("the body or the number of orders is over the limit", rs.PayloadTooLarge),
             415: Reply("the body was sent with a Content-Type that is not JSON"),
-            422: Reply("an invalid plannedDate", rs.InvalidPlannedDate),
+            422: Reply("an invalid plannedDate (with ?atomic=false: every item refused for one)",
+                       rs.WebhookUnprocessable),
             429: Reply("too many requests for this tenant", rs.TooManyRequests, headers=("Retry-After",)),
             503: UNAVAILABLE,
         },
@@ -158,7 +172,22 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         summary="Regenerate the webhook secret (the old one stops working at once)",
         tag="integrations",
         roles=("admin",),
-        replies=tenant_api({200: Reply("the new secret, shown once", rs.NewSecret)}),
+        description=(
+            "Without a body (or with previousValidForSeconds 0) the old secret stops working at once. "
+            "With previousValidForSeconds N (at most 604800, seven days) the old secret keeps working "
+            "for N seconds beside the new one (a rotation without downtime); the delivery log says which "
+            "secret each delivery used. Deactivating the webhook or DELETE …/webhook/previous-secret ends "
+            "the window early."
+        ),
+        request=RotateWebhookSecret,
+        request_required=False,
+        replies=tenant_api({200: Reply("the new secret, shown once", rs.NewSecret)}, bad_request=True),
+    ),
+    ("DELETE", f"{TENANT}/integrations/wms/webhook/previous-secret"): Operation(
+        summary="End a secret rotation's window early: the previous secret stops working now",
+        tag="integrations",
+        roles=("admin",),
+        replies=tenant_api({204: Reply("only the current secret works (also when there was no window)", None)}),
     ),
     ("GET", f"{TENANT}/integrations/wms/deliveries"): Operation(
         summary="The delivery log: accepted and rejected batches, newest first",
@@ -286,6 +315,29 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         replies=tenant_api({200: Reply("a page of orders, by externalOrderId", rs.OrdersPage)},
                            bad_request=True),
     ),
+    ("GET", f"{TENANT}/orders/changes"): Operation(
+        summary="The change feed: the tenant's order changes in commit order, with long polling",
+        tag="orders",
+        roles=ALL_ROLES,
+        description=(
+            "Every change of every order of the tenant exactly once, oldest first, read from the event "
+            "store (not from a read model): each with its position, the order's id, external id and new "
+            "version, the fields it changed and the order's whole state after it. Start with after=0 (or "
+            "no after), then pass each answer's nextCursor; it is the event store's position, so a consumer "
+            "resumes exactly where it stopped. With wait=N (at most 30) an empty answer is held up to N "
+            "seconds until a change arrives."
+        ),
+        query=(
+            Query("after", {"type": "string", "pattern": "^[0-9]{1,19}$", "default": "0"},
+                  "the nextCursor of the previous answer (0: from the beginning)"),
+            Query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
+                  "most changes in one answer"),
+            Query("wait", {"type": "integer", "minimum": 0, "maximum": 30, "default": 0},
+                  "seconds to wait for a change when there is none yet (long polling)"),
+        ),
+        replies=tenant_api({200: Reply("changes after the cursor (maybe none)", rs.OrderChangesPage)},
+                           bad_request=True),
+    ),
     ("GET", f"{TENANT}/orders/by-external-id/{{externalOrderId}}"): Operation(
         summary="One order, by the WMS's order reference",
         tag="orders",
@@ -367,7 +419,39 @@ RESPONSE_HEADERS = {
     "X-Request-Id": "identifies this request; the delivery log and order history name it",
     "WWW-Authenticate": "Bearer",
     "Retry-After": "seconds to wait before retrying",
+    "Idempotent-Replayed": "true when this is the kept answer to an earlier request with the same Idempotency-Key",
 }
+
+# ---------------------------------------------------------------- Idempotency-Key (every POST of the webhook and tenant API)
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": (
+        "Optional. The same key with the same request (method, path, query, body) within 24 hours "
+        "gets the first answer again (status and body, with Idempotent-Replayed: true) and the work "
+        "is done once; keys are per tenant. Answers 401, 403, 408, 429 and 5xx are not kept."
+    ),
+}
+IDEMPOTENCY_REPLIES = {
+    400: Reply("a malformed Idempotency-Key (or another malformed request)"),
+    409: Reply("another request with this Idempotency-Key is still in progress", headers=("Retry-After",)),
+    422: Reply("this Idempotency-Key was first used for a different request"),
+}
+
+
+def _idempotency(method: str, path: str, described: dict[str, Any], refs: dict[Any, dict[str, Any]]) -> None:
+    if method != "POST" or not (path.startswith(f"{TENANT}/") or path == "/api/integrations/wms/{tenantId}"):
+        return
+    described["parameters"].append(IDEMPOTENCY_PARAMETER)
+    for status, reply in IDEMPOTENCY_REPLIES.items():
+        described["responses"].setdefault(str(status), _response(reply, refs))
+    for response in described["responses"].values():
+        if not response["description"].startswith(("the database", "missing, unknown")):
+            response["headers"].setdefault("Idempotent-Replayed", {"$ref": "#/components/headers/Idempotent-Replayed"})
+
 
 # ---------------------------------------------------------------- the document
 
@@ -464,6 +548,7 @@ def _operation(method: str, path: str, operation: Operation, refs: dict[Any, dic
             str(status): _response(reply, refs) for status, reply in sorted(operation.replies.items())
         },
     }
+    _idempotency(method, path, described, refs)
     if operation.description or operation.roles:
         roles = f"Roles: {', '.join(operation.roles)}." if operation.roles else ""
         described["description"] = " ".join(p for p in (operation.description, roles) if p)
@@ -472,7 +557,7 @@ def _operation(method: str, path: str, operation: Operation, refs: dict[Any, dic
     described["security"] = [{operation.security: []}] if operation.security else []
     if operation.request is not None:
         described["requestBody"] = {
-            "required": True,
+            "required": operation.request_required,
             "content": {"application/json": {"schema": _schema_of(operation.request, refs)}},
         }
     return described
@@ -543,6 +628,10 @@ WEBHOOK_FIELDS = {
     "palletCount": "Number of pallets.",
     "specialHandling": 'Array of strings (e.g. ["fragile", "timed_slot"]).',
     "plannedDate": "Delivery date in ISO format (YYYY-MM-DD). Orders appear in Planning for this date.",
+    "latitude": "WGS84 latitude of the delivery, -90..90; with longitude (both or neither, else 400). The "
+    "order's location is then these coordinates (status provided) and its address is not geocoded; a later "
+    "new deliveryAddress without coordinates drops them and is geocoded.",
+    "longitude": "WGS84 longitude of the delivery, -180..180; with latitude (both or neither, else 400).",
 }
 
 

@@ -9,9 +9,9 @@ here is required unless it has a default, and a nullable field says so.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Shape(BaseModel):
@@ -117,6 +117,51 @@ class WebhookAccepted(Shape):
     )
 
 
+# ---------------------------------------------------------------- partial acceptance (?atomic=false)
+
+
+class PartialOrderOutcome(OrderOutcome):
+    index: int = Field(ge=0, description="the item's index in the request")
+
+
+class RejectedItem(Shape):
+    """One item a partial acceptance refused, with what it would have got alone."""
+
+    index: int = Field(ge=0, description="the item's index in the request")
+    externalOrderId: Optional[str] = None
+    status: Literal[400, 422] = Field(description="400 (validation, shape, unknown customer) or 422 (plannedDate)")
+    error: Literal["Invalid payload shape", "Validation failed", "Customer not found", "Invalid plannedDate"]
+    details: Any = None
+    fieldErrors: Optional[PlannedDateErrors] = None
+
+
+class PartialAcceptance(Shape):
+    """The answer to ``?atomic=false``: the stored orders and the refused items, each with its index."""
+
+    accepted: bool = Field(description="true when at least one order was stored (or the batch was empty)")
+    atomic: Literal[False]
+    processed: int = Field(ge=0, description="orders stored")
+    rejected: int = Field(ge=0, description="items refused")
+    orders: list[PartialOrderOutcome]
+    rejectedItems: list[RejectedItem]
+    error: Optional[str] = Field(default=None, description='"Every order was rejected" when nothing was stored')
+    warnings: Optional[list[IgnoredField]] = Field(
+        default=None, description="the fields the stored orders had ignored; present only when there are any"
+    )
+
+
+class WebhookResult(RootModel[Union[WebhookAccepted, PartialAcceptance]]):
+    """200 of the webhook: the documented body, or with ``?atomic=false`` a partial acceptance."""
+
+
+class WebhookBadRequest(RootModel[Union[WebhookValidationError, PartialAcceptance, ErrorBody]]):
+    """400 of the webhook: the documented errors, a partial batch with nothing valid, or a bad ``atomic``."""
+
+
+class WebhookUnprocessable(RootModel[Union[InvalidPlannedDate, PartialAcceptance, ErrorBody]]):
+    """422 of the webhook: an invalid plannedDate, a partial batch whose every item had one, or a reused Idempotency-Key."""
+
+
 # ---------------------------------------------------------------- integrations
 
 
@@ -130,6 +175,10 @@ class WebhookConnected(Shape):
 class NewSecret(Shape):
     secret: str = Field(description="the new secret; shown once; the old one stopped working")
     eventPosition: int = EventPosition
+    previousSecretExpiresAt: Optional[str] = Field(
+        default=None,
+        description="only with previousValidForSeconds > 0: until when the old secret keeps working",
+    )
 
 
 class WebhookActiveState(Shape):
@@ -157,6 +206,9 @@ class WebhookStatus(Shape):
     lastReceivedAt: Optional[str] = Field(description="when the last accepted batch arrived (null: never)")
     refusedRequests: Optional[RefusedRequests] = Field(
         default=None, description="401s by reason (a wrong or old secret; the webhook deactivated)"
+    )
+    previousSecretExpiresAt: Optional[str] = Field(
+        default=None, description="during a secret rotation: until when the previous secret works (else null)"
     )
 
 
@@ -216,6 +268,13 @@ class DeliveryEntry(Shape):
     warnings: Optional[list[IgnoredField]] = Field(
         default=None, description="the fields an accepted batch had ignored; present only when there were any"
     )
+    rejected: Optional[int] = Field(default=None, description="partial acceptance only: items refused")
+    rejectedItems: Optional[list[dict[str, Any]]] = Field(
+        default=None, description="partial acceptance only: the refused items (at most 100), as the caller got them"
+    )
+    secretUsed: Optional[Literal["current", "previous"]] = Field(
+        default=None, description="webhook deliveries: which secret opened it (previous: during a rotation)"
+    )
 
 
 class DeliveryLogPage(Shape):
@@ -273,7 +332,9 @@ class Location(Shape):
     lat: Optional[float]
     lon: Optional[float]
     precision: Optional[str]
-    status: str = Field(description="pending, ok, failed or disabled")
+    status: str = Field(
+        description="pending, ok, failed or disabled (geocoding), or provided (the WMS sent latitude and longitude)"
+    )
     reason: Optional[str] = Field(
         default=None,
         description='why geocoding failed (status failed), e.g. "no postcode found", '
@@ -316,6 +377,31 @@ class PlannedDates(Shape):
 class TenantSummary(Shape):
     tenantId: str
     name: str
+
+
+# ---------------------------------------------------------------- the change feed
+
+
+class OrderChange(Shape):
+    """One change of one order, in commit order."""
+
+    position: str = Field(description="the event store position of this change (pass as ?after= to resume after it)")
+    type: Literal["OrderCreated", "OrderUpdated"]
+    orderId: str
+    externalOrderId: str
+    version: int = Field(ge=1, description="the order's version after this change")
+    timestamp: str = Timestamp
+    changes: dict[str, Any] = Field(description="the fields this change set (wire names; null cleared one)")
+    state: dict[str, Any] = Field(
+        description="the order's fields after this change: orderId, externalOrderId, customerId, deliveryAddress, "
+        "totalWeight, volume, palletCount, specialHandling, plannedDate, latitude, longitude, createdAt, "
+        "updatedAt, version"
+    )
+
+
+class OrderChangesPage(Shape):
+    changes: list[OrderChange] = Field(description="oldest first, each change exactly once")
+    nextCursor: str = Field(description="pass as ?after= for the next page; store it to resume after a restart")
 
 
 class EventSource(Shape):

@@ -5,7 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from interfaces.http.dashboard.routes import add_dashboard_routes
-from interfaces.http.handlers import api_keys, integrations, operations, orders, pull_endpoints, tenants, webhook
+from interfaces.http.handlers import (
+    api_keys,
+    integrations,
+    operations,
+    order_changes,
+    orders,
+    pull_endpoints,
+    tenants,
+    webhook,
+)
 from interfaces.http.openapi import SERVED, openapi_json
 
 TENANT = "/api/tenants/{tenantId}"
@@ -21,6 +30,7 @@ def add_routes(app: web.Application) -> None:
             web.post(f"{TENANT}/integrations/wms/webhook", integrations.connect_webhook),
             web.patch(f"{TENANT}/integrations/wms/webhook", integrations.set_webhook_active),
             web.post(f"{TENANT}/integrations/wms/webhook/secret", integrations.regenerate_webhook_secret),
+            web.delete(f"{TENANT}/integrations/wms/webhook/previous-secret", integrations.end_previous_webhook_secret),
             web.get(f"{TENANT}/integrations/wms/deliveries", integrations.list_deliveries),
             web.post(PULL_ENDPOINTS, pull_endpoints.add_endpoint),
             web.get(PULL_ENDPOINTS, pull_endpoints.list_endpoints),
@@ -35,6 +45,7 @@ def add_routes(app: web.Application) -> None:
             web.get(f"{TENANT}/customers", orders.list_customers),
             web.get(f"{TENANT}/customers/{{customerId}}", orders.get_customer),
             web.get(f"{TENANT}/orders", orders.list_orders),
+            web.get(f"{TENANT}/orders/changes", order_changes.order_changes),
             web.get(f"{TENANT}/orders/by-external-id/{{externalOrderId}}", orders.get_order_by_external_id),
             web.get(f"{TENANT}/orders/{{orderId}}", orders.get_order),
             web.get(f"{TENANT}/orders/{{orderId}}/history", orders.order_history),

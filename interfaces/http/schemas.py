@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from application.errors import InvalidRequestError
 from interfaces.http.body import read_capped
@@ -30,6 +30,12 @@ class CreateCustomer(StrictBody):
 
 class SetWebhookActive(StrictBody):
     active: bool
+
+
+class RotateWebhookSecret(StrictBody):
+    """Optional body of "regenerate": how long the replaced secret keeps working."""
+
+    previousValidForSeconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] = 0
 
 
 class IssueApiKey(StrictBody):

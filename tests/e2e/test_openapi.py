@@ -35,7 +35,8 @@ from schemathesis.specs.openapi.checks import (
 from interfaces.container import Container
 from interfaces.http.app import create_app
 from interfaces.http.openapi import OPERATIONS, is_api_route, undescribed_routes
-from tests.conftest import TenantKeys
+from infrastructure.settings import Settings
+from tests.conftest import TenantKeys, make_settings
 
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [
@@ -76,6 +77,12 @@ def live_server(container: Container) -> Iterator[str]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    # The change feed's long polls (wait up to 30 s) would hold every generated call.
+    return make_settings(database_url, changes_max_wait_seconds=0.2)
 
 
 @pytest.fixture

@@ -72,6 +72,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("GET", f"{TENANT}/orders/{{orderId}}/history"): Expect(AUDIT, 200),
     ("GET", TENANT): Expect(EVERYONE, 200),
     ("GET", f"{TENANT}/planned-dates"): Expect(EVERYONE, 200),
+    ("DELETE", f"{TENANT}/integrations/wms/webhook/previous-secret"): Expect(ADMIN, 204),
+    ("GET", f"{TENANT}/orders/changes"): Expect(EVERYONE, 200),
 }
 
 

@@ -191,3 +191,14 @@ def test_successive_revisions_advance_the_version_once_per_effective_change() ->
     assert [e.originator_version for e in events] == [2, 3]
     assert order.version == 3
     assert order.details["total_weight"] == 3.0
+
+
+def test_a_new_address_without_coordinates_drops_them_and_the_same_address_keeps_them() -> None:
+    order = placed(delivery_address="1 A St", latitude=51.5, longitude=-0.1)
+    assert order.revise({"delivery_address": "1 A St"}, WEBHOOK) is False
+    assert order.revise({"delivery_address": "2 B St"}, WEBHOOK) is True
+    [event] = order.collect_events()
+    assert event.changes == {"delivery_address": "2 B St", "latitude": None, "longitude": None}
+    order = placed(delivery_address="1 A St", latitude=51.5, longitude=-0.1)
+    order.revise({"delivery_address": "2 B St", "latitude": 52.0, "longitude": -1.0}, WEBHOOK)
+    assert (order.details["latitude"], order.details["longitude"]) == (52.0, -1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 import pytest
@@ -182,3 +183,44 @@ def test_setting_the_state_it_already_has_records_nothing() -> None:
     assert hook.set_active(False, ADMIN) is False
     assert hook.collect_events() == []
     assert hook.active is False
+
+
+# ---------------------------------------------------------------- secret rotation
+
+
+def test_a_rotation_keeps_the_old_secret_for_its_window_only() -> None:
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    hook = connected()
+    hook.rotate_secret("hash-2", now, timedelta(hours=1), ADMIN)
+    [rotated] = hook.collect_events()
+    assert type(rotated).__name__ == "SecretRotated"
+    assert (hook.secret_hash, hook.previous_secret_hash) == ("hash-2", "hash-1")
+    assert hook.previous_secret_open(now + timedelta(minutes=59))
+    assert not hook.previous_secret_open(now + timedelta(hours=1))
+    # Another rotation drops the older secret; a plain regeneration drops the window.
+    hook.rotate_secret("hash-3", now, timedelta(hours=1), ADMIN)
+    assert hook.previous_secret_hash == "hash-2"
+    hook.regenerate_secret("hash-4", ADMIN)
+    assert hook.previous_secret_hash is None and not hook.previous_secret_open(now)
+
+
+def test_a_zero_window_is_the_documented_regeneration_and_a_long_one_is_refused() -> None:
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    hook = connected()
+    hook.rotate_secret("hash-2", now, timedelta(0), ADMIN)
+    assert [type(e).__name__ for e in hook.collect_events()] == ["SecretRegenerated"]
+    with pytest.raises(InvalidValueError):
+        hook.rotate_secret("hash-3", now, timedelta(days=7, seconds=1), ADMIN)
+    assert hook.collect_events() == []
+
+
+def test_deactivating_and_ending_early_close_the_window() -> None:
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    hook = connected()
+    hook.rotate_secret("hash-2", now, timedelta(hours=1), ADMIN)
+    assert hook.end_previous_secret(ADMIN) is True
+    assert hook.end_previous_secret(ADMIN) is False
+    hook.rotate_secret("hash-3", now, timedelta(hours=1), ADMIN)
+    hook.set_active(False, ADMIN)
+    hook.set_active(True, ADMIN)
+    assert not hook.previous_secret_open(now)

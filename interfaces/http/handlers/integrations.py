@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from application.timestamps import iso
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
@@ -11,7 +14,7 @@ from interfaces.http.paging import page_params
 from interfaces.http.positions import consistent_reads, min_position, with_position
 from interfaces.http.public_url import public_origin
 from interfaces.http.responses import json_response
-from interfaces.http.schemas import SetWebhookActive, parse_body
+from interfaces.http.schemas import RotateWebhookSecret, SetWebhookActive, parse_body
 
 
 def webhook_url(request: web.Request, tenant_id: str) -> str:
@@ -33,8 +36,22 @@ async def connect_webhook(request: web.Request) -> web.Response:
 
 async def regenerate_webhook_secret(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    secret = await offload(request, request.app[CONTAINER].app.regenerate_webhook_secret, principal)
-    return json_response(await with_position(request, {"secret": secret}))
+    body = await parse_body(request, RotateWebhookSecret)
+    container = request.app[CONTAINER]
+    secret, previous_until = await offload(
+        request, container.app.rotate_webhook_secret, principal, body.previousValidForSeconds
+    )
+    shown: dict[str, Any] = {"secret": secret}
+    if previous_until is not None:
+        shown["previousSecretExpiresAt"] = iso(previous_until)
+    return json_response(await with_position(request, shown))
+
+
+async def end_previous_webhook_secret(request: web.Request) -> web.Response:
+    """End a rotation window early: only the current secret works from now on."""
+    principal = await principal_of(request)
+    await offload(request, request.app[CONTAINER].app.end_previous_webhook_secret, principal)
+    return web.Response(status=204)
 
 
 async def set_webhook_active(request: web.Request) -> web.Response:

@@ -35,6 +35,7 @@ async def receive_orders(request: web.Request) -> web.Response:
         wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
         if wait is not None:
             raise TooManyRequestsError(wait)
+        partial = _partial_acceptance(request)
         if not _is_json(request):
             raise PayloadRejectedError(
                 415, {"error": "Unsupported media type", "details": "send the orders as application/json"}
@@ -54,6 +55,7 @@ async def receive_orders(request: web.Request) -> web.Response:
             max_body_bytes=settings.max_body_bytes,
             credential_hash=hash_secret(secret),
             redactor=Redactor([secret]),
+            partial=partial,
         ),
     )
     return json_response(result.as_body())
@@ -78,3 +80,23 @@ async def _refusals_after_fresh_authentication(
 def _is_json(request: web.Request) -> bool:
     # One rule with the pull's (application/media_types.py).
     return is_json_media_type(request.content_type if "Content-Type" in request.headers else None)
+
+
+def _partial_acceptance(request: web.Request) -> bool:
+    """``?atomic=false`` asks for partial acceptance; absent (or ``true``) is the documented all or nothing."""
+    value = request.query.get("atomic")
+    if value is None or value == "true":
+        return False
+    if value == "false":
+        return True
+    raise InvalidRequestError("Invalid query parameter", [{"field": "atomic", "message": "must be true or false"}])
+
+
+async def tenant_of(request: web.Request) -> str:
+    """The webhook's tenant, authenticated as ``receive_orders`` does (an Idempotency-Key is per tenant)."""
+    container = request.app[CONTAINER]
+    route_tenant, secret = request.match_info["tenantId"], bearer_token(request)
+    tenant_id = container.app.webhook_tenant_if_known(route_tenant, secret) or await offload(
+        request, container.app.authenticate_webhook, route_tenant, secret
+    )
+    return str(tenant_id)

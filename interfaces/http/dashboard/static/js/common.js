@@ -262,7 +262,7 @@ export function formatDate(isoDate, { long = false } = {}) {
 /** The words for a geocoding status (with the failure's reason). */
 export function geocodingBadge(location) {
   const status = (location && location.status) || "pending";
-  const kind = { ok: "badge ok", pending: "badge warn", failed: "badge bad" }[status] || "badge";
+  const kind = { ok: "badge ok", provided: "badge ok", pending: "badge warn", failed: "badge bad" }[status] || "badge";
   const precision = status === "ok" && location.precision ? ` · ${location.precision}` : "";
   const badge = h("span", { class: kind, text: `${status}${precision}` });
   if (status !== "failed" || !location.reason) return badge;

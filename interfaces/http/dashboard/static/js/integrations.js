@@ -90,8 +90,9 @@ function renderWebhook(hook) {
       h("dd", {}, moment(hook.connectedAt)),
       h("dt", { text: "Refused" }),
       h("dd", { id: "refused-requests" }, ...refusedLines(hook.refusedRequests)),
+      ...rotationFacts(hook),
     ),
-    h("div", { class: "row" }, regenerate, toggle),
+    h("div", { class: "row" }, regenerate, rotationButton(), toggle),
   );
 }
 
@@ -107,6 +108,45 @@ function refusedLines(refused) {
       h("div", { class: "refused", dataset: { reason: key } }, `${plural(refused[key].count, "request")} refused ${words}, last `, moment(refused[key].lastAt)),
     );
   return lines.length ? lines : ["None: every request had the right secret"];
+}
+
+// A rotation keeps the old secret working beside the new one for a while, so the
+// WMS can be switched over without a single 401.
+function rotationFacts(hook) {
+  if (!hook.previousSecretExpiresAt) return [];
+  const end = h("button", { type: "button", class: "small", id: "end-previous-secret", text: "End now" });
+  end.addEventListener("click", () => busy(end, endPreviousSecret));
+  return [
+    h("dt", { text: "Previous secret" }),
+    h("dd", { id: "previous-secret" }, "still works; expires ", moment(hook.previousSecretExpiresAt), " ", end),
+  ];
+}
+
+function rotationButton() {
+  const rotate = h("button", { type: "button", id: "rotate-secret", text: "Rotate secret (old one works 24 h)" });
+  rotate.addEventListener("click", () => busy(rotate, rotateSecret));
+  return rotate;
+}
+
+async function rotateSecret() {
+  try {
+    const rotated = await api("POST", "/integrations/wms/webhook/secret", { previousValidForSeconds: 86400 });
+    showWebhookSecret("Your new webhook secret", rotated.secret);
+    announce("A new webhook secret was created; the previous one keeps working for 24 hours.");
+    await settle((fresh) => Boolean(fresh.webhook && fresh.webhook.previousSecretExpiresAt));
+  } catch (error) {
+    notice($("#webhook-message"), "error", describeError(error));
+  }
+}
+
+async function endPreviousSecret() {
+  try {
+    await api("DELETE", "/integrations/wms/webhook/previous-secret");
+    announce("The previous webhook secret no longer works.");
+    await settle((fresh) => Boolean(fresh.webhook && !fresh.webhook.previousSecretExpiresAt));
+  } catch (error) {
+    notice($("#webhook-message"), "error", describeError(error));
+  }
 }
 
 async function connectWms() {
@@ -257,7 +297,7 @@ function deliveryRow(delivery) {
       ? h(
           "details",
           { class: "delivery-warnings", open: true },
-          h("summary", {}, h("span", { class: "badge ok", text: "Accepted" }), " ", h("span", { class: "badge warn", text: plural(warnings.length, "ignored field") })),
+          h("summary", {}, partialResult(delivery), " ", h("span", { class: "badge warn", text: plural(warnings.length, "ignored field") })),
           h(
             "ul",
             { class: "warnings" },
@@ -274,7 +314,7 @@ function deliveryRow(delivery) {
             ),
           ),
         )
-      : h("span", { class: "badge ok", text: "Accepted" })
+      : partialResult(delivery)
     : h(
         "details",
         { class: "rejection" },
@@ -285,10 +325,22 @@ function deliveryRow(delivery) {
     "tr",
     { class: `${accepted ? "delivery accepted" : "delivery rejected"}${warnings.length ? " with-warnings" : ""}` },
     h("td", { "data-label": "Received" }, moment(delivery.receivedAt)),
-    h("td", { "data-label": "Channel", text: delivery.channel }),
+    h("td", { "data-label": "Channel", text: delivery.secretUsed === "previous" ? `${delivery.channel} · previous secret` : delivery.channel }),
     h("td", {}, result),
     h("td", { class: "num", "data-label": "Orders", text: accepted ? formatCount(delivery.processed) : "0" }),
     h("td", { "data-label": "Request id" }, h("code", { text: delivery.requestId })),
+  );
+}
+
+// A partial acceptance (atomic=false) opens to the items it refused, as their sender got them.
+function partialResult(delivery) {
+  const badge = h("span", { class: "badge ok", text: "Accepted" });
+  if (!delivery.rejected) return badge;
+  return h(
+    "details",
+    { class: "rejection partial" },
+    h("summary", {}, badge, " ", `partially: ${delivery.processed} stored, ${delivery.rejected} rejected`),
+    h("pre", { text: JSON.stringify(delivery.rejectedItems, null, 2) }),
   );
 }
 

@@ -51,7 +51,8 @@ function show(field, value) {
   }
   if (field === "location" && typeof value === "object") {
     const where = Number.isFinite(value.lat) && Number.isFinite(value.lon) ? `${value.lat.toFixed(5)}, ${value.lon.toFixed(5)}` : "";
-    const parts = [`geocoding ${value.status || "pending"}`, value.precision, where, value.status === "failed" ? value.reason : null].filter(Boolean);
+    const status = value.status === "provided" ? "provided by the WMS" : `geocoding ${value.status || "pending"}`;
+    const parts = [status, value.precision, where, value.status === "failed" ? value.reason : null].filter(Boolean);
     return parts.join(" · ");
   }
   if (field === "customerId") {

@@ -158,7 +158,7 @@ function renderRows(orders) {
 
 function isPlaced(order) {
   const location = order.location;
-  return Boolean(location && location.status === "ok" && Number.isFinite(location.lat) && Number.isFinite(location.lon));
+  return Boolean(location && (location.status === "ok" || location.status === "provided") && Number.isFinite(location.lat) && Number.isFinite(location.lon));
 }
 
 function renderMap(orders) {

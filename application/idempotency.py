@@ -1,0 +1,81 @@
+"""Idempotency keys: a retried request with the same key gets the first answer again.
+
+Policy: a key belongs to one tenant and lives 24 hours from its first use. The
+first request with a key does the work; its answer (status and body) is kept
+and replayed to every later request with the same key and the same request
+(method, path, query and body). The same key with a different request is an
+error (422). While the first is still working, others wait for its answer or,
+after a bounded wait, get 409. Answers that say "try again" (401, 403, 408,
+429, 5xx) are not kept: the key is released and the retry does the work. A
+request whose process died mid-work holds its key for ``LEASE`` at most; then
+a retry takes it over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol, Union
+
+KEY_LIFETIME = timedelta(hours=24)
+LEASE = timedelta(minutes=2)
+MAX_KEY_LENGTH = 255
+#: Statuses whose answer is not kept: the same request may well succeed later.
+NOT_KEPT = frozenset({401, 403, 408, 429})
+
+
+def keeps(status: int) -> bool:
+    """Whether an answer with ``status`` is kept for replay."""
+    return status < 500 and status not in NOT_KEPT
+
+
+def valid_key(key: str) -> bool:
+    """1 to 255 visible ASCII characters (as Stripe and the IETF draft allow)."""
+    return 0 < len(key) <= MAX_KEY_LENGTH and all("!" <= c <= "~" for c in key)
+
+
+@dataclass(frozen=True)
+class Proceed:
+    """This request holds the key: do the work, then ``finish`` (or ``release``)."""
+
+    owner: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """The key was first used for a different request."""
+
+
+@dataclass(frozen=True)
+class InProgress:
+    """Another request with this key is still working."""
+
+
+Claim = Union[Proceed, Replay, Mismatch, InProgress]
+
+
+class IdempotencyStore(Protocol):
+    """Kept answers, shared by every process (a table beside the read models)."""
+
+    def claim(
+        self, tenant_id: str, key_hash: str, fingerprint: str, owner: str, now: datetime
+    ) -> Claim:
+        """Take the key for this request, or say why not (replay, mismatch, in progress)."""
+
+    def finish(
+        self, tenant_id: str, key_hash: str, owner: str, status: int, content_type: str, body: bytes
+    ) -> None:
+        """Keep the answer of the request that held the key."""
+
+    def release(self, tenant_id: str, key_hash: str, owner: str) -> None:
+        """Give the key up without an answer (the next request with it does the work)."""
+
+    def remove_expired(self, now: datetime) -> int:
+        """Forget keys older than their lifetime."""
