@@ -31,6 +31,11 @@ def test_tables_of_an_older_release_get_the_new_columns(settings: Settings) -> N
     with db.transaction() as cursor:
         for statement in OLD_TABLES:
             cursor.execute(statement.format(**{t: db.table(t) for t in ("rm_orders", "rm_deliveries", "rm_webhooks")}))
+        # The first release tracked each read model's position beside its tables.
+        tracking = db.table("projection_tracking")
+        cursor.execute(f"CREATE TABLE {tracking} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)")
+        for name in ("orders", "deliveries", "integrations"):
+            cursor.execute(f"INSERT INTO {tracking} (name, position) VALUES (%s, 0)", (name,))
     app.close()
 
     container = build_container(settings)

@@ -29,11 +29,12 @@ from tests.conftest import make_settings
 
 
 class OrdersViewV2(SqlOrdersView):
-    version = 2
+    version = SqlOrdersView.version + 1
 
     def ddl(self) -> list[str]:
         statements = super().ddl()
-        statements[1] = statements[1].replace("version BIGINT NOT NULL)", "version BIGINT NOT NULL, priority TEXT DEFAULT 'normal')")
+        assert statements[1].endswith(")")  # the orders table: one column more
+        statements[1] = statements[1][:-1] + ", priority TEXT DEFAULT 'normal')"
         return [
             *statements,
             f"CREATE INDEX IF NOT EXISTS rm_orders_by_customer ON {self.db.table('rm_orders')} (tenant_id, customer_id)",
@@ -41,7 +42,7 @@ class OrdersViewV2(SqlOrdersView):
 
 
 class OrdersViewV3(OrdersViewV2):
-    version = 3
+    version = OrdersViewV2.version + 1
 
     def ddl(self) -> list[str]:
         return [
@@ -111,7 +112,7 @@ def test_a_changed_read_model_is_rebuilt_beside_the_old_one_and_swapped_in_on_re
     v1.close()
 
     v2 = restart(OrdersViewV2)
-    assert stored_version(v2.views["orders"]) == 1
+    assert stored_version(v2.views["orders"]) == SqlOrdersView.version
     # The old tables are untouched at start: same shape, same rows.
     assert "priority" not in columns(v2) and planned(v2, admin) == before
     ingest(v2, tenant, 20, 10)  # written during the upgrade: must be in the new tables
@@ -124,7 +125,7 @@ def test_a_changed_read_model_is_rebuilt_beside_the_old_one_and_swapped_in_on_re
         assert "priority" not in columns(v2)
         assert planned(v2, admin) == before
     assert steps > 2
-    assert not upgrade.pending() and stored_version(v2.views["orders"]) == 2
+    assert not upgrade.pending() and stored_version(v2.views["orders"]) == OrdersViewV2.version
     v2.catch_up()
     after = planned(v2, admin)
     assert "priority" in columns(v2) and "rm_orders_by_customer" in indexes(v2)
@@ -143,7 +144,7 @@ def test_a_changed_read_model_is_rebuilt_beside_the_old_one_and_swapped_in_on_re
     for built in third:
         built.start_background()
     deadline = time.monotonic() + 30
-    while stored_version(third[0].views["orders"]) != 3 or third[0].followers["orders"].lag() > 0:
+    while stored_version(third[0].views["orders"]) != OrdersViewV3.version or third[0].followers["orders"].lag() > 0:
         assert time.monotonic() < deadline, "the background upgrade did not finish"
         time.sleep(0.05)
     assert {"rm_orders_by_customer", "rm_customers_by_name"} <= indexes(third[0])
@@ -164,11 +165,11 @@ def test_an_older_release_leaves_a_newer_read_model_alone_and_rebuild_recreates_
     while not follower.retired:
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    assert stored_version(v1.views["orders"]) == 2
+    assert stored_version(v1.views["orders"]) == OrdersViewV2.version
     # Really going back: a rebuild makes the tables in this release's shape.
     v1.stop_background()
     v1.rebuild("orders")
-    assert stored_version(v1.views["orders"]) == 1
+    assert stored_version(v1.views["orders"]) == SqlOrdersView.version
     created = v1.app.create_tenant("Acme")
     admin = v1.app.authenticate(str(created.tenant_id), created.admin_api_key)
     ingest(v1, created.tenant_id, 0, 3)

@@ -23,9 +23,9 @@ from infrastructure.read_models.tracked_view import SqlTrackedView
 from infrastructure.sql import Database
 
 PINNED = {
-    "orders": (1, "1f1d85d2a6faf8c2"),
-    "integrations": (1, "b73c8b86f382d41c"),
-    "deliveries": (1, "8bb11d39712f17d8"),
+    "orders": (2, "eda1d0be6d59b70a"),
+    "integrations": (2, "f74f650a6cde7af2"),
+    "deliveries": (2, "bddc8d4f477a2f1e"),
     "pull_endpoints": (1, "073fcb8de4db068f"),
 }
 
