@@ -1,25 +1,29 @@
 """Request bodies of the pull-endpoint routes ("Pull from WMS"), validated at the edge.
 
 The URL's shape (http/https, a host, no credentials) is the domain's rule
-(``PullTarget``) and answered with a 400 from there; here it only has to be
-a bounded string.
+(``PullTarget``) and answered with a 400 from there; the schema states the
+same pattern (``URL_PATTERN``), so the document says exactly which URLs are
+accepted. The URL is taken as sent (not trimmed): the pattern has no spaces.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from application.order_payload import NoNul
-from domain.pull_endpoint import MAX_INTERVAL_MINUTES, MAX_URL_LENGTH, MIN_INTERVAL_MINUTES
+from domain.pull_endpoint import MAX_INTERVAL_MINUTES, MAX_URL_LENGTH, MIN_INTERVAL_MINUTES, URL_PATTERN
+from interfaces.http.schema_rules import SchemaPattern
 from interfaces.http.schemas import StrictBody
 
 PullUrl = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_URL_LENGTH),
+    StringConstraints(min_length=1, max_length=MAX_URL_LENGTH),
     NoNul,
-    Field(description="the WMS URL to pull from: http:// or https://, without credentials"),
+    SchemaPattern(URL_PATTERN),
+    Field(description="the WMS URL to pull from: http:// or https://, a host name or IPv4 address, "
+          "no credentials, visible ASCII (percent-encode the rest)"),
 ]
 PullMethod = Literal["GET", "POST"]
 IntervalMinutes = Annotated[
@@ -39,10 +43,15 @@ class AddPullEndpoint(StrictBody):
 
 
 class ChangePullEndpoint(StrictBody):
-    """Only the fields given change; ``intervalMinutes: null`` stops the schedule."""
+    """Only the fields given change (at least one); ``intervalMinutes: null`` stops the schedule."""
 
-    url: Optional[PullUrl] = None
-    method: Optional[PullMethod] = None
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, json_schema_extra=lambda schema: _only_given(schema)
+    )
+
+    # url and method may be left out, but not null: the defaults only mean "not given".
+    url: PullUrl = None
+    method: PullMethod = None
     intervalMinutes: Optional[IntervalMinutes] = None
 
     @model_validator(mode="after")
@@ -53,3 +62,11 @@ class ChangePullEndpoint(StrictBody):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
+
+
+def _only_given(schema: dict[str, Any]) -> None:
+    """The schema says what the validator checks: at least one field, and a
+    left-out url or method has no default value (it stays as it is)."""
+    schema["minProperties"] = 1
+    for name in ("url", "method"):
+        schema["properties"][name].pop("default", None)

@@ -6,16 +6,22 @@ from typing import Annotated, Literal, Optional, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from application.errors import InvalidRequestError
 from interfaces.http.body import read_capped
 from interfaces.http.keys import CONTAINER
 from application.order_payload import NoNul
+from interfaces.http.schema_rules import ADDRESS, NO_NUL, TEXT_WITH_CONTENT, SchemaPattern
 
 MAX_REQUEST_BYTES = 64 * 1024
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    NoNul,
+    SchemaPattern(TEXT_WITH_CONTENT),
+]
 
 
 class StrictBody(BaseModel):
@@ -24,8 +30,14 @@ class StrictBody(BaseModel):
 
 class CreateCustomer(StrictBody):
     name: Name
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), NoNul]
-    contact: Optional[Annotated[str, StringConstraints(max_length=500), NoNul]] = None
+    address: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+        NoNul,
+        SchemaPattern(ADDRESS),
+        Field(description="the delivery address: more than punctuation and spaces"),
+    ]
+    contact: Optional[Annotated[str, StringConstraints(max_length=500), NoNul, SchemaPattern(NO_NUL)]] = None
 
 
 class SetWebhookActive(StrictBody):
