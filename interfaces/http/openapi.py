@@ -128,19 +128,16 @@ def tenant_api(own: Mapping[int, Reply], *, bad_request: bool = False) -> dict[i
     return replies
 
 
-#: What a server-made paging cursor looks like (URL-safe base64). The schema
-#: can't say more: only a cursor the server made is accepted.
-CURSOR_FORMAT = "opaque-cursor"
-
-
 def page_query(default: int) -> tuple[Query, ...]:
     return (
         Query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": default},
               "page size"),
         Query("cursor",
-              {"type": "string", "format": CURSOR_FORMAT, "pattern": "^[A-Za-z0-9_=-]+$", "maxLength": 4096},
-              "Opaque: the nextCursor of the previous page, passed back unchanged. A value the server "
-              "did not make (edited, or from another list) gets 400 Invalid cursor."),
+              {"type": "string", "pattern": "^[A-Za-z0-9_=-]*$", "maxLength": 4096},
+              "Opaque: the nextCursor of the previous page, passed back unchanged (URL-safe base64); "
+              "absent or empty: the first page. "
+              "Only a cursor this list made is accepted, which a schema can't state: any other "
+              "value gets 400 Invalid cursor."),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from application.order_payload import NoNul
 from domain.pull_endpoint import MAX_INTERVAL_MINUTES, MAX_URL_LENGTH, MIN_INTERVAL_MINUTES, URL_PATTERN
@@ -26,6 +26,13 @@ PullUrl = Annotated[
           "no credentials, visible ASCII (percent-encode the rest)"),
 ]
 PullMethod = Literal["GET", "POST"]
+def _integral_float_as_int(value: Any) -> Any:
+    # JSON Schema's integer includes 5.0: the schema says integer, so 5.0 is 5 minutes.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 IntervalMinutes = Annotated[
     int,
     Field(
@@ -33,6 +40,7 @@ IntervalMinutes = Annotated[
         le=MAX_INTERVAL_MINUTES,
         description="pull on a schedule every this many minutes; null: only on Sync now",
     ),
+    BeforeValidator(_integral_float_as_int),
 ]
 
 
