@@ -199,7 +199,6 @@ def openapi_document(routes: Sequence[Route], server_url: str) -> dict[str, Any]
             "title": "wms-intake",
             "version": _version(),
             "description": "Delivery orders from a customer's WMS (webhook or pull), for delivery planning.",
-            "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
         },
         "servers": [{"url": server_url, "description": "this service"}],
         "tags": [{"name": tag, "description": text} for tag, text in TAGS.items()],
@@ -350,7 +349,7 @@ def _schemas(models: list[type[BaseModel]]) -> tuple[dict[Any, dict[str, Any]], 
     )
     refs = {model: keyed[(model, "validation")] for model in models}
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
-    schemas["WebhookOrder"] = webhook_order_schema()
+    schemas.update(webhook_order_schemas())
     schemas["WebhookPayload"] = {
         "description": "a single order object or an array of order objects",
         "oneOf": [
@@ -419,18 +418,45 @@ def webhook_order_schema() -> dict[str, Any]:
     for name, text_of_field in WEBHOOK_FIELDS.items():
         properties[name]["description"] = text_of_field
     schema["additionalProperties"] = True
-    # deliveryAddress or customerId: one of them must say something.
-    schema["anyOf"] = [
-        {"required": ["deliveryAddress"],
-         "properties": {"deliveryAddress": {"type": "string", "pattern": ADDRESS}}},
-        {"required": ["customerId"],
-         "properties": {"customerId": {"type": "string", "pattern": TEXT_WITH_CONTENT}}},
-    ]
-    schema["description"] = (
-        "One order. Unknown fields are ignored; null clears an optional field. deliveryAddress (with "
-        "more than punctuation and spaces) or customerId (not blank) is required."
-    )
     return schema
+
+
+def webhook_order_schemas() -> dict[str, Any]:
+    """``WebhookOrder``: an order with a deliveryAddress (more than punctuation
+    and spaces) or a customerId (not blank), or both. Each way is a whole
+    schema of its own, so that generated clients get every field either way."""
+    by_address, by_customer = webhook_order_schema(), webhook_order_schema()
+    by_address["properties"]["deliveryAddress"] = {
+        "type": "string", "maxLength": MAX_TEXT, "pattern": ADDRESS,
+        "description": WEBHOOK_FIELDS["deliveryAddress"],
+    }
+    by_address["required"] = ["externalOrderId", "deliveryAddress"]
+    by_address["description"] = (
+        "An order delivered to its deliveryAddress (a customer at that address is found or created). "
+        "Unknown fields are ignored; null clears an optional field."
+    )
+    by_customer["properties"]["customerId"] = {
+        "type": "string", "maxLength": MAX_ID, "pattern": TEXT_WITH_CONTENT,
+        "description": WEBHOOK_FIELDS["customerId"],
+    }
+    by_customer["required"] = ["externalOrderId", "customerId"]
+    by_customer["description"] = (
+        "An order for an existing customer. Unknown fields are ignored; null clears an optional field."
+    )
+    return {
+        "WebhookOrderByAddress": by_address,
+        "WebhookOrderByCustomer": by_customer,
+        "WebhookOrder": {
+            "description": (
+                "One order: deliveryAddress or customerId is required (a rule across two fields, "
+                "stated as two schemas; the 400 names it: \"deliveryAddress or customerId is required\")."
+            ),
+            "anyOf": [
+                {"$ref": "#/components/schemas/WebhookOrderByAddress"},
+                {"$ref": "#/components/schemas/WebhookOrderByCustomer"},
+            ],
+        },
+    }
 
 
 def _path_names(path: str) -> list[str]:

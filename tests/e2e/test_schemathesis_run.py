@@ -70,7 +70,7 @@ def test_schemathesis_with_every_check_finds_no_failure(database_url: str, tmp_p
             "WMS_FUZZ_URL": service.base_url,
             "WMS_FUZZ_TENANT": service.tenant_id,
             "WMS_FUZZ_ADMIN_KEY": service.admin_key,
-            "WMS_FUZZ_WEBHOOK_SECRET": service.webhook_secret,
+            "WMS_FUZZ_WEBHOOK_SECRET": str(service.webhook_secret),
             **_seed(service),
         }
         run = subprocess.run(
