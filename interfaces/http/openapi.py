@@ -112,11 +112,14 @@ ROUTE_TABLE = web.AppKey("route_table", tuple)
 # ---------------------------------------------------------------- common replies
 
 UNAUTHORIZED = Reply("missing, unknown, wrong or revoked credentials (same body for every cause)",
-                     headers=("WWW-Authenticate",))
-FORBIDDEN = Reply("the API key's role does not allow this route")
-NOT_FOUND = Reply("no such thing in this tenant (a key of another tenant gets 404 for every route)")
-BAD_REQUEST = Reply("the request is malformed; the error says how")
-UNAVAILABLE = Reply("the database is unavailable; retry shortly", headers=("Retry-After",))
+                     headers=("WWW-Authenticate",), example={"error": "Unauthorized"})
+FORBIDDEN = Reply("the API key's role does not allow this route", example={"error": "Forbidden"})
+NOT_FOUND = Reply("no such thing in this tenant (a key of another tenant gets 404 for every route)",
+                  example={"error": "Not found"})
+BAD_REQUEST = Reply("the request is malformed; the error says how", example={
+    "error": "Validation failed", "details": [{"field": "role", "message": "Input should be 'admin', 'planner' or 'auditor'"}]})
+UNAVAILABLE = Reply("the database is unavailable; retry shortly", headers=("Retry-After",),
+                    example={"error": "the database is unavailable; retry shortly"})
 
 
 def tenant_api(own: Mapping[int, Reply], *, bad_request: bool = False) -> dict[int, Reply]:

@@ -87,9 +87,11 @@ ROUTES: tuple[Route, ...] = (
             400: Reply("invalid JSON, payload shape, a validation problem or an unknown customer",
                        rs.WebhookValidationError),
             401: UNAUTHORIZED,
-            408: Reply("the body did not arrive within the client timeout (WMS_INTAKE_CLIENT_TIMEOUT_SECONDS)"),
+            408: Reply("the body did not arrive within the client timeout (WMS_INTAKE_CLIENT_TIMEOUT_SECONDS)",
+                       example={"error": "Request timeout", "details": "the body did not arrive within 60 seconds"}),
             413: Reply("the body or the number of orders is over the limit", rs.PayloadTooLarge),
-            415: Reply("the body was sent with a Content-Type that is not JSON"),
+            415: Reply("the body was sent with a Content-Type that is not JSON", example={
+                "error": "Unsupported media type", "details": "send the orders as application/json"}),
             422: Reply("an invalid plannedDate", rs.InvalidPlannedDate),
             429: Reply("too many requests for this tenant", rs.TooManyRequests, headers=("Retry-After",)),
             503: UNAVAILABLE,
@@ -110,7 +112,8 @@ ROUTES: tuple[Route, ...] = (
         roles=("admin",),
         replies=tenant_api(
             {201: Reply("connected", rs.WebhookConnected),
-             409: Reply("the WMS webhook is already connected")},
+             409: Reply("the WMS webhook is already connected",
+                        example={"error": "WMS webhook already connected"})},
         ),
         links={
             "receiveOrders": Link("receiveOrders", SAME_TENANT,
@@ -202,7 +205,9 @@ ROUTES: tuple[Route, ...] = (
         ),
         replies=tenant_api(
             {200: Reply("every pulled order created or updated", rs.WebhookAccepted),
-             502: Reply("the pull failed; details say why")},
+             502: Reply("the pull failed; details say why", example={
+                 "error": "The WMS could not be reached",
+                 "details": {"reason": "unreachable", "message": "cannot connect to https://wms.acme.example"}})},
         ),
         links=_order_links("orders"),
     ),
