@@ -155,6 +155,9 @@ PATH_PARAMETERS = {
     "externalOrderId": "the WMS's order reference",
 }
 
+#: A path parameter is one segment: never empty, no "/" (the router matches one segment).
+PATH_SCHEMA = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
+
 RESPONSE_HEADERS = {
     "X-Request-Id": "identifies this request; the delivery log and order history name it",
     "WWW-Authenticate": "Bearer",
@@ -260,7 +263,7 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         "summary": route.summary,
         "tags": [route.tag],
         "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": _path_schema(name),
+            {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMA,
              "description": PATH_PARAMETERS.get(name, name)}
             for name in _path_names(route.path)
         ]
@@ -296,11 +299,6 @@ def _link(link: Link) -> dict[str, Any]:
     if link.description:
         described["description"] = link.description
     return described
-
-
-def _path_schema(name: str) -> dict[str, Any]:
-    # Path segments are never empty and can't hold "/" (aiohttp matches one segment).
-    return {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
 
 
 def _response(reply: Reply, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
