@@ -117,7 +117,9 @@ FORBIDDEN = Reply("the API key's role does not allow this route", example={"erro
 NOT_FOUND = Reply("no such thing in this tenant (a key of another tenant gets 404 for every route)",
                   example={"error": "Not found"})
 BAD_REQUEST = Reply("the request is malformed; the error says how", example={
-    "error": "Validation failed", "details": [{"field": "role", "message": "Input should be 'admin', 'planner' or 'auditor'"}]})
+    "error": "Validation failed",
+    "details": [{"field": "role", "message": "Input should be 'admin', 'planner' or 'auditor'"}],
+})
 UNAVAILABLE = Reply("the database is unavailable; retry shortly", headers=("Retry-After",),
                     example={"error": "the database is unavailable; retry shortly"})
 
