@@ -10,6 +10,7 @@ carries the new ``next_sync_at``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -24,6 +25,17 @@ METHODS: frozenset[str] = frozenset({"GET", "POST"})
 MIN_INTERVAL_MINUTES = 1
 MAX_INTERVAL_MINUTES = 7 * 24 * 60
 MAX_URL_LENGTH = 2000
+#: Every URL a pull endpoint accepts, and only those (the API's schema states
+#: the same pattern): http or https, a host name or IPv4 address (no
+#: credentials, no IPv6 literal), an optional port up to 65535, then visible
+#: ASCII only (international names and paths are sent punycoded and
+#: percent-encoded, as HTTP sends them anyway).
+URL_PATTERN = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9\-._~!$&'()*+,;=%]+"
+    r"(?::(?:[0-9]{0,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+    r"(?:[/?#][!-~]*)?$"
+)
+_URL = re.compile(URL_PATTERN)
 #: Repeated failures space attempts out, but never further apart than this
 #: (or the interval itself, when that is longer): a WMS that recovers is
 #: pulled again within the hour.
@@ -59,6 +71,11 @@ class PullTarget:
         if parts.username is not None or parts.password is not None:
             raise InvalidValueError(
                 "url must not contain credentials: the WMS gets the pull secret as a Bearer token"
+            )
+        if not _URL.fullmatch(self.url):
+            raise InvalidValueError(
+                "url must be http(s)://host[:port][/path] in visible ASCII: a host name or IPv4 "
+                "address, a port up to 65535 (percent-encode other characters)"
             )
 
 

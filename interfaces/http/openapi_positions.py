@@ -43,6 +43,7 @@ WAIT_TEXT = (
     "model has reached that position, at most WMS_INTAKE_READ_WAIT_SECONDS (5 s), else 503 with "
     "Retry-After; a position the event store has not reached is a 400."
 )
+POSITION_ERROR_EXAMPLE = "the position is beyond the event store: pass the X-Event-Position of a write"
 CONSISTENT_TEXT = (
     "Reflects every write acknowledged before this read, by any process of the service (it waits, "
     "bounded by WMS_INTAKE_READ_WAIT_SECONDS, for the read model to reach it; else 503)."
@@ -91,7 +92,10 @@ def _waits_for_a_position(operation: dict[str, Any]) -> None:
     responses.setdefault("400", {
         "description": "after or X-Min-Event-Position is not a position of this event store",
         "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ErrorBody"},
+            "examples": {"position": {"value": {"error": POSITION_ERROR_EXAMPLE}}},
+        }},
     })
     if "503" in responses:
         responses["503"]["description"] = _joined(

@@ -2,9 +2,11 @@
 
 The handlers build their bodies as plain dicts (serialised with orjson); these
 models exist to describe those bodies in the OpenAPI document, which a test
-keeps true by checking live responses against it. Models accept extra fields
-(a response may grow a field without breaking a client); every field named
-here is required unless it has a default, and a nullable field says so.
+keeps true by checking live responses against it. A body is closed
+(``additionalProperties: false``): a field the server adds must be named here
+first, so the document never lags the server. Every field named here is
+required unless it has a default, and a nullable field says so. Error bodies
+stay open: a route may add fields it documents (``ErrorBody``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Shape(BaseModel):
-    """Base of the documented shapes: open to extra fields, every field required."""
+    """Base of the documented shapes: closed, every field required."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
 
 Timestamp = Field(description="ISO 8601 UTC, e.g. 2025-02-22T09:30:00.000000Z")
@@ -35,6 +37,8 @@ EventPosition = Field(
 
 class ErrorBody(Shape):
     """Every error: a short sentence, plus fields named by the route's documentation."""
+
+    model_config = ConfigDict(extra="allow")
 
     error: str = Field(description="a short sentence saying what is wrong")
     details: Any = Field(default=None, description="what exactly was wrong, when there is more to say")
@@ -85,6 +89,13 @@ class PayloadTooLarge(Shape):
 class TooManyRequests(Shape):
     error: Literal["Too many requests"]
     retryAfter: int = Field(description="seconds to wait, also sent as Retry-After")
+
+
+class CustomerConflict(Shape):
+    """409 of "create a customer": one exists at this address."""
+
+    error: str
+    customerId: str = Field(description="the existing customer at this address")
 
 
 # ---------------------------------------------------------------- the webhook
@@ -216,6 +227,7 @@ class PullEndpointStatus(Shape):
     id: str
     url: str
     method: Literal["GET", "POST"]
+    createdAt: str = Timestamp
     intervalMinutes: Optional[int] = Field(default=None, description="null: pulled only on Sync now")
     lastSyncAt: Optional[str] = Field(default=None, description="when the last attempt finished (null: never)")
     lastSyncStatus: Optional[Literal["ok", "failed"]] = None

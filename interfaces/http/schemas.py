@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, TypeVar
+from typing import Annotated, Any, Literal, Optional, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from application.errors import InvalidRequestError
 from interfaces.http.body import read_capped
 from interfaces.http.keys import CONTAINER
 from application.order_payload import NoNul
+from interfaces.http.schema_rules import ADDRESS, NO_NUL, TEXT_WITH_CONTENT, SchemaPattern
 
 MAX_REQUEST_BYTES = 64 * 1024
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    NoNul,
+    SchemaPattern(TEXT_WITH_CONTENT),
+]
 
 
 class StrictBody(BaseModel):
@@ -24,18 +30,33 @@ class StrictBody(BaseModel):
 
 class CreateCustomer(StrictBody):
     name: Name
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), NoNul]
-    contact: Optional[Annotated[str, StringConstraints(max_length=500), NoNul]] = None
+    address: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+        NoNul,
+        SchemaPattern(ADDRESS),
+        Field(description="the delivery address: more than punctuation and spaces"),
+    ]
+    contact: Optional[Annotated[str, StringConstraints(max_length=500), NoNul, SchemaPattern(NO_NUL)]] = None
 
 
 class SetWebhookActive(StrictBody):
     active: bool
 
 
+def integral_float_as_int(value: Any) -> Any:
+    # JSON Schema's integer includes 5.0: where the schema says integer, 5.0 is 5.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class RotateWebhookSecret(StrictBody):
     """Optional body of "regenerate": how long the replaced secret keeps working."""
 
-    previousValidForSeconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] = 0
+    previousValidForSeconds: Annotated[
+        int, Field(ge=0, le=7 * 24 * 3600), BeforeValidator(integral_float_as_int)
+    ] = 0
 
 
 class IssueApiKey(StrictBody):
