@@ -83,7 +83,7 @@ def unknown_customers(
             continue
         customer = loaded.get(cid) if cid is not None else None
         if not isinstance(customer, Customer) or customer.tenant_id != str(tenant_id):
-            problems.add(
+            problems.append(
                 {
                     "index": index,
                     "externalOrderId": line.external_order_id,
