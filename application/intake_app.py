@@ -595,14 +595,7 @@ class IntakeApplication(Application):
             note_written(store(events, unchanged))
         # Committed: every aggregate read or written here is as stored now.
         self.aggregate_cache.keep(loaded.values())
-        return IngestResult(
-            delivery_id=command.delivery_id,
-            orders=tuple(outcomes),
-            warnings=command.warnings,
-            partial=command.partial,
-            indexes=indexes,
-            rejected=rejected,
-        )
+        return _result(command, outcomes, indexes, rejected)
 
     def _committed_before(
         self,
@@ -636,14 +629,7 @@ class IntakeApplication(Application):
                 OrderOutcome(line.external_order_id, oid, created=oid not in seen and source.get("deliveryId") == delivery)
             )
             seen.add(oid)
-        return IngestResult(
-            delivery_id=command.delivery_id,
-            orders=tuple(outcomes),
-            warnings=command.warnings,
-            partial=command.partial,
-            indexes=indexes,
-            rejected=rejected,
-        )
+        return _result(command, outcomes, indexes, rejected)
 
     def record_rejected_delivery(self, command: RecordRejectedDelivery) -> None:
         """Saved alone: a rejection never stores an order or moves lastReceivedAt."""
@@ -763,6 +749,23 @@ class WebhookCredentials:
         if not self.active and hash_matches(credential_hash, self.secret_hash):
             return DEACTIVATED
         return WRONG_SECRET
+
+
+def _result(
+    command: IngestOrders,
+    outcomes: list[OrderOutcome],
+    indexes: tuple[int, ...],
+    rejected: tuple[dict[str, Any], ...],
+) -> IngestResult:
+    """What a stored batch answers (now, or found stored by a retried attempt)."""
+    return IngestResult(
+        delivery_id=command.delivery_id,
+        orders=tuple(outcomes),
+        warnings=command.warnings,
+        partial=command.partial,
+        indexes=indexes,
+        rejected=rejected,
+    )
 
 
 def _without_unknown_customers(

@@ -138,6 +138,7 @@ async def test_without_a_window_the_old_secret_stops_at_once_as_documented(
     client: TestClient, webhook: Webhook
 ) -> None:
     old = webhook.secret
+    # No previousSecretExpiresAt: the answer is the documented one (plus the write's position).
     status, body = await rotate(client, webhook)
     assert status == 200 and set(body) == {"secret", "eventPosition"}
     assert await post_with(client, webhook, old) == 401

@@ -29,19 +29,26 @@ from domain.webhook import WmsWebhook
 from interfaces.container import Container
 from tests.unit.test_event_topics import EVENTS
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "events-v1.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURE = FIXTURES / "events-v1.json"
 #: Declared only so the library's default creation class has a topic of its own; never stored.
 NEVER_STORED = {"wms-intake:DeliveryCreated", "wms-intake:PullEndpointCreated"}
 
 
-def fixture_events() -> list[dict[str, Any]]:
-    document = orjson.loads(FIXTURE.read_bytes())
-    assert document["version"] == 1
+def fixture_files() -> list[Path]:
+    """Every frozen fixture, one per release that added event types (``events-vN.json``)."""
+    return sorted(FIXTURES.glob("events-v*.json"))
+
+
+def fixture_events(path: Path = FIXTURE) -> list[dict[str, Any]]:
+    document = orjson.loads(path.read_bytes())
+    # The file's name says which version stored it: a copy left unrenamed is caught here.
+    assert document["version"] == int(path.stem.removeprefix("events-v"))
     return list(document["events"])
 
 
-def load_fixture(container: Container) -> list[dict[str, Any]]:
-    events = fixture_events()
+def load_fixture(container: Container, path: Path = FIXTURE) -> list[dict[str, Any]]:
+    events = fixture_events(path)
     container.app.recorder.insert_events(
         [
             StoredEvent(
@@ -57,8 +64,9 @@ def load_fixture(container: Container) -> list[dict[str, Any]]:
     return events
 
 
-def test_the_fixture_holds_every_event_type_the_domain_stores() -> None:
-    stored = {e["topic"] for e in fixture_events()}
+def test_the_fixtures_hold_every_event_type_the_domain_stores() -> None:
+    # Each type needs an example in one fixture: the version that introduced it.
+    stored = {e["topic"] for path in fixture_files() for e in fixture_events(path)}
     declared = {getattr(cls, "TOPIC", None) for cls in EVENTS} - {None} - NEVER_STORED
     declared = {t for t in declared if not t.endswith(".Event")}
     missing = declared - stored
