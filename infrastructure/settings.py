@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     #: How long a read waits for a read model to reach a write's position
     #: before it answers 503 with Retry-After.
     read_wait_seconds: float = Field(default=5.0, gt=0, le=60)
+    #: ``serve --processes N``: the per-tenant rate limit is each process's own
+    #: (false), or divided among the N processes so it bounds the machine (true).
+    rate_limit_divide_by_processes: bool = False
 
     @field_validator("database_url")
     @classmethod
