@@ -24,6 +24,7 @@ def service_env(database_url: str, scratch: Path, **extra: str) -> dict[str, str
             "WMS_INTAKE_DATABASE_URL": database_url,
             "WMS_INTAKE_SECRET_KEY": SECRET_KEY,
             "WMS_INTAKE_GEOCODER": "none",
+            "WMS_INTAKE_PULL_ALLOW_PRIVATE": "true",
             "WMS_INTAKE_PROJECTION_POLL_INTERVAL": "0.05",
             # The supervisor's metrics directory is made here, where the test can see it.
             "TMPDIR": str(scratch),
