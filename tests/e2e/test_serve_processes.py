@@ -3,6 +3,7 @@ as real processes on one PostgreSQL schema."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,15 +11,17 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
+import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from infrastructure.settings import Settings
 from interfaces.container import build_container
 from interfaces.supervisor import default_processes, share_rate_limit
-from tests.conftest import POSTGRES_ON, make_settings, postgres_url
+from tests.conftest import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 from tests.processes import Process, answers, children_of, listeners, serve, service_env, wait_for
 
 postgres_only = pytest.mark.skipif(not POSTGRES_ON, reason="the processes share a PostgreSQL")
@@ -122,10 +125,42 @@ def test_the_background_work_runs_once_in_the_worker(service: Process, tenant: d
         headers={"Authorization": f"Bearer {tenant['adminKey']}"},
     )
     assert status == 200 and [o["externalOrderId"] for o in orjson.loads(body)["orders"]] == ["PROC-1"]
-    # Each read model and the geocoding queue are followed by one process: none by the HTTP ones.
+    # Each read model is followed by one process, the worker: the HTTP ones don't
+    # even stand by (no lease connection at all).
     log = service.log()
     for lease in ("orders", "integrations", "deliveries", "pull_endpoints"):
         assert log.count(f"lease projection:{lease} taken") == 1, lease
+    by_role: dict[str, list[int]] = {"serve": [], "worker": []}
+    for pid, role in roles(service).items():
+        by_role[role].append(lease_connections(pid))
+    assert by_role["serve"] == [0, 0], by_role
+    assert by_role["worker"][0] >= 4, by_role
+
+
+def lease_connections(pid: int) -> int:
+    """The PostgreSQL connections of process ``pid`` whose last statement was a
+    lease's (taking the lock, or the round trip that proves it still held)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes and int(fields[2].rsplit(":", 1)[1], 16) == (urlsplit(POSTGRES_URL).port or 5432):
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    if not ports:
+        return 0
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE client_port = ANY(%s) "
+            "AND (query LIKE %s OR query = 'SELECT 1')",
+            (ports, "%advisory_lock%"),
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 @postgres_only
