@@ -28,7 +28,9 @@ def run_quick_bench(store: str, out: Path) -> tuple[subprocess.CompletedProcess[
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        # The run starts a dozen servers (embedded, production, 1 and 2 HTTP processes):
+        # room for a loaded machine.
+        timeout=600,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
