@@ -4,6 +4,7 @@ as real processes on one PostgreSQL schema."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -257,6 +258,40 @@ def _read_response(sock: socket.socket) -> bytes:
             break
         body += chunk
     return head + b"\r\n\r\n" + body
+
+
+@postgres_only
+@pytest.mark.parametrize("divide", [False, True])
+def test_the_rate_limit_is_each_process_s_own_unless_divided_among_them(
+    database: str, tenant: dict[str, str], tmp_path: Path, divide: bool
+) -> None:
+    env = service_env(
+        database, tmp_path,
+        WMS_INTAKE_RATE_LIMIT_PER_SECOND="0.01",
+        WMS_INTAKE_RATE_LIMIT_BURST="2",
+        WMS_INTAKE_RATE_LIMIT_DIVIDE_BY_PROCESSES=str(divide).lower(),
+    )
+    service = serve(2, env, tmp_path / "serve.log").start()
+    try:
+        service.wait_ready()
+        wait_for(lambda: listeners(service.port) == 2, what="both HTTP children listening")
+        secret = connect_webhook(service, tenant)
+        # One keep-alive connection: every request reaches the same process.
+        connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+        statuses = []
+        for _ in range(2):
+            connection.request(
+                "POST", f"/api/integrations/wms/{tenant['tenantId']}", ORDER,
+                {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+            )
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+        connection.close()
+    finally:
+        service.stop()
+    # A burst of 2 per process, or 2 shared by the 2 processes (1 each).
+    assert statuses == ([200, 429] if divide else [200, 200])
 
 
 def test_sqlite_defaults_to_one_process_and_postgres_to_every_core() -> None:
