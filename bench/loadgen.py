@@ -138,7 +138,7 @@ class ServerProcess:
         } | {"WMS_INTAKE_DATABASE_URL": self.database_url, **self.extra_env}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "interfaces.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [sys.executable, "-m", "interfaces.cli", "serve", "--processes", "1", "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=log,

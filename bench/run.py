@@ -1,6 +1,7 @@
 """The ingest benchmark: our service against reference figures from the same run.
 
     bin/bench [--store postgres|sqlite|both] [--quick] [--out FILE.json] [--load-tool auto|wrk|python]
+              [--topology embedded|split|production|all] [--processes N] [--no-scaling]
 
 For each store it starts the service as a subprocess (``python -m interfaces.cli
 serve``) on a fresh PostgreSQL schema or a temporary SQLite file, with the
@@ -14,6 +15,12 @@ which uses wrk when asked or found). It measures:
   projection caught up, and the most events behind seen during the phase;
 - peak RSS of the server during the 10,000-order batches (``/proc/<pid>/status``);
 - ``wms-intake projections rebuild`` events/s per read model, after the load.
+
+It does so for the embedded topology (one process) and, on PostgreSQL, again for
+the production one (``serve --processes N``: N HTTP processes on one port and a
+worker; N defaults to the cores). Then, per store, single-order webhooks at the
+top concurrency with 1 and with 2 HTTP processes (each beside one worker), and
+their ratio.
 
 The references (``bench/references.py``) run in the same invocation and each of
 our figures is printed with its ratio to the matching one and whether the target
@@ -292,6 +299,30 @@ def proc_status_bytes(pid: int, key: str) -> int:
     return 0
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (``serve --processes N`` runs its work in children)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    tree, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
+def largest_process_bytes(pids: list[int], key: str) -> int:
+    """The largest ``key`` (VmRSS, VmHWM) among ``pids``: the targets are per process."""
+    values = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            values.append(proc_status_bytes(pid, key))
+    return max(values, default=0)
+
+
 # --------------------------------------------------------------------- one store
 
 
@@ -341,19 +372,29 @@ def background_worker(env: dict[str, str], workdir: Path, enabled: bool) -> Iter
         progress("wms-intake worker stopped")
 
 
+def serve_argv(topology: str, processes: int) -> list[str]:
+    """embedded: one process does everything; split: ``serve --no-worker`` (a worker
+    beside it); production: ``serve --processes N`` (N HTTP processes and a worker)."""
+    serve = [sys.executable, "-m", "interfaces.cli", "serve"]
+    if topology == "production":
+        return [*serve, "--processes", str(processes)]
+    return [*serve, "--processes", "1", *(["--no-worker"] if topology == "split" else [])]
+
+
 def measure_store(
-    harness: Harness, store: str, plan: Plan, postgres_url: str, topology: str = "embedded"
+    harness: Harness, store: str, plan: Plan, postgres_url: str, topology: str = "embedded", processes: int = 1
 ) -> dict[str, Any]:
-    workdir = harness.scratch / store
+    workdir = harness.scratch / f"{store}-{topology}"
     workdir.mkdir()
     result: dict[str, Any] = {"webhook": [], "batches": [], "lag": [], "topology": topology}
+    if topology == "production":
+        result["processes"] = processes
     with scratch_database(store, postgres_url, workdir) as database_url:
         env = {"WMS_INTAKE_DATABASE_URL": database_url, "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0"}
         store_harness = Harness(workdir, harness.load_tool, plan)
         split = topology == "split"
-        serve = [sys.executable, "-m", "interfaces.cli", "serve", *(["--no-worker"] if split else [])]
         with background_worker(env, workdir, split), store_harness.serving(
-            serve, env, f"wms-intake-{store}"
+            serve_argv(topology, processes), env, f"wms-intake-{store}-{topology}"
         ) as server:
             webhook_url, auth = _connect_webhook(server, env, workdir)
             metrics_url = server.url("/metrics")
@@ -366,12 +407,13 @@ def measure_store(
             for size, count in plan.batch_counts.items():
                 for update in (False, True):
                     # RSS is sampled only around the big batches: a 5 ms poll costs CPU.
-                    rss = Sampler(lambda: proc_status_bytes(server.pid, "VmRSS"), 0.005)
+                    pids = process_tree(server.pid) if size == plan.big_size else []
+                    rss = Sampler(lambda: largest_process_bytes(pids, "VmRSS"), 0.005)
                     with _lag_sampler(server) as behind, (rss if size == plan.big_size else contextlib.nullcontext()):
                         run = store_harness.batch_load(webhook_url, size, count, f"b{size}", update, auth, metrics_url)
                     if size == plan.big_size:
                         run["peakRssBytes"] = int(rss.peak)
-                        run["vmHwmBytes"] = proc_status_bytes(server.pid, "VmHWM")
+                        run["vmHwmBytes"] = largest_process_bytes(pids, "VmHWM")
                     result["batches"].append(run)
                     _record_lag(result, f"batches of {size} {run['kind']}", run, behind)
         result["rebuild"] = wms_cli(["projections", "rebuild"], env, workdir)["rebuilt"]
@@ -393,6 +435,34 @@ def measure_store(
         ),
     }
     return result
+
+
+def measure_scaling(harness: Harness, store: str, plan: Plan, postgres_url: str) -> dict[str, Any]:
+    """Single-order webhooks at the top concurrency with 1 and with 2 HTTP processes,
+    each beside one worker (the same background work in both), on fresh databases."""
+    top = max(plan.concurrencies)
+    runs = {}
+    for processes in (1, 2):
+        workdir = harness.scratch / f"{store}-scaling-{processes}"
+        workdir.mkdir()
+        with scratch_database(store, postgres_url, workdir) as database_url:
+            env = {"WMS_INTAKE_DATABASE_URL": database_url, "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0"}
+            store_harness = Harness(workdir, harness.load_tool, plan)
+            one = processes == 1
+            topology = "split" if one else "production"
+            with background_worker(env, workdir, one), store_harness.serving(
+                serve_argv(topology, processes), env, f"wms-intake-{store}-{processes}-http"
+            ) as server:
+                webhook_url, auth = _connect_webhook(server, env, workdir)
+                store_harness.batch_load(webhook_url, 10, 3, "warmup", False, auth, server.url("/metrics"))
+                runs[processes] = store_harness.webhook_load(webhook_url, top, f"s{processes}", auth)
+    one, two = runs[1]["requestsPerSecond"], runs[2]["requestsPerSecond"]
+    return {
+        "concurrency": top,
+        "oneProcess": runs[1],
+        "twoProcesses": runs[2],
+        "ratio": round(two / one, 3) if one else None,
+    }
 
 
 def _connect_webhook(server: Server, env: dict[str, str], workdir: Path) -> tuple[str, str]:
@@ -530,6 +600,27 @@ def store_rows(store: str, measured: dict[str, Any], refs: dict[str, Any], plan:
     return rows
 
 
+def scaling_rows(store: str, scaling: dict[str, Any]) -> list[Row]:
+    c = scaling["concurrency"]
+
+    def figure(run: dict[str, Any]) -> str:
+        return (
+            f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms"
+            + (f" · {run['errors']} errors" if run["errors"] else "")
+        )
+
+    two = Row(
+        f"webhook, {c} connections, 2 HTTP processes + worker",
+        figure(scaling["twoProcesses"]),
+        "1 HTTP process + worker (same run)",
+        scaling["ratio"],
+    )
+    if store == "postgres":
+        two.target = "≥ 1.3"
+        two.met = scaling["ratio"] is not None and scaling["ratio"] >= 1.3 and not scaling["twoProcesses"]["errors"]
+    return [Row(f"webhook, {c} connections, 1 HTTP process + worker", figure(scaling["oneProcess"])), two]
+
+
 def reference_rows(refs: dict[str, Any]) -> list[Row]:
     names = {
         "bareAiohttp": "bare aiohttp POST, orjson parse, tiny reply",
@@ -550,6 +641,19 @@ def reference_rows(refs: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def section_title(store: str, topology: str, processes: int = 1) -> str:
+    name = "PostgreSQL" if store == "postgres" else "SQLite"
+    return {
+        "embedded": f"{name}, embedded: one process (`serve --processes 1`)",
+        "split": f"{name}, split: `serve --no-worker` + `worker`",
+        "production": f"{name}, production topology: `serve --processes {processes}` ({processes} HTTP processes + worker)",
+        "scaling": f"{name}, scaling: 1 and 2 HTTP processes",
+    }[topology]
+
+
+SECTION_TITLES: dict[str, str] = {}
+
+
 def markdown(report: dict[str, Any], rows_by_store: dict[str, list[Row]], ref_rows: list[Row]) -> str:
     meta = report["meta"]
     lines = [
@@ -567,10 +671,10 @@ def markdown(report: dict[str, Any], rows_by_store: dict[str, list[Row]], ref_ro
         "|---|---|",
         *(f"| {r.measure} | {r.ours} |" for r in ref_rows),
     ]
-    for store, rows in rows_by_store.items():
+    for section, rows in rows_by_store.items():
         lines += [
             "",
-            f"### {'PostgreSQL' if store == 'postgres' else 'SQLite (embedded default)'}",
+            f"### {SECTION_TITLES.get(section, section)}",
             "",
             "| measure | ours | reference | ratio | target | met |",
             "|---|---|---|---|---|---|",
@@ -594,9 +698,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="webhook load: wrk if installed (auto), or the asyncio client")
     parser.add_argument("--postgres-url", default=os.environ.get("WMS_INTAKE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
                         help="database where scratch schemas are created and dropped")
-    parser.add_argument("--topology", choices=("embedded", "split"), default="embedded",
-                        help="embedded: background work inside serve (the default deployment); "
-                        "split: serve --no-worker plus a separate worker process")
+    parser.add_argument("--topology", choices=("embedded", "split", "production", "all"), default="all",
+                        help="embedded: one process does everything (serve --processes 1); "
+                        "split: serve --no-worker plus a separate worker process; "
+                        "production: serve --processes N (N HTTP processes plus a worker); "
+                        "all: embedded, and on PostgreSQL production too")
+    parser.add_argument("--processes", type=int, default=len(os.sched_getaffinity(0)),
+                        help="N of the production topology (default: the number of cores)")
+    parser.add_argument("--no-scaling", action="store_true",
+                        help="skip the 1-versus-2 HTTP processes comparison")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     stores = ["postgres", "sqlite"] if args.store == "both" else [args.store]
@@ -616,11 +726,30 @@ def main(argv: list[str] | None = None) -> int:
             postgres_url=args.postgres_url if "postgres" in stores else None,
             sqlite_dir=scratch if "sqlite" in stores else None,
         )
+        first = "embedded" if args.topology == "all" else args.topology
         measured = {
-            store: measure_store(harness, store, plan, args.postgres_url, args.topology) for store in stores
+            store: measure_store(harness, store, plan, args.postgres_url, first, args.processes) for store in stores
         }
+        for store in stores:
+            if args.topology == "all" and store == "postgres":
+                measured[store]["production"] = measure_store(
+                    harness, store, plan, args.postgres_url, "production", args.processes
+                )
+            if not args.no_scaling:
+                measured[store]["scaling"] = measure_scaling(harness, store, plan, args.postgres_url)
 
-    rows_by_store = {store: store_rows(store, measured[store], refs, plan) for store in stores}
+    rows_by_store: dict[str, list[Row]] = {}
+    for store in stores:
+        SECTION_TITLES[store] = section_title(store, first, args.processes)
+        rows_by_store[store] = store_rows(store, measured[store], refs, plan)
+        if "production" in measured[store]:
+            key = f"{store}-production"
+            SECTION_TITLES[key] = section_title(store, "production", args.processes)
+            rows_by_store[key] = store_rows(store, measured[store]["production"], refs, plan)
+        if "scaling" in measured[store]:
+            key = f"{store}-scaling"
+            SECTION_TITLES[key] = section_title(store, "scaling")
+            rows_by_store[key] = scaling_rows(store, measured[store]["scaling"])
     report: dict[str, Any] = {
         "meta": {
             "startedAt": started_at.isoformat(timespec="seconds"),
@@ -641,7 +770,9 @@ def main(argv: list[str] | None = None) -> int:
                 **measured[store],
                 "targets": [
                     {"measure": r.measure, "ratio": r.ratio, "target": r.target, "met": r.met}
-                    for r in rows_by_store[store]
+                    for key, rows in rows_by_store.items()
+                    if key == store or key.startswith(f"{store}-")
+                    for r in rows
                     if r.target
                 ],
             }

@@ -815,7 +815,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pg.start()
         env = service_env(pg.url, workdir)
         port = free_port()
-        serve = start_process("serve", ["serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)], env, workdir)
+        serve = start_process("serve", ["serve", "--processes", "1", "--no-worker", "--host", "127.0.0.1", "--port", str(port)], env, workdir)
         processes.append(serve)
         worker = start_process("worker", ["worker"], env, workdir)
         processes.append(worker)

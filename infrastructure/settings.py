@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     read_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     #: Longest a change-feed request waits for a change (its ``wait`` is capped to it).
     changes_max_wait_seconds: float = Field(default=30.0, ge=0, le=30)
+    #: ``serve --processes N``: the per-tenant rate limit is each process's own
+    #: (false), or divided among the N processes so it bounds the machine (true).
+    rate_limit_divide_by_processes: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,7 @@ from infrastructure.settings import Settings
 from interfaces.container import build_container
 from interfaces.logging_setup import configure_logging
 from interfaces.startup import RUNTIME, StartupError, explain, load_settings, safe_store
+from interfaces.supervisor import DRAIN_SECONDS, MULTIPROC_ENV, default_processes, run_supervisor, share_rate_limit
 
 #: The read models ``projections rebuild`` knows, in the order it rebuilds them.
 READ_MODELS = ("orders", "integrations", "deliveries", "pull_endpoints")
@@ -84,6 +86,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
     serve.add_argument("--no-worker", action="store_true", help="no background work in this process (run 'wms-intake worker' beside it)")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="HTTP processes on the one port, plus one worker for the background work "
+        "(default: the number of cores on PostgreSQL, 1 on SQLite; 1: one process does everything)",
+    )
+    # Set by ``serve --processes N`` on its children (not for people).
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--share-of", type=int, default=1, help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
 
     worker = command(commands, "worker", "run the background work only (read models, geocoding, scheduled pulls)")
@@ -135,8 +148,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from interfaces.http.app import create_app
 
+    processes = args.processes if args.processes is not None else default_processes(settings.is_postgres)
+    if processes < 1:
+        sys.stderr.write("wms-intake: --processes must be at least 1\n")
+        return 2
+    if not args.reuse_port:
+        _check_port(args.host, args.port)
+    if processes > 1:
+        return _supervise(args, settings, processes)
     limit_malloc_arenas()
-    _check_port(args.host, args.port)
+    share_rate_limit(settings, args.share_of)
     container = build_container(settings)
     try:
         banner = _banner(args, settings, container)
@@ -151,10 +172,31 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         access_log=None,
-        print=_announce(banner),
+        print=None if args.quiet else _announce(banner),
         keepalive_timeout=settings.client_timeout_seconds,
+        reuse_port=args.reuse_port or None,
+        # SIGTERM: stop accepting, let the requests in flight finish (up to this long), then exit.
+        shutdown_timeout=DRAIN_SECONDS - 10,
     )
     return 0
+
+
+def _supervise(args: argparse.Namespace, settings: Settings, processes: int) -> int:
+    """N HTTP processes on one port and one worker, supervised by this process."""
+    # The tables are made once here, before the children start.
+    container = build_container(settings)
+    try:
+        banner = _banner(args, settings, container, processes)
+    finally:
+        container.close()
+    return run_supervisor(
+        host=args.host,
+        port=args.port,
+        processes=processes,
+        with_worker=not args.no_worker,
+        banner=banner,
+        say=lambda line: (sys.stdout.write(line + "\n"), sys.stdout.flush()),
+    )
 
 
 def _check_port(host: str, port: int) -> None:
@@ -166,13 +208,18 @@ def _check_port(host: str, port: int) -> None:
         probe.bind((host, port))
 
 
-def _banner(args: argparse.Namespace, settings: Settings, container: Any) -> list[str]:
+def _banner(args: argparse.Namespace, settings: Settings, container: Any, processes: int = 1) -> list[str]:
     url = f"http://{args.host}:{args.port}"
-    topology = (
-        "requests only (--no-worker): run 'wms-intake worker' for read models, geocoding and scheduled pulls"
-        if args.no_worker
-        else "one process: requests and background work (read models, geocoding, scheduled pulls)"
-    )
+    if processes > 1:
+        topology = f"{processes} HTTP processes on one port" + (
+            ", no worker (--no-worker): run 'wms-intake worker' for the background work"
+            if args.no_worker
+            else " and one worker process for read models, geocoding and scheduled pulls"
+        )
+    elif args.no_worker:
+        topology = "requests only (--no-worker): run 'wms-intake worker' for read models, geocoding and scheduled pulls"
+    else:
+        topology = "one process: requests and background work (read models, geocoding, scheduled pulls)"
     lines = [
         f"wms-intake listening on {url}",
         f"  dashboard: {url}/dashboard/",
@@ -203,6 +250,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(sig, lambda *_: stop.set())
     if args.metrics_port:
         _serve_worker_metrics(container, args.metrics_host, args.metrics_port)
+    elif os.environ.get(MULTIPROC_ENV):
+        # Under ``serve --processes N``: the batches of scheduled pulls are counted
+        # in the shared metrics directory, which every HTTP process's /metrics sums.
+        from interfaces.http.metrics import Metrics
+
+        Metrics().count_batches_of(container.app)
     container.start_background()
     sys.stderr.write(f"wms-intake worker running on {safe_store(settings)}\n")
     stop.wait()

@@ -104,13 +104,17 @@ class SqlTrackedView:
                 f"CREATE TABLE IF NOT EXISTS {self.tracking} "
                 "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
             )
-            for statement in self.ddl():
-                cursor.execute(statement)
+            # The tracking row before the tables: a follower in another process
+            # moves that row first, then writes the tables. Were the tables
+            # locked here first (an existing index's CREATE INDEX IF NOT EXISTS
+            # takes a SHARE lock), each would wait for the other: a deadlock.
             cursor.execute(
                 f"INSERT INTO {self.tracking} (name, position) VALUES (%s, 0) "
                 "ON CONFLICT (name) DO NOTHING",
                 (self.tracking_name,),
             )
+            for statement in self.ddl():
+                cursor.execute(statement)
 
     # ---------------------------------------------------------------- tracking
 

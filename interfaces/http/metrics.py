@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -89,10 +91,12 @@ class Metrics:
             registry=self.registry,
         )
         self._lags_source: Callable[[], dict[str, int]] | None = None
-        self.registry.register(
-            _LagCollector(lambda: self._lags_source() if self._lags_source else self.latest_lags)
-        )
-        self.registry.register(_GeocodingCollector(lambda: self.latest_geocoding))
+        self._live: list[Collector] = [
+            _LagCollector(lambda: self._lags_source() if self._lags_source else self.latest_lags),
+            _GeocodingCollector(lambda: self.latest_geocoding),
+        ]
+        for collector in self._live:
+            self.registry.register(collector)
 
     def lags_from(self, lags: Callable[[], dict[str, int]]) -> None:
         """Measure the lags at each scrape (a worker's metrics server runs in its own thread)."""
@@ -110,4 +114,13 @@ class Metrics:
         self.batch_size.labels(channel).observe(len(result.orders))
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not shared:
+            return generate_latest(self.registry)
+        # ``serve --processes N``: the counters of every process (written to
+        # files in the shared directory) summed, and this process's live gauges.
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=shared)
+        for collector in self._live:
+            registry.register(collector)
+        return generate_latest(registry)

@@ -28,7 +28,9 @@ def run_quick_bench(store: str, out: Path) -> tuple[subprocess.CompletedProcess[
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        # The run starts a dozen servers (embedded, production, 1 and 2 HTTP processes):
+        # room for a loaded machine.
+        timeout=600,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -88,6 +90,25 @@ def test_the_quick_benchmark_reports_every_figure_of_the_store_and_its_reference
     for rebuilt in ours["rebuild"].values():
         assert_positive(rebuilt, "events", "seconds", "eventsPerSecond")
     assert ours["targets"] and all({"ratio", "target", "met"} <= set(t) for t in ours["targets"])
+    assert ours["topology"] == "embedded"
+
+    # On PostgreSQL the production topology (N HTTP processes and a worker) is measured beside it.
+    if store == "postgres":
+        production = ours["production"]
+        assert production["topology"] == "production" and production["processes"] >= 1
+        assert_webhook_runs(production["webhook"], concurrencies)
+        assert_batch_runs(production["batches"], sizes, ("new", "update"))
+        assert_positive(production["peakRss"], "peakRssBytes", "vmHwmBytes")
+        assert "production topology: `serve --processes" in completed.stdout
+    else:
+        assert "production" not in ours
+    # 1 and 2 HTTP processes at the top concurrency, and their ratio, on both stores.
+    scaling = ours["scaling"]
+    assert scaling["concurrency"] == max(concurrencies)
+    assert_webhook_runs([scaling["oneProcess"]], [scaling["concurrency"]])
+    assert_webhook_runs([scaling["twoProcesses"]], [scaling["concurrency"]])
+    assert scaling["ratio"] > 0
+    assert "2 HTTP processes + worker" in completed.stdout
 
     assert TABLE_HEADER in completed.stdout
     assert "### References (same run)" in completed.stdout
