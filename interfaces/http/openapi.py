@@ -28,12 +28,13 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
+from application.errors import InvalidRequestError
 from application.order_payload import MAX_ID, MAX_TAG, MAX_TAGS, MAX_TEXT, OrderItem
 from interfaces.http import response_schemas as rs
 from interfaces.http.examples import example_of
-from interfaces.http.keys import CONTAINER
 from interfaces.http.openapi_positions import describe_event_positions
 from interfaces.http.paging import MAX_LIMIT
+from interfaces.http.public_url import public_origin
 from interfaces.http.schema_rules import ADDRESS, CALENDAR_DATE, NO_NUL, TEXT_WITH_CONTENT
 
 #: Routes outside /api/ that are part of the API (and so must be described).
@@ -290,8 +291,12 @@ SERVED = web.AppKey("openapi_served", dict)
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    public = request.app[CONTAINER].settings.public_url
-    server_url = public.rstrip("/") if public else f"{request.scheme}://{request.host}"
+    try:
+        server_url = public_origin(request)
+    except InvalidRequestError:
+        # A Host that is no host shapes no URL: the document names its server
+        # relative to wherever it was fetched from.
+        server_url = "/"
     served = request.app[SERVED]
     if server_url not in served:
         # About 10 ms of pydantic schema work: once per origin, not per request.
