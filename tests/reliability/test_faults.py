@@ -169,7 +169,10 @@ def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(da
             killer.stop()
         poll(lambda: not any(container.projection_lags().values()), within=60)
 
-        assert sum(f.failures for f in container.followers.values()) >= 1
+        # A kill lands on a follower's own transaction (a failure it recovers
+        # from) or on a read the driver retries by itself; either way, what
+        # must hold is that every read model ends complete and equal to a rebuild.
+        assert len(killer.kills) >= 3
         assert container.views["orders"].list_orders(str(tenant.tenant_id), None, 1, None).items
         rows = container.db.query(f"SELECT count(*) AS n FROM {container.db.table('rm_orders')}")
         assert rows[0]["n"] == 6 * 200
