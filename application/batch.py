@@ -111,7 +111,7 @@ def apply_batch(
     for line, oid, named, by_address in zip(
         lines, keys.order_ids, keys.named_customers, keys.address_customers
     ):
-        customer_id = named if named is not None else _customer_for(
+        customer_id = named if named is not None else customer_for(
             tenant_id, line, by_address, loaded, touched, source
         )
         patch = dict(line.patch)
@@ -129,7 +129,7 @@ def apply_batch(
     return list(touched.values()), outcomes
 
 
-def _customer_for(
+def customer_for(
     tenant_id: UUID,
     line: OrderLine,
     customer_id: UUID | None,

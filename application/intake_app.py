@@ -58,6 +58,7 @@ from application.event_transcoder import OrjsonTranscoder
 from application.group_commit import GroupCommitter, Store
 from application.history import history_of, order_state
 from application.order_lines import OrderLine
+from application.order_rows import put_events, record_batch
 from application.order_payload import parse_order_batch_partially, parse_order_batch_with_warnings
 from application.ports import EXPECTED_VERSIONS, BulkEventReader, Clock
 from application.refusals import DEACTIVATED, WRONG_SECRET, RefusalCounter
@@ -118,6 +119,9 @@ class IntakeApplication(Application):
         self._listeners_lock = threading.Lock()
         self.committer = GroupCommitter(self._store_notified)
         self.aggregate_cache = AggregateCache(max_items=25_000)
+        #: Order events of a batch written as rows without an aggregate per order
+        #: (``application.order_rows``); False: through the aggregates, the reference.
+        self.lean_batches = True
         #: tenant -> its webhook's credentials, as last read here.
         self._webhook_credentials: dict[UUID, WebhookCredentials] = {}
         #: Refused webhook requests of known tenants, by reason (flushed to a table elsewhere).
@@ -171,7 +175,7 @@ class IntakeApplication(Application):
         if expected_versions:
             kwargs[EXPECTED_VERSIONS] = expected_versions
         try:
-            recordings = self.events.put(events, **kwargs)
+            recordings = put_events(self.mapper, self.recorder, events, **kwargs)
         except (InterfaceError, OperationalError) as error:
             raise ServiceUnavailableError("the database is unavailable; retry shortly") from error
         for listener in list(self._save_listeners):
@@ -560,11 +564,14 @@ class IntakeApplication(Application):
             delivery_id=str(command.delivery_id),
             request_id=command.request_id,
         )
-        touched, outcomes = apply_batch(command.tenant_id, lines, keys, loaded, source)
+        if self.lean_batches:
+            touched, changed, outcomes = record_batch(command.tenant_id, lines, keys, loaded, source, self.mapper)
+        else:
+            touched, outcomes = apply_batch(command.tenant_id, lines, keys, loaded, source)
+            changed = {aggregate.id for aggregate in touched}
         # Orders this batch left as they were were judged on the version just
         # loaded: the commit checks they are still there, or a concurrent
         # change committed first would silently win over ours.
-        changed = {aggregate.id for aggregate in touched}
         unchanged = {
             oid: loaded[oid].version
             for oid in set(keys.order_ids)
