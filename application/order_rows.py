@@ -130,8 +130,10 @@ def _placed(oid: UUID, timestamp: Any, tenant: str, external_order_id: str, deta
 
 
 def _encoder(mapper: Mapper[UUID]) -> Any:
-    # The mapper's own steps after it has the event's state as a dict.
-    encode = mapper.transcoder.encode
+    # The mapper's own steps after it has the event's state as a dict. An
+    # order event's state holds no UUID (ids are stored as text): a transcoder
+    # that can skip looking for them may.
+    encode = getattr(mapper.transcoder, "encode_without_uuids", mapper.transcoder.encode)
     if mapper.compressor is None and mapper.cipher is None:
         return encode
     compress = mapper.compressor.compress if mapper.compressor else (lambda data: data)
