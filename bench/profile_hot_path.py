@@ -9,7 +9,8 @@ samples the server process with ``py-spy record`` while the load client sends
 - ``batches``: 1,000-order batches, new orders then the same orders updated;
 - ``webhook``: single-order requests from 32 connections.
 
-The summary lists, per phase, the 25 functions with the most samples on the
+By default only the thread holding the GIL is sampled (``--all-threads``:
+every thread). The summary lists, per phase, the 25 functions with the most samples on the
 stack (inclusive) and the 25 with the most samples at the top of it (self).
 py-spy is not a dependency of the service: ``pip install py-spy`` first.
 """
@@ -50,11 +51,13 @@ def _py_spy() -> str:
     return found
 
 
-def _record(pid: int, out: Path) -> subprocess.Popen[bytes]:
+def _record(pid: int, out: Path, gil: bool) -> subprocess.Popen[bytes]:
     # --nonblocking: the server is not paused per sample, so the load sees its real speed.
+    # --gil: only the thread running Python code is sampled, so threads waiting
+    # (for the database, for a lock) don't hide where the interpreter's time goes.
     return subprocess.Popen(
         [_py_spy(), "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking",
-         "--output", str(out)],
+         *(["--gil"] if gil else []), "--output", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -113,11 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("WMS_INTAKE_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--batches", type=int, default=10, help="1,000-order batches per phase")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--all-threads", action="store_true", help="sample every thread, waiting or not")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="wms-profile-") as scratch_dir:
         scratch = Path(scratch_dir)
         harness = Harness(scratch, "python", FULL)
-        sections = [f"# py-spy profile of the server, {args.store}, serve --processes 1 --no-worker", ""]
+        sampled = "every thread" if args.all_threads else "the thread holding the GIL"
+        sections = [f"# py-spy profile of the server ({sampled}), {args.store}, serve --processes 1 --no-worker", ""]
         with scratch_database(args.store, args.postgres_url, scratch) as database_url:
             env = {"WMS_INTAKE_DATABASE_URL": database_url, "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0"}
             with background_worker(env, scratch, True), harness.serving(
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 for title, load in phases:
                     raw = scratch / f"{len(sections)}.raw"
-                    recorder = _record(server.pid, raw)
+                    recorder = _record(server.pid, raw, gil=not args.all_threads)
                     time.sleep(1.0)  # py-spy attaches
                     figures = load()
                     _stop(recorder)

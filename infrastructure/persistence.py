@@ -20,7 +20,7 @@ from application.intake_app import IntakeApplication
 from infrastructure.db_gate import install as install_gate
 from infrastructure.event_positions import SqlEventPositions
 from infrastructure.pg_arrays import array_literal
-from infrastructure.copy_insert import RECORDER_TOPIC
+from infrastructure.lean_insert import RECORDER_TOPIC
 from infrastructure.sqlite_recorder import RECORDER_TOPIC as SQLITE_RECORDER_TOPIC
 from infrastructure.settings import DEFAULT_SQLITE_DIR, Settings, SettingsError
 from infrastructure.sql import Database
