@@ -39,13 +39,18 @@ class BatchKeys:
 
 
 def keys_of(tenant_id: UUID, lines: Sequence[OrderLine]) -> BatchKeys:
+    # Many orders of a batch go to the same address: its customer id is derived once.
+    by_address: dict[str, UUID] = {}
+    for line in lines:
+        if not line.customer_id and line.delivery_address and line.delivery_address not in by_address:
+            by_address[line.delivery_address] = Customer.id_for(tenant_id, line.delivery_address)
     return BatchKeys(
         order_ids=tuple(order_id(tenant_id, line.external_order_id) for line in lines),
         named_customers=tuple(
             _parse_uuid(line.customer_id) if line.customer_id else None for line in lines
         ),
         address_customers=tuple(
-            Customer.id_for(tenant_id, line.delivery_address)
+            by_address[line.delivery_address]
             if not line.customer_id and line.delivery_address
             else None
             for line in lines
