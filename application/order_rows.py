@@ -57,6 +57,8 @@ def record_batch(
     encode = _encoder(mapper)
     now = Order.Event.create_timestamp
     tenant = str(tenant_id)
+    # One dict for every event of the batch: each state is encoded at once, never kept.
+    source_record = source.as_record()
     # Per aggregate touched, in first-touched order: a customer aggregate, or an order's rows.
     touched: dict[UUID, Any] = {}
     outcomes: list[OrderOutcome] = []
@@ -77,7 +79,7 @@ def record_batch(
                 version = state["_version"] + 1
                 row = StoredEvent(
                     oid, version, UPDATED_TOPIC,
-                    encode({"timestamp": timestamp, "changes": changes, "source": source.as_record()}),
+                    encode({"timestamp": timestamp, "changes": changes, "source": source_record}),
                 )
                 touched.setdefault(oid, []).append(row)
                 revise_details(state["details"], changes)
@@ -95,7 +97,7 @@ def record_batch(
                     "tenant_id": tenant,
                     "external_order_id": line.external_order_id,
                     "details": details,
-                    "source": source.as_record(),
+                    "source": source_record,
                 }),
             )
             touched[oid] = [row]
