@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import (  # noqa: E402
+from bench.run import (
     DEFAULT_POSTGRES_URL,
     FULL,
     Harness,

@@ -8,9 +8,7 @@ whichever way an event is recorded, the same function decides what it holds.
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from typing import Union
-
-FieldValue = Union[str, float, int, list[str], None]
+FieldValue = str | float | int | list[str] | None
 
 #: Order fields a WMS controls, in the order they are shown.
 ORDER_FIELDS: tuple[str, ...] = (

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 import itertools
-from datetime import datetime, timedelta, timezone
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,13 @@ from application.event_transcoder import OrjsonTranscoder
 from application.order_lines import OrderLine
 from application.order_rows import record_batch
 from domain.customer import Customer
+from domain.ids import (
+    NAMESPACE,
+    customer_id_for_address,
+    location_id,
+    order_id,
+    webhook_id,
+)
 from domain.order import Order
 from domain.source import Source
 
@@ -36,7 +44,7 @@ OTHER_TENANT = UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 SOURCE = Source(channel="webhook", delivery_id="d-1", request_id="r-1")
 EXTERNAL_IDS = [f"ord-{n}" for n in range(6)]
 ADDRESSES = ["1 High Street, London", "2 Low Road, Leeds", "3 Mill Lane, York"]
-START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 values = {
     "delivery_address": st.sampled_from(ADDRESSES) | st.none(),
@@ -161,7 +169,7 @@ def test_a_batch_with_repeats_and_no_op_updates_stores_the_same_rows() -> None:
     ]
     lean = run_path(True, batch, prior, mapper)
     assert lean == run_path(False, batch, prior, mapper)
-    rows, changed, outcomes, _ = lean
+    rows, _, outcomes, _ = lean
     assert [(row.topic, row.originator_version) for row in rows] == [
         ("wms-intake:CustomerCreated", 1),
         ("wms-intake:OrderUpdated", 2),
@@ -180,13 +188,15 @@ def test_a_line_without_customer_or_address_is_refused_on_both_paths() -> None:
 
 @pytest.mark.parametrize("name", ["", "ord-1", "é/ü:ß", "x" * 300])
 def test_ids_are_the_standard_uuid5(name: str) -> None:
-    import uuid
-
-    from domain.ids import NAMESPACE, customer_id_for_address, location_id, order_id, webhook_id
-
     assert order_id(TENANT, name) == uuid.uuid5(NAMESPACE, f"order:{TENANT}:{name}")
     assert customer_id_for_address(TENANT, name) == uuid.uuid5(NAMESPACE, f"customer:{TENANT}:{name}")
     assert location_id(TENANT, name) == uuid.uuid5(NAMESPACE, f"location:{TENANT}:{name}")
     assert webhook_id(TENANT) == uuid.uuid5(NAMESPACE, f"wms-webhook:{TENANT}")
     fast = order_id(TENANT, name)
     assert type(fast) is uuid.UUID and fast.version == 5 and hash(fast) == hash(uuid.UUID(str(fast)))
+
+
+@given(tenant=st.uuids(), name=st.text())
+def test_ids_of_any_tenant_and_name_are_the_standard_uuid5(tenant: UUID, name: str) -> None:
+    assert order_id(tenant, name) == uuid.uuid5(NAMESPACE, f"order:{tenant}:{name}")
+    assert customer_id_for_address(tenant, name) == uuid.uuid5(NAMESPACE, f"customer:{tenant}:{name}")
