@@ -28,7 +28,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, Notification, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
-from application.batch import BatchKeys, customer_for
+from application.batch import BatchKeys, patched_lines
 from application.commands import OrderOutcome
 from application.order_lines import OrderLine
 from domain.order import Order
@@ -62,14 +62,7 @@ def record_batch(
     # Per aggregate touched, in first-touched order: a customer aggregate, or an order's rows.
     touched: dict[UUID, Any] = {}
     outcomes: list[OrderOutcome] = []
-    for line, oid, named, by_address in zip(
-        lines, keys.order_ids, keys.named_customers, keys.address_customers
-    ):
-        customer_id = named if named is not None else customer_for(
-            tenant_id, line, by_address, loaded, touched, source
-        )
-        patch = dict(line.patch)
-        patch["customer_id"] = str(customer_id)
+    for line, oid, patch in patched_lines(tenant_id, lines, keys, loaded, touched, source):
         existing = loaded.get(oid)
         if isinstance(existing, Order):
             state = existing.__dict__
