@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from application.consistency import ConsistentReads
 from application.dashboard_sessions import DashboardSessions
@@ -25,11 +25,10 @@ from application.pull_concurrency import SyncSlots
 from application.pull_schedule import lease_for
 from application.pull_sync import ExecutorRunner, PullService
 from application.queries import IntakeQueries
-from infrastructure.event_positions import SqlEventPositions
 from infrastructure.geocoding.worker import build_geocoding
 from infrastructure.key_usage import SqlKeyUsageStore
 from infrastructure.leases import projection_lease, schema_lock
-from infrastructure.persistence import open_event_store
+from infrastructure.event_store import EventStore, open_event_store
 from infrastructure.pull.loop_source import PerLoopPullSource
 from infrastructure.pull.outbound import OutboundPolicy
 from infrastructure.pull.scheduler import PullScheduler
@@ -62,7 +61,10 @@ class BackgroundWorker(Protocol):
 @dataclass
 class Container:
     settings: Settings
+    #: The use cases, as the interfaces call them.
     app: IntakeApplication
+    #: The event store they load from and save to (the projections read it too).
+    store: EventStore
     db: Database
     views: dict[str, SqlTrackedView]
     followers: dict[str, ProjectionFollower]
@@ -130,15 +132,20 @@ class Container:
         self.app.close()
 
 
-def build_container(settings: Settings | None = None, **overrides: Any) -> Container:
+def build_container(
+    settings: Settings | None = None, *, workers: list[BackgroundWorker] | None = None
+) -> Container:
+    """Everything the service runs on. ``workers`` replaces the background
+    workers started after the followers (the scheduled pulls, geocoding)."""
     settings = settings or Settings()
     # Processes starting together (serve and worker) create their tables one at a time.
     with schema_lock(settings):
-        return _build(settings, overrides)
+        return _build(settings, workers)
 
 
-def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
-    app, db = open_event_store(settings)
+def _build(settings: Settings, workers: list[BackgroundWorker] | None) -> Container:
+    store, db = open_event_store(settings)
+    app = IntakeApplication(store)
     orders = SqlOrdersView(db, geocoding=settings.geocoder != "none")
     integrations = SqlIntegrationsView(db)
     deliveries = SqlDeliveriesView(db)
@@ -156,8 +163,8 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     }
     followers = {
         name: ProjectionFollower(
-            app.recorder,
-            app.mapper,
+            store.recorder,
+            store.mapper,
             projections[name],
             views[name],
             batch_size=settings.projection_batch_size,
@@ -168,11 +175,11 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
         for name in views
     }
     for name, follower in followers.items():
-        app.on_saved(follower.wake)
+        store.on_saved(follower.wake)
         # A read model whose stored version is older is rebuilt beside the old
         # tables by its follower (the lease holder), then swapped in.
         follower.upgrade = ReadModelUpgrade(
-            views[name], app.recorder, app.mapper, type(projections[name])(), settings.projection_batch_size
+            views[name], store.recorder, store.mapper, type(projections[name])(), settings.projection_batch_size
         )
     refusal_store = SqlRefusalStore(db)
     refusal_store.create_table()
@@ -181,6 +188,7 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     container = Container(
         settings=settings,
         app=app,
+        store=store,
         db=db,
         views=views,
         followers=followers,
@@ -201,20 +209,20 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     container.idempotency = _idempotency_store(db, settings)
     geocoding = build_geocoding(settings, app, db)
     if geocoding is not None:
-        app.on_saved(geocoding.wake)
+        store.on_saved(geocoding.wake)
         container.workers.append(geocoding)
         container.geocoding = geocoding
-    for name, value in overrides.items():
-        setattr(container, name, value)
+    if workers is not None:
+        container.workers = workers
     return container
 
 
 def _consistent_reads(container: Container) -> ConsistentReads:
     """Reads by id see every acknowledged write; lists wait for a given position."""
-    app = container.app
+    assert container.store.event_positions is not None  # a SQL store always has them
     return ConsistentReads(
         container.queries,
-        app.event_positions or SqlEventPositions(container.db, app.recorder.events_table_name),  # type: ignore[attr-defined]
+        container.store.event_positions,
         container.views,
         ExecutorRunner(container.executor),
         timeout=container.settings.read_wait_seconds,
