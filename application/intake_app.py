@@ -31,6 +31,7 @@ class EventStorePort(BatchStore, AuditStore, Protocol):
     mapper: Any
     events: Any
     repository: Any
+    bulk_reader: Any
 
     def on_saved(self, listener: Any) -> None: ...
 
@@ -113,6 +114,10 @@ class IntakeApplication:
     @property
     def repository(self) -> Any:
         return self.store.repository
+
+    @property
+    def bulk_reader(self) -> Any:
+        return self.store.bulk_reader
 
     def close(self) -> None:
         self.store.close()

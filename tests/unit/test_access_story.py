@@ -24,11 +24,6 @@ class Clock:
         return self.at
 
 
-@pytest.fixture
-def store() -> EventStore:
-    return EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-
-
 def admin_of(keys: ApiKeys) -> tuple[Principal, str]:
     created = keys.create_tenant("Acme")
     return keys.authenticate(str(created.tenant_id), created.admin_api_key), created.admin_api_key

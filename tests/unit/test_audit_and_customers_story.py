@@ -21,11 +21,6 @@ ADDRESS = "2 Dock Road, Hull HU1 1AA"
 
 
 @pytest.fixture
-def store() -> EventStore:
-    return EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-
-
-@pytest.fixture
 def admin(store: EventStore) -> Principal:
     created = ApiKeys(store).create_tenant("Acme")
     return Principal(tenant_id=created.tenant_id, key_id=created.admin_key_id, role=Role.ADMIN)

@@ -24,11 +24,6 @@ ADDRESS = "10 High Street, London SW1A 1AA"
 
 
 @pytest.fixture
-def store() -> EventStore:
-    return EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-
-
-@pytest.fixture
 def tenant(store: EventStore) -> UUID:
     return ApiKeys(store).create_tenant("Acme").tenant_id
 
