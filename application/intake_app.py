@@ -9,7 +9,7 @@ needs one object. It holds no use-case logic.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -21,21 +21,7 @@ from application.commands import IngestResult, ReceiveBatch
 from application.customers import Customers
 from application.intake import OrderIntake
 from application.ports import Clock
-from application.ports.aggregates import AuditStore, BatchStore
-
-
-class EventStorePort(BatchStore, AuditStore, Protocol):
-    """Everything the stories need of the event store (it implements all of it)."""
-
-    recorder: Any
-    mapper: Any
-    events: Any
-    repository: Any
-    bulk_reader: Any
-
-    def on_saved(self, listener: Any) -> None: ...
-
-    def close(self) -> None: ...
+from application.ports.aggregates import EventStorePort
 
 
 class IntakeApplication:

@@ -15,7 +15,7 @@ from application.read_models import (
     PullEndpointsQueries,
 )
 from application.refusals import REASONS as REFUSAL_REASONS
-from application.refusals import RefusalStore
+from application.ports.refusals import RefusalStore
 from domain.roles import Permission
 
 MAX_PAGE = 1000

@@ -204,7 +204,7 @@ def _build(settings: Settings, workers: list[BackgroundWorker] | None) -> Contai
     container.workers.append(pull_scheduler)
     usage_store = SqlKeyUsageStore(db)
     usage_store.create_table()
-    container.key_usage = KeyUsage(usage_store, app, app.clock)
+    container.key_usage = KeyUsage(usage_store, app.keys, app.clock)
     container.consistent = _consistent_reads(container)
     container.idempotency = _idempotency_store(db, settings)
     geocoding = build_geocoding(settings, app, db)
@@ -239,7 +239,7 @@ def _idempotency_store(db: Database, settings: Settings) -> IdempotencyStore:
 def _dashboard_sessions(app: IntakeApplication, db: Database, settings: Settings) -> DashboardSessions:
     store = SqlSessionStore(db)
     store.create_table()
-    return DashboardSessions(app, store, app.clock, timedelta(minutes=settings.session_ttl_minutes))
+    return DashboardSessions(app.keys, store, app.clock, timedelta(minutes=settings.session_ttl_minutes))
 
 
 def _pull_from_wms(

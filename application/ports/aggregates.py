@@ -64,3 +64,17 @@ class AggregateHistory(Protocol):
 
 class AuditStore(AggregateStore, AggregateHistory, Protocol):
     """The current state and every past version of aggregates."""
+
+
+class EventStorePort(BatchStore, AuditStore, Protocol):
+    """Everything the stories need of the event store (it implements all of it)."""
+
+    recorder: Any
+    mapper: Any
+    events: Any
+    repository: Any
+    bulk_reader: Any
+
+    def on_saved(self, listener: Any) -> None: ...
+
+    def close(self) -> None: ...
