@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from application.consistency import ConsistentReads
 from application.dashboard_sessions import DashboardSessions
@@ -19,7 +19,7 @@ from application.follower import ProjectionFollower
 from application.geocoding import GeocodingMonitor
 from application.intake_app import IntakeApplication
 from application.key_usage import KeyUsage
-from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection
+from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection, Projection
 from application.pull_endpoints_projection import PullEndpointsProjection
 from application.pull_concurrency import SyncSlots
 from application.pull_schedule import lease_for
@@ -155,7 +155,7 @@ def _build(settings: Settings, workers: list[BackgroundWorker] | None) -> Contai
     }
     for view in views.values():
         view.create_tables()
-    projections = {
+    projections: dict[str, Projection[Any]] = {
         "orders": OrdersProjection(),
         "integrations": IntegrationsProjection(),
         "deliveries": DeliveriesProjection(),

@@ -69,11 +69,20 @@ class AuditStore(AggregateStore, AggregateHistory, Protocol):
 class EventStorePort(BatchStore, AuditStore, Protocol):
     """Everything the stories need of the event store (it implements all of it)."""
 
-    recorder: Any
-    mapper: Any
-    events: Any
-    repository: Any
-    bulk_reader: Any
+    @property
+    def recorder(self) -> Any: ...
+
+    @property
+    def mapper(self) -> Any: ...
+
+    @property
+    def events(self) -> Any: ...
+
+    @property
+    def repository(self) -> Any: ...
+
+    @property
+    def bulk_reader(self) -> Any: ...
 
     def on_saved(self, listener: Any) -> None: ...
 

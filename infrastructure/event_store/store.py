@@ -19,6 +19,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, Transcod
 from application.consistency import EventPositions
 from application.errors import ServiceUnavailableError
 from application.ports import EXPECTED_VERSIONS, BulkEventReader
+from application.ports.aggregates import AggregateStore
 from application.write_positions import note_written
 from infrastructure.event_store.aggregate_cache import AggregateCache
 from infrastructure.event_store.bulk_reader import RepositoryBulkReader, SqlBulkEventReader
@@ -32,7 +33,7 @@ T = TypeVar("T")
 DEFAULT_CACHE_SIZE = 25_000
 
 
-class EventStore(Application):
+class EventStore(Application[UUID]):
     """Loads and saves the aggregates of every tenant (one events table)."""
 
     # The name the events table is named after: changing it would orphan the stored events.
@@ -119,7 +120,7 @@ class EventStore(Application):
         position = self.committer.commit(_pending_events_of(objs), expected_versions)
         note_written([position] if position is not None else [])
 
-    def exclusively(self, work: Callable[[EventStore], T]) -> T:
+    def exclusively(self, work: Callable[[AggregateStore], T]) -> T:
         """Run ``work`` with the writer to itself (see ``GroupCommitter.exclusively``);
         ``work`` saves through the store it is given."""
         return self.committer.exclusively(lambda _store: work(self))
