@@ -185,48 +185,54 @@ def _build(settings: Settings, workers: list[BackgroundWorker] | None) -> Contai
     refusal_store.create_table()
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake")
     pull, pull_source, pull_scheduler = _pull_from_wms(app, pull_endpoints, executor, settings)
-    container = Container(
+    queries = IntakeQueries(
+        orders, integrations, deliveries, pull_endpoints=pull_endpoints, refusals=refusal_store
+    )
+    usage_store = SqlKeyUsageStore(db)
+    usage_store.create_table()
+    geocoding = build_geocoding(settings, app, db)
+    if geocoding is not None:
+        store.on_saved(geocoding.wake)
+    if workers is None:
+        workers = [pull_scheduler, *([geocoding] if geocoding is not None else [])]
+    return Container(
         settings=settings,
         app=app,
         store=store,
         db=db,
         views=views,
         followers=followers,
-        queries=IntakeQueries(
-            orders, integrations, deliveries, pull_endpoints=pull_endpoints, refusals=refusal_store
-        ),
+        queries=queries,
         executor=executor,
         sessions=_dashboard_sessions(app, db, settings),
         pull=pull,
         pull_source=pull_source,
+        workers=workers,
+        geocoding=geocoding,
+        key_usage=KeyUsage(usage_store, app.keys, app.clock),
+        consistent=_consistent_reads(store, queries, views, followers, executor, settings),
         refusals=RefusalFlusher(app.auth_refusals, refusal_store),
+        idempotency=_idempotency_store(db, settings),
     )
-    container.workers.append(pull_scheduler)
-    usage_store = SqlKeyUsageStore(db)
-    usage_store.create_table()
-    container.key_usage = KeyUsage(usage_store, app.keys, app.clock)
-    container.consistent = _consistent_reads(container)
-    container.idempotency = _idempotency_store(db, settings)
-    geocoding = build_geocoding(settings, app, db)
-    if geocoding is not None:
-        store.on_saved(geocoding.wake)
-        container.workers.append(geocoding)
-        container.geocoding = geocoding
-    if workers is not None:
-        container.workers = workers
-    return container
 
 
-def _consistent_reads(container: Container) -> ConsistentReads:
+def _consistent_reads(
+    store: EventStore,
+    queries: IntakeQueries,
+    views: dict[str, SqlTrackedView],
+    followers: dict[str, ProjectionFollower],
+    executor: ThreadPoolExecutor,
+    settings: Settings,
+) -> ConsistentReads:
     """Reads by id see every acknowledged write; lists wait for a given position."""
-    assert container.store.event_positions is not None  # a SQL store always has them
+    assert store.event_positions is not None  # a SQL store always has them
     return ConsistentReads(
-        container.queries,
-        container.store.event_positions,
-        container.views,
-        ExecutorRunner(container.executor),
-        timeout=container.settings.read_wait_seconds,
-        wake={name: follower.hurry for name, follower in container.followers.items()},
+        queries,
+        store.event_positions,
+        views,
+        ExecutorRunner(executor),
+        timeout=settings.read_wait_seconds,
+        wake={name: follower.hurry for name, follower in followers.items()},
     )
 
 
