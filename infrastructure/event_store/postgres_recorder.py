@@ -36,7 +36,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from application.ports import EXPECTED_VERSIONS
-from infrastructure.pg_arrays import array_literal
+from infrastructure.event_store.pg_arrays import array_literal
 
 
 class ArrayInsertPostgresRecorder(PostgresApplicationRecorder):
