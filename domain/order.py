@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Union
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -11,7 +10,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.ids import order_id
 from domain.source import Source
 
-FieldValue = Union[str, float, int, list[str], None]
+FieldValue = str | float | int | list[str] | None
 
 #: Order fields a WMS controls, in the order they are shown.
 ORDER_FIELDS: tuple[str, ...] = (
@@ -54,7 +53,7 @@ class Order(Aggregate):
         external_order_id: str,
         details: Mapping[str, FieldValue],
         source: Source,
-        id: UUID | None = None,  # noqa: A002 - the caller may hold it already (a batch computes every id first)
+        id: UUID | None = None,  # the caller may hold it already (a batch computes every id first)
     ) -> Order:
         """A new order; fields not given start empty."""
         full = {name: _copy(details.get(name)) for name in ORDER_FIELDS}
@@ -107,9 +106,7 @@ class Order(Aggregate):
         return True
 
     @event("Updated", topic="wms-intake:OrderUpdated")
-    def _record_update(
-        self, changes: dict[str, FieldValue], source: dict[str, str | None]
-    ) -> None:
+    def _record_update(self, changes: dict[str, FieldValue], source: dict[str, str | None]) -> None:
         self.details.update(changes)
 
 
