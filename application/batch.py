@@ -64,7 +64,7 @@ def check_named_customers(
     keys: BatchKeys,
     loaded: Mapping[UUID, Aggregate],
 ) -> None:
-    """A ``customerId`` must name a customer of this tenant (check 7)."""
+    """A ``customerId`` must name a customer of this tenant: an order never points at another tenant's data."""
     problems = ProblemList()
     for problem in unknown_customers(tenant_id, lines, keys, loaded):
         problems.add(problem)

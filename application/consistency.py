@@ -31,8 +31,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
+from application.principals import require as _require
 from application.commands import Principal
-from application.errors import ForbiddenError, InvalidRequestError, NotFoundError, ServiceUnavailableError
+from application.errors import InvalidRequestError, NotFoundError, ServiceUnavailableError
 from application.queries import IntakeQueries
 from application.read_models import Page
 from domain.ids import order_id as order_id_for
@@ -214,10 +215,3 @@ class ConsistentReads:
 
     async def _now_or(self, after: int | None) -> int:
         return max(after or 0, await self.run(self.positions.latest))
-
-
-def _require(principal: Principal, permission: Permission) -> None:
-    if not principal.allows(permission):
-        raise ForbiddenError()
-
-

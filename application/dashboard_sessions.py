@@ -20,46 +20,15 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
-from uuid import UUID
 
 from application.commands import Principal
 from application.errors import NotFoundError, UnauthorizedError
 from application.ports import Clock
+from application.ports.sessions import KeyAuthenticator, SessionRecord, SessionStore
+from application.principals import parse_tenant
 from application.tokens import credential_bytes, hash_secret
 
 SESSION_TOKEN_BYTES = 32
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    """What the store keeps of a session: never the token, never the key."""
-
-    tenant_id: UUID
-    key_id: str
-    created_at: datetime
-    expires_at: datetime
-
-
-class SessionStore(Protocol):
-    """Server-side dashboard sessions, looked up by the hash of their token."""
-
-    def add(self, token_hash: str, record: SessionRecord) -> None: ...
-
-    def find(self, token_hash: str, now: datetime) -> SessionRecord | None:
-        """The session if it exists and has not expired at ``now``."""
-
-    def remove(self, token_hash: str) -> None: ...
-
-    def remove_expired(self, now: datetime) -> int: ...
-
-
-class KeyAuthenticator(Protocol):
-    """The part of the intake application that knows the tenants' API keys."""
-
-    def authenticate_own_tenant(self, api_key: str) -> Principal: ...
-
-    def principal_of_key(self, tenant_id: UUID, key_id: str) -> Principal: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +70,7 @@ class DashboardSessions:
         found = self.find_principal(token)
         if found is None:
             raise UnauthorizedError()
-        if route_tenant is not None and _tenant_of_route(route_tenant) != found.tenant_id:
+        if route_tenant is not None and parse_tenant(route_tenant) != found.tenant_id:
             raise NotFoundError("Not found")
         return found
 
@@ -128,10 +97,3 @@ def csrf_token_of(session_token: str) -> str:
 
 def csrf_matches(session_token: str, presented: str) -> bool:
     return hmac.compare_digest(csrf_token_of(session_token).encode(), credential_bytes(presented))
-
-
-def _tenant_of_route(value: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise NotFoundError("Not found") from None

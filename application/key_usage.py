@@ -12,26 +12,15 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from application.commands import Principal
 from application.ports import Clock
+from application.ports.key_usage import ApiKeyLister, KeyUsageStore
 from application.timestamps import iso
 
 DEFAULT_RESOLUTION = timedelta(minutes=1)
-
-
-class KeyUsageStore(Protocol):
-    def record(self, tenant_id: UUID, key_id: str, at: datetime) -> None:
-        """Set the key's last use to ``at`` unless a later one is stored."""
-
-    def last_used(self, tenant_id: UUID) -> dict[str, datetime]:
-        """key id -> last use, for the tenant's keys that were ever used."""
-
-
-class ApiKeyLister(Protocol):
-    def list_api_keys(self, principal: Principal) -> list[dict[str, Any]]: ...
 
 
 class KeyUsage:

@@ -36,7 +36,7 @@ class OperatorCommands:
             page = self.app.recorder.select_notifications(
                 start=position, limit=PAGE, topics=(TENANT_CREATED,), inclusive_of_start=False
             )
-            ids.extend(n.originator_id for n in page)  # type: ignore[misc]
+            ids.extend(n.originator_id for n in page)
             if len(page) < PAGE:
                 break
             position = page[-1].id

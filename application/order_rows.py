@@ -1,4 +1,4 @@
-"""A batch's order events written straight as stored rows: the lean path of ``IngestOrders``.
+"""A batch's order events written straight as event rows: the lean path of ``IngestOrders``.
 
 ``apply_batch`` builds an ``Order`` aggregate per new order and records each
 event through the event-sourcing library's generic machinery (event object
@@ -6,9 +6,10 @@ construction, ``trigger_event``, ``mutate``, then the mapper): for a batch of
 a thousand orders that machinery costs more than the decisions it carries.
 ``record_batch`` takes the same decisions with the same domain functions
 (``placed_details``, ``revision``, ``revise_details``) and turns each decision
-straight into the row the mapper would have stored: the same topic, the same
-state bytes (the same keys, in the same order, through the application's own
-transcoder), the same version. The aggregates it leaves in ``loaded`` hold
+straight into an ``EventRow``: the topic, originator, version and state (the
+same keys, in the same order) the mapper would have taken from the event
+object. The event store encodes its state with its own transcoder, so the
+stored bytes are the ones the aggregate path stores. The aggregates it leaves in ``loaded`` hold
 what replaying those rows gives, so what is cached after the commit is true.
 
 Customers a batch registers, the delivery record and the pull endpoint still
@@ -20,12 +21,11 @@ library's own format. A property test holds the two paths to the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
-from typing import Any
+from collections.abc import MutableMapping, Sequence
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Mapper, Notification, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
 from application.batch import BatchKeys, patched_lines
@@ -34,6 +34,18 @@ from application.order_lines import OrderLine
 from domain.order import Order
 from domain.order_rules import placed_details, revise_details, revision
 from domain.source import Source
+
+
+class EventRow(NamedTuple):
+    """A domain event as the event store keeps it, its state not yet encoded."""
+
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    #: What the mapper would take from the event object: every attribute but
+    #: the originator's id and version. It holds no UUID (ids are text).
+    state: dict[str, Any]
+
 
 ORDER_TOPIC = get_topic(Order)
 CREATED_TOPIC = get_topic(Order.Created)
@@ -46,18 +58,16 @@ def record_batch(
     keys: BatchKeys,
     loaded: MutableMapping[UUID, Aggregate],
     source: Source,
-    mapper: Mapper[UUID],
 ) -> tuple[list[Any], set[UUID], list[OrderOutcome]]:
     """Apply lines in order, as ``apply_batch`` does.
 
     Returns what to store, in the order ``apply_batch``'s aggregates would
-    have stored it (stored rows of orders, aggregates with pending events of
+    have stored it (event rows of orders, aggregates with pending events of
     customers), the ids of the aggregates changed, and the outcomes.
     """
-    encode = _encoder(mapper)
     now = Order.Event.create_timestamp
     tenant = str(tenant_id)
-    # One dict for every event of the batch: each state is encoded at once, never kept.
+    # One dict for every event of the batch: no state is changed after it is built.
     source_record = source.as_record()
     # Per aggregate touched, in first-touched order: a customer aggregate, or an order's rows.
     touched: dict[UUID, Any] = {}
@@ -70,9 +80,8 @@ def record_batch(
             if changes:
                 timestamp = now()
                 version = state["_version"] + 1
-                row = StoredEvent(
-                    oid, version, UPDATED_TOPIC,
-                    encode({"timestamp": timestamp, "changes": changes, "source": source_record}),
+                row = EventRow(
+                    oid, version, UPDATED_TOPIC, {"timestamp": timestamp, "changes": changes, "source": source_record}
                 )
                 touched.setdefault(oid, []).append(row)
                 revise_details(state["details"], changes)
@@ -82,16 +91,18 @@ def record_batch(
         else:
             timestamp = now()
             details = placed_details(patch)
-            row = StoredEvent(
-                oid, Order.INITIAL_VERSION, CREATED_TOPIC,
-                encode({
+            row = EventRow(
+                oid,
+                Order.INITIAL_VERSION,
+                CREATED_TOPIC,
+                {
                     "timestamp": timestamp,
                     "originator_topic": ORDER_TOPIC,
                     "tenant_id": tenant,
                     "external_order_id": line.external_order_id,
                     "details": details,
                     "source": source_record,
-                }),
+                },
             )
             touched[oid] = [row]
             loaded[oid] = _placed(oid, timestamp, tenant, line.external_order_id, details)
@@ -122,36 +133,3 @@ def _placed(oid: UUID, timestamp: Any, tenant: str, external_order_id: str, deta
         }
     )
     return order
-
-
-def _encoder(mapper: Mapper[UUID]) -> Any:
-    # The mapper's own steps after it has the event's state as a dict. An
-    # order event's state holds no UUID (ids are stored as text): a transcoder
-    # that can skip looking for them may.
-    encode = getattr(mapper.transcoder, "encode_without_uuids", mapper.transcoder.encode)
-    if mapper.compressor is None and mapper.cipher is None:
-        return encode
-    compress = mapper.compressor.compress if mapper.compressor else (lambda data: data)
-    encrypt = mapper.cipher.encrypt if mapper.cipher else (lambda data: data)
-    return lambda state: encrypt(compress(encode(state)))
-
-
-def put_events(mapper: Mapper[UUID], recorder: Any, events: Iterable[Any], **kwargs: Any) -> list[Recording[UUID]]:
-    """``EventStore.put`` for domain events and rows already mapped, mixed."""
-    events = list(events)
-    to_stored = mapper.to_stored_event
-    stored = [event if type(event) is StoredEvent else to_stored(event) for event in events]
-    notification_ids = recorder.insert_events(stored, **kwargs) or []
-    return [
-        Recording(
-            event,
-            Notification(
-                id=notification_id,
-                originator_id=row.originator_id,
-                originator_version=row.originator_version,
-                topic=row.topic,
-                state=row.state,
-            ),
-        )
-        for event, row, notification_id in zip(events, stored, notification_ids, strict=True)
-    ]

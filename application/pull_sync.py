@@ -50,9 +50,9 @@ from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError
 
+from application.principals import acting as _acting, require
 from application.commands import IngestResult, Principal, PulledBatch, ReceiveBatch
 from application.errors import (
-    ForbiddenError,
     InvalidRequestError,
     NotFoundError,
     PayloadRejectedError,
@@ -678,9 +678,4 @@ def endpoint_view(endpoint: PullEndpoint) -> dict[str, Any]:
 
 
 def _require(principal: Principal) -> None:
-    if not principal.allows(Permission.MANAGE_INTEGRATIONS):
-        raise ForbiddenError()
-
-
-def _acting(principal: Principal) -> Source:
-    return Source(channel="api", api_key_id=principal.key_id)
+    require(principal, Permission.MANAGE_INTEGRATIONS)

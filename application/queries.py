@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.principals import require as _require
 from application.commands import Principal
-from application.errors import ForbiddenError, NotFoundError
+from application.errors import NotFoundError
 from application.read_models import (
     DeliveriesQueries,
     IntegrationsQueries,
@@ -14,7 +15,7 @@ from application.read_models import (
     PullEndpointsQueries,
 )
 from application.refusals import REASONS as REFUSAL_REASONS
-from application.refusals import RefusalStore
+from application.ports.refusals import RefusalStore
 from domain.roles import Permission
 
 MAX_PAGE = 1000
@@ -100,8 +101,3 @@ class IntakeQueries:
     def deliveries_page(self, principal: Principal, limit: int, cursor: str | None) -> Page:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         return self.deliveries.list_deliveries(str(principal.tenant_id), min(limit, MAX_PAGE), cursor)
-
-
-def _require(principal: Principal, permission: Permission) -> None:
-    if not principal.allows(permission):
-        raise ForbiddenError()

@@ -11,30 +11,15 @@ every second or so, one UPSERT per key, so every process's refusals add up.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 from uuid import UUID
+
+from application.ports.refusals import RefusalCount
 
 WRONG_SECRET = "wrong_secret"
 DEACTIVATED = "deactivated"
 #: reason -> its name in the API
 REASONS = {WRONG_SECRET: "wrongSecret", DEACTIVATED: "deactivated"}
-
-
-@dataclass(frozen=True)
-class RefusalCount:
-    tenant_id: str
-    source: str
-    reason: str
-    count: int
-    last_at: datetime
-
-
-class RefusalStore(Protocol):
-    def add_counts(self, counts: list[RefusalCount]) -> None: ...
-
-    def refused(self, tenant_id: str) -> dict[str, dict[str, object]]: ...
 
 
 class RefusalCounter:

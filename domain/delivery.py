@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
-from domain.source import CHANNELS
 from domain.errors import InvalidValueError
-
+from domain.source import CHANNELS
 
 #: Refused items of a partial acceptance kept in its record (the caller got all of them).
 MAX_KEPT_REJECTIONS = 100
@@ -78,7 +77,7 @@ class Delivery(Aggregate):
     def accept(
         cls,
         *,
-        id: UUID,  # noqa: A002 - the id is chosen by the caller so retries keep it
+        id: UUID,  # chosen by the caller, so a retry keeps it
         tenant_id: str,
         channel: str,
         request_id: str,
@@ -96,7 +95,10 @@ class Delivery(Aggregate):
         _check_channel(channel)
         extra: dict[str, Any] = {}
         if rejected_items is not None:
-            extra = {"rejected": len(rejected_items), "rejected_items": rejected_items[:MAX_KEPT_REJECTIONS]}
+            extra = {
+                "rejected": len(rejected_items),
+                "rejected_items": rejected_items[:MAX_KEPT_REJECTIONS],
+            }
         return cls._create(
             cls.Accepted,
             warnings=warnings or None,

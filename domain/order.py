@@ -8,7 +8,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.ids import order_id
-from domain.order_rules import COORDINATES, ORDER_FIELDS, FieldValue, placed_details, revise_details, revision
+from domain.order_rules import (
+    COORDINATES,
+    ORDER_FIELDS,
+    FieldValue,
+    placed_details,
+    revise_details,
+    revision,
+)
 from domain.source import Source
 
 
@@ -38,7 +45,7 @@ class Order(Aggregate):
         external_order_id: str,
         details: Mapping[str, FieldValue],
         source: Source,
-        id: UUID | None = None,  # noqa: A002 - the caller may hold it already (a batch computes every id first)
+        id: UUID | None = None,  # the caller may hold it already (a batch computes every id first)
     ) -> Order:
         """A new order; fields not given start empty."""
         # _create with the id given skips the signature introspection of
@@ -77,9 +84,7 @@ class Order(Aggregate):
         return True
 
     @event("Updated", topic="wms-intake:OrderUpdated")
-    def _record_update(
-        self, changes: dict[str, FieldValue], source: dict[str, str | None]
-    ) -> None:
+    def _record_update(self, changes: dict[str, FieldValue], source: dict[str, str | None]) -> None:
         revise_details(self.details, changes)
 
 

@@ -8,6 +8,7 @@ whichever way an event is recorded, the same function decides what it holds.
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
+
 FieldValue = str | float | int | list[str] | None
 
 #: Order fields a WMS controls, in the order they are shown.
@@ -36,7 +37,9 @@ def placed_details(details: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
     return full
 
 
-def revision(current: Mapping[str, FieldValue], patch: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
+def revision(
+    current: Mapping[str, FieldValue], patch: Mapping[str, FieldValue]
+) -> dict[str, FieldValue]:
     """The changes ``patch`` makes to an order holding ``current`` (empty: none).
 
     Present fields overwrite, absent keep, ``None`` clears; a field already
@@ -47,14 +50,20 @@ def revision(current: Mapping[str, FieldValue], patch: Mapping[str, FieldValue])
         for name, value in patch.items()
         if (name in ORDER_FIELDS or name in COORDINATES) and current.get(name) != value
     }
-    if "delivery_address" in changes and "latitude" not in patch and current.get("latitude") is not None:
+    if (
+        "delivery_address" in changes
+        and "latitude" not in patch
+        and current.get("latitude") is not None
+    ):
         # Coordinates belong to the address they came with: a new address
         # without its own drops them, and the order is geocoded again.
         changes.update({name: None for name in COORDINATES})
     return changes
 
 
-def revise_details(details: MutableMapping[str, FieldValue], changes: Mapping[str, FieldValue]) -> None:
+def revise_details(
+    details: MutableMapping[str, FieldValue], changes: Mapping[str, FieldValue]
+) -> None:
     """Apply recorded ``changes`` to an order's ``details``."""
     details.update(changes)
 

@@ -253,7 +253,9 @@ class PullEndpoint(Aggregate):
         self.failures_in_a_row = 0
         self.target_generation += 1
 
-    def change_interval(self, interval_minutes: int | None, changed_at: datetime, source: Source) -> bool:
+    def change_interval(
+        self, interval_minutes: int | None, changed_at: datetime, source: Source
+    ) -> bool:
         """Set, change or drop the schedule; a no-op records nothing.
 
         The next sync is one (backed-off) interval after the last attempt, or
@@ -273,7 +275,10 @@ class PullEndpoint(Aggregate):
 
     @event("IntervalChanged", topic="wms-intake:PullEndpointIntervalChanged")
     def _record_interval_changed(
-        self, interval_minutes: int | None, next_sync_at: datetime | None, source: dict[str, str | None]
+        self,
+        interval_minutes: int | None,
+        next_sync_at: datetime | None,
+        source: dict[str, str | None],
     ) -> None:
         self.interval_minutes = interval_minutes
         self.next_sync_at = next_sync_at
@@ -343,8 +348,14 @@ class PullEndpoint(Aggregate):
             and (current is None or attempt.started_at >= current)
         )
         next_sync_at = next_sync_after(self.interval_minutes, attempt.finished_at, failures)
-        if next_sync_at is not None and attempt.not_before is not None and self.interval_minutes is not None:
-            ceiling = attempt.finished_at + max(timedelta(minutes=self.interval_minutes), MAX_BACKOFF)
+        if (
+            next_sync_at is not None
+            and attempt.not_before is not None
+            and self.interval_minutes is not None
+        ):
+            ceiling = attempt.finished_at + max(
+                timedelta(minutes=self.interval_minutes), MAX_BACKOFF
+            )
             next_sync_at = max(next_sync_at, min(attempt.not_before, ceiling))
         self._record_sync_attempted(
             attempt_id=str(attempt.attempt_id),

@@ -53,7 +53,7 @@ class Tenant(Aggregate):
         #: Optional, so events stored before keys had names still load (as unnamed).
         name: str | None = None
 
-        def apply(self, aggregate: Tenant) -> None:  # type: ignore[override]
+        def apply(self, aggregate: Tenant) -> None:
             # The key is issued at this event's own moment: the library moves
             # ``modified_on`` only after apply() has run, so it would still be
             # the previous event's time here.

@@ -36,9 +36,7 @@ class WmsWebhook(Aggregate):
 
     @classmethod
     def connect(cls, tenant_id: UUID, secret_hash: str, source: Source) -> WmsWebhook:
-        return cls(
-            tenant_id=str(tenant_id), secret_hash=secret_hash, source=source.as_record()
-        )
+        return cls(tenant_id=str(tenant_id), secret_hash=secret_hash, source=source.as_record())
 
     @event(Created)
     def __init__(self, tenant_id: str, secret_hash: str, source: dict[str, str | None]) -> None:
@@ -54,9 +52,7 @@ class WmsWebhook(Aggregate):
         self._record_secret_regenerated(secret_hash=secret_hash, source=source.as_record())
 
     @event("SecretRegenerated", topic="wms-intake:WmsWebhookSecretRegenerated")
-    def _record_secret_regenerated(
-        self, secret_hash: str, source: dict[str, str | None]
-    ) -> None:
+    def _record_secret_regenerated(self, secret_hash: str, source: dict[str, str | None]) -> None:
         self.secret_hash = secret_hash
         self.previous_secret_hash = None
         self.previous_valid_until = None

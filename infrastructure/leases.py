@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from application.ports import Lease
-from infrastructure.persistence import eventsourcing_env
+from infrastructure.event_store import eventsourcing_env
 from infrastructure.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from application.dashboard_sessions import SessionRecord
+from application.ports.sessions import SessionRecord
 from application.timestamps import iso, parse_iso
 from infrastructure.sql import Database
 

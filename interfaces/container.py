@@ -19,17 +19,16 @@ from application.follower import ProjectionFollower
 from application.geocoding import GeocodingMonitor
 from application.intake_app import IntakeApplication
 from application.key_usage import KeyUsage
-from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection
+from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection, Projection
 from application.pull_endpoints_projection import PullEndpointsProjection
 from application.pull_concurrency import SyncSlots
 from application.pull_schedule import lease_for
 from application.pull_sync import ExecutorRunner, PullService
 from application.queries import IntakeQueries
-from infrastructure.event_positions import SqlEventPositions
 from infrastructure.geocoding.worker import build_geocoding
 from infrastructure.key_usage import SqlKeyUsageStore
 from infrastructure.leases import projection_lease, schema_lock
-from infrastructure.persistence import open_event_store
+from infrastructure.event_store import EventStore, open_event_store
 from infrastructure.pull.loop_source import PerLoopPullSource
 from infrastructure.pull.outbound import OutboundPolicy
 from infrastructure.pull.scheduler import PullScheduler
@@ -62,7 +61,10 @@ class BackgroundWorker(Protocol):
 @dataclass
 class Container:
     settings: Settings
+    #: The use cases, as the interfaces call them.
     app: IntakeApplication
+    #: The event store they load from and save to (the projections read it too).
+    store: EventStore
     db: Database
     views: dict[str, SqlTrackedView]
     followers: dict[str, ProjectionFollower]
@@ -130,15 +132,20 @@ class Container:
         self.app.close()
 
 
-def build_container(settings: Settings | None = None, **overrides: Any) -> Container:
+def build_container(
+    settings: Settings | None = None, *, workers: list[BackgroundWorker] | None = None
+) -> Container:
+    """Everything the service runs on. ``workers`` replaces the background
+    workers started after the followers (the scheduled pulls, geocoding)."""
     settings = settings or Settings()
     # Processes starting together (serve and worker) create their tables one at a time.
     with schema_lock(settings):
-        return _build(settings, overrides)
+        return _build(settings, workers)
 
 
-def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
-    app, db = open_event_store(settings)
+def _build(settings: Settings, workers: list[BackgroundWorker] | None) -> Container:
+    store, db = open_event_store(settings)
+    app = IntakeApplication(store)
     orders = SqlOrdersView(db, geocoding=settings.geocoder != "none")
     integrations = SqlIntegrationsView(db)
     deliveries = SqlDeliveriesView(db)
@@ -148,7 +155,7 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     }
     for view in views.values():
         view.create_tables()
-    projections = {
+    projections: dict[str, Projection[Any]] = {
         "orders": OrdersProjection(),
         "integrations": IntegrationsProjection(),
         "deliveries": DeliveriesProjection(),
@@ -156,8 +163,8 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
     }
     followers = {
         name: ProjectionFollower(
-            app.recorder,
-            app.mapper,
+            store.recorder,
+            store.mapper,
             projections[name],
             views[name],
             batch_size=settings.projection_batch_size,
@@ -168,57 +175,64 @@ def _build(settings: Settings, overrides: dict[str, Any]) -> Container:
         for name in views
     }
     for name, follower in followers.items():
-        app.on_saved(follower.wake)
+        store.on_saved(follower.wake)
         # A read model whose stored version is older is rebuilt beside the old
         # tables by its follower (the lease holder), then swapped in.
         follower.upgrade = ReadModelUpgrade(
-            views[name], app.recorder, app.mapper, type(projections[name])(), settings.projection_batch_size
+            views[name], store.recorder, store.mapper, type(projections[name])(), settings.projection_batch_size
         )
     refusal_store = SqlRefusalStore(db)
     refusal_store.create_table()
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake")
     pull, pull_source, pull_scheduler = _pull_from_wms(app, pull_endpoints, executor, settings)
-    container = Container(
+    queries = IntakeQueries(
+        orders, integrations, deliveries, pull_endpoints=pull_endpoints, refusals=refusal_store
+    )
+    usage_store = SqlKeyUsageStore(db)
+    usage_store.create_table()
+    geocoding = build_geocoding(settings, app, db)
+    if geocoding is not None:
+        store.on_saved(geocoding.wake)
+    if workers is None:
+        workers = [pull_scheduler, *([geocoding] if geocoding is not None else [])]
+    return Container(
         settings=settings,
         app=app,
+        store=store,
         db=db,
         views=views,
         followers=followers,
-        queries=IntakeQueries(
-            orders, integrations, deliveries, pull_endpoints=pull_endpoints, refusals=refusal_store
-        ),
+        queries=queries,
         executor=executor,
         sessions=_dashboard_sessions(app, db, settings),
         pull=pull,
         pull_source=pull_source,
+        workers=workers,
+        geocoding=geocoding,
+        key_usage=KeyUsage(usage_store, app.keys, app.clock),
+        consistent=_consistent_reads(store, queries, views, followers, executor, settings),
         refusals=RefusalFlusher(app.auth_refusals, refusal_store),
+        idempotency=_idempotency_store(db, settings),
     )
-    container.workers.append(pull_scheduler)
-    usage_store = SqlKeyUsageStore(db)
-    usage_store.create_table()
-    container.key_usage = KeyUsage(usage_store, app, app.clock)
-    container.consistent = _consistent_reads(container)
-    container.idempotency = _idempotency_store(db, settings)
-    geocoding = build_geocoding(settings, app, db)
-    if geocoding is not None:
-        app.on_saved(geocoding.wake)
-        container.workers.append(geocoding)
-        container.geocoding = geocoding
-    for name, value in overrides.items():
-        setattr(container, name, value)
-    return container
 
 
-def _consistent_reads(container: Container) -> ConsistentReads:
+def _consistent_reads(
+    store: EventStore,
+    queries: IntakeQueries,
+    views: dict[str, SqlTrackedView],
+    followers: dict[str, ProjectionFollower],
+    executor: ThreadPoolExecutor,
+    settings: Settings,
+) -> ConsistentReads:
     """Reads by id see every acknowledged write; lists wait for a given position."""
-    app = container.app
+    assert store.event_positions is not None  # a SQL store always has them
     return ConsistentReads(
-        container.queries,
-        app.event_positions or SqlEventPositions(container.db, app.recorder.events_table_name),  # type: ignore[attr-defined]
-        container.views,
-        ExecutorRunner(container.executor),
-        timeout=container.settings.read_wait_seconds,
-        wake={name: follower.hurry for name, follower in container.followers.items()},
+        queries,
+        store.event_positions,
+        views,
+        ExecutorRunner(executor),
+        timeout=settings.read_wait_seconds,
+        wake={name: follower.hurry for name, follower in followers.items()},
     )
 
 
@@ -231,7 +245,7 @@ def _idempotency_store(db: Database, settings: Settings) -> IdempotencyStore:
 def _dashboard_sessions(app: IntakeApplication, db: Database, settings: Settings) -> DashboardSessions:
     store = SqlSessionStore(db)
     store.create_table()
-    return DashboardSessions(app, store, app.clock, timedelta(minutes=settings.session_ttl_minutes))
+    return DashboardSessions(app.keys, store, app.clock, timedelta(minutes=settings.session_ttl_minutes))
 
 
 def _pull_from_wms(

@@ -41,6 +41,6 @@ def configure_logging(level: str = "INFO") -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    logging.logAsyncioTasks = False
+    logging.logAsyncioTasks = False  # type: ignore[attr-defined]  # Python 3.12+, not yet in the type stubs
     # aiohttp's own access log would duplicate ours, in another format.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

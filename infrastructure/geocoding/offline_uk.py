@@ -167,7 +167,7 @@ class OfflineUkGeocoder:
         Raises :class:`OfflineUkDataNotFoundError` at construction rather than on
         the first order, so a missing install fails the service at startup.
 
-        Sizing: parsing an area costs ~5-250 ms once; all 120 GB areas parsed
+        Sizing: parsing an area costs far more than a lookup; all 120 GB areas parsed
         take ~45 MB. With orders spread across the country a cache smaller
         than the number of areas re-parses constantly, so a service should
         pass ``max_cached_areas=len(areas)`` (128 covers GB) unless memory is

@@ -20,7 +20,7 @@ from typing import Any
 
 from application.geocoding import QueuedAddress
 from domain.addresses import normalise_address
-from infrastructure.pg_arrays import array_literal
+from infrastructure.event_store import array_literal
 from infrastructure.read_models.tracked_view import SqlTrackedView
 from infrastructure.sql import Database, SqlCursor
 

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from application.read_models import TrackingConflictError
-from infrastructure.pg_arrays import array_literal
+from infrastructure.event_store import array_literal
 from infrastructure.sql import Database, SqlCursor
 
 

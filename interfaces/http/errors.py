@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -30,52 +32,84 @@ class TooManyRequestsError(Exception):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True)
+class ErrorReply:
+    """How one type of error is answered: its status and title (either may be
+    read from the error), and what the error adds to the body and the headers."""
+
+    status: int | Callable[[Any], int]
+    title: str | Callable[[Any], str] = str
+    extra: Callable[[Any], dict[str, Any]] | None = None
+    headers: Callable[[Any], dict[str, str]] | None = None
+    #: The whole body, when the error carries it (nothing else is added).
+    body: Callable[[Any], dict[str, Any]] | None = None
+
+
+def _retry_after(error: Any) -> dict[str, str]:
+    return {"Retry-After": str(error.retry_after)}
+
+
+def _retry_after_in_body(error: Any) -> dict[str, Any]:
+    return {"retryAfter": error.retry_after}
+
+
+def _retry_soon(_: BaseException) -> dict[str, str]:
+    return {"Retry-After": "1"}
+
+
+def _details_if_any(error: InvalidRequestError) -> dict[str, Any]:
+    return {"details": error.details} if error.details is not None else {}
+
+
+def _allow(error: web.HTTPException) -> dict[str, str]:
+    return {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
+
+
+DATABASE_DOWN = ErrorReply(503, "the database is unavailable; retry shortly", headers=_retry_soon)
+
+#: Error type -> its answer. An error is answered by the entry of the first of
+#: its classes (in method resolution order) found here; none found is a 500.
+ERRORS: dict[type[BaseException], ErrorReply] = {
+    UnauthorizedError: ErrorReply(401, "Unauthorized", headers=lambda _: {"WWW-Authenticate": "Bearer"}),
+    ForbiddenError: ErrorReply(403, "Forbidden"),
+    NotFoundError: ErrorReply(404, lambda error: str(error) or "Not found"),
+    ConflictError: ErrorReply(409, extra=lambda error: error.fields),
+    InvalidRequestError: ErrorReply(400, extra=_details_if_any),
+    # A refused batch: the caller gets back exactly the refusal's body and status.
+    PayloadRejectedError: ErrorReply(lambda error: error.status, body=lambda error: error.body),
+    TooManyRequestsError: ErrorReply(429, "Too many requests", extra=_retry_after_in_body, headers=_retry_after),
+    TooManySyncsError: ErrorReply(429, extra=_retry_after_in_body, headers=_retry_after),
+    UpstreamError: ErrorReply(502, extra=lambda error: {"details": error.details}),
+    ServiceUnavailableError: ErrorReply(503, headers=_retry_after),
+    # Two admin changes to one aggregate at once (a double-clicked "Connect
+    # WMS", a key revoked while another is issued): the later one lost.
+    IntegrityError: ErrorReply(409, "Changed concurrently by another request; retry", headers=_retry_soon),
+    OperationalError: DATABASE_DOWN,
+    InterfaceError: DATABASE_DOWN,
+    web.HTTPException: ErrorReply(lambda error: error.status, lambda error: error.reason, headers=_allow),
+}
+
+
+def reply_for(error: BaseException) -> ErrorReply | None:
+    """The table's entry for ``error``: the one of its most specific class listed."""
+    for cls in type(error).__mro__:
+        reply = ERRORS.get(cls)
+        if reply is not None:
+            return reply
+    return None
+
+
 def error_response(error: BaseException) -> web.Response:
-    """The response for an exception raised by a handler (or None: re-raise)."""
-    if isinstance(error, UnauthorizedError):
-        return json_response({"error": "Unauthorized"}, 401, {"WWW-Authenticate": "Bearer"})
-    if isinstance(error, ForbiddenError):
-        return json_response({"error": "Forbidden"}, 403)
-    if isinstance(error, NotFoundError):
-        return json_response({"error": str(error) or "Not found"}, 404)
-    if isinstance(error, ConflictError):
-        return json_response({"error": str(error), **error.fields}, 409)
-    if isinstance(error, InvalidRequestError):
-        body: dict[str, Any] = {"error": str(error)}
-        if error.details is not None:
-            body["details"] = error.details
-        return json_response(body, 400)
-    if isinstance(error, PayloadRejectedError):
-        return json_response(error.body, error.status)
-    if isinstance(error, TooManyRequestsError):
-        return json_response(
-            {"error": "Too many requests", "retryAfter": error.retry_after},
-            429,
-            {"Retry-After": str(error.retry_after)},
-        )
-    if isinstance(error, TooManySyncsError):
-        return json_response(
-            {"error": str(error), "retryAfter": error.retry_after}, 429, {"Retry-After": str(error.retry_after)}
-        )
-    if isinstance(error, UpstreamError):
-        return json_response({"error": str(error), "details": error.details}, 502)
-    if isinstance(error, ServiceUnavailableError):
-        return json_response(
-            {"error": str(error)}, 503, {"Retry-After": str(error.retry_after)}
-        )
-    if isinstance(error, IntegrityError):
-        # Two admin changes to one aggregate at once (a double-clicked "Connect
-        # WMS", a key revoked while another is issued): the later one lost.
-        return json_response(
-            {"error": "Changed concurrently by another request; retry"}, 409, {"Retry-After": "1"}
-        )
-    if isinstance(error, (OperationalError, InterfaceError)):
-        return json_response(
-            {"error": "the database is unavailable; retry shortly"}, 503, {"Retry-After": "1"}
-        )
-    if isinstance(error, web.HTTPException):
-        return json_response(
-            {"error": error.reason}, error.status, {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
-        )
-    log.exception("unhandled error", exc_info=error)
-    return json_response({"error": "Internal server error"}, 500)
+    """The response for an exception raised by a handler."""
+    reply = reply_for(error)
+    if reply is None:
+        log.exception("unhandled error", exc_info=error)
+        return json_response({"error": "Internal server error"}, 500)
+    status = reply.status if isinstance(reply.status, int) else reply.status(error)
+    if reply.body is not None:
+        return json_response(reply.body(error), status)
+    body: dict[str, Any] = {"error": reply.title if isinstance(reply.title, str) else reply.title(error)}
+    if reply.extra is not None:
+        body.update(reply.extra(error))
+    headers = reply.headers(error) if reply.headers is not None else None
+    return json_response(body, status, headers or None)

@@ -2,7 +2,7 @@
 
 Keyed by the pydantic model (or the component name) that describes the body;
 ``openapi.py`` puts them on each media type as named ``examples``. The
-webhook's examples are the public documentation's own. A test checks that
+webhook's examples are those of docs/contract.md. A test checks that
 every body in the document has one and that each is valid against its schema.
 """
 

@@ -299,7 +299,7 @@ async def openapi_json(request: web.Request) -> web.Response:
         server_url = "/"
     served = request.app[SERVED]
     if server_url not in served:
-        # About 10 ms of pydantic schema work: once per origin, not per request.
+        # Building it is pydantic schema work: once per origin, not per request.
         if len(served) > 16:
             served.clear()  # a bounded cache, whatever Host headers arrive
         served[server_url] = orjson.dumps(openapi_document(request.app[ROUTE_TABLE], server_url))

@@ -1,6 +1,6 @@
 """The dashboard in a real headless Chromium against a live server, on SQLite and PostgreSQL.
 
-A new admin does what the public documentation describes, from the browser
+A new admin does what docs/contract.md describes, from the browser
 only: sign in, Settings → Integrations → "Connect WMS" (the secret is read
 off the page), a WMS posts orders with that secret, Planning shows them for
 their date and on the map, the order's history shows every change and its

@@ -1,6 +1,6 @@
 """Operating the service: health, readiness, Prometheus metrics and JSON logs, over real HTTP.
 
-SPEC §4 operations: ``/healthz``, ``/readyz``, ``/metrics`` (requests by route
+The operations routes: ``/healthz``, ``/readyz``, ``/metrics`` (requests by route
 and status, orders created/updated, batch sizes, latency histograms, lag per
 read model). Logs are JSON, one line per request with its request id,
 tenant, status and duration, and never hold a secret or a payload.

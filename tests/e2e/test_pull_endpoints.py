@@ -1,6 +1,6 @@
 """Pull from WMS, end to end over real HTTP against a fake WMS on 127.0.0.1, on both stores.
 
-Each test states the sentence of the public documentation (or SPEC §4.2/§5) it proves:
+Each test states the sentence of the contract (docs/contract.md) it proves:
 "Trackely will call that URL with Authorization: Bearer <secret>. Your endpoint must
 return the same JSON shape as the webhook. Use "Sync now" to pull on demand."
 """

@@ -1,6 +1,6 @@
 """Who may call what: every tenant-API route × role × own/other tenant, over real HTTP.
 
-SPEC §4.2: roles ``admin`` (all), ``planner`` (orders, customers), ``auditor``
+Roles: ``admin`` (all), ``planner`` (orders, customers), ``auditor``
 (orders and their history). A key of tenant A gets 404 for every route of
 tenant B; a key lacking the role gets 403; a missing, malformed or revoked key
 gets 401 (a revoked key at once). The routes come from the app's router: a
@@ -170,7 +170,7 @@ async def call(client: TestClient, method: str, path: str, key: str | None, body
 async def test_every_tenant_route_has_an_expectation(client: TestClient) -> None:
     routes = set(tenant_routes(client))
     missing = routes - set(EXPECTATIONS)
-    assert not missing, f"add these routes to EXPECTATIONS (SPEC §4.2 roles): {sorted(missing)}"
+    assert not missing, f"add these routes to EXPECTATIONS (which roles may call them): {sorted(missing)}"
     assert set(EXPECTATIONS) <= routes, f"stale expectations: {sorted(set(EXPECTATIONS) - routes)}"
 
 

@@ -1,6 +1,6 @@
 """The documented WMS webhook, end to end over real HTTP, on SQLite and PostgreSQL.
 
-Each test states the sentence of the public documentation (or SPEC §4.1) it proves.
+Each test states the sentence of the contract (docs/contract.md) it proves.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ there. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from infrastructure.persistence import open_event_store
+from infrastructure.event_store import open_event_store
 from infrastructure.settings import Settings
 from interfaces.container import build_container
 

@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 import orjson
 import pytest
 
-from application.aggregate_cache import AggregateCache
+from infrastructure.event_store.aggregate_cache import AggregateCache
 from application.commands import ReceiveBatch
 from application.errors import ServiceUnavailableError
 from domain.customer import Customer
@@ -56,7 +56,7 @@ def stored_details(container: Container, tenant: UUID, external_id: str) -> tupl
     """The order replayed from all its events, bypassing every cache."""
     oid = order_id(tenant, external_id)
     order: Any = None
-    for stored in container.app.bulk_reader.select_events_of([oid])[oid]:
+    for stored in container.store.bulk_reader.select_events_of([oid])[oid]:
         order = container.app.mapper.to_domain_event(stored).mutate(order)
     return order.version, order.details
 
@@ -69,7 +69,7 @@ def test_a_change_made_by_another_process_is_built_on_not_lost(
 ) -> None:
     first, second, tenant = two_processes
     send(first, tenant, {"externalOrderId": "A", "deliveryAddress": ADDRESS, "totalWeight": 1})
-    assert first.app.aggregate_cache.versions([order_id(tenant, "A")]) == {order_id(tenant, "A"): 1}
+    assert first.store.aggregate_cache.versions([order_id(tenant, "A")]) == {order_id(tenant, "A"): 1}
     send(second, tenant, {"externalOrderId": "A", "deliveryAddress": ADDRESS, "palletCount": 3})
     send(first, tenant, {"externalOrderId": "A", "deliveryAddress": ADDRESS, "volume": 2})
 
@@ -77,7 +77,7 @@ def test_a_change_made_by_another_process_is_built_on_not_lost(
     assert version == 3
     assert (details["total_weight"], details["pallet_count"], details["volume"]) == (1, 3, 2)
     # What the first process now keeps is exactly the stored order.
-    cached = first.app.aggregate_cache.restore_many([order_id(tenant, "A")])[order_id(tenant, "A")]
+    cached = first.store.aggregate_cache.restore_many([order_id(tenant, "A")])[order_id(tenant, "A")]
     assert isinstance(cached, Order) and cached.version == 3 and cached.details == details
 
 
@@ -90,7 +90,7 @@ def test_a_batch_that_failed_to_commit_leaves_no_trace_in_what_is_kept(
     def database_down(*_: Any, **__: Any) -> None:
         raise ServiceUnavailableError("the database is unavailable; retry shortly")
 
-    monkeypatch.setattr(first.app.committer, "commit", database_down)
+    monkeypatch.setattr(first.store.committer, "commit", database_down)
     with pytest.raises(ServiceUnavailableError):
         send(first, tenant, {"externalOrderId": "A", "deliveryAddress": ADDRESS, "totalWeight": 2})
     monkeypatch.undo()

@@ -18,7 +18,7 @@ import orjson
 import pytest
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, StoredEvent, UUIDAsHex
 
-from application.event_transcoder import OrjsonTranscoder
+from infrastructure.event_store.transcoder import OrjsonTranscoder
 from interfaces.container import Container, build_container
 from tests.conftest import make_settings
 from tests.integration.test_rebuild import Workload, dump_all
@@ -65,7 +65,7 @@ def test_stored_events_with_awkward_topics_and_bytes_come_back_byte_for_byte(con
     for event in events:
         stored = recorder.select_events(event.originator_id, gt=event.originator_version - 1, lte=event.originator_version)
         assert [(e.topic, bytes(e.state)) for e in stored] == [(event.topic, event.state)]
-    found = container.app.bulk_reader.select_events_of([e.originator_id for e in events] + [uuid4()])
+    found = container.store.bulk_reader.select_events_of([e.originator_id for e in events] + [uuid4()])
     assert sorted(found) == sorted({e.originator_id for e in events})
     assert [(e.originator_version, e.topic, e.state) for e in found[events[0].originator_id]] == [
         (1, AWKWARD_TEXT, bytes(range(256))),

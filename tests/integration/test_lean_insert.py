@@ -17,7 +17,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.ports import EXPECTED_VERSIONS
-from infrastructure.lean_insert import COPY_FROM, LeanInsertPostgresRecorder
+from infrastructure.event_store.lean_insert import COPY_FROM, LeanInsertPostgresRecorder
 from interfaces.container import Container, build_container
 from tests.conftest import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 

@@ -59,7 +59,7 @@ def second_database_url(store: str, tmp_path: Path) -> Iterator[str]:
 
 def run(container: Container, lean: bool) -> list[tuple[object, ...]]:
     app = container.app
-    app.lean_batches = lean
+    app.intake.lean_batches = lean
     ticks = itertools.count()
     original = eventsourcing.domain.datetime_now_with_tzinfo
     eventsourcing.domain.datetime_now_with_tzinfo = lambda: START + timedelta(microseconds=next(ticks))
@@ -95,7 +95,7 @@ def test_both_paths_store_the_same_events_and_read_back_alike(database_url: str,
         principal = Principal(tenant_id=TENANT, key_id="k", role=Role.ADMIN)
         oid = str(order_id(TENANT, "o-0"))
         for container in (lean, reference):
-            container.app.aggregate_cache.clear()
+            container.store.aggregate_cache.clear()
         assert lean.app.order_history(principal, oid) == reference.app.order_history(principal, oid)
         for version in (1, 2, 3):
             assert lean.app.order_as_of(principal, oid, version=version) == reference.app.order_as_of(

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from application.event_transcoder import OrjsonTranscoder
+from infrastructure.event_store.transcoder import OrjsonTranscoder
 from infrastructure.malloc_arenas import limit_malloc_arenas
 
 

@@ -1,4 +1,4 @@
-"""Each projection runs in exactly one process at a time on PostgreSQL (SPEC §2).
+"""Each projection runs in exactly one process at a time on PostgreSQL, however many are started.
 
 Two containers on one schema stand for two server processes. Both start their
 background work; one holds each projection's lease (a session advisory lock)

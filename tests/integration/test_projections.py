@@ -1,6 +1,6 @@
 """Read models follow the event store: promptly, exactly once, and they survive failures.
 
-SPEC §1/§4.2: read models are projections maintained exactly once with
+Read models are projections maintained exactly once with
 tracking written in the same transaction as the rows; in normal operation a
 read reflects a write within a second; a follower that loses its database
 connection is restarted, not left dead. Both stores; the lost-connection test

@@ -47,8 +47,8 @@ def order(container: Container, tenant: TenantKeys, external_id: str) -> dict[st
 
 def interleave(container: Container, meanwhile: Callable[[], object]) -> None:
     """Run ``meanwhile`` right after the next batch has loaded its orders (once)."""
-    app = container.app
-    original = app.load_many
+    store = container.store
+    original = store.load_many
     pending = [meanwhile]
 
     def load_then_let_another_batch_commit(ids: Any) -> Any:
@@ -57,7 +57,7 @@ def interleave(container: Container, meanwhile: Callable[[], object]) -> None:
             pending.pop()()
         return loaded
 
-    app.load_many = load_then_let_another_batch_commit  # type: ignore[method-assign]
+    store.load_many = load_then_let_another_batch_commit  # type: ignore[method-assign]
 
 
 def test_a_batch_that_finds_nothing_to_change_on_stale_state_is_not_lost(
@@ -214,7 +214,7 @@ def test_a_batch_that_keeps_losing_races_on_a_hot_order_still_succeeds(
     app.receive_batch(batch(tenant, [{"externalOrderId": "F-1", "deliveryAddress": address, "palletCount": 0}], "first"))
     ours = threading.current_thread()
     writers: list[threading.Thread] = []
-    original = app.load_many
+    original = container.store.load_many
 
     def load_then_let_another_writer_in(ids: Any) -> Any:
         loaded = original(ids)
@@ -229,7 +229,7 @@ def test_a_batch_that_keeps_losing_races_on_a_hot_order_still_succeeds(
             writer.join(2)  # it commits at once, unless our batch holds the writer's turn
         return loaded
 
-    app.load_many = load_then_let_another_writer_in  # type: ignore[method-assign]
+    container.store.load_many = load_then_let_another_writer_in  # type: ignore[method-assign]
     result = app.receive_batch(batch(tenant, [{"externalOrderId": "F-1", "deliveryAddress": address, "palletCount": 1}], "ours"))
     for writer in writers:
         writer.join(30)
@@ -259,7 +259,7 @@ def test_a_stale_unchanged_order_is_caught_inside_one_group_commit_too(
         holding.set()
         release.wait(30)
 
-    holder = threading.Thread(target=app.committer.exclusively, args=(hold_the_writer,))
+    holder = threading.Thread(target=container.store.committer.exclusively, args=(hold_the_writer,))
     holder.start()
     assert holding.wait(30)
     writers = []
@@ -270,7 +270,7 @@ def test_a_stale_unchanged_order_is_caught_inside_one_group_commit_too(
         writers.append(writer)
         # Queued in this order, behind the held writer: one group when released.
         deadline = time.monotonic() + 30
-        while len(app.committer._queue) < n + 1 and time.monotonic() < deadline:  # noqa: SLF001
+        while len(container.store.committer._queue) < n + 1 and time.monotonic() < deadline:  # noqa: SLF001
             time.sleep(0.005)
     release.set()
     for thread in (holder, *writers):

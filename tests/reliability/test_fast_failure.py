@@ -25,7 +25,7 @@ from tests.reliability.conftest import CuttableLink, postgres_address, postgres_
 
 pytestmark = postgres_only
 
-#: "About a second", with room for a busy machine; the old behaviour took 12 s and more.
+#: "About a second", with room for a busy machine.
 DEADLINE = aiohttp.ClientTimeout(total=4)
 ORDER = {"externalOrderId": "FAST-1", "deliveryAddress": "10 High Street, London SW1A 1AA"}
 

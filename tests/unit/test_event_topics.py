@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
 import domain
-from application.intake_app import IntakeApplication
+from infrastructure.event_store import EventStore
 from domain.customer import Customer
 from domain.delivery import Delivery
 from domain.order import Order
@@ -92,8 +92,8 @@ def test_no_two_classes_share_a_topic() -> None:
 
 
 @pytest.fixture
-def app() -> IntakeApplication:
-    return IntakeApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def app() -> EventStore:
+    return EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
 def sample_value(annotation: Any) -> Any:
@@ -136,7 +136,7 @@ def sample_event(cls: type[DomainEvent], aggregate: type[Aggregate]) -> DomainEv
     ids=lambda c: c.__qualname__,
 )
 def test_every_event_class_round_trips_through_the_mapper(
-    app: IntakeApplication, aggregate: type[Aggregate], cls: type[DomainEvent]
+    app: EventStore, aggregate: type[Aggregate], cls: type[DomainEvent]
 ) -> None:
     event = sample_event(cls, aggregate)
 
@@ -180,7 +180,7 @@ def every_kind_of_change() -> list[Aggregate]:
     return [order, customer, tenant, hook, accepted, rejected]
 
 
-def test_aggregates_saved_and_reloaded_have_the_same_state(app: IntakeApplication) -> None:
+def test_aggregates_saved_and_reloaded_have_the_same_state(app: EventStore) -> None:
     originals = every_kind_of_change()
     expected = {a.id: public_state(a) for a in originals}
 
@@ -190,7 +190,7 @@ def test_aggregates_saved_and_reloaded_have_the_same_state(app: IntakeApplicatio
         assert public_state(app.repository.get(aggregate_id)) == state
 
 
-def test_history_replays_every_event_with_its_topic(app: IntakeApplication) -> None:
+def test_history_replays_every_event_with_its_topic(app: EventStore) -> None:
     order = every_kind_of_change()[0]
     app.save(order)
 

@@ -20,7 +20,7 @@ import orjson
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import StoredEvent
 
-from application.intake_app import IntakeApplication
+from infrastructure.event_store import EventStore
 
 
 class Parcel(Aggregate):
@@ -53,8 +53,8 @@ class Parcel(Aggregate):
         self.trigger_event(self.Weighed, weight=weight, weight_unit=unit)
 
 
-def app() -> IntakeApplication:
-    return IntakeApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def app() -> EventStore:
+    return EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
 STAMP = {"_type_": "datetime_iso", "_data_": "2024-03-01T08:00:00+00:00"}

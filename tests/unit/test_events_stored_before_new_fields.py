@@ -15,7 +15,7 @@ import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from application.intake_app import IntakeApplication
+from infrastructure.event_store import EventStore
 from domain.delivery import Delivery
 from domain.location import Location
 from domain.roles import Role
@@ -23,11 +23,11 @@ from domain.tenant import Tenant
 
 
 @pytest.fixture
-def app() -> IntakeApplication:
-    return IntakeApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def app() -> EventStore:
+    return EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
-def replayed_without(app: IntakeApplication, aggregate: Any, event_class: type, field: str) -> Any:
+def replayed_without(app: EventStore, aggregate: Any, event_class: type, field: str) -> Any:
     """The aggregate rebuilt from its events, those of ``event_class`` stored without ``field``."""
     rebuilt = None
     for event in aggregate.collect_events():
@@ -46,14 +46,14 @@ def replayed_without(app: IntakeApplication, aggregate: Any, event_class: type, 
     return rebuilt
 
 
-def test_an_api_key_issued_before_keys_had_names_loads_unnamed(app: IntakeApplication) -> None:
+def test_an_api_key_issued_before_keys_had_names_loads_unnamed(app: EventStore) -> None:
     tenant = Tenant.open("Acme")
     tenant.issue_api_key("k1", "0" * 64, Role.PLANNER, "Planner tablet")
     rebuilt = replayed_without(app, tenant, Tenant.ApiKeyIssued, "name")
     assert rebuilt.api_keys["k1"].name is None and rebuilt.api_keys["k1"].role is Role.PLANNER
 
 
-def test_a_geocoding_failure_stored_before_causes_loads_without_one(app: IntakeApplication) -> None:
+def test_a_geocoding_failure_stored_before_causes_loads_without_one(app: EventStore) -> None:
     location = Location.of_address(uuid4(), "1 Queen's Road, Belfast BT3 9EP")
     location.geocoding_failed("BT is not covered", retryable=False, cause="not_in_offline_data")
     rebuilt = replayed_without(app, location, Location.GeocodingFailed, "cause")
@@ -61,7 +61,7 @@ def test_a_geocoding_failure_stored_before_causes_loads_without_one(app: IntakeA
     assert rebuilt.failure_cause is None
 
 
-def test_a_delivery_accepted_before_warnings_loads_with_none(app: IntakeApplication) -> None:
+def test_a_delivery_accepted_before_warnings_loads_with_none(app: EventStore) -> None:
     delivery = Delivery.accept(
         id=UUID(int=1), tenant_id=str(uuid4()), channel="webhook", request_id="r1",
         received_at=datetime(2025, 2, 22, tzinfo=timezone.utc), processed=1, created=1, updated=0,

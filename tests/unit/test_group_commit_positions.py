@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from application.group_commit import GroupCommitter
+from infrastructure.event_store.group_commit import GroupCommitter
 
 
 class NumberingStore:

@@ -1,6 +1,6 @@
 """The Order aggregate alone: placing, and the merge semantics of revising.
 
-SPEC §4.1: fields present in an item overwrite, absent fields keep their value,
+Fields present in an item overwrite, absent fields keep their value,
 ``null`` clears, and an update that changes nothing records no event.
 """
 

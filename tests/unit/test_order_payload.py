@@ -1,4 +1,4 @@
-"""The webhook payload contract (SPEC §4.1, checks 3-6) on bytes, without HTTP or a store.
+"""The webhook payload contract on bytes, without HTTP or a store.
 
 Checks run in order and the first failing one decides: invalid JSON (400) ->
 payload shape (400) -> batch size (413) -> field validation, every problem of
@@ -107,7 +107,7 @@ def test_an_empty_array_is_a_batch_of_zero() -> None:
     assert parse([]) == ()
 
 
-# ---------------------------------------------------------------- checks 3 and 4: JSON and shape
+# ---------------------------------------------------------------- JSON and shape
 
 
 @pytest.mark.parametrize("body", [b"", b"{", b"not json", b"\xff\xfe", b"[1,]", b"NaN", b"{'a': 1}"])
@@ -165,7 +165,7 @@ def test_validation_errors_come_before_planned_date_errors() -> None:
     assert [d["index"] for d in body["details"]] == [1]
 
 
-# ---------------------------------------------------------------- check 5: validation
+# ---------------------------------------------------------------- field validation
 
 
 def test_a_missing_external_order_id_is_required() -> None:
@@ -394,7 +394,7 @@ def test_unknown_fields_are_ignored() -> None:
     assert line.patch == {"delivery_address": ADDRESS, "total_weight": 1}
 
 
-# ---------------------------------------------------------------- check 6: plannedDate
+# ---------------------------------------------------------------- plannedDate
 
 
 @pytest.mark.parametrize("date", ["2025-02-22", "2024-02-29", "2000-02-29", "0001-01-01", "9999-12-31"])

@@ -19,15 +19,14 @@ from uuid import UUID
 import eventsourcing.domain
 import pytest
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.batch import apply_batch, keys_of
 from application.errors import PayloadRejectedError
-from application.event_transcoder import OrjsonTranscoder
 from application.order_lines import OrderLine
-from application.order_rows import record_batch
+from application.order_rows import EventRow, record_batch
 from domain.customer import Customer
 from domain.ids import (
     NAMESPACE,
@@ -38,6 +37,8 @@ from domain.ids import (
 )
 from domain.order import Order
 from domain.source import Source
+from infrastructure.event_store.event_rows import stored_events_of
+from infrastructure.event_store.transcoder import OrjsonTranscoder
 
 TENANT = UUID("0b7f2a2e-3d1c-4f55-8a57-1c1e0b6d2a41")
 OTHER_TENANT = UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
@@ -124,16 +125,17 @@ def run_path(lean: bool, batch: list[OrderLine], prior: dict[UUID, Aggregate], m
     eventsourcing.domain.datetime_now_with_tzinfo = SteppingClock()
     try:
         if lean:
-            touched, changed, outcomes = record_batch(TENANT, batch, keys, loaded, SOURCE, mapper)
-            rows = [
-                item if isinstance(item, StoredEvent) else mapper.to_stored_event(event)
+            touched, changed, outcomes = record_batch(TENANT, batch, keys, loaded, SOURCE)
+            events = [
+                event
                 for item in touched
-                for event in ([item] if isinstance(item, StoredEvent) else item.collect_events())
+                for event in ([item] if isinstance(item, EventRow) else item.collect_events())
             ]
         else:
             aggregates, outcomes = apply_batch(TENANT, batch, keys, loaded, SOURCE)
             changed = {aggregate.id for aggregate in aggregates}
-            rows = [mapper.to_stored_event(event) for aggregate in aggregates for event in aggregate.collect_events()]
+            events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        rows = stored_events_of(mapper, events)
     except PayloadRejectedError as error:
         return ("rejected", error.status)
     finally:

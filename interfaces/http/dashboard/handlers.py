@@ -7,7 +7,6 @@ browser with the session cookie.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -18,8 +17,8 @@ from application.dashboard_sessions import csrf_token_of
 from application.errors import PayloadRejectedError, UnauthorizedError
 from domain.roles import GRANTS
 from interfaces.http.dashboard.pages import (
-    FORBIDDEN_FILE,
-    SIGN_IN_FILE,
+    FORBIDDEN_HTML,
+    SIGN_IN_HTML,
     DashboardPage,
     home_of,
     pages_for,
@@ -86,7 +85,7 @@ async def index(request: web.Request) -> web.StreamResponse:
     principal = await _page_principal(request)
     if principal is not None:
         return _see_other(home_of(principal))
-    return _html(SIGN_IN_FILE)
+    return _html(SIGN_IN_HTML)
 
 
 def page_handler(page: DashboardPage) -> PageHandler:
@@ -95,8 +94,8 @@ def page_handler(page: DashboardPage) -> PageHandler:
         if principal is None:
             return _see_other(f"/dashboard/?next={quote(request.path_qs, safe='')}")
         if not page.allows(principal):
-            return _html(FORBIDDEN_FILE, status=403)
-        return _html(page.file)
+            return _html(FORBIDDEN_HTML, status=403)
+        return _html(page.html)
 
     return show
 
@@ -128,9 +127,9 @@ async def _page_principal(request: web.Request) -> Principal | None:
     return await offload(request, request.app[CONTAINER].sessions.find_principal, token)
 
 
-def _html(path: Path, status: int = 200) -> web.FileResponse:
-    return web.FileResponse(
-        path, status=status, headers={**NO_STORE, "Content-Type": "text/html; charset=utf-8"}
+def _html(page: bytes, status: int = 200) -> web.Response:
+    return web.Response(
+        body=page, status=status, headers={**NO_STORE, "Content-Type": "text/html; charset=utf-8"}
     )
 
 

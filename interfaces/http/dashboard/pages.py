@@ -8,13 +8,13 @@ auditors reach orders through the order page instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from application.commands import Principal
 from domain.roles import GRANTS, Permission, Role
+from interfaces.http.dashboard.layout import render_page
 
-PAGES_DIR = Path(__file__).parent / "pages"
 STATIC_DIR = Path(__file__).parent / "static"
 
 
@@ -29,14 +29,19 @@ class DashboardPage:
     roles: frozenset[Role]
     #: Listed in the navigation (an order's own page is reached from the lists).
     nav: bool = True
+    #: Vendor files the page needs besides the dashboard's own stylesheet and script.
+    stylesheets: tuple[str, ...] = ()
+    scripts: tuple[str, ...] = ()
+    #: The whole page, put together once from its file in ``pages/`` and the layout.
+    html: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        html = render_page(self.name, self.title, stylesheets=self.stylesheets, scripts=self.scripts)
+        object.__setattr__(self, "html", html)
 
     @property
     def path(self) -> str:
         return f"/dashboard/{self.name}"
-
-    @property
-    def file(self) -> Path:
-        return PAGES_DIR / f"{self.name}.html"
 
     def allows(self, principal: Principal) -> bool:
         return principal.role in self.roles
@@ -52,14 +57,23 @@ PAGES: tuple[DashboardPage, ...] = (
         "planning",
         "Planning",
         frozenset({Role.ADMIN, Role.PLANNER}) & _roles_with(Permission.READ_ORDERS),
+        stylesheets=(
+            "/dashboard/static/vendor/leaflet/leaflet.css",
+            "/dashboard/static/vendor/leaflet.markercluster/MarkerCluster.css",
+        ),
+        scripts=(
+            "/dashboard/static/vendor/leaflet/leaflet.js",
+            "/dashboard/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
+            "/dashboard/static/vendor/topojson-client/topojson-client.min.js",
+        ),
     ),
     DashboardPage("orders", "Orders", _roles_with(Permission.READ_ORDERS)),
     DashboardPage("order", "Order", _roles_with(Permission.READ_ORDERS), nav=False),
 )
 
 BY_NAME = {page.name: page for page in PAGES}
-SIGN_IN_FILE = PAGES_DIR / "sign-in.html"
-FORBIDDEN_FILE = PAGES_DIR / "forbidden.html"
+SIGN_IN_HTML = render_page("sign-in", "Sign in", signed_in=False)
+FORBIDDEN_HTML = render_page("forbidden", "Not available for your role")
 
 
 def pages_for(principal: Principal) -> list[DashboardPage]:

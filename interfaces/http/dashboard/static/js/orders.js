@@ -7,14 +7,13 @@ import {
   describeError,
   formatCount,
   formatDate,
-  formatKg,
   formatLocal,
-  formatM3,
   geocodingBadge,
   h,
   notice,
   startPage,
 } from "./common.js";
+import { amountCells, fillRows, orderLink } from "./order-rows.js";
 
 await startPage("orders");
 
@@ -79,27 +78,18 @@ async function show(page) {
 }
 
 function renderRows(orders) {
-  const body = $("#list-rows");
-  if (!orders.length) {
-    body.replaceChildren(h("tr", {}, h("td", { colspan: "8", class: "hint", text: "No order matches." })));
-    return;
-  }
-  body.replaceChildren(
-    ...orders.map((order) =>
-      h(
-        "tr",
-        { class: "order-row", dataset: { orderId: order.orderId } },
-        h("td", { "data-label": "External id" }, h("a", { href: `/dashboard/order?id=${encodeURIComponent(order.orderId)}`, text: order.externalOrderId })),
-        h("td", { "data-label": "Customer", title: order.customerId ? `customer ${order.customerId}` : null, text: order.customerName || "—" }),
-        h("td", { "data-label": "Planned date" }, order.plannedDate ? h("time", { datetime: order.plannedDate, text: formatDate(order.plannedDate) }) : h("span", { class: "hint", text: "none" })),
-        h("td", { class: "num", "data-label": "Weight (kg)", text: formatKg(order.totalWeight) }),
-        h("td", { class: "num", "data-label": "Volume (m³)", text: formatM3(order.volume) }),
-        h("td", { class: "num", "data-label": "Pallets", text: formatCount(order.palletCount) }),
-        h("td", { "data-label": "Geocoding" }, geocodingBadge(order.location)),
-        h("td", { "data-label": "Last updated" }, h("time", { datetime: order.updatedAt, text: formatLocal(order.updatedAt) })),
-      ),
-    ),
-  );
+  const row = (order) =>
+    h(
+      "tr",
+      { class: "order-row", dataset: { orderId: order.orderId } },
+      h("td", { "data-label": "External id" }, orderLink(order)),
+      h("td", { "data-label": "Customer", title: order.customerId ? `customer ${order.customerId}` : null, text: order.customerName || "—" }),
+      h("td", { "data-label": "Planned date" }, order.plannedDate ? h("time", { datetime: order.plannedDate, text: formatDate(order.plannedDate) }) : h("span", { class: "hint", text: "none" })),
+      amountCells(order),
+      h("td", { "data-label": "Geocoding" }, geocodingBadge(order.location)),
+      h("td", { "data-label": "Last updated" }, h("time", { datetime: order.updatedAt, text: formatLocal(order.updatedAt) })),
+    );
+  fillRows($("#list-rows"), orders, row, { columns: 8, empty: "No order matches." });
 }
 
 function restart() {

@@ -17,6 +17,7 @@ import {
   todayIso,
   totalOf,
 } from "./common.js";
+import { amountCells, fillRows, orderLink } from "./order-rows.js";
 
 const session = await startPage("planning");
 
@@ -132,28 +133,19 @@ function renderTotals(date, orders) {
 }
 
 function renderRows(orders) {
-  const body = $("#orders-rows");
-  if (!orders.length) {
-    body.replaceChildren(h("tr", {}, h("td", { colspan: "9", class: "hint", text: "No orders are planned for this date." })));
-    return;
-  }
-  body.replaceChildren(
-    ...orders.map((order, index) =>
-      h(
-        "tr",
-        { dataset: { orderId: order.orderId } },
-        h("td", { class: "num", "data-label": "#", text: formatCount(index + 1) }),
-        h("td", { "data-label": "External id" }, h("a", { href: `/dashboard/order?id=${encodeURIComponent(order.orderId)}`, text: order.externalOrderId })),
-        h("td", { "data-label": "Customer", text: order.customerName || "—" }),
-        h("td", { "data-label": "Address", text: order.deliveryAddress || "—" }),
-        h("td", { class: "num", "data-label": "Weight (kg)", text: formatKg(order.totalWeight) }),
-        h("td", { class: "num", "data-label": "Volume (m³)", text: formatM3(order.volume) }),
-        h("td", { class: "num", "data-label": "Pallets", text: formatCount(order.palletCount) }),
-        h("td", { "data-label": "Handling" }, (order.specialHandling || []).map((item) => h("span", { class: "chip", text: item }))),
-        h("td", { "data-label": "Geocoding" }, geocodingBadge(order.location)),
-      ),
-    ),
-  );
+  const row = (order, index) =>
+    h(
+      "tr",
+      { dataset: { orderId: order.orderId } },
+      h("td", { class: "num", "data-label": "#", text: formatCount(index + 1) }),
+      h("td", { "data-label": "External id" }, orderLink(order)),
+      h("td", { "data-label": "Customer", text: order.customerName || "—" }),
+      h("td", { "data-label": "Address", text: order.deliveryAddress || "—" }),
+      amountCells(order),
+      h("td", { "data-label": "Handling" }, (order.specialHandling || []).map((item) => h("span", { class: "chip", text: item }))),
+      h("td", { "data-label": "Geocoding" }, geocodingBadge(order.location)),
+    );
+  fillRows($("#orders-rows"), orders, row, { columns: 9, empty: "No orders are planned for this date." });
 }
 
 function isPlaced(order) {
@@ -176,7 +168,7 @@ function renderMap(orders) {
     const popup = h(
       "div",
       {},
-      h("strong", {}, h("a", { href: `/dashboard/order?id=${encodeURIComponent(order.orderId)}`, text: order.externalOrderId })),
+      h("strong", {}, orderLink(order)),
       h("br"),
       order.customerName || "",
       h("br"),

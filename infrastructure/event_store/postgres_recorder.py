@@ -3,7 +3,7 @@
 The library inserts via ``unnest(%s::stored_event_uuid[])``: psycopg then
 dumps one composite value per event in Python, which cost more than the
 insert itself for large batches. Four arrays of plain types (uuid, bigint,
-text, bytea) dump several times faster and insert the same rows. The table
+text, bytea) skip that per-event Python work and insert the same rows. The table
 lock and NOTIFY of the library's recorder are kept exactly as they are.
 
 The statements are not sent in psycopg's pipeline mode as the library does:
@@ -36,7 +36,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from application.ports import EXPECTED_VERSIONS
-from infrastructure.pg_arrays import array_literal
+from infrastructure.event_store.pg_arrays import array_literal
 
 
 class ArrayInsertPostgresRecorder(PostgresApplicationRecorder):

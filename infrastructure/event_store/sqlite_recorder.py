@@ -17,7 +17,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from application.ports import EXPECTED_VERSIONS
-from infrastructure.sqlite_durability import commit_without_waiting_for_the_disk
+from infrastructure.event_store.sqlite_durability import commit_without_waiting_for_the_disk
 
 # Below SQLite's smallest limit on bound parameters (999 on old builds).
 CHUNK = 900

@@ -51,7 +51,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
 
 from application.ports import EXPECTED_VERSIONS
-from infrastructure.postgres_recorder import ArrayInsertPostgresRecorder
+from infrastructure.event_store.postgres_recorder import ArrayInsertPostgresRecorder
 
 #: From this many events (and no version claims) an insert is sent by COPY.
 COPY_FROM = 64

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from infrastructure.pg_arrays import array_literal
+from infrastructure.event_store.pg_arrays import array_literal
 from infrastructure.sql import Database
 
 

@@ -1,0 +1,5 @@
+"""Order intake: receive, ingest, or record a refused batch."""
+
+from application.intake.orders import OrderIntake
+
+__all__ = ["OrderIntake"]
