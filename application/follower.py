@@ -18,31 +18,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from application.background import BackgroundLoop
 from application.ports import Lease
-from application.projections import Projection
+from application.ports.projections import Projection, ReadModelUpgrade
 from application.read_models import TrackedView, TrackingConflictError
 
 log = logging.getLogger(__name__)
 
 #: Longest wait between tries of a failing follower (a database restart).
 MAX_BACKOFF_SECONDS = 5.0
-
-
-class ReadModelUpgrade(Protocol):
-    """Builds a read model's new version beside the old one, then swaps it in."""
-
-    def pending(self) -> bool: ...
-
-    def newer_in_store(self) -> bool: ...
-
-    def step(self) -> int: ...
-
-    def run(self) -> None: ...
 
 
 class ProjectionFollower:

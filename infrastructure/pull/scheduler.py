@@ -2,7 +2,7 @@
 
 It runs in its own thread with its own asyncio loop. Every tick it claims due
 endpoints in the database (exactly one process wins each; see
-``application/pull_schedule.py``) and starts one task per claim, up to
+``application/pull/schedule.py``) and starts one task per claim, up to
 ``max_in_flight`` at once: a slow WMS occupies one task until its timeout and
 never holds up other endpoints or the next tick. A failed sync is recorded and
 backs off through the endpoint's schedule; a failing tick (the database is
@@ -20,8 +20,8 @@ from datetime import timedelta
 
 from application.background import BackgroundLoop
 from application.ports import Clock
-from application.pull_schedule import Claim, ScheduleClaims
-from application.pull_sync import BlockingRunner, PullService
+from application.ports.pull import BlockingRunner, Claim, ScheduleClaims
+from application.pull.sync import PullService
 
 log = logging.getLogger(__name__)
 
