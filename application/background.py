@@ -81,6 +81,7 @@ class BackgroundLoop:
         self._woken = asyncio.Event()
         self._hurry = asyncio.Event()
         self._stop_requested = asyncio.Event()
+        self._wake_pending = False
         #: Set once the thread's event loop runs (``wake`` before it is kept, not lost).
         self._running = threading.Event()
 
@@ -94,6 +95,7 @@ class BackgroundLoop:
         self._stopping.clear()
         self._running.clear()
         self._woken, self._hurry, self._stop_requested = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self._wake_pending = False
         loop = self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._thread_main, args=(loop,), name=self.name, daemon=True)
         self._thread.start()
@@ -101,7 +103,11 @@ class BackgroundLoop:
 
     def wake(self, *, hurry: bool = False) -> None:
         """End the current rest now (callable from any thread)."""
-        self._call_in_loop(self._woken.set)
+        # Saves call this many times a second: once woken, the next wake-ups
+        # until the loop rests again need not cross into its thread.
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._call_in_loop(self._woken.set)
         if hurry:
             self._call_in_loop(self._hurry.set)
 
@@ -192,6 +198,7 @@ class BackgroundLoop:
         woken = await _wait(self._woken, seconds)
         if woken and self.coalesce > 0:
             await _wait(self._hurry, self.coalesce - (time.monotonic() - began))
+        self._wake_pending = False
         self._woken.clear()
         if not self._stopping.is_set():
             self._hurry.clear()

@@ -12,6 +12,9 @@ follower trusts the position it wrote itself instead of reading it back. That
 is safe because every tracking move is conditional on the expected position:
 a position moved elsewhere (another process, a rebuild) makes the write fail
 and the follower read it again. Timed polls and direct calls always read it.
+
+In the background it runs as a ``BackgroundLoop`` (``application/background.py``):
+supervised, backed off after failures, and only in the process holding its lease.
 """
 
 from __future__ import annotations
