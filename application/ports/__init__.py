@@ -91,6 +91,7 @@ class SecretBox(Protocol):
 # The ports of each area, in their own modules; re-exported so that
 # ``from application.ports import …`` reaches every port.
 from application.ports.aggregates import AggregateStore  # noqa: E402
+from application.ports.blocking import BlockingRunner  # noqa: E402
 from application.ports.geocoding import (  # noqa: E402
     GeocodingMonitor,
     GeocodingQueue,
@@ -101,7 +102,6 @@ from application.ports.geocoding import (  # noqa: E402
 from application.ports.intake import BatchReceiver  # noqa: E402
 from application.ports.projections import Projection, ReadModelUpgrade  # noqa: E402
 from application.ports.pull import (  # noqa: E402
-    BlockingRunner,
     Claim,
     PullFetchError,
     PullUrlCheck,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Protocol, TypeVar
+from typing import Final, Protocol
 from uuid import UUID
-
-T = TypeVar("T")
 
 #: Every way a fetch can fail; recorded as the attempt's ``reason``.
 FETCH_FAILURE_REASONS: Final[frozenset[str]] = frozenset(
@@ -50,12 +48,6 @@ class PullFetchError(Exception):
 class PullUrlCheck(Protocol):
     def __call__(self, url: str) -> list[str]:
         """Judge ``url`` as a sync would: raise ``PullFetchError``, or return warnings."""
-
-
-class BlockingRunner(Protocol):
-    """Runs a blocking store call off the event loop and awaits its result."""
-
-    def __call__(self, call: Callable[[], T]) -> Awaitable[T]: ...
 
 
 class SyncLeases(Protocol):

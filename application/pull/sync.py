@@ -17,8 +17,9 @@ from application.commands import Principal, PulledBatch, ReceiveBatch
 from application.errors import NotFoundError, PayloadRejectedError, UpstreamError
 from application.ports import Clock, PullSource, SecretBox
 from application.ports.aggregates import AggregateStore
+from application.ports.blocking import BlockingRunner
 from application.ports.intake import BatchReceiver
-from application.ports.pull import BlockingRunner, PullFetchError, PullUrlCheck, SyncLeases
+from application.ports.pull import PullFetchError, PullUrlCheck, SyncLeases
 from application.pull import failures
 from application.pull.admin import EndpointAdmin, require_admin
 from application.pull.concurrency import SyncSlots, TooManySyncsError

@@ -20,7 +20,8 @@ from datetime import timedelta
 
 from application.background import BackgroundLoop
 from application.ports import Clock
-from application.ports.pull import BlockingRunner, Claim, ScheduleClaims
+from application.ports.blocking import BlockingRunner
+from application.ports.pull import Claim, ScheduleClaims
 from application.pull.sync import PullService
 
 log = logging.getLogger(__name__)
