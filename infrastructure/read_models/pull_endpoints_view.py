@@ -2,7 +2,7 @@
 
 One row per endpoint. The projection writes the endpoint's columns; the
 scheduler writes only ``claimed_until`` and ``claim_token`` (see
-``application/pull_schedule.py``), and the projection ends a claim when it
+``application/pull/schedule.py``), and the projection ends a claim when it
 applies the attempt the claim was made for. Timestamps are ISO 8601 UTC text
 of one fixed width, so they compare correctly as strings on both databases.
 """
@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from application.pull_schedule import Claim
+from application.ports.pull import Claim
 from application.timestamps import iso
 from infrastructure.read_models.tracked_view import BatchedWriter, SqlTrackedView
 from infrastructure.sql import SqlCursor

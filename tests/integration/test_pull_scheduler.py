@@ -15,8 +15,8 @@ from uuid import uuid4
 import pytest
 
 from application.commands import Principal
-from application.pull_schedule import Claim, lease_for
-from application.pull_sync import ExecutorRunner
+from application.blocking import ExecutorRunner
+from application.pull.schedule import Claim, lease_for
 from application.timestamps import iso
 from infrastructure.pull.scheduler import PullScheduler
 from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView

@@ -24,7 +24,7 @@ import orjson
 
 from application.commands import Principal, ReceiveBatch
 from application.errors import PayloadRejectedError, UpstreamError
-from application.pull_sync import PullEndpointChange
+from application.pull.results import PullEndpointChange
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from tests.conftest import make_settings

@@ -19,14 +19,6 @@ DOC = ROOT / "docs" / "architecture.md"
 #: Named by the map for the layout the tree is being moved to; each flips to a
 #: failure (strict xfail) as soon as it exists, and is then taken off this list.
 NOT_YET_THERE = {
-    "application/access",
-    "application/intake",
-    "application/audit",
-    "application/customers",
-    "application/pull/",
-    "application/geocoding/",
-    "application/background",
-    "infrastructure/event_store/",
     "interfaces/http/presenters/",
 }
 

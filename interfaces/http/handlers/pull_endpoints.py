@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from application.pull_sync import PullEndpointChange
+from application.pull.results import PullEndpointChange
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.middleware import request_id_of
