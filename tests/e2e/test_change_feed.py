@@ -24,7 +24,7 @@ from aiohttp.test_utils import TestClient
 
 from bench.loadgen import ServerProcess
 from interfaces.container import Container
-from tests.conftest import TenantKeys, Webhook
+from tests.support.http import TenantKeys, Webhook
 
 ADDRESS = "10 High Street, London SW1A 1AA"
 

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import POSTGRES_URL, make_settings, postgres_url
+from tests.support.settings import POSTGRES_URL, make_settings, postgres_url
 from interfaces.container import build_container
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,8 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import Webhook, eventually
+from tests.support.http import Webhook
+from tests.support.waits import eventually
 
 ADDRESS = "10 High Street, London SW1A 1AA"
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
-from tests.e2e.live_service import live_service
+from tests.support.processes import live_service
 
 GENERATOR = str(Path(sys.executable).with_name("openapi-python-client"))
 PACKAGE = "wms_intake_client"

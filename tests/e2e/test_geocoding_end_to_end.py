@@ -20,7 +20,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from infrastructure.settings import Settings
-from tests.conftest import Webhook, eventually, make_settings
+from tests.support.http import Webhook
+from tests.support.settings import make_settings
+from tests.support.waits import eventually
 
 DOC_CURL = b'{"externalOrderId":"ORD-1","deliveryAddress":"10 High St, London SW1A 1AA","customerName":"Acme","plannedDate":"2025-02-22"}'
 
@@ -47,7 +49,7 @@ async def location_when(
         order = await get_order(client, hook, order_id)
         return order["location"] if order and order["location"]["status"] == status else None
 
-    return dict(await eventually(check, timeout=timeout))
+    return dict(await eventually(check, within=timeout))
 
 
 # ---------------------------------------------------------------------- embedded default

@@ -21,7 +21,8 @@ from application.key_usage import KeyUsage
 from domain.roles import Role
 from infrastructure.key_usage import SqlKeyUsageStore
 from interfaces.container import Container
-from tests.conftest import TenantKeys, Webhook, eventually
+from tests.support.http import TenantKeys, Webhook
+from tests.support.waits import eventually
 
 
 async def post_orders(client: TestClient, hook: Webhook, orders: Any) -> dict[str, Any]:

@@ -22,8 +22,10 @@ from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
 from interfaces.logging_setup import JsonFormatter
-from tests.conftest import POSTGRES_URL, TenantKeys, Webhook, eventually, make_settings
-from tests.fake_wms import FakeWms, Reply, unused_port_url
+from tests.support.fake_wms import FakeWms, Reply, unused_port_url
+from tests.support.http import TenantKeys, Webhook
+from tests.support.settings import POSTGRES_URL, make_settings
+from tests.support.waits import eventually
 
 # A random-looking key so the tests never create a key file in the working directory.
 SECRET_KEY = "test-only-pull-secret-key-4f9c2a7e1b3d5f60a8c9e7d1"

@@ -23,7 +23,10 @@ from application.timestamps import parse_iso
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, eventually, json_logs, make_settings
+from tests.support.http import TenantKeys
+from tests.support.logs import json_logs
+from tests.support.settings import make_settings
+from tests.support.waits import eventually
 from tests.e2e.test_pull_endpoints import (
     BATCH,
     SECRET_KEY,
@@ -33,8 +36,8 @@ from tests.e2e.test_pull_endpoints import (
     status_after_attempts,
     sync_now,
 )
-from tests.fake_wms import FakeWms, Reply
 from tests.reliability.test_security import every_stored_value
+from tests.support.fake_wms import FakeWms, Reply
 
 
 def pull_settings(database_url: str, **overrides: Any) -> Settings:
@@ -68,7 +71,7 @@ async def requests_seen(wms: FakeWms, path: str, count: int) -> None:
     async def seen() -> bool:
         return len(wms.requests_to(path)) >= count
 
-    await eventually(seen, timeout=5.0)
+    await eventually(seen, within=5.0)
 
 
 def order(weight: float) -> bytes:

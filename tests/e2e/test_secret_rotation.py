@@ -16,7 +16,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from interfaces.container import Container
-from tests.conftest import Webhook, eventually
+from tests.support.http import Webhook
+from tests.support.waits import eventually
 
 ORDER = b'{"externalOrderId": "ROT-1", "deliveryAddress": "10 High Street, London SW1A 1AA"}'
 

@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import TenantKeys, Webhook, eventually
+from tests.support.http import TenantKeys, Webhook
+from tests.support.waits import eventually
 
 # The documentation's examples, verbatim.
 DOC_SINGLE = b"""{
@@ -444,7 +445,7 @@ async def test_a_2000_order_batch_is_accepted_whole(client: TestClient, webhook:
         page = await r.json()
         return page if page["nextCursor"] else None
 
-    page = await eventually(count, timeout=10)
+    page = await eventually(count, within=10)
     assert len(page["orders"]) == 1000
     r = await client.get(
         f"/api/tenants/{webhook.tenant.tenant_id}/orders?plannedDate=2025-03-01&limit=1000&cursor={page['nextCursor']}",

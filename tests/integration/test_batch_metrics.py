@@ -16,7 +16,7 @@ from application.timestamps import iso
 from infrastructure.settings import Settings
 from interfaces.container import build_container
 from interfaces.http.metrics import Metrics
-from tests.fake_wms import FakeWms
+from tests.support.fake_wms import FakeWms
 from tests.integration.test_pull_scheduler import (
     ManualClock,
     START,

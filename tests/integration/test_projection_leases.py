@@ -19,7 +19,7 @@ from application.commands import Principal, ReceiveBatch
 from infrastructure.leases import LocalLease, PostgresAdvisoryLease, lock_key, projection_lease
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 
 pytestmark = [
     pytest.mark.postgres,

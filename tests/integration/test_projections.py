@@ -25,7 +25,8 @@ from application.commands import IngestResult, Principal, ReceiveBatch
 from application.errors import NotFoundError, PayloadRejectedError
 from application.read_models import TrackingConflictError
 from interfaces.container import Container, build_container
-from tests.conftest import POSTGRES_ON, POSTGRES_URL, TenantKeys, make_settings, postgres_url
+from tests.support.http import TenantKeys
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 
 START = datetime(2025, 2, 20, 8, 0, tzinfo=timezone.utc)
 ADDRESS = "10 High Street, London SW1A 1AA"

@@ -22,8 +22,9 @@ from infrastructure.pull.scheduler import PullScheduler
 from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import POSTGRES_ON, eventually, make_settings, postgres_url
-from tests.fake_wms import FakeWms
+from tests.support.fake_wms import FakeWms
+from tests.support.settings import POSTGRES_ON, make_settings, postgres_url
+from tests.support.waits import eventually
 
 SECRET_KEY = "test-only-pull-secret-key-4f9c2a7e1b3d5f60a8c9e7d1"
 START = datetime(2025, 2, 22, 6, 0, tzinfo=timezone.utc)

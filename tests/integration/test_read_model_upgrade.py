@@ -25,7 +25,7 @@ from infrastructure.read_models.upgrade import stored_version
 from infrastructure.settings import Settings
 from interfaces import container as container_module
 from interfaces.container import Container, build_container
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 class OrdersViewV2(SqlOrdersView):

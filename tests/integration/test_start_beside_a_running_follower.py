@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from interfaces.container import build_container
-from tests.conftest import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 
 pytestmark = pytest.mark.skipif(not POSTGRES_ON, reason="PostgreSQL's locks")
 

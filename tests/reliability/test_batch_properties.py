@@ -154,7 +154,7 @@ def send(container: Container, tenant_id: UUID, items: list[dict[str, Any]], n: 
 
 @pytest.fixture
 def settings(database_url: str) -> Any:
-    from tests.conftest import make_settings
+    from tests.support.settings import make_settings
 
     return make_settings(database_url, geocoder="none")
 

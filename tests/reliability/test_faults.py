@@ -26,23 +26,10 @@ from bench.loadgen import ServerProcess
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, Webhook, make_settings, postgres_url
-from tests.reliability.conftest import (
-    BackendKiller,
-    CuttableLink,
-    admin_connection,
-    busy_backends,
-    count_topic,
-    on_postgres,
-    pg_cluster,
-    poll,
-    postgres_address,
-    postgres_only,
-    read_models_equal_a_rebuild,
-    routes_of,
-    schema_of,
-    wait_for_postgres,
-)
+from tests.reliability.conftest import BackendKiller, CuttableLink, admin_connection, busy_backends, count_topic, on_postgres, pg_cluster, postgres_address, postgres_only, read_models_equal_a_rebuild, routes_of, schema_of, wait_for_postgres
+from tests.support.http import TenantKeys, Webhook
+from tests.support.settings import make_settings, postgres_url
+from tests.support.waits import wait_until
 
 pytestmark = postgres_only
 
@@ -167,7 +154,7 @@ def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(da
             assert killer.wait_for_kills(3, within=30), f"kills: {killer.kills}"
         finally:
             killer.stop()
-        poll(lambda: not any(container.projection_lags().values()), within=60)
+        wait_until(lambda: not any(container.projection_lags().values()), within=60)
 
         # A kill lands on a follower's own transaction (a failure it recovers
         # from) or on a read the driver retries by itself; either way, what
@@ -302,7 +289,7 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
 
         # PostgreSQL rolls back the dead client's transaction once it notices.
         with admin_connection() as conn:
-            poll(lambda: not busy_backends(conn, postgres_schema, ("wmsintake_events",)), within=30)
+            wait_until(lambda: not busy_backends(conn, postgres_schema, ("wmsintake_events",)), within=30)
         stored = stored_orders(checker, tenant.tenant_id, "BIG")
         accepted = count_topic(checker, "wms-intake:DeliveryAccepted", tenant.tenant_id) - accepted_before
         assert (stored, accepted) in ((0, 0), (5000, 1))
@@ -311,7 +298,7 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
         restarted.start()
         status = asyncio.run(_post_raw(restarted.base_url, tenant.tenant_id, secret, orders("NEXT", 3)))
         assert status == 200
-        poll(lambda: not any(checker.projection_lags().values()), within=60)
+        wait_until(lambda: not any(checker.projection_lags().values()), within=60)
         rows = checker.db.query(
             f"SELECT count(*) AS n FROM {checker.db.table('rm_orders')} WHERE tenant_id = %s", (tenant.tenant_id,)
         )
@@ -354,7 +341,7 @@ async def test_postgresql_stopped_and_started_under_traffic_gives_503s_then_reco
 ) -> None:
     status, _, _ = await post(client, webhook, orders("before", 20))
     assert status == 200
-    poll(lambda: not any(container.projection_lags().values()), within=30)
+    wait_until(lambda: not any(container.projection_lags().values()), within=30)
     positions = {name: view.position() for name, view in container.views.items()}
 
     sent: list[tuple[str, int | None, str | None]] = []
@@ -402,7 +389,7 @@ async def test_postgresql_stopped_and_started_under_traffic_gives_503s_then_reco
     statuses = {status for _, status, _ in sent}
     assert 503 in statuses and statuses <= {200, 503}, sent
     assert all(retry for _, status, retry in sent if status == 503)
-    poll(lambda: not any(container.projection_lags().values()), within=60)
+    wait_until(lambda: not any(container.projection_lags().values()), within=60)
     tenant_id = webhook.tenant.tenant_id
     for prefix, status, _ in sent:
         assert stored_orders(container, tenant_id, prefix) == (3 if status == 200 else 0), (prefix, status)

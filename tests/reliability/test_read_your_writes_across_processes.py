@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 
 from bench.loadgen import ServerProcess
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 from interfaces.container import build_container
 
 PAIRS = 1000
