@@ -132,11 +132,8 @@ async def test_geocoding_shows_in_the_metrics(client: TestClient, webhook: Webho
 # ---------------------------------------------------------------------- geocoding off
 
 
+@pytest.mark.settings(geocoder="none")
 class TestGeocodingOff:
-    @pytest.fixture
-    def settings(self, database_url: str) -> Settings:
-        return make_settings(database_url, geocoder="none")
-
     async def test_orders_show_location_status_disabled(self, client: TestClient, webhook: Webhook) -> None:
         [entry] = (await post(client, webhook, DOC_CURL))["orders"]
 

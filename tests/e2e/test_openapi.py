@@ -81,10 +81,8 @@ def live_server(container: Container) -> Iterator[str]:
         thread.join(10)
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    # The change feed's long polls (wait up to 30 s) would hold every generated call.
-    return make_settings(database_url, changes_max_wait_seconds=0.2)
+# The change feed's long polls (wait up to 30 s) would hold every generated call.
+pytestmark = pytest.mark.settings(changes_max_wait_seconds=0.2)
 
 
 @pytest.fixture

@@ -49,11 +49,7 @@ BATCH = [
 ]
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(
-        database_url, secret_key=SECRET_KEY, pull_timeout_seconds=PULL_TIMEOUT, max_body_bytes=BODY_LIMIT
-    )
+pytestmark = pytest.mark.settings(secret_key=SECRET_KEY, pull_timeout_seconds=PULL_TIMEOUT, max_body_bytes=BODY_LIMIT)
 
 
 @pytest.fixture

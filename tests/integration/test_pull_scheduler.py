@@ -47,13 +47,12 @@ class ManualClock:
             return self._now
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return pull_settings(database_url)
+PULL_SETTINGS = {"secret_key": SECRET_KEY, "pull_tick_seconds": 0.02}
+pytestmark = pytest.mark.settings(**PULL_SETTINGS)
 
 
 def pull_settings(database_url: str) -> Settings:
-    return make_settings(database_url, secret_key=SECRET_KEY, pull_tick_seconds=0.02)
+    return make_settings(database_url, **PULL_SETTINGS)
 
 
 @pytest.fixture

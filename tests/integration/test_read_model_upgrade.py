@@ -51,10 +51,8 @@ class OrdersViewV3(OrdersViewV2):
         ]
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    # Small batches: the build takes several steps, with reads in between.
-    return make_settings(database_url, projection_batch_size=5)
+# Small batches: the build takes several steps, with reads in between.
+pytestmark = pytest.mark.settings(projection_batch_size=5)
 
 
 @pytest.fixture

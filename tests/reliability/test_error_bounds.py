@@ -26,9 +26,7 @@ CEILING = 600_000
 ADDRESS = "10 High Street, London SW1A 1AA"
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url, geocoder="none")
+pytestmark = pytest.mark.settings(geocoder="none")
 
 
 async def post(client: TestClient, webhook: Webhook, document: Any) -> tuple[int, bytes]:

@@ -31,16 +31,13 @@ from tests.support.http import TenantKeys, Webhook
 from tests.support.settings import make_settings, postgres_url
 from tests.support.waits import wait_until
 
-pytestmark = postgres_only
 
 TIMEOUT = aiohttp.ClientTimeout(total=90)
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Every test of this module: a request waits at most 1 s for a connection
-    before its 503; no geocoding (not under test here, and it costs CPU)."""
-    return make_settings(database_url, db_connect_timeout=1, geocoder="none")
+# Every test of this module: a request waits at most 1 s for a connection
+# before its 503; no geocoding (not under test here, and it costs CPU).
+pytestmark = [postgres_only, pytest.mark.settings(db_connect_timeout=1, geocoder="none")]
 
 
 def orders(prefix: str, count: int) -> list[dict[str, Any]]:

@@ -77,9 +77,7 @@ class Target:
         return (b"Cookie", b"wms_intake_session=" + token)
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url, geocoder="none")
+pytestmark = pytest.mark.settings(geocoder="none")
 
 
 @pytest.fixture

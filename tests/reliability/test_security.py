@@ -44,10 +44,8 @@ async def post(client: TestClient, path: str, headers: dict[str, str], body: Any
     return response.status, await response.read(), response.headers
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    """No background geocoding: these tests count every event a request leaves."""
-    return make_settings(database_url, geocoder="none")
+# No background geocoding: these tests count every event a request leaves.
+pytestmark = pytest.mark.settings(geocoder="none")
 
 
 @pytest.fixture
