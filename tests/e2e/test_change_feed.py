@@ -24,15 +24,9 @@ from aiohttp.test_utils import TestClient
 
 from bench.loadgen import ServerProcess
 from interfaces.container import Container
-from tests.support.http import TenantKeys, Webhook
+from tests.support.http import TenantKeys, Webhook, accept_orders
 
 ADDRESS = "10 High Street, London SW1A 1AA"
-
-
-async def post(client: TestClient, hook: Webhook, payload: Any) -> dict[str, Any]:
-    response = await client.post(hook.path, data=orjson.dumps(payload), headers=hook.headers())
-    assert response.status == 200, await response.text()
-    return dict(await response.json())
 
 
 async def changes(
@@ -51,18 +45,18 @@ async def test_a_consumer_sees_each_version_once_in_order_with_changes_and_state
     client: TestClient, webhook: Webhook, make_tenant: Any
 ) -> None:
     tenant = webhook.tenant
-    await post(client, webhook, [
+    await accept_orders(client, webhook, [
         {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 1},
         {"externalOrderId": "F-2", "deliveryAddress": ADDRESS},
     ])
-    await post(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2,
+    await accept_orders(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2,
                                  "latitude": 51.5, "longitude": -0.1})
-    await post(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2})  # no change
+    await accept_orders(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2})  # no change
     # Another tenant's orders never show in this feed.
     other = make_tenant("Other Co")
     response = await client.post(f"/api/tenants/{other.tenant_id}/integrations/wms/webhook", headers=other.auth())
     other_hook = Webhook(other, "", (await response.json())["secret"])
-    await post(client, other_hook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS})
+    await accept_orders(client, other_hook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS})
 
     first = await changes(client, tenant, limit="2")
     assert [(c["externalOrderId"], c["version"], c["type"]) for c in first["changes"]] == [
@@ -101,7 +95,7 @@ async def test_a_long_poll_answers_with_the_change_that_arrives(client: TestClie
     cursor = (await changes(client, tenant))["nextCursor"]
     polling = asyncio.create_task(changes(client, tenant, after=cursor, wait="20"))
     await asyncio.sleep(0.1)  # let the poll start waiting (it would answer either way)
-    await post(client, webhook, {"externalOrderId": "LATE-1", "deliveryAddress": ADDRESS})
+    await accept_orders(client, webhook, {"externalOrderId": "LATE-1", "deliveryAddress": ADDRESS})
     answer = await asyncio.wait_for(polling, 20)
     assert [c["externalOrderId"] for c in answer["changes"]] == ["LATE-1"]
 

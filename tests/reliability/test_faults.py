@@ -27,7 +27,7 @@ from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
 from tests.reliability.conftest import BackendKiller, CuttableLink, admin_connection, busy_backends, count_topic, on_postgres, pg_cluster, postgres_address, postgres_only, read_models_equal_a_rebuild, routes_of, schema_of, wait_for_postgres
-from tests.support.http import TenantKeys, Webhook
+from tests.support.http import TenantKeys, Webhook, post_orders
 from tests.support.settings import make_settings, postgres_url
 from tests.support.waits import wait_until
 
@@ -51,11 +51,6 @@ def orders(prefix: str, count: int) -> list[dict[str, Any]]:
         }
         for i in range(count)
     ]
-
-
-async def post(client: TestClient, hook: Webhook, items: list[dict[str, Any]]) -> tuple[int, Any, Any]:
-    response = await client.post(hook.path, data=orjson.dumps(items), headers=hook.headers(), timeout=TIMEOUT)
-    return response.status, await response.json(), response.headers
 
 
 def stored_orders(container: Container, tenant_id: str, prefix: str) -> int:
@@ -82,7 +77,7 @@ async def test_a_connection_killed_in_the_middle_of_a_large_batch_leaves_it_whol
 ) -> None:
     killer = insert_killer(container, limit=1)
     try:
-        status, body, headers = await post(client, webhook, orders("K", 5000))
+        status, body, headers = await post_orders(client, webhook, orders("K", 5000), timeout=TIMEOUT)
     finally:
         killer.stop()
 
@@ -95,7 +90,7 @@ async def test_a_connection_killed_in_the_middle_of_a_large_batch_leaves_it_whol
     else:
         assert (status, body) == (503, {"error": body["error"]}) and headers["Retry-After"]
         assert stored == 0
-    status, _, _ = await post(client, webhook, orders("K-next", 3))
+    status, _, _ = await post_orders(client, webhook, orders("K-next", 3), timeout=TIMEOUT)
     assert status == 200
 
 
@@ -106,7 +101,7 @@ async def test_a_database_that_keeps_dropping_the_connection_gets_503_with_retry
     accepted_before = count_topic(container, "wms-intake:DeliveryAccepted")
     killer = insert_killer(container, limit=None)
     try:
-        status, body, headers = await post(client, webhook, orders("P", 2000))
+        status, body, headers = await post_orders(client, webhook, orders("P", 2000), timeout=TIMEOUT)
     finally:
         killer.stop()
 
@@ -118,7 +113,7 @@ async def test_a_database_that_keeps_dropping_the_connection_gets_503_with_retry
     assert count_topic(container, "wms-intake:DeliveryAccepted") == accepted_before
 
     # The next request gets a fresh connection and succeeds.
-    status, body, _ = await post(client, webhook, orders("P", 2000))
+    status, body, _ = await post_orders(client, webhook, orders("P", 2000), timeout=TIMEOUT)
     assert status == 200 and body["processed"] == 2000
     assert stored_orders(container, webhook.tenant.tenant_id, "P") == 2000
 
@@ -197,7 +192,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
     tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
     response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth())
     hook = Webhook(tenant, "", (await response.json())["secret"])
-    status, _, _ = await post(client, hook, orders("L", 5))
+    status, _, _ = await post_orders(client, hook, orders("L", 5), timeout=TIMEOUT)
     assert status == 200
 
     async def answer(method: str, path: str) -> tuple[str, tuple[int, str | None]]:
@@ -210,7 +205,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
     link.cut()
     try:
         answers = dict(await asyncio.gather(*(answer(m, p) for m, p in routes_of(client.server.app, {"tenantId": tenant.tenant_id}))))
-        status, body, headers = await post(client, hook, orders("L-cut", 5))
+        status, body, headers = await post_orders(client, hook, orders("L-cut", 5), timeout=TIMEOUT)
         ready = await client.get("/readyz", timeout=TIMEOUT)
     finally:
         link.restore()
@@ -227,7 +222,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
         return (await client.get("/readyz", timeout=TIMEOUT)).status == 200
 
     await _eventually(ready_again, 30)
-    status, _, _ = await post(client, hook, orders("L-after", 5))
+    status, _, _ = await post_orders(client, hook, orders("L-after", 5), timeout=TIMEOUT)
     assert status == 200
     assert stored_orders(linked_container, tenant.tenant_id, "L-cut") == 0
 
@@ -336,7 +331,7 @@ async def _post_raw(base_url: str, tenant_id: str, secret: str, items: list[dict
 async def test_postgresql_stopped_and_started_under_traffic_gives_503s_then_recovers_without_a_restart(
     client: TestClient, webhook: Webhook, container: Container
 ) -> None:
-    status, _, _ = await post(client, webhook, orders("before", 20))
+    status, _, _ = await post_orders(client, webhook, orders("before", 20), timeout=TIMEOUT)
     assert status == 200
     wait_until(lambda: not any(container.projection_lags().values()), within=30)
     positions = {name: view.position() for name, view in container.views.items()}
