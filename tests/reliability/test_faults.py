@@ -26,11 +26,24 @@ from bench.loadgen import ServerProcess
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from tests.reliability.conftest import BackendKiller, CuttableLink, admin_connection, busy_backends, count_topic, on_postgres, pg_cluster, postgres_address, postgres_only, read_models_equal_a_rebuild, routes_of, schema_of, wait_for_postgres
+from tests.reliability.conftest import (
+    BackendKiller,
+    CuttableLink,
+    admin_connection,
+    busy_backends,
+    count_topic,
+    on_postgres,
+    pg_cluster,
+    postgres_address,
+    postgres_only,
+    read_models_equal_a_rebuild,
+    routes_of,
+    schema_of,
+    wait_for_postgres,
+)
 from tests.support.http import TenantKeys, Webhook, post_orders
 from tests.support.settings import make_settings, postgres_url
-from tests.support.waits import wait_until
-
+from tests.support.waits import eventually, wait_until
 
 TIMEOUT = aiohttp.ClientTimeout(total=90)
 
@@ -221,7 +234,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
     async def ready_again() -> bool:
         return (await client.get("/readyz", timeout=TIMEOUT)).status == 200
 
-    await _eventually(ready_again, 30)
+    await eventually(ready_again, within=30)
     status, _, _ = await post_orders(client, hook, orders("L-after", 5), timeout=TIMEOUT)
     assert status == 200
     assert stored_orders(linked_container, tenant.tenant_id, "L-cut") == 0
@@ -230,14 +243,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
         response = await client.get(f"/api/tenants/{tenant.tenant_id}/orders?limit=1000", headers=tenant.auth())
         return response.status == 200 and len((await response.json())["orders"]) == 10
 
-    await _eventually(shown, 30)
-
-
-async def _eventually(check: Any, within: float) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {within}s"
-        await asyncio.sleep(0.1)
+    await eventually(shown, within=30)
 
 
 # ---------------------------------------------------------------------- the server process killed
@@ -372,7 +378,7 @@ async def test_postgresql_stopped_and_started_under_traffic_gives_503s_then_reco
         async def recovered() -> bool:
             return bool(readiness) and readiness[-1] == 200 and bool(sent) and sent[-1][1] == 200
 
-        await _eventually(recovered, 60)
+        await eventually(recovered, within=60)
     finally:
         stop.set()
         await running

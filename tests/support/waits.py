@@ -43,3 +43,18 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {within}s (last: {result!r})")
         await asyncio.sleep(every)
+
+
+def read_until(read: Callable[[], T], ready: Callable[[T], bool], within: float = DEADLINE, every: float = 0.05) -> T:
+    """Call ``read`` until ``ready`` accepts what it returned, and return that."""
+    last: list[T] = []
+
+    def accepted() -> bool:
+        last[:] = [read()]
+        return ready(last[0])
+
+    try:
+        wait_until(accepted, within, "a value accepted", every)
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}; the last value read: {last[0]!r}") from None
+    return last[0]
