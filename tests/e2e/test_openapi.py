@@ -36,9 +36,7 @@ from interfaces.container import Container
 from interfaces.http.app import create_app
 from interfaces.http.openapi import is_api_route, undescribed_routes
 from interfaces.http.routes import ROUTES
-from infrastructure.settings import Settings
 from tests.support.http import TenantKeys
-from tests.support.settings import make_settings
 
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [

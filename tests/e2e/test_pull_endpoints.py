@@ -18,7 +18,6 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from application.timestamps import parse_iso
-from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
 from interfaces.logging_setup import JsonFormatter

@@ -14,11 +14,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from application.problem_list import MAX_LISTED_PROBLEMS
-from infrastructure.settings import Settings
 from interfaces.container import Container
 from tests.reliability.conftest import last_position, topics_since
 from tests.support.http import Webhook
-from tests.support.settings import make_settings
 from tests.support.waits import eventually
 
 #: No error body may exceed this, whatever was sent (1,000 problems of at most a few hundred bytes).

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import orjson
 import pytest
 
-from infrastructure.settings import Settings
 from interfaces.container import Container
 from interfaces.http.app import create_app
 from tests.reliability.conftest import last_position, routes_of
