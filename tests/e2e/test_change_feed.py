@@ -25,6 +25,8 @@ from aiohttp.test_utils import TestClient
 from bench.loadgen import ServerProcess
 from interfaces.container import Container
 from tests.support.http import TenantKeys, Webhook, accept_orders
+from tests.support.processes import servers_running
+from tests.support.settings import SECRET_KEY
 
 ADDRESS = "10 High Street, London SW1A 1AA"
 
@@ -106,17 +108,9 @@ async def test_a_long_poll_answers_with_the_change_that_arrives(client: TestClie
 @pytest.fixture
 def servers(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two ``wms-intake serve`` processes on the test's database."""
-    env = {"WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0", "WMS_INTAKE_LOG_LEVEL": "WARNING",
-           "WMS_INTAKE_SECRET_KEY": "test-only-secret-key-with-more-than-32-characters"}
-    pair = (ServerProcess(database_url, tmp_path / "one.log", env=env),
-            ServerProcess(database_url, tmp_path / "two.log", env=env))
-    try:
-        for server in pair:
-            server.start()
-        yield pair
-    finally:
-        for server in pair:
-            server.stop()
+    env = {"WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0", "WMS_INTAKE_LOG_LEVEL": "WARNING", "WMS_INTAKE_SECRET_KEY": SECRET_KEY}
+    with servers_running(2, database_url, tmp_path, env) as (one, two):
+        yield one, two
 
 
 async def test_a_tailing_consumer_sees_every_version_of_every_order_once_in_order_under_concurrent_load(

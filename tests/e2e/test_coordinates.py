@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.support.http import Webhook, post_orders
+from tests.support.http import Webhook, create_customer, post_orders
 from tests.support.waits import eventually
 
 ADDRESS = "10 High Street, London SW1A 1AA"
@@ -99,12 +99,7 @@ async def test_an_order_with_coordinates_is_not_sent_to_the_geocoder(
     client: TestClient, webhook: Webhook
 ) -> None:
     tenant = webhook.tenant
-    response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/customers",
-        json={"name": "Existing Co", "address": "1 Dock Road, Leeds LS1 4AP"},
-        headers=tenant.auth(),
-    )
-    customer_id = (await response.json())["customerId"]
+    customer_id = await create_customer(client, tenant, "Existing Co", "1 Dock Road, Leeds LS1 4AP")
     await eventually(lambda: _at_least(client, 1.0))
     # Delivered to its own address, with coordinates: that address is never geocoded.
     status, _, _ = await post_orders(

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from infrastructure.settings import Settings
-from tests.support.http import Webhook, accept_orders
+from tests.support.http import Webhook, accept_orders, create_customer
 from tests.support.settings import make_settings
 from tests.support.waits import eventually
 
@@ -63,13 +63,7 @@ async def test_orders_of_a_named_customer_are_located_at_the_customers_address(
     client: TestClient, webhook: Webhook
 ) -> None:
     tenant = webhook.tenant
-    response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/customers",
-        json={"name": "Existing Co", "address": "1 Dock Road, Leeds LS1 4AP"},
-        headers=tenant.auth(),
-    )
-    assert response.status == 201
-    customer_id = (await response.json())["customerId"]
+    customer_id = await create_customer(client, tenant, "Existing Co", "1 Dock Road, Leeds LS1 4AP")
     body = b'{"externalOrderId": "ORD-2", "customerId": "%s"}' % customer_id.encode()
     [entry] = (await accept_orders(client, webhook, body))["orders"]
     location = await location_when(client, webhook, entry["orderId"], "ok")

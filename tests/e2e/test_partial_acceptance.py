@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.support.http import Webhook, post_orders
+from tests.support.http import Webhook, post_orders, webhook_status
 from tests.support.waits import eventually
 
 ADDRESS = "10 High Street, London SW1A 1AA"
@@ -44,12 +44,6 @@ async def order_by_external_id(client: TestClient, hook: Webhook, external_id: s
         f"/api/tenants/{tenant.tenant_id}/orders/by-external-id/{external_id}", headers=tenant.auth()
     )
     return dict(await response.json()) if response.status == 200 else None
-
-
-async def integration(client: TestClient, hook: Webhook) -> dict[str, Any]:
-    tenant = hook.tenant
-    response = await client.get(f"/api/tenants/{tenant.tenant_id}/integrations", headers=tenant.auth())
-    return dict((await response.json())["webhook"])
 
 
 async def test_valid_items_are_stored_and_each_invalid_one_is_reported_with_its_status(
@@ -129,7 +123,7 @@ async def test_a_partial_batch_with_nothing_valid_stores_nothing_and_does_not_mo
     [latest, earlier] = await deliveries(client, webhook, 2)
     assert (latest["status"], earlier["status"]) == (422, 400)
     assert earlier["error"]["rejectedItems"][1]["error"] == "Customer not found"
-    assert (await integration(client, webhook))["lastReceivedAt"] is None
+    assert (await webhook_status(client, webhook.tenant))["lastReceivedAt"] is None
 
     status, body, _ = await post_orders(
         client, webhook, [{"externalOrderId": "OK", "deliveryAddress": ADDRESS}], query=PARTIAL
@@ -137,7 +131,7 @@ async def test_a_partial_batch_with_nothing_valid_stores_nothing_and_does_not_mo
     assert status == 200 and body["processed"] == 1
 
     async def moved() -> bool:
-        return (await integration(client, webhook))["lastReceivedAt"] is not None
+        return (await webhook_status(client, webhook.tenant))["lastReceivedAt"] is not None
 
     await eventually(moved)
 

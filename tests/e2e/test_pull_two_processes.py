@@ -18,6 +18,7 @@ import pytest
 from bench.loadgen import ServerProcess
 from interfaces.container import build_container
 from tests.support.fake_wms import FakeWms, Reply
+from tests.support.processes import servers_running
 from tests.support.settings import POSTGRES_ON, make_settings, postgres_url
 from tests.support.waits import eventually
 
@@ -42,14 +43,8 @@ def servers(database: str, tmp_path: Path) -> Iterator[list[ServerProcess]]:
         "WMS_INTAKE_GEOCODER": "none",
         "WMS_INTAKE_PULL_TIMEOUT_SECONDS": "20",
     }
-    started = [ServerProcess(database, tmp_path / f"serve-{n}.log", env) for n in range(2)]
-    try:
-        for server in started:
-            server.start()
+    with servers_running(2, database, tmp_path, env) as started:
         yield started
-    finally:
-        for server in started:
-            server.stop()
 
 
 @pytest.fixture

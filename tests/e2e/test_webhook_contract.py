@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.support.http import TenantKeys, Webhook, later_write, post_orders
+from tests.support.http import TenantKeys, Webhook, create_customer, later_write, post_orders, webhook_status
 from tests.support.waits import eventually
 
 # The documentation's examples, verbatim.
@@ -65,11 +65,7 @@ async def integration(client: TestClient, tenant: TenantKeys, *, reached: dict[s
     (and, with ``reached``, every write before ``later_write``)."""
 
     async def connected() -> Any:
-        response = await client.get(
-            f"/api/tenants/{tenant.tenant_id}/integrations", headers={**tenant.auth(), **(reached or {})}
-        )
-        assert response.status == 200
-        return (await response.json())["webhook"]
+        return await webhook_status(client, tenant, reached)
 
     return dict(await eventually(connected))
 
@@ -111,13 +107,7 @@ async def test_the_documented_batch_creates_both_orders_in_input_order(
     client: TestClient, webhook: Webhook
 ) -> None:
     tenant = webhook.tenant
-    response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/customers",
-        json={"name": "Existing Co", "address": "1 Dock Road, Leeds LS1 1AA"},
-        headers=tenant.auth(),
-    )
-    assert response.status == 201
-    customer_id = (await response.json())["customerId"]
+    customer_id = await create_customer(client, tenant, "Existing Co", "1 Dock Road, Leeds LS1 1AA")
 
     status, body, _ = await post_orders(client, webhook, doc_batch(customer_id))
     assert status == 200

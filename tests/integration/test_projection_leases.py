@@ -10,6 +10,7 @@ standby takes over and keeps the views current.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import psycopg
@@ -67,16 +68,14 @@ def shared_settings(postgres_schema: str) -> Settings:
 
 @pytest.fixture
 def first(shared_settings: Settings) -> Iterator[Container]:
-    container = build_container(shared_settings)
-    yield container
-    container.close()
+    with closing(build_container(shared_settings)) as container:
+        yield container
 
 
 @pytest.fixture
 def second(shared_settings: Settings) -> Iterator[Container]:
-    container = build_container(shared_settings)
-    yield container
-    container.close()
+    with closing(build_container(shared_settings)) as container:
+        yield container
 
 
 def holders(*containers: Container) -> dict[str, list[int]]:

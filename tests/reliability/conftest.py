@@ -281,3 +281,11 @@ class CuttableLink:
 def postgres_address() -> tuple[str, int]:
     parts = urlsplit(POSTGRES_URL)
     return parts.hostname or "127.0.0.1", parts.port or 5432
+
+
+@pytest.fixture
+def link() -> Iterator[CuttableLink]:
+    """A cuttable link to the test PostgreSQL, for one test."""
+    relay = CuttableLink(postgres_address())
+    yield relay
+    relay.close()

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from tests.reliability.conftest import CuttableLink, postgres_address, postgres_only, routes_of
+from tests.reliability.conftest import CuttableLink, postgres_only, routes_of
 from tests.support.http import TenantKeys
 from tests.support.settings import make_settings
 from tests.support.waits import eventually
@@ -30,13 +30,6 @@ pytestmark = postgres_only
 #: "About a second", with room for a busy machine; the old behaviour took 12 s and more.
 DEADLINE = aiohttp.ClientTimeout(total=4)
 ORDER = {"externalOrderId": "FAST-1", "deliveryAddress": "10 High Street, London SW1A 1AA"}
-
-
-@pytest.fixture
-def link() -> Iterator[CuttableLink]:
-    relay = CuttableLink(postgres_address())
-    yield relay
-    relay.close()
 
 
 @pytest.fixture

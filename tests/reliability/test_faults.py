@@ -34,7 +34,6 @@ from tests.reliability.conftest import (
     count_topic,
     on_postgres,
     pg_cluster,
-    postgres_address,
     postgres_only,
     read_models_equal_a_rebuild,
     routes_of,
@@ -174,13 +173,6 @@ def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(da
 
 
 # ---------------------------------------------------------------------- the link to the database cut
-
-
-@pytest.fixture
-def link() -> Iterator[CuttableLink]:
-    relay = CuttableLink(postgres_address())
-    yield relay
-    relay.close()
 
 
 @pytest.fixture

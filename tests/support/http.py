@@ -71,6 +71,21 @@ async def accept_orders(client: TestClient, hook: Webhook, body: bytes | Any, qu
     return dict(answer)
 
 
+async def create_customer(client: TestClient, tenant: TenantKeys, name: str, address: str) -> str:
+    """The tenant's admin creates a customer: its id."""
+    response = await client.post(f"{tenant.api}/customers", json={"name": name, "address": address}, headers=tenant.auth())
+    assert response.status == 201, await response.text()
+    return str((await response.json())["customerId"])
+
+
+async def webhook_status(client: TestClient, tenant: TenantKeys, reached: dict[str, str] | None = None) -> Any:
+    """The webhook part of the tenant's integration status (None: not connected);
+    with ``reached`` (``later_write``), once the read model shows every earlier write."""
+    response = await client.get(f"{tenant.api}/integrations", headers={**tenant.auth(), **(reached or {})})
+    assert response.status == 200, await response.text()
+    return (await response.json())["webhook"]
+
+
 async def later_write(client: TestClient, tenant: TenantKeys) -> dict[str, str]:
     """Write something valid now (a new customer) and return the header that
     makes a read wait until the read models have reached it.

@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import requests
 
-from bench.loadgen import REPO_ROOT, free_port
+from bench.loadgen import REPO_ROOT, ServerProcess, free_port
 from tests.support.settings import SECRET_KEY
 from tests.support.waits import wait_until
 
@@ -209,3 +209,17 @@ def live_service(
         yield LiveService(server.base_url, tenant["tenantId"], tenant["adminApiKey"], secret, env)
     finally:
         server.stop()
+
+
+@contextmanager
+def servers_running(count: int, database_url: str, logs: Path, env: dict[str, str]) -> Iterator[list[ServerProcess]]:
+    """``count`` plain ``wms-intake serve`` processes on one database (as the
+    bench starts them), each logging into ``logs``; stopped afterwards."""
+    servers = [ServerProcess(database_url, logs / f"server-{n}.log", env) for n in range(count)]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
