@@ -79,7 +79,12 @@ class Process:
                 raise AssertionError(f"exited with {self.process.returncode}:\n{self.log()}")
             return answers(self.port)
 
-        wait_until(ready, within, f"readiness of {self.args[0]}:\n{self.log()}", every=0.1)
+        try:
+            wait_until(ready, within, f"{self.args[0]} answering /readyz", every=0.1)
+        except AssertionError:
+            if self.process is not None and self.process.poll() is not None:
+                raise
+            raise AssertionError(f"not ready within {within}s:\n{self.log()}") from None
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
