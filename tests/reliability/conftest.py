@@ -24,6 +24,7 @@ import pytest
 
 from interfaces.container import Container
 from tests.support.settings import POSTGRES_ON, POSTGRES_URL
+from tests.support.waits import wait_until
 
 postgres_only = pytest.mark.skipif(not POSTGRES_ON, reason="needs PostgreSQL (WMS_INTAKE_TEST_POSTGRES=off)")
 on_postgres = pytest.mark.parametrize("store", ["postgres"], indirect=True)
@@ -89,10 +90,11 @@ class BackendKiller:
             self._thread.join(10)
 
     def wait_for_kills(self, count: int, within: float) -> bool:
-        deadline = time.monotonic() + within
-        while len(self.kills) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return len(self.kills) >= count
+        try:
+            wait_until(lambda: len(self.kills) >= count, within, f"{count} kills", every=0.01)
+        except AssertionError:
+            return False
+        return True
 
     def _run(self) -> None:
         with admin_connection() as conn:
@@ -117,16 +119,15 @@ def pg_cluster(action: str) -> None:
 
 
 def wait_for_postgres(within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while True:
+    def answers() -> bool:
         try:
             with admin_connection() as conn:
                 conn.execute("SELECT 1")
-                return
         except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            return False
+        return True
+
+    wait_until(answers, within, "PostgreSQL answering", every=0.1)
 
 
 # ---------------------------------------------------------------------- the event store
