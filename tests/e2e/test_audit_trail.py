@@ -30,7 +30,9 @@ from domain.delivery import Delivery
 from domain.ids import webhook_id
 from infrastructure.settings import Settings
 from interfaces.container import Container
-from tests.conftest import POSTGRES_URL, TenantKeys, Webhook, eventually
+from tests.support.http import TenantKeys, Webhook
+from tests.support.settings import POSTGRES_URL
+from tests.support.waits import eventually
 
 ADDRESS = "10 High Street, London SW1A 1AA"
 

@@ -38,7 +38,7 @@ from infrastructure.geocoding.remote import (
 from infrastructure.geocoding.worker import GeocodingWorker
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 WESTMINSTER = "10 High Street, London SW1A 1AA"
 NO_POSTCODE = "The Old Barn, Nowhere Lane"

@@ -27,7 +27,7 @@ from application.order_lines import OrderLine
 from application.timestamps import iso
 from domain.ids import order_id
 from interfaces.container import Container
-from tests.conftest import TenantKeys
+from tests.support.http import TenantKeys
 
 START = datetime(2025, 2, 20, 8, 0, tzinfo=timezone.utc)
 ADDRESS = "10 High Street, London SW1A 1AA"

@@ -22,21 +22,13 @@ from infrastructure.pull.outbound import (
     RefusedAddressError,
     is_public_address,
 )
+from tests.support.fake_wms import SeenRequest
 
 SECRET = "pull-secret-7f3a9c1e5b2d4f60"
 BODY_LIMIT = 1024
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
-class SeenRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
 
 
 @dataclass
@@ -47,15 +39,7 @@ class Recorder:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        self.requests.append(
-            SeenRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=dict(request.headers),
-                body=await request.read(),
-            )
-        )
+        self.requests.append(await SeenRequest.of(request))
         return await handler(request)
 
 

@@ -22,8 +22,9 @@ from infrastructure.pull.scheduler import PullScheduler
 from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import POSTGRES_ON, eventually, make_settings, postgres_url
-from tests.fake_wms import FakeWms
+from tests.support.fake_wms import FakeWms
+from tests.support.settings import POSTGRES_ON, make_settings, postgres_url
+from tests.support.waits import eventually
 
 SECRET_KEY = "test-only-pull-secret-key-4f9c2a7e1b3d5f60a8c9e7d1"
 START = datetime(2025, 2, 22, 6, 0, tzinfo=timezone.utc)
@@ -46,13 +47,12 @@ class ManualClock:
             return self._now
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return pull_settings(database_url)
+PULL_SETTINGS = {"secret_key": SECRET_KEY, "pull_tick_seconds": 0.02}
+pytestmark = pytest.mark.settings(**PULL_SETTINGS)
 
 
 def pull_settings(database_url: str) -> Settings:
-    return make_settings(database_url, secret_key=SECRET_KEY, pull_tick_seconds=0.02)
+    return make_settings(database_url, **PULL_SETTINGS)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from application.errors import PayloadRejectedError, UpstreamError
 from application.pull.results import PullEndpointChange
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 SEED = 20261127
 ROOT = Path(__file__).parents[2]

@@ -152,11 +152,7 @@ def send(container: Container, tenant_id: UUID, items: list[dict[str, Any]], n: 
     return [o.created for o in result.orders]
 
 
-@pytest.fixture
-def settings(database_url: str) -> Any:
-    from tests.conftest import make_settings
-
-    return make_settings(database_url, geocoder="none")
+pytestmark = pytest.mark.settings(geocoder="none")
 
 
 @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -20,8 +20,8 @@ from application.commands import IngestResult, ReceiveBatch
 from application.write_positions import written_position
 from domain.ids import order_id
 from interfaces.container import Container
-from tests.conftest import TenantKeys
 from tests.reliability.conftest import count_topic, last_position
+from tests.support.http import TenantKeys
 
 
 def batch(tenant: TenantKeys, items: list[dict[str, Any]], request_id: str) -> ReceiveBatch:
