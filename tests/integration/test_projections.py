@@ -25,6 +25,8 @@ from application.commands import IngestResult, Principal, ReceiveBatch
 from application.errors import NotFoundError, PayloadRejectedError
 from application.read_models import TrackingConflictError
 from interfaces.container import Container, build_container
+from interfaces.http.presenters.integrations import present_integration_status
+from interfaces.http.presenters.orders import present_order
 from tests.conftest import POSTGRES_ON, POSTGRES_URL, TenantKeys, make_settings, postgres_url
 
 START = datetime(2025, 2, 20, 8, 0, tzinfo=timezone.utc)
@@ -60,7 +62,7 @@ class Wms:
     def visible(self, external_id: str) -> dict[str, Any] | None:
         """The order as planning sees it now (no catching up), or None."""
         try:
-            return self.container.queries.order_by_external_id(self.principal, external_id)
+            return present_order(self.container.queries.order_by_external_id(self.principal, external_id))
         except NotFoundError:
             return None
 
@@ -113,7 +115,7 @@ def test_a_write_is_visible_on_the_read_side_within_a_second(container: Containe
         wms.send({"externalOrderId": f"PROMPT-{i}", "deliveryAddress": ADDRESS, "totalWeight": i})
         order = within(1.0, lambda: wms.visible(f"PROMPT-{i}"), f"order PROMPT-{i} on the read side")
         assert order["totalWeight"] == i
-    status = container.queries.integration_status(wms.principal, "http://127.0.0.1/hook")
+    status = present_integration_status(container.queries.integration_status(wms.principal, "http://127.0.0.1/hook"))
     assert status["webhook"]["lastReceivedAt"] is not None
 
 
