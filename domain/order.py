@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -12,19 +13,80 @@ from domain.source import Source
 
 FieldValue = str | float | int | list[str] | None
 
-#: Order fields a WMS controls, in the order they are shown.
-ORDER_FIELDS: tuple[str, ...] = (
-    "customer_id",
-    "delivery_address",
-    "total_weight",
-    "volume",
-    "pallet_count",
-    "special_handling",
-    "planned_date",
+
+@dataclass(frozen=True)
+class OrderField:
+    """One field of an order: its name here, its name on the wire, its kind and meaning.
+
+    Every list of order fields elsewhere (the read model's columns, the
+    webhook's parser, the response bodies and their documentation) derives
+    from ``FIELDS``, so a field is added or renamed in this one place.
+    """
+
+    name: str
+    wire: str
+    kind: type
+    description: str
+    #: A list of values (the special handling tags); else one value of ``kind``.
+    many: bool = False
+
+
+#: The fields of an order, in the order they are shown; the last two are the
+#: coordinates a WMS may send (both or neither). The descriptions are the
+#: contract's words for a WMS sending the field.
+FIELDS: tuple[OrderField, ...] = (
+    OrderField(
+        "customer_id",
+        "customerId",
+        str,
+        "Existing customer ID (required if no deliveryAddress). It must name a customer of this "
+        "tenant: otherwise the whole batch gets 400 Customer not found (a rule about stored data, which a "
+        "schema cannot state).",
+    ),
+    OrderField(
+        "delivery_address",
+        "deliveryAddress",
+        str,
+        "Full delivery address (required if no customerId). Used to create or find a customer and to geocode.",
+    ),
+    OrderField("total_weight", "totalWeight", float, "Order weight in kg."),
+    OrderField("volume", "volume", float, "Volume in m³."),
+    OrderField("pallet_count", "palletCount", int, "Number of pallets."),
+    OrderField(
+        "special_handling",
+        "specialHandling",
+        str,
+        'Array of strings (e.g. ["fragile", "timed_slot"]).',
+        many=True,
+    ),
+    OrderField(
+        "planned_date",
+        "plannedDate",
+        str,
+        "Delivery date in ISO format (YYYY-MM-DD). Orders appear in Planning for this date.",
+    ),
+    OrderField(
+        "latitude",
+        "latitude",
+        float,
+        "WGS84 latitude of the delivery, -90..90; with longitude (both or neither, else 400). The "
+        "order's location is then these coordinates (status provided) and its address is not geocoded; a later "
+        "new deliveryAddress without coordinates drops them and is geocoded.",
+    ),
+    OrderField(
+        "longitude",
+        "longitude",
+        float,
+        "WGS84 longitude of the delivery, -180..180; with latitude (both or neither, else 400).",
+    ),
 )
 #: Coordinates the WMS may send with an order (both or neither): the order is
 #: then located there instead of by the geocoder. Recorded only once given.
 COORDINATES: tuple[str, str] = ("latitude", "longitude")
+#: Order fields a WMS controls, in the order they are shown.
+ORDER_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.name not in COORDINATES)
+#: Field name -> wire name.
+WIRE_NAME: dict[str, str] = {f.name: f.wire for f in FIELDS}
 
 
 class Order(Aggregate):

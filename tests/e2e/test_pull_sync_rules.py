@@ -23,6 +23,7 @@ from application.timestamps import parse_iso
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
+from interfaces.http.presenters.pull import present_pull_endpoints
 from tests.e2e.test_pull_endpoints import (
     BATCH,
     SECRET_KEY,
@@ -459,5 +460,5 @@ def uuid_for(name: str) -> Any:
 
 async def listed(container: Container, principal: Any) -> list[dict[str, Any]] | None:
     container.catch_up()
-    entries = container.pull.list_endpoints(principal)
+    entries = present_pull_endpoints(container.pull.list_endpoints(principal))["pullEndpoints"]
     return entries if all(e["lastSyncAt"] for e in entries) else None

@@ -27,6 +27,8 @@ from interfaces.container import Container, build_container
 from tests.support.http import TenantKeys
 from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 from tests.support.waits import wait_until
+from interfaces.http.presenters.integrations import present_integration_status
+from interfaces.http.presenters.orders import present_order
 
 START = datetime(2025, 2, 20, 8, 0, tzinfo=timezone.utc)
 ADDRESS = "10 High Street, London SW1A 1AA"
@@ -61,7 +63,7 @@ class Wms:
     def visible(self, external_id: str) -> dict[str, Any] | None:
         """The order as planning sees it now (no catching up), or None."""
         try:
-            return self.container.queries.order_by_external_id(self.principal, external_id)
+            return present_order(self.container.queries.order_by_external_id(self.principal, external_id))
         except NotFoundError:
             return None
 
@@ -102,7 +104,7 @@ def test_a_write_becomes_visible_on_the_read_side_by_itself(container: Container
         wms.send({"externalOrderId": f"PROMPT-{i}", "deliveryAddress": ADDRESS, "totalWeight": i})
         order = wait_until(lambda: wms.visible(f"PROMPT-{i}"), what=f"order PROMPT-{i} on the read side")
         assert order["totalWeight"] == i
-    status = container.queries.integration_status(wms.principal, "http://127.0.0.1/hook")
+    status = present_integration_status(container.queries.integration_status(wms.principal, "http://127.0.0.1/hook"))
     assert status["webhook"]["lastReceivedAt"] is not None
 
 

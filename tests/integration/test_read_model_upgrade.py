@@ -25,6 +25,7 @@ from infrastructure.settings import Settings
 from interfaces import container as container_module
 from interfaces.container import Container, build_container
 from tests.support.waits import wait_until
+from interfaces.http.presenters.orders import present_order
 
 
 class OrdersViewV2(SqlOrdersView):
@@ -82,7 +83,7 @@ def ingest(container: Container, tenant: Any, first: int, count: int) -> None:
 
 
 def planned(container: Container, admin: Principal) -> list[dict[str, Any]]:
-    return list(container.queries.orders_page(admin, "2025-02-22", 1000, None).items)
+    return [present_order(o) for o in container.queries.orders_page(admin, "2025-02-22", 1000, None).items]
 
 
 def columns(container: Container) -> set[str]:
