@@ -131,6 +131,9 @@ class IngestResult:
     def as_body(self) -> dict[str, Any]:
         """The documented success body, one entry per input item in input order.
 
+        The HTTP answers are built by ``interfaces/http/presenters/batch_results.py``;
+        this copy still serves the pull's Sync now answer (``application/pull_sync.py``).
+
         ``warnings`` (ignored fields) is added only when there are any, so a
         batch without them gets exactly the documented body.
         """
@@ -182,7 +185,11 @@ def partial_body(
     rejected: tuple[dict[str, Any], ...],
     warnings: tuple[dict[str, Any], ...] = (),
 ) -> dict[str, Any]:
-    """The answer of a partial acceptance: what was stored and what was refused, each with its index."""
+    """The answer of a partial acceptance: what was stored and what was refused, each with its index.
+
+    Still used for the error of a partial batch whose every item was refused
+    (``application/intake_app.py``); the HTTP answers come from the presenter.
+    """
     body: dict[str, Any] = {} if orders or not rejected else {"error": "Every order was rejected"}
     body.update(
         {

@@ -35,7 +35,7 @@ from application.principals import require as _require
 from application.commands import Principal
 from application.errors import InvalidRequestError, NotFoundError, ServiceUnavailableError
 from application.queries import IntakeQueries
-from application.read_models import Page
+from application.read_models import OrderView, Page
 from domain.ids import order_id as order_id_for
 from domain.roles import Permission
 
@@ -130,7 +130,7 @@ class ConsistentReads:
 
     # ------------------------------------------------------------------ by id
 
-    async def order(self, principal: Principal, order_id: str) -> dict[str, Any]:
+    async def order(self, principal: Principal, order_id: str) -> OrderView:
         _require(principal, Permission.READ_ORDERS)
         try:
             oid = UUID(order_id)
@@ -138,12 +138,12 @@ class ConsistentReads:
             raise NotFoundError("Order not found") from None
         return await self._order(oid, lambda: self.queries.order(principal, order_id))
 
-    async def order_by_external_id(self, principal: Principal, external_id: str) -> dict[str, Any]:
+    async def order_by_external_id(self, principal: Principal, external_id: str) -> OrderView:
         _require(principal, Permission.READ_ORDERS)
         oid = order_id_for(principal.tenant_id, external_id)
         return await self._order(oid, lambda: self.queries.order_by_external_id(principal, external_id))
 
-    async def _order(self, oid: UUID, read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    async def _order(self, oid: UUID, read: Callable[[], OrderView]) -> OrderView:
         position = await self._latest_of(oid)
         if position is None:
             raise NotFoundError("Order not found")
@@ -152,8 +152,8 @@ class ConsistentReads:
         # The order's customer may have been created after the order's own
         # events (a batch that moved the order to a new address): its name
         # shows once the read model has that customer too.
-        if found.get("customerName") is None and found.get("customerId"):
-            customer_position = await self._latest_of(UUID(found["customerId"]))
+        if found.customer_name is None and found.customer_id:
+            customer_position = await self._latest_of(UUID(found.customer_id))
             if customer_position is not None and customer_position > position:
                 await self.reach(("orders",), customer_position)
                 found = await self.run(read)

@@ -12,35 +12,28 @@ follower trusts the position it wrote itself instead of reading it back. That
 is safe because every tracking move is conditional on the expected position:
 a position moved elsewhere (another process, a rebuild) makes the write fail
 and the follower read it again. Timed polls and direct calls always read it.
+
+In the background it runs as a ``BackgroundLoop`` (``application/background.py``):
+supervised, backed off after failures, and only in the process holding its lease.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
+from application.background import BackgroundLoop
 from application.ports import Lease
-from application.projections import Projection
+from application.ports.projections import Projection, ReadModelUpgrade
 from application.read_models import TrackedView, TrackingConflictError
 
 log = logging.getLogger(__name__)
 
-
-class ReadModelUpgrade(Protocol):
-    """Builds a read model's new version beside the old one, then swaps it in."""
-
-    def pending(self) -> bool: ...
-
-    def newer_in_store(self) -> bool: ...
-
-    def step(self) -> int: ...
-
-    def run(self) -> None: ...
+#: Longest wait between tries of a failing follower (a database restart).
+MAX_BACKOFF_SECONDS = 5.0
 
 
 class ProjectionFollower:
@@ -65,35 +58,42 @@ class ProjectionFollower:
         self.coalesce = coalesce
         #: The position this follower last wrote; None: read it from the view.
         self._position: int | None = None
-        self._wakeup = threading.Event()
-        #: Set when a reader waits for this read model: no coalescing pause.
-        self._hurry = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.failures = 0
+        #: A save of this process woke the follower since its last pass.
+        self._saved = False
         self.on_error: Callable[[BaseException], None] | None = None
-        #: Background steps run only while this is held (one process per
+        #: Background passes run only while this is held (one process per
         #: projection); ``catch_up`` called directly (CLI, tests) does not ask.
         self.lease = lease
-        self.holds_lease = False
         #: When set: the read model's upgrade, run before following (by the lease holder).
         self.upgrade: ReadModelUpgrade | None = None
         self._upgrading = False
         #: The store holds a newer version of this read model: this process leaves it alone.
         self.retired = False
+        self._background = BackgroundLoop(
+            f"projection-{projection.name}",
+            self._pass,
+            first_backoff=poll_interval,
+            longest_backoff=MAX_BACKOFF_SECONDS,
+            coalesce=coalesce,
+            lease=lease,
+            standby_seconds=poll_interval,
+            on_takeover=self._take_over,
+            on_error=self._failed,
+        )
 
     @property
     def name(self) -> str:
         return self.projection.name
 
     def wake(self) -> None:
-        self._wakeup.set()
+        self._saved = True
+        self._background.wake()
 
     def hurry(self) -> None:
         """A read is waiting for this read model: follow now, skipping the
         pause that lets close saves be followed in one pass."""
-        self._hurry.set()
-        self._wakeup.set()
+        self._saved = True
+        self._background.wake(hurry=True)
 
     def catch_up(self, until: int | None = None, *, trust_position: bool = False) -> int:
         """Apply every event recorded so far (or up to ``until``); return how many
@@ -160,9 +160,6 @@ class ProjectionFollower:
             return False
         log.warning("projection %s: the store holds a newer version; this process leaves it alone", self.name)
         self.retired = True
-        if self.lease is not None:
-            self.lease.release()
-        self.holds_lease = False
         return True
 
     def lag(self) -> int:
@@ -172,62 +169,41 @@ class ProjectionFollower:
 
     # ------------------------------------------------------------------ background
 
+    @property
+    def failures(self) -> int:
+        return self._background.failures
+
+    @property
+    def holds_lease(self) -> bool:
+        return self._background.holds_lease
+
     def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=f"projection-{self.name}", daemon=True)
-        self._thread.start()
+        self._background.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        self._wakeup.set()
-        self._hurry.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        if self.lease is not None:
-            self.lease.release()
-            self.holds_lease = False
+        self._background.stop(timeout)
 
-    def _run(self) -> None:
-        # Supervised loop: an error (lost connection, database restart) is
-        # logged and retried with backoff; the follower never stays dead.
-        backoff = self.poll_interval
-        woken = False
-        while not self._stopping.is_set():
-            try:
-                # A standby asks again every poll interval and takes over
-                # when the holder stops or its session dies.
-                held = self.lease is None or self.lease.acquire()
-                if held and not self.holds_lease:
-                    self._position = None  # the lease changed hands: positions moved meanwhile
-                    if self._retire_if_newer():
-                        return
-                    self._upgrading = self.upgrade is not None and self.upgrade.pending()
-                self.holds_lease = held
-                if held and self._upgrading and self.upgrade is not None:
-                    # One batch of the new tables per pass, without waiting between them.
-                    if self.upgrade.step():
-                        continue
-                    self._upgrading = False
-                    self._position = None
-                elif held:
-                    self._follow(trust_position=woken)
-                backoff = self.poll_interval
-            except Exception as error:  # noqa: BLE001 - supervision boundary
-                self.failures += 1
-                log.warning("projection %s failed (%s); retrying in %.1fs", self.name, error, backoff)
-                if self.on_error is not None:
-                    self.on_error(error)
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            passed = time.monotonic()
-            woken = self._wakeup.wait(self.poll_interval)
-            if woken:
-                # Let the saves that follow this one arrive: one pass serves them
-                # all (unless a read is waiting, or the follower is stopping).
-                self._hurry.wait(max(0.0, self.coalesce - (time.monotonic() - passed)))
-            self._wakeup.clear()
-            if not self._stopping.is_set():
-                self._hurry.clear()
+    def _take_over(self) -> bool:
+        """The work became this process's: positions may have moved meanwhile."""
+        self._position = None
+        if self._retire_if_newer():
+            return False
+        self._upgrading = self.upgrade is not None and self.upgrade.pending()
+        return True
 
+    def _pass(self) -> float:
+        if self._upgrading and self.upgrade is not None:
+            # One batch of the new tables per pass, without waiting between them.
+            if self.upgrade.step():
+                return 0.0
+            self._upgrading = False
+            self._position = None
+        else:
+            # Trust the position written last only when a save woke us (a timed poll reads it).
+            woken, self._saved = self._saved, False
+            self._follow(trust_position=woken)
+        return self.poll_interval
+
+    def _failed(self, error: BaseException) -> None:
+        if self.on_error is not None:
+            self.on_error(error)

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from application.commands import Principal
 from application.errors import ForbiddenError
-from application.history import wire_fields
 from application.intake_app import IntakeApplication
-from application.timestamps import iso
-from domain.order import Order
+from domain.order import FieldValue, Order
 from domain.roles import Permission
 
 ORDER_TOPICS = tuple(sorted((Order.Created.TOPIC, Order.Updated.TOPIC)))  # type: ignore[attr-defined]
@@ -34,8 +33,25 @@ MAX_SCANS = 8
 
 
 @dataclass(frozen=True)
+class OrderChange:
+    """One change of one order, with the order's whole state after it."""
+
+    position: int
+    kind: str
+    order_id: str
+    external_order_id: str
+    version: int
+    timestamp: datetime
+    #: The fields this change set, by field name (a creation: those it gave a value).
+    changes: dict[str, FieldValue]
+    #: Every field of the order after this change, by field name.
+    state: dict[str, FieldValue]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class ChangesPage:
-    changes: list[dict[str, Any]]
+    changes: list[OrderChange]
     next_cursor: int
     #: Whether the page reached the newest change in the store (nothing more to read now).
     at_end: bool
@@ -67,7 +83,7 @@ class OrderChanges:
                 return ChangesPage(changes, position, position >= latest)
         return ChangesPage([], position, position >= latest)
 
-    def _changes_of(self, tenant: str, notifications: Sequence[Any]) -> list[dict[str, Any]]:
+    def _changes_of(self, tenant: str, notifications: Sequence[Any]) -> list[OrderChange]:
         to_event = self.app.mapper.to_domain_event
         events = [(n.id, to_event(n)) for n in notifications]
         # Updates don't name their tenant: the order's first event does.
@@ -88,7 +104,7 @@ class OrderChanges:
         return {oid: [to_event(s) for s in events] for oid, events in stored.items()}
 
 
-def _change(position: int, event: Any, history: list[Any]) -> dict[str, Any]:
+def _change(position: int, event: Any, history: list[Any]) -> OrderChange:
     created = history[0]
     details = dict(created.details)
     for earlier in history[1 : event.originator_version]:
@@ -97,20 +113,14 @@ def _change(position: int, event: Any, history: list[Any]) -> dict[str, Any]:
         kind, changed = "OrderCreated", {k: v for k, v in created.details.items() if v is not None}
     else:
         kind, changed = "OrderUpdated", dict(event.changes)
-    return {
-        "position": str(position),
-        "type": kind,
-        "orderId": str(event.originator_id),
-        "externalOrderId": created.external_order_id,
-        "version": event.originator_version,
-        "timestamp": iso(event.timestamp),
-        "changes": wire_fields(changed),
-        "state": {
-            "orderId": str(event.originator_id),
-            "externalOrderId": created.external_order_id,
-            **wire_fields(details),
-            "createdAt": iso(created.timestamp),
-            "updatedAt": iso(event.timestamp),
-            "version": event.originator_version,
-        },
-    }
+    return OrderChange(
+        position=position,
+        kind=kind,
+        order_id=str(event.originator_id),
+        external_order_id=created.external_order_id,
+        version=event.originator_version,
+        timestamp=event.timestamp,
+        changes=changed,
+        state=details,
+        created_at=created.timestamp,
+    )

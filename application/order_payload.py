@@ -5,127 +5,46 @@ pushed one. Checks run in the documented order and the first failing step
 decides the response: invalid JSON, payload shape, batch size, field
 validation (every item, every problem), then ``plannedDate``. Customer
 existence needs the store and is checked by the ``IngestOrders`` command.
+The rule of each field is in ``application/order_field_rules.py``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
-import re
-from typing import Annotated, Any, Optional
+from typing import Any
 
 import orjson
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ValidationError
 
 from application.errors import PayloadRejectedError
-from application.history import WIRE_NAME
+from application.order_field_rules import (
+    MAX_ID,
+    MAX_TAG,
+    MAX_TAGS,
+    MAX_TEXT,
+    NoNul,
+    OrderItem,
+    coordinate_problem,
+    has_address,
+    has_text,
+    is_calendar_date,
+    number_as_string,
+    problems_of,
+    reference_of,
+)
 from application.order_lines import OrderLine
 from application.problem_list import ProblemList
-from domain.addresses import normalise_address
+from domain.order import FIELDS
 
-MAX_TEXT = 1000
-MAX_ID = 255
-MAX_TAGS = 50
-MAX_TAG = 100
-
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_EXACT_FLOAT_LIMIT = 2.0**53
-
-
-def _number_as_string(value: Any) -> Any:
-    # WMS identifiers are sometimes sent as JSON numbers: accepted as their string.
-    if isinstance(value, bool):
-        return value  # left for the type check to refuse
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and abs(value) >= _EXACT_FLOAT_LIMIT:
-        # Too large to be exact (the JSON parser made it a float): two WMS ids
-        # would share one string. Left for the type check to refuse.
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, float):
-        return repr(value)
-    return value
-
-
-def reject_nul(value: str) -> str:
-    """Refuse U+0000 in text: PostgreSQL text columns cannot hold it, so a stored
-    one would stop the read models at that event."""
-    if "\x00" in value:
-        raise PydanticCustomError("nul_character", "must not contain NUL characters")
-    return value
-
-
-NoNul = AfterValidator(reject_nul)
-
-
-def _integral_float_as_int(value: Any) -> Any:
-    # 3.0 pallets is 3 pallets; 2.5 stays a float and is refused.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-# The constraints come before the number conversion so that pydantic trims
-# first and then counts (the other order let "   " through as "").
-ExternalId = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID),
-    BeforeValidator(_number_as_string),
-    NoNul,
+# Re-exported: the HTTP schemas and the OpenAPI document use these limits and rules.
+__all__ = [
+    "MAX_ID", "MAX_TAG", "MAX_TAGS", "MAX_TEXT", "NoNul", "OrderItem", "is_calendar_date",
+    "number_as_string", "parse_order_batch", "parse_order_batch_partially", "parse_order_batch_with_warnings",
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT), NoNul]
-Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, BeforeValidator(_integral_float_as_int), Field(ge=0, le=2**31 - 1)]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG), NoNul]
-
-
-class OrderItem(BaseModel):
-    """One order object as a WMS sends it. Unknown fields are ignored."""
-
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-    externalOrderId: ExternalId
-    deliveryAddress: Optional[Text] = None
-    customerId: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_ID), NoNul]] = None
-    customerName: Optional[Text] = None
-    customerContact: Optional[Text] = None
-    totalWeight: Optional[Quantity] = None
-    volume: Optional[Quantity] = None
-    palletCount: Optional[Count] = None
-    specialHandling: Optional[Annotated[list[Tag], Field(max_length=MAX_TAGS)]] = None
-    plannedDate: Any = None
-    latitude: Optional[Latitude] = None
-    longitude: Optional[Longitude] = None
-
 
 # Wire name -> Order field name, for the fields an item sets directly on the
 # order (the customer is decided from customerId / deliveryAddress instead).
-_ORDER_FIELD_OF = {wire: field for field, wire in WIRE_NAME.items() if field != "customer_id"}
-
-_TYPE_WORDS = {
-    "string_type": "must be a string",
-    "float_type": "must be a number",
-    "int_type": "must be a whole number",
-    "list_type": "must be an array of strings",
-    "finite_number": "must be a finite number",
-    "greater_than_equal": "must not be negative",
-    "less_than_equal": "is too large",
-    "missing": "is required",
-}
-
+_ORDER_FIELD_OF = {f.wire: f.name for f in FIELDS if f.name != "customer_id"}
 
 def parse_order_batch(body: bytes, *, max_items: int) -> tuple[OrderLine, ...]:
     """Parse and validate a webhook body; raise ``PayloadRejectedError`` with
@@ -169,7 +88,7 @@ def ignored_field_warnings(items: list[dict[str, Any]]) -> tuple[dict[str, Any],
             warnings.append(
                 {
                     "index": index,
-                    "externalOrderId": _reference_of(raw),
+                    "externalOrderId": reference_of(raw),
                     "field": shown,
                     "message": f"unknown field, ignored{hint}",
                 }
@@ -240,7 +159,7 @@ def parse_order_batch_partially(
             [item] = _validate_items([raw], index)
             _check_planned_dates([raw], index)
         except PayloadRejectedError as refused:
-            rejected.append({"index": index, "externalOrderId": _reference_of(raw), "status": refused.status, **refused.body})
+            rejected.append({"index": index, "externalOrderId": reference_of(raw), "status": refused.status, **refused.body})
             continue
         lines.append((index, _line_of(item)))
     kept = {index for index, _ in lines}
@@ -268,26 +187,26 @@ def _items_of(document: Any) -> list[dict[str, Any]]:
     )
 
 
-def _validate_items(raw_items: list[dict[str, Any]], start: int = 0) -> list[OrderItem]:
-    items: list[OrderItem] = []
+def _validate_items(raw_items: list[dict[str, Any]], start: int = 0) -> list[BaseModel]:
+    items: list[BaseModel] = []
     # Found in item order (within an item: its fields, then the address rule).
     problems = ProblemList()
     for index, raw in enumerate(raw_items, start):
-        reference = _reference_of(raw)
+        reference = reference_of(raw)
         try:
             item = OrderItem.model_validate(raw)
         except ValidationError as error:
             if problems.full:
                 problems.skip(error.error_count())
             else:
-                for problem in _problems_of(error, index, reference):
+                for problem in problems_of(error, index, reference):
                     problems.add(problem)
             item = None
-        pair = _coordinate_problem(raw, index, reference)
+        pair = coordinate_problem(raw, index, reference)
         if pair is not None:
             problems.add(pair)
             item = None
-        if not _has_text(raw.get("customerId")) and not _has_address(raw.get("deliveryAddress")):
+        if not has_text(raw.get("customerId")) and not has_address(raw.get("deliveryAddress")):
             problems.add(
                 {
                     "index": index,
@@ -303,66 +222,6 @@ def _validate_items(raw_items: list[dict[str, Any]], start: int = 0) -> list[Ord
     return items
 
 
-_RANGES = {"latitude": (-90, 90), "longitude": (-180, 180)}
-
-
-def _coordinate_problem(raw: dict[str, Any], index: int, reference: str | None) -> dict[str, Any] | None:
-    """Coordinates come as a pair: both numbers, or neither (both absent or both null)."""
-    lat, lon = raw.get("latitude"), raw.get("longitude")
-    if (lat is None) == (lon is None) and ("latitude" in raw) == ("longitude" in raw):
-        return None
-    missing = "longitude" if lat is not None else "latitude"
-    return {
-        "index": index,
-        "externalOrderId": reference,
-        "field": missing,
-        "message": "latitude and longitude must be given together (both or neither)",
-    }
-
-
-def _problems_of(error: ValidationError, index: int, reference: str | None) -> list[dict[str, Any]]:
-    problems = []
-    for e in error.errors(include_url=False, include_input=False):
-        loc = e["loc"]
-        field = str(loc[0]) if loc else "order"
-        where = field + "".join(f"[{part}]" for part in loc[1:])
-        if field in _RANGES and e["type"] in ("greater_than_equal", "less_than_equal"):
-            words = f"must be between {_RANGES[field][0]} and {_RANGES[field][1]}"
-        elif e["type"] in ("string_too_short", "too_short"):
-            words = "must not be empty"
-        elif e["type"] == "string_too_long":
-            words = f"must be at most {e['ctx']['max_length']} characters"
-        elif e["type"] == "too_long":
-            words = f"must have at most {e['ctx']['max_length']} entries"
-        else:
-            words = _TYPE_WORDS.get(e["type"], e["msg"])
-        problems.append(
-            {"index": index, "externalOrderId": reference, "field": field, "message": f"{where} {words}"}
-        )
-    return problems
-
-
-def _reference_of(raw: dict[str, Any]) -> str | None:
-    value = raw.get("externalOrderId")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        converted = _number_as_string(value)
-        return converted if isinstance(converted, str) else None
-    if isinstance(value, str):
-        return value[:MAX_ID]
-    return None
-
-
-def _has_text(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-def _has_address(value: Any) -> bool:
-    # Punctuation alone (",,,") names no address and could found no customer.
-    return isinstance(value, str) and bool(normalise_address(value))
-
-
 def _check_planned_dates(raw_items: list[dict[str, Any]], start: int = 0) -> None:
     messages = ProblemList()
     for index, raw in enumerate(raw_items, start):
@@ -374,7 +233,7 @@ def _check_planned_dates(raw_items: list[dict[str, Any]], start: int = 0) -> Non
             continue
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         messages.add(
-            f"item {index} (externalOrderId {_reference_of(raw)!r}): plannedDate must be a "
+            f"item {index} (externalOrderId {reference_of(raw)!r}): plannedDate must be a "
             f"real calendar date in YYYY-MM-DD format, got {shown}"
         )
     if messages:
@@ -384,18 +243,7 @@ def _check_planned_dates(raw_items: list[dict[str, Any]], start: int = 0) -> Non
         raise PayloadRejectedError(422, body)
 
 
-def is_calendar_date(value: Any) -> bool:
-    """A ``YYYY-MM-DD`` string naming a real calendar date (``2025-02-30`` is not)."""
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _line_of(item: OrderItem) -> OrderLine:
+def _line_of(item: BaseModel) -> OrderLine:
     given = item.model_fields_set
     patch = {
         _ORDER_FIELD_OF[name]: _value_of(getattr(item, name))

@@ -31,8 +31,7 @@ from eventsourcing.utils import get_topic
 from application.batch import BatchKeys, patched_lines
 from application.commands import OrderOutcome
 from application.order_lines import OrderLine
-from domain.order import Order
-from domain.order_rules import placed_details, revise_details, revision
+from domain.order import Order, placed_details, revise_details, revision
 from domain.source import Source
 
 

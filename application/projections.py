@@ -7,9 +7,10 @@ else) and writes through its view's writer; it never reads the event store.
 from __future__ import annotations
 
 from functools import singledispatchmethod
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from application.geocode_result import failure_reason
+from application.ports.projections import Projection
 from application.read_models import DeliveriesWriter, IntegrationsWriter, OrdersWriter
 from domain.addresses import normalise_address
 from domain.customer import Customer
@@ -19,14 +20,8 @@ from domain.order import Order
 from domain.webhook import WmsWebhook
 
 W = TypeVar("W")
-W_contra = TypeVar("W_contra", contravariant=True)
 
-
-class Projection(Protocol[W_contra]):
-    name: str
-    topics: frozenset[str]
-
-    def process(self, event: Any, writer: W_contra) -> None: ...
+__all__ = ["DeliveriesProjection", "IntegrationsProjection", "OrdersProjection", "Projection"]
 
 
 def _topics(*classes: type) -> frozenset[str]:

@@ -11,9 +11,12 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from domain.order import FieldValue
 
 W_co = TypeVar("W_co", covariant=True)
+T_co = TypeVar("T_co", covariant=True)
 
 
 class TrackingConflictError(Exception):
@@ -40,9 +43,119 @@ class TrackedView(Protocol[W_co]):
 
 
 @dataclass(frozen=True)
-class Page:
-    items: Sequence[dict[str, Any]]
+class Page(Generic[T_co]):
+    items: Sequence[T_co]
     next_cursor: str | None
+
+
+# Rows the queries return, in this code's own names: the HTTP layer's
+# presenters turn them into response bodies.
+
+
+@dataclass(frozen=True)
+class Location:
+    lat: float | None
+    lon: float | None
+    precision: str | None
+    #: pending, ok, failed, disabled (geocoding) or provided (the WMS sent coordinates).
+    status: str
+    #: Why geocoding failed (status failed only).
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order as shown: from the read model, or rebuilt from its events ("as of")."""
+
+    order_id: str
+    external_order_id: str
+    #: The order's fields by their names in ``domain.order.ORDER_FIELDS`` (coordinates are in ``location``).
+    fields: dict[str, FieldValue]
+    customer_name: str | None
+    #: None in an order shown as of a past version that has no coordinates of its own.
+    location: Location | None
+    created_at: str
+    updated_at: str
+    version: int
+
+    @property
+    def customer_id(self) -> str | None:
+        value = self.fields.get("customer_id")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    customer_id: str
+    name: str
+    contact: str | None
+    address: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class DateCount:
+    date: str
+    orders: int
+
+
+@dataclass(frozen=True)
+class PlannedDates:
+    """The dates that have orders, earliest first, and how many orders have no date."""
+
+    dates: list[DateCount]
+    undated: int
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    delivery_id: str
+    request_id: str
+    channel: str
+    received_at: str
+    status: int
+    processed: int
+    error: Any
+    endpoint_id: str | None
+    secret_used: str | None
+    #: Partial acceptance only (None otherwise): how many items were refused, and which.
+    rejected: int | None = None
+    rejected_items: list[Any] | None = None
+    #: The fields the batch sent that were ignored (None: there were none).
+    warnings: list[Any] | None = None
+
+
+@dataclass(frozen=True)
+class WebhookRow:
+    active: bool
+    connected_at: str
+    last_received_at: str | None
+    #: Until when a rotated-out secret still works (None: it no longer does).
+    previous_secret_expires_at: str | None
+
+
+@dataclass(frozen=True)
+class PullEndpointRow:
+    endpoint_id: str
+    url: str
+    method: str
+    interval_minutes: int | None
+    created_at: str
+    last_sync_at: str | None
+    last_sync_status: str | None
+    last_error: str | None
+    last_processed: int | None
+    next_sync_at: str | None
+
+
+@dataclass(frozen=True)
+class IntegrationStatus:
+    webhook_url: str
+    webhook: WebhookRow | None
+    pull_endpoints: list[PullEndpointRow]
+    #: Refused webhook requests by the reason shown, each ``{"count", "lastAt"}``
+    #: (None when refusals are not counted or there is no webhook).
+    refused: dict[str, dict[str, object]] | None = None
 
 
 class OrdersWriter(Protocol):
@@ -64,9 +177,9 @@ class OrdersWriter(Protocol):
 
 
 class OrdersQueries(Protocol):
-    def get_order(self, tenant_id: str, order_id: str) -> dict[str, Any] | None: ...
+    def get_order(self, tenant_id: str, order_id: str) -> OrderView | None: ...
 
-    def get_order_by_external_id(self, tenant_id: str, external_id: str) -> dict[str, Any] | None: ...
+    def get_order_by_external_id(self, tenant_id: str, external_id: str) -> OrderView | None: ...
 
     def list_orders(
         self,
@@ -77,17 +190,18 @@ class OrdersQueries(Protocol):
         *,
         search: str | None = None,
         undated: bool = False,
-    ) -> Page:
+    ) -> Page[OrderView]:
         """By external id. ``search``: the external id contains it (any case);
         ``undated``: only orders without a planned date."""
 
-    def planned_dates(self, tenant_id: str, since: str | None, limit: int) -> dict[str, Any]:
-        """``{"dates": [{"date", "orders"}], "undated": n}``: the dates from ``since`` on
-        that have orders, earliest first, and how many orders have no date."""
+    def planned_dates(self, tenant_id: str, since: str | None, limit: int) -> PlannedDates:
+        """The dates from ``since`` on that have orders, and how many orders have no date."""
 
-    def get_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None: ...
+    def get_customer(self, tenant_id: str, customer_id: str) -> CustomerRow | None: ...
 
-    def list_customers(self, tenant_id: str, search: str | None, limit: int, cursor: str | None) -> Page: ...
+    def list_customers(
+        self, tenant_id: str, search: str | None, limit: int, cursor: str | None
+    ) -> Page[CustomerRow]: ...
 
 
 class IntegrationsWriter(Protocol):
@@ -102,7 +216,7 @@ class IntegrationsWriter(Protocol):
 
 
 class IntegrationsQueries(Protocol):
-    def integration_status(self, tenant_id: str, webhook_url: str) -> dict[str, Any]: ...
+    def webhook_status(self, tenant_id: str) -> WebhookRow | None: ...
 
 
 class DeliveriesWriter(Protocol):
@@ -110,7 +224,7 @@ class DeliveriesWriter(Protocol):
 
 
 class DeliveriesQueries(Protocol):
-    def list_deliveries(self, tenant_id: str, limit: int, cursor: str | None) -> Page: ...
+    def list_deliveries(self, tenant_id: str, limit: int, cursor: str | None) -> Page[DeliveryRow]: ...
 
 
 class PullEndpointsWriter(Protocol):
@@ -124,5 +238,5 @@ class PullEndpointsWriter(Protocol):
 
 
 class PullEndpointsQueries(Protocol):
-    def list_pull_endpoints(self, tenant_id: str) -> list[dict[str, Any]]:
+    def list_pull_endpoints(self, tenant_id: str) -> list[PullEndpointRow]:
         """The tenant's pull endpoints with their sync status (never a secret), oldest first."""

@@ -17,6 +17,7 @@ from domain.roles import Role
 from infrastructure.malloc_arenas import limit_malloc_arenas
 from infrastructure.settings import Settings
 from interfaces.container import build_container
+from interfaces.http.presenters.history import present_history
 from interfaces.logging_setup import configure_logging
 from interfaces.startup import RUNTIME, StartupError, explain, load_settings, safe_store
 from interfaces.supervisor import DRAIN_SECONDS, MULTIPROC_ENV, default_processes, run_supervisor, share_rate_limit
@@ -350,7 +351,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     container = build_container(settings)
     try:
-        _print(OperatorCommands(container.app).order_history(args.tenant_id, args.order_id, args.external_id))
+        _print(present_history(OperatorCommands(container.app).order_history(args.tenant_id, args.order_id, args.external_id)))
     except NotFoundError as error:
         sys.stderr.write(f"{error}\n")
         return 1

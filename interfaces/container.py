@@ -20,10 +20,11 @@ from application.geocoding import GeocodingMonitor
 from application.intake_app import IntakeApplication
 from application.key_usage import KeyUsage
 from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection, Projection
-from application.pull_endpoints_projection import PullEndpointsProjection
-from application.pull_concurrency import SyncSlots
-from application.pull_schedule import lease_for
-from application.pull_sync import ExecutorRunner, PullService
+from application.blocking import ExecutorRunner
+from application.pull.concurrency import SyncSlots
+from application.pull.endpoints_projection import PullEndpointsProjection
+from application.pull.schedule import lease_for
+from application.pull.sync import PullService
 from application.queries import IntakeQueries
 from infrastructure.geocoding.worker import build_geocoding
 from infrastructure.key_usage import SqlKeyUsageStore
@@ -264,6 +265,7 @@ def _pull_from_wms(
     leases = SqlSyncLeases(view.db)
     leases.create_table()
     service = PullService(
+        app,
         app,
         source,
         SecretCipher.from_settings(settings.secret_key, settings.key_file),

@@ -3,18 +3,17 @@
 Store-parametrised tests run on both stores. PostgreSQL is required: if it
 can't be reached the tests fail loudly (CI must never skip them). Locally,
 ``WMS_INTAKE_TEST_POSTGRES=off`` deselects the PostgreSQL variants.
+
+The service's settings: ``make_settings`` defaults, changed for a module, class
+or test by the ``settings`` marker, e.g. ``pytestmark = pytest.mark.settings(geocoder="none")``.
+The helpers the fixtures use are in ``tests.support``.
 """
 
 from __future__ import annotations
 
-import io
-import logging
 import os
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,12 @@ from aiohttp.test_utils import TestClient
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from interfaces.logging_setup import JsonFormatter
-
-POSTGRES_URL = os.environ.get(
-    "WMS_INTAKE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-POSTGRES_ON = os.environ.get("WMS_INTAKE_TEST_POSTGRES", "on").lower() not in ("off", "0", "no")
-STORES = ["sqlite", "postgres"] if POSTGRES_ON else ["sqlite"]
+from tests.support.http import TenantKeys, Webhook
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL, STORES, make_settings, postgres_url
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "settings(**overrides): the service's settings for these tests")
     if os.environ.get("CI") and not POSTGRES_ON:
         raise pytest.UsageError("CI runs the PostgreSQL tests: unset WMS_INTAKE_TEST_POSTGRES")
 
@@ -50,11 +45,6 @@ def postgres_schema() -> Iterator[str]:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def postgres_url(schema: str) -> str:
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}schema={schema}"
-
-
 @pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -68,24 +58,17 @@ def database_url(store: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
     return postgres_url(schema)
 
 
-def make_settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "projection_poll_interval": 0.05,
-        "pull_allow_private": True,
-        "worker_threads": 8,
-        "db_pool_size": 4,
-        "db_max_overflow": 8,
-        # A fixed test key: no key file is written into the working directory.
-        "secret_key": "test-only-secret-key-with-more-than-32-characters",
-    }
-    values.update(overrides)
-    return Settings(**values)
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The ``settings`` markers' values: the test's own win over its class's and module's."""
+    overrides: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("settings"))):
+        overrides.update(marker.kwargs)
+    return overrides
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    return make_settings(database_url, **settings_overrides(request))
 
 
 @pytest.fixture
@@ -101,15 +84,6 @@ async def client(aiohttp_client: Any, container: Container) -> TestClient:
     return await aiohttp_client(create_app(container))
 
 
-@dataclass
-class TenantKeys:
-    tenant_id: str
-    admin_key: str
-
-    def auth(self, key: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key or self.admin_key}"}
-
-
 @pytest.fixture
 def tenant(container: Container) -> TenantKeys:
     created = container.app.create_tenant("Acme Deliveries")
@@ -123,51 +97,6 @@ def make_tenant(container: Container) -> Callable[[str], TenantKeys]:
         return TenantKeys(str(created.tenant_id), created.admin_api_key)
 
     return make
-
-
-@contextmanager
-def json_logs(level: int) -> Iterator[io.StringIO]:
-    """Every log line at ``level`` and above, formatted as in production (JSON lines)."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(level)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 3.0) -> Any:
-    """Poll an async ``check`` until it returns a truthy value (read models lag a little)."""
-    import asyncio
-
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
-        await asyncio.sleep(0.02)
-
-
-@dataclass
-class Webhook:
-    tenant: TenantKeys
-    url: str
-    secret: str
-
-    @property
-    def path(self) -> str:
-        return f"/api/integrations/wms/{self.tenant.tenant_id}"
-
-    def headers(self, secret: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {secret or self.secret}", "Content-Type": "application/json"}
 
 
 @pytest.fixture

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
 
 from application.access.webhook import WebhookAccess
 from application.batch import apply_batch, check_named_customers, keys_of
@@ -39,6 +36,7 @@ from application.order_lines import OrderLine
 from application.order_payload import parse_order_batch_partially, parse_order_batch_with_warnings
 from application.order_rows import record_batch
 from application.ports.aggregates import BatchStore
+from application.retrying import retry_on_conflict
 from application.write_positions import note_written
 from domain.delivery import Delivery
 from domain.ids import webhook_id
@@ -168,21 +166,22 @@ class OrderIntake:
         races (hot orders under heavy concurrency) the batch is read and stored
         in the writer's own turn, where no request of this process can overtake it.
         """
-        delay = 0.002
-        for attempt in range(MAX_CONFLICT_RETRIES):
-            try:
-                if attempt < OPTIMISTIC_ATTEMPTS:
-                    result = self._ingest_once(command, self.store.commit)
-                else:
-                    result = self.store.exclusively(lambda store: self._ingest_once(command, store.save))
-                self._batch_accepted(command.channel, result)
-                return result
-            except IntegrityError:
-                if attempt == MAX_CONFLICT_RETRIES - 1:
-                    break
-                time.sleep(random.uniform(0, delay))
-                delay = min(delay * 2, 0.25)
-        raise ServiceUnavailableError("too much contention on these orders; retry", retry_after=1)
+        def attempt(n: int) -> IngestResult:
+            if n < OPTIMISTIC_ATTEMPTS:
+                result = self._ingest_once(command, self.store.commit)
+            else:
+                result = self.store.exclusively(lambda store: self._ingest_once(command, store.save))
+            self._batch_accepted(command.channel, result)
+            return result
+
+        return retry_on_conflict(
+            attempt,
+            attempts=MAX_CONFLICT_RETRIES,
+            first_wait=0.002,
+            exhausted=lambda: ServiceUnavailableError(
+                "too much contention on these orders; retry", retry_after=1
+            ),
+        )
 
     def _ingest_once(self, command: IngestOrders, save: Save) -> IngestResult:
         keys = keys_of(command.tenant_id, command.lines)

@@ -86,3 +86,25 @@ class SecretBox(Protocol):
     def encrypt(self, plaintext: str) -> str: ...
 
     def decrypt(self, token: str) -> str: ...
+
+
+# The ports of each area, in their own modules; re-exported so that
+# ``from application.ports import …`` reaches every port.
+from application.ports.aggregates import AggregateStore  # noqa: E402
+from application.ports.blocking import BlockingRunner  # noqa: E402
+from application.ports.geocoding import (  # noqa: E402
+    GeocodingMonitor,
+    GeocodingQueue,
+    GeocodingQueueWriter,
+    GeocodingSnapshot,
+    QueuedAddress,
+)
+from application.ports.intake import BatchReceiver  # noqa: E402
+from application.ports.projections import Projection, ReadModelUpgrade  # noqa: E402
+from application.ports.pull import (  # noqa: E402
+    Claim,
+    PullFetchError,
+    PullUrlCheck,
+    ScheduleClaims,
+    SyncLeases,
+)

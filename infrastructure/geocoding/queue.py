@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from application.geocoding import QueuedAddress
+from application.ports.geocoding import QueuedAddress
 from domain.addresses import normalise_address
 from infrastructure.event_store import array_literal
 from infrastructure.read_models.tracked_view import SqlTrackedView

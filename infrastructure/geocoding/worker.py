@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from contextlib import suppress
 
+from application.background import BackgroundLoop
 from application.follower import ProjectionFollower
 from application.geocoding import (
     GeocodingProcessor,
@@ -53,11 +52,16 @@ class GeocodingWorker:
         self.queue = queue
         self.processor = processor
         self.poll_interval = poll_interval
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._wakeup: asyncio.Event | None = None
-        self._started = threading.Event()
+        # Supervised like the followers: a failure (database restart) is
+        # retried with backoff; stopping cancels a drain in flight.
+        self._background = BackgroundLoop(
+            "geocoding",
+            self._drain_pass,
+            first_backoff=poll_interval,
+            longest_backoff=MAX_FAILURE_BACKOFF,
+            on_exit=processor.close,
+            cancel_on_stop=True,
+        )
         queue.on_enqueued(self.notify)
 
     def wake(self) -> None:
@@ -66,10 +70,7 @@ class GeocodingWorker:
 
     def notify(self) -> None:
         """Addresses were queued: the drainer looks now (called from any thread)."""
-        loop, wakeup = self._loop, self._wakeup
-        if loop is not None and wakeup is not None and not loop.is_closed():
-            with suppress(RuntimeError):  # the loop closed in between: nothing to wake
-                loop.call_soon_threadsafe(wakeup.set)
+        self._background.wake()
 
     def snapshot(self) -> GeocodingSnapshot:
         return GeocodingSnapshot(pending=self.queue.depth(), requests=self.processor.stats.requests())
@@ -78,65 +79,21 @@ class GeocodingWorker:
 
     def start(self) -> None:
         self.follower.start()
-        self._started.clear()
-        self._thread = threading.Thread(target=self._run, name="geocoding", daemon=True)
-        self._thread.start()
-        self._started.wait(5.0)
+        self._background.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None and not loop.is_closed():
-            with suppress(RuntimeError):
-                loop.call_soon_threadsafe(task.cancel)
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._background.stop(timeout)
         self.follower.stop()
 
-    def _run(self) -> None:
-        with suppress(asyncio.CancelledError):
-            asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.current_task()
-        self._wakeup = asyncio.Event()
-        self._started.set()
-        try:
-            await self._drain_forever()
-        finally:
-            await self.processor.close()
-            self._loop = self._task = self._wakeup = None
-
-    async def _drain_forever(self) -> None:
-        # Supervised like the followers: a failure (database restart) is
-        # logged and retried with backoff; the drainer never stays dead.
-        backoff = self.poll_interval
-        while True:
-            try:
-                handled = await self.processor.drain()
-                wait = 0.0 if handled else await self._idle_seconds()
-                backoff = self.poll_interval
-            except Exception as error:  # noqa: BLE001 - supervision boundary
-                log.warning("geocoding failed (%s); retrying in %.1fs", error, backoff)
-                wait, backoff = backoff, min(backoff * 2, MAX_FAILURE_BACKOFF)
-            if wait > 0:
-                await self._sleep(wait)
+    async def _drain_pass(self) -> float:
+        handled = await self.processor.drain()
+        return 0.0 if handled else await self._idle_seconds()
 
     async def _idle_seconds(self) -> float:
         due = await asyncio.to_thread(self.queue.next_due)
         if due is None:
             return MAX_IDLE_SECONDS
         return min(max(due - self.processor.now(), 0.0), MAX_IDLE_SECONDS)
-
-    async def _sleep(self, seconds: float) -> None:
-        wakeup = self._wakeup
-        if wakeup is None:
-            await asyncio.sleep(seconds)
-            return
-        with suppress(TimeoutError):
-            await asyncio.wait_for(wakeup.wait(), seconds)
-        wakeup.clear()
 
 
 def build_geocoding(settings: Settings, app: IntakeApplication, db: Database) -> GeocodingWorker | None:

@@ -4,8 +4,7 @@ An aiohttp ``ClientSession`` belongs to the loop that opened it, and pulls run
 on two kinds of loop: the HTTP server's ("Sync now") and the scheduler's own.
 So each loop gets its own ``AiohttpPullSource`` (same policy), opened on its
 first fetch; ``close()`` closes the calling loop's one and must be awaited on
-that loop before it ends. Fetch failures become the application's
-``PullFetchFailedError`` (the application cannot know infrastructure types).
+that loop before it ends. Failures are the port's own ``PullFetchError``.
 """
 
 from __future__ import annotations
@@ -14,8 +13,7 @@ import asyncio
 import threading
 import weakref
 
-from application.pull_sync import PullFetchFailedError, PullUrlRefusedError
-from infrastructure.pull.outbound import AiohttpPullSource, OutboundPolicy, PullFetchError, check_pull_url
+from infrastructure.pull.outbound import AiohttpPullSource, OutboundPolicy, check_pull_url
 
 
 class PerLoopPullSource:
@@ -27,17 +25,11 @@ class PerLoopPullSource:
         self._lock = threading.Lock()
 
     async def fetch(self, url: str, method: str, secret: str, updated_since: str | None) -> bytes:
-        try:
-            return await self._for_this_loop().fetch(url, method, secret, updated_since)
-        except PullFetchError as error:
-            raise PullFetchFailedError(error.kind, error.message, error.status, error.retry_after) from None
+        return await self._for_this_loop().fetch(url, method, secret, updated_since)
 
     def check_url(self, url: str) -> list[str]:
         """The fetch's URL and address rules, applied without fetching (blocking: DNS)."""
-        try:
-            return check_pull_url(url, allow_private=self.policy.allow_private)
-        except PullFetchError as error:
-            raise PullUrlRefusedError(error.kind, error.message) from None
+        return check_pull_url(url, allow_private=self.policy.allow_private)
 
     async def close(self) -> None:
         """Close the calling loop's session (if it opened one); safe to call again."""

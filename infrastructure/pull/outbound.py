@@ -50,9 +50,9 @@ from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
 from application.media_types import is_json_media_type
+from application.ports.pull import PullFetchError
 
 __all__ = [
-    "FETCH_ERROR_KINDS",
     "AddressGuardResolver",
     "AiohttpPullSource",
     "OutboundPolicy",
@@ -61,20 +61,6 @@ __all__ = [
     "check_pull_url",
     "is_public_address",
 ]
-
-FETCH_ERROR_KINDS: Final[frozenset[str]] = frozenset(
-    {
-        "invalid_url",
-        "refused_address",
-        "unreachable",
-        "timeout",
-        "http_status",
-        "too_large",
-        "redirect_refused",
-        "redirect_loop",
-        "unsupported_media_type",
-    }
-)
 
 _ALLOWED_SCHEMES: Final = frozenset({"http", "https"})
 _REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
@@ -91,33 +77,6 @@ _REDACTED: Final = "[redacted]"
 _SHARED_ADDRESS_SPACE: Final = ipaddress.IPv4Network("100.64.0.0/10")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class PullFetchError(Exception):
-    """A pull fetch failed.
-
-    ``kind`` is one of: ``"invalid_url"``, ``"refused_address"``,
-    ``"unreachable"``, ``"timeout"``, ``"http_status"``, ``"too_large"``,
-    ``"redirect_refused"``.  ``status`` is set for ``"http_status"`` (and for
-    other kinds when a response status is known).  ``message`` is safe to show
-    and to log: it never contains the secret.
-    """
-
-    kind: str
-    message: str
-    status: int | None
-    retry_after: float | None
-
-    def __init__(
-        self, kind: str, message: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        if kind not in FETCH_ERROR_KINDS:
-            raise ValueError(f"unknown PullFetchError kind: {kind!r}")
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.status = status
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

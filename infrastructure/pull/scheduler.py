@@ -2,7 +2,7 @@
 
 It runs in its own thread with its own asyncio loop. Every tick it claims due
 endpoints in the database (exactly one process wins each; see
-``application/pull_schedule.py``) and starts one task per claim, up to
+``application/pull/schedule.py``) and starts one task per claim, up to
 ``max_in_flight`` at once: a slow WMS occupies one task until its timeout and
 never holds up other endpoints or the next tick. A failed sync is recorded and
 backs off through the endpoint's schedule; a failing tick (the database is
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from application.background import BackgroundLoop
 from application.ports import Clock
-from application.pull_schedule import Claim, ScheduleClaims
-from application.pull_sync import BlockingRunner, PullService
+from application.ports.blocking import BlockingRunner
+from application.ports.pull import Claim, ScheduleClaims
+from application.pull.sync import PullService
 
 log = logging.getLogger(__name__)
 
@@ -55,58 +56,34 @@ class PullScheduler:
         self.ticks = 0
         self.started = 0
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._stopping = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
+        # A failing tick (the database is away) waits twice the tick, then
+        # twice as long after each failure in a row.
+        self._background = BackgroundLoop(
+            "pull-scheduler",
+            self._tick_pass,
+            first_backoff=2 * tick_seconds,
+            longest_backoff=MAX_TICK_BACKOFF,
+            on_exit=self._finish,
+        )
 
     # ------------------------------------------------------------------ worker protocol
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run_loop, name="pull-scheduler", daemon=True)
-        self._thread.start()
+        self._background.start()
 
     def stop(self, timeout: float = 15.0) -> None:
-        self._stopping.set()
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            try:
-                loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:
-                pass  # the loop already ended
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._background.stop(timeout)
 
     # ------------------------------------------------------------------ the loop
 
-    def _run_loop(self) -> None:
-        asyncio.run(self._main())
+    async def _tick_pass(self) -> float:
+        await self.tick()
+        return self.tick_seconds
 
-    async def _main(self) -> None:
-        self._wake = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        delay = self.tick_seconds
-        try:
-            while not self._stopping.is_set():
-                try:
-                    await self.tick()
-                    delay = self.tick_seconds
-                except Exception as error:  # noqa: BLE001 - supervision boundary: keep scheduling
-                    delay = min(max(delay, self.tick_seconds) * 2, MAX_TICK_BACKOFF)
-                    log.warning("pull scheduler tick failed (%s); next try in %.1fs", error, delay)
-                try:
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                except TimeoutError:
-                    pass
-        finally:
-            await self._drain()
-            if self.close_outbound is not None:
-                await self.close_outbound()
-            self._loop = None
+    async def _finish(self) -> None:
+        await self._drain()
+        if self.close_outbound is not None:
+            await self.close_outbound()
 
     async def tick(self) -> int:
         """Claim what is due (as many as there are free slots) and start syncing it."""

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from application.errors import InvalidRequestError
-from application.read_models import Page
+from application.read_models import DeliveryRow, Page
 from application.timestamps import iso
 from infrastructure.read_models.tracked_view import (
     BatchedWriter,
@@ -45,7 +45,7 @@ class SqlDeliveriesView(SqlTrackedView):
 
     def list_deliveries(
         self, tenant_id: str, limit: int, cursor: str | None, request_id: str | None = None
-    ) -> Page:
+    ) -> Page[DeliveryRow]:
         where, params = ["d.tenant_id = %s"], [tenant_id]
         if request_id is not None:
             where.append("d.request_id = %s")
@@ -105,25 +105,19 @@ class DeliveriesTableWriter(BatchedWriter):
             )
 
 
-def _delivery_of(row: dict[str, Any]) -> dict[str, Any]:
-    entry = _entry_of(row)
-    if row["rejected_items"] is not None:
-        entry["rejected"] = int(row["rejected"] or 0)
-        entry["rejectedItems"] = orjson.loads(row["rejected_items"])
-    if row["warnings"] is not None:
-        entry["warnings"] = orjson.loads(row["warnings"])
-    return entry
-
-
-def _entry_of(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "deliveryId": row["delivery_id"],
-        "requestId": row["request_id"],
-        "channel": row["channel"],
-        "receivedAt": row["received_at"],
-        "status": int(row["status"]),
-        "processed": int(row["processed"]),
-        "error": orjson.loads(row["error"]) if row["error"] is not None else None,
-        "endpointId": row["endpoint_id"],
-        "secretUsed": row["secret_used"],
-    }
+def _delivery_of(row: dict[str, Any]) -> DeliveryRow:
+    partial = row["rejected_items"] is not None
+    return DeliveryRow(
+        delivery_id=row["delivery_id"],
+        request_id=row["request_id"],
+        channel=row["channel"],
+        received_at=row["received_at"],
+        status=int(row["status"]),
+        processed=int(row["processed"]),
+        error=orjson.loads(row["error"]) if row["error"] is not None else None,
+        endpoint_id=row["endpoint_id"],
+        secret_used=row["secret_used"],
+        rejected=int(row["rejected"] or 0) if partial else None,
+        rejected_items=orjson.loads(row["rejected_items"]) if partial else None,
+        warnings=orjson.loads(row["warnings"]) if row["warnings"] is not None else None,
+    )

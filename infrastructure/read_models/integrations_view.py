@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
-
+from application.read_models import WebhookRow
 from application.timestamps import iso
 from infrastructure.read_models.tracked_view import BatchedWriter, SqlTrackedView
 from infrastructure.sql import SqlCursor
@@ -25,27 +24,20 @@ class SqlIntegrationsView(SqlTrackedView):
     def writer(self, cursor: SqlCursor) -> IntegrationsTableWriter:
         return IntegrationsTableWriter(self, cursor)
 
-    def integration_status(self, tenant_id: str, webhook_url: str) -> dict[str, Any]:
+    def webhook_status(self, tenant_id: str) -> WebhookRow | None:
         row = self.db.query_one(
             f"SELECT * FROM {self.db.table('rm_webhooks')} WHERE tenant_id = %s", (tenant_id,)
         )
-        webhook = (
-            {
-                "webhookUrl": webhook_url,
-                "active": bool(row["active"]),
-                "connectedAt": row["connected_at"],
-                "lastReceivedAt": row["last_received_at"],
-                # Shown while a rotated-out secret still works, then gone.
-                "previousSecretExpiresAt": (
-                    row["previous_secret_expires_at"]
-                    if row["previous_secret_expires_at"] and row["previous_secret_expires_at"] > iso(datetime.now(timezone.utc))
-                    else None
-                ),
-            }
-            if row
-            else None
+        if row is None:
+            return None
+        until = row["previous_secret_expires_at"]
+        return WebhookRow(
+            active=bool(row["active"]),
+            connected_at=row["connected_at"],
+            last_received_at=row["last_received_at"],
+            # Shown while a rotated-out secret still works, then gone.
+            previous_secret_expires_at=until if until and until > iso(datetime.now(timezone.utc)) else None,
         )
-        return {"webhook": webhook, "pullEndpoints": []}
 
 
 class IntegrationsTableWriter(BatchedWriter):

@@ -9,8 +9,9 @@ import orjson
 
 from application.errors import InvalidRequestError
 from application.history import provided_location
-from application.read_models import Page
+from application.read_models import CustomerRow, DateCount, Location, OrderView, Page, PlannedDates
 from application.timestamps import iso
+from domain.order import COORDINATES, ORDER_FIELDS
 from infrastructure.read_models.tracked_view import (
     BatchedWriter,
     SqlTrackedView,
@@ -21,18 +22,11 @@ from infrastructure.read_models.tracked_view import (
 from infrastructure.sql import Database, SqlCursor
 
 ORDER_COLUMNS = (
-    "customer_id",
-    "delivery_address",
-    "total_weight",
-    "volume",
-    "pallet_count",
-    "special_handling",
-    "planned_date",
+    *ORDER_FIELDS,
     # The normalised delivery address; NULL: the order is delivered to its customer's.
     "address_key",
     # Coordinates the WMS sent: when set, they are the order's location.
-    "latitude",
-    "longitude",
+    *COORDINATES,
 )
 
 
@@ -95,7 +89,7 @@ class SqlOrdersView(SqlTrackedView):
             "AND l.address_key = COALESCE(o.address_key, c.address_key) "
         )
 
-    def get_order(self, tenant_id: str, order_id: str) -> dict[str, Any] | None:
+    def get_order(self, tenant_id: str, order_id: str) -> OrderView | None:
         if not storable(order_id):
             return None
         row = self.db.query_one(
@@ -103,7 +97,7 @@ class SqlOrdersView(SqlTrackedView):
         )
         return _order_of(row) if row else None
 
-    def get_order_by_external_id(self, tenant_id: str, external_id: str) -> dict[str, Any] | None:
+    def get_order_by_external_id(self, tenant_id: str, external_id: str) -> OrderView | None:
         if not storable(external_id):
             return None
         row = self.db.query_one(
@@ -121,7 +115,7 @@ class SqlOrdersView(SqlTrackedView):
         *,
         search: str | None = None,
         undated: bool = False,
-    ) -> Page:
+    ) -> Page[OrderView]:
         where, params = ["o.tenant_id = %s"], [tenant_id]
         if planned_date is not None:
             where.append("o.planned_date = %s")
@@ -144,9 +138,9 @@ class SqlOrdersView(SqlTrackedView):
         )
         items = [_order_of(r) for r in rows[:limit]]
         more = len(rows) > limit
-        return Page(items, encode_cursor([items[-1]["externalOrderId"]]) if more else None)
+        return Page(items, encode_cursor([items[-1].external_order_id]) if more else None)
 
-    def planned_dates(self, tenant_id: str, since: str | None, limit: int) -> dict[str, Any]:
+    def planned_dates(self, tenant_id: str, since: str | None, limit: int) -> PlannedDates:
         orders = self.db.table("rm_orders")
         rows = self.db.query(
             f"SELECT planned_date, COUNT(*) AS orders FROM {orders} "
@@ -158,12 +152,12 @@ class SqlOrdersView(SqlTrackedView):
             f"SELECT COUNT(*) AS orders FROM {orders} WHERE tenant_id = %s AND planned_date IS NULL",
             (tenant_id,),
         )
-        return {
-            "dates": [{"date": row["planned_date"], "orders": int(row["orders"])} for row in rows],
-            "undated": int(undated["orders"]) if undated else 0,
-        }
+        return PlannedDates(
+            [DateCount(row["planned_date"], int(row["orders"])) for row in rows],
+            int(undated["orders"]) if undated else 0,
+        )
 
-    def get_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+    def get_customer(self, tenant_id: str, customer_id: str) -> CustomerRow | None:
         if not storable(customer_id):
             return None
         row = self.db.query_one(
@@ -174,7 +168,9 @@ class SqlOrdersView(SqlTrackedView):
             return None
         return _customer_of(row)
 
-    def list_customers(self, tenant_id: str, search: str | None, limit: int, cursor: str | None) -> Page:
+    def list_customers(
+        self, tenant_id: str, search: str | None, limit: int, cursor: str | None
+    ) -> Page[CustomerRow]:
         """A tenant's customers by name (then id); ``search`` matches any part
         of the name or the address, ignoring case."""
         where, params = ["tenant_id = %s"], [tenant_id]
@@ -197,7 +193,7 @@ class SqlOrdersView(SqlTrackedView):
         )
         items = [_customer_of(r) for r in rows[:limit]]
         more = len(rows) > limit
-        return Page(items, encode_cursor([items[-1]["name"], items[-1]["customerId"]]) if more else None)
+        return Page(items, encode_cursor([items[-1].name, items[-1].customer_id]) if more else None)
 
 
 _UPSERT_CUSTOMER = (
@@ -338,40 +334,29 @@ def _column_value(name: str, value: Any) -> Any:
     return value
 
 
-def _customer_of(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "customerId": row["customer_id"],
-        "name": row["name"],
-        "contact": row["contact"],
-        "address": row["address"],
-        "createdAt": row["created_at"],
-    }
+def _customer_of(row: dict[str, Any]) -> CustomerRow:
+    return CustomerRow(row["customer_id"], row["name"], row["contact"], row["address"], row["created_at"])
 
 
-def _order_of(row: dict[str, Any]) -> dict[str, Any]:
-    handling = row["special_handling"]
+def _order_of(row: dict[str, Any]) -> OrderView:
     status = row["location_status"] or "pending"
-    location = {
-        "lat": row["location_lat"],
-        "lon": row["location_lon"],
-        "precision": row["location_precision"],
-        "status": status,
-    }
-    if status == "failed" and row["location_failure"]:
-        location["reason"] = row["location_failure"]
-    return {
-        "orderId": row["order_id"],
-        "externalOrderId": row["external_order_id"],
-        "customerId": row["customer_id"],
-        "customerName": row["customer_name"],
-        "deliveryAddress": row["delivery_address"],
-        "totalWeight": row["total_weight"],
-        "volume": row["volume"],
-        "palletCount": row["pallet_count"],
-        "specialHandling": orjson.loads(handling) if handling is not None else None,
-        "plannedDate": row["planned_date"],
-        "location": provided_location(row["latitude"], row["longitude"]) or location,
-        "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"],
-        "version": int(row["version"]),
-    }
+    location = Location(
+        row["location_lat"],
+        row["location_lon"],
+        row["location_precision"],
+        status,
+        row["location_failure"] if status == "failed" and row["location_failure"] else None,
+    )
+    fields = {name: row[name] for name in ORDER_FIELDS}
+    if fields["special_handling"] is not None:
+        fields["special_handling"] = orjson.loads(fields["special_handling"])
+    return OrderView(
+        order_id=row["order_id"],
+        external_order_id=row["external_order_id"],
+        fields=fields,
+        customer_name=row["customer_name"],
+        location=provided_location(row["latitude"], row["longitude"]) or location,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=int(row["version"]),
+    )

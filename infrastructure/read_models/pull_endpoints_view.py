@@ -2,7 +2,7 @@
 
 One row per endpoint. The projection writes the endpoint's columns; the
 scheduler writes only ``claimed_until`` and ``claim_token`` (see
-``application/pull_schedule.py``), and the projection ends a claim when it
+``application/pull/schedule.py``), and the projection ends a claim when it
 applies the attempt the claim was made for. Timestamps are ISO 8601 UTC text
 of one fixed width, so they compare correctly as strings on both databases.
 """
@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from application.pull_schedule import Claim
+from application.ports.pull import Claim
+from application.read_models import PullEndpointRow
 from application.timestamps import iso
 from infrastructure.read_models.tracked_view import BatchedWriter, SqlTrackedView
 from infrastructure.sql import SqlCursor
@@ -45,7 +46,7 @@ class SqlPullEndpointsView(SqlTrackedView):
 
     # ---------------------------------------------------------------- queries
 
-    def list_pull_endpoints(self, tenant_id: str) -> list[dict[str, Any]]:
+    def list_pull_endpoints(self, tenant_id: str) -> list[PullEndpointRow]:
         rows = self.db.query(
             f"SELECT * FROM {self.db.table(TABLE)} WHERE tenant_id = %s ORDER BY created_at, endpoint_id",
             (tenant_id,),
@@ -144,16 +145,16 @@ def _moment(value: datetime | None) -> str | None:
     return iso(value) if value is not None else None
 
 
-def _endpoint_of(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["endpoint_id"],
-        "url": row["url"],
-        "method": row["method"],
-        "intervalMinutes": row["interval_minutes"],
-        "createdAt": row["created_at"],
-        "lastSyncAt": row["last_sync_at"],
-        "lastSyncStatus": row["last_sync_status"],
-        "lastError": row["last_error"],
-        "lastProcessed": row["last_processed"],
-        "nextSyncAt": row["next_sync_at"],
-    }
+def _endpoint_of(row: dict[str, Any]) -> PullEndpointRow:
+    return PullEndpointRow(
+        endpoint_id=row["endpoint_id"],
+        url=row["url"],
+        method=row["method"],
+        interval_minutes=row["interval_minutes"],
+        created_at=row["created_at"],
+        last_sync_at=row["last_sync_at"],
+        last_sync_status=row["last_sync_status"],
+        last_error=row["last_error"],
+        last_processed=row["last_processed"],
+        next_sync_at=row["next_sync_at"],
+    )

@@ -20,7 +20,7 @@ from application.errors import (
     UnauthorizedError,
     UpstreamError,
 )
-from application.pull_concurrency import TooManySyncsError
+from application.pull.concurrency import TooManySyncsError
 from interfaces.http.responses import json_response
 
 log = logging.getLogger("wms_intake.http")

@@ -30,6 +30,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from application.errors import InvalidRequestError
 from application.order_payload import MAX_ID, MAX_TAG, MAX_TAGS, MAX_TEXT, OrderItem
+from domain.order import FIELDS
 from interfaces.http import response_schemas as rs
 from interfaces.http.examples import example_of
 from interfaces.http.openapi_positions import describe_event_positions
@@ -411,25 +412,13 @@ def _schemas(models: list[type[BaseModel]]) -> tuple[dict[Any, dict[str, Any]], 
     return refs, schemas
 
 
-#: The documentation's table, field by field.
+#: The documentation's table, field by field: the order's own fields are
+#: described where they are declared (``domain.order.FIELDS``).
 WEBHOOK_FIELDS = {
     "externalOrderId": "Your order reference. Same ID = update existing order. A number is taken as its string.",
-    "deliveryAddress": "Full delivery address (required if no customerId). Used to create or find a customer "
-    "and to geocode.",
-    "customerId": "Existing customer ID (required if no deliveryAddress). It must name a customer of this "
-    "tenant: otherwise the whole batch gets 400 Customer not found (a rule about stored data, which a "
-    "schema cannot state).",
     "customerName": 'Used when creating a customer from deliveryAddress (default "WMS Customer").',
     "customerContact": 'Contact when creating customer (default "N/A").',
-    "totalWeight": "Order weight in kg.",
-    "volume": "Volume in m³.",
-    "palletCount": "Number of pallets.",
-    "specialHandling": 'Array of strings (e.g. ["fragile", "timed_slot"]).',
-    "plannedDate": "Delivery date in ISO format (YYYY-MM-DD). Orders appear in Planning for this date.",
-    "latitude": "WGS84 latitude of the delivery, -90..90; with longitude (both or neither, else 400). The "
-    "order's location is then these coordinates (status provided) and its address is not geocoded; a later "
-    "new deliveryAddress without coordinates drops them and is geocoded.",
-    "longitude": "WGS84 longitude of the delivery, -180..180; with latitude (both or neither, else 400).",
+    **{f.wire: f.description for f in FIELDS},
 }
 
 #: A JSON number taken as an order reference must be exact: integers of up

@@ -1,8 +1,9 @@
 """The shapes of the service's responses, as pydantic models.
 
-The handlers build their bodies as plain dicts (serialised with orjson); these
-models exist to describe those bodies in the OpenAPI document, which a test
-keeps true by checking live responses against it. A body is closed
+The presenters (``interfaces/http/presenters/``) build the bodies as plain
+dicts (serialised with orjson); these models describe those bodies in the
+OpenAPI document, which tests keep true by checking live responses and each
+presenter's output against them. A body is closed
 (``additionalProperties: false``): a field the server adds must be named here
 first, so the document never lags the server. Every field named here is
 required unless it has a default, and a nullable field says so. Error bodies
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
+
+from domain.order import COORDINATES, FIELDS, OrderField
 
 
 class Shape(BaseModel):
@@ -354,21 +357,31 @@ class Location(Shape):
     )
 
 
-class OrderBody(Shape):
-    orderId: str
-    externalOrderId: str
-    customerId: Optional[str]
-    customerName: Optional[str]
-    deliveryAddress: Optional[str]
-    totalWeight: Optional[float]
-    volume: Optional[float]
-    palletCount: Optional[int]
-    specialHandling: Optional[list[str]]
-    plannedDate: Optional[str] = Field(description="YYYY-MM-DD")
-    location: Optional[Location] = Field(description="null in an order shown as of a past version")
-    createdAt: str = Timestamp
-    updatedAt: str = Timestamp
-    version: int = Field(ge=1)
+def _shown_type(field: OrderField) -> Any:
+    return Optional[list[field.kind]] if field.many else Optional[field.kind]  # type: ignore[valid-type]  # a type built at run time from the field table
+
+
+#: What an order field's type alone doesn't say about how it is shown.
+_SHOWN_AS = {"planned_date": "YYYY-MM-DD"}
+
+#: An order as shown: its fields (``domain.order.FIELDS``, the coordinates
+#: being its ``location``), its customer's name, location and versions.
+OrderBody = create_model(
+    "OrderBody",
+    __base__=Shape,
+    orderId=(str, ...),
+    externalOrderId=(str, ...),
+    **{
+        f.wire: (_shown_type(f), Field(description=_SHOWN_AS[f.name]) if f.name in _SHOWN_AS else ...)
+        for f in FIELDS
+        if f.name not in COORDINATES
+    },
+    customerName=(Optional[str], ...),
+    location=(Optional[Location], Field(description="null in an order shown as of a past version")),
+    createdAt=(str, Timestamp),
+    updatedAt=(str, Timestamp),
+    version=(int, Field(ge=1)),
+)
 
 
 class OrdersPage(Shape):
@@ -405,9 +418,9 @@ class OrderChange(Shape):
     timestamp: str = Timestamp
     changes: dict[str, Any] = Field(description="the fields this change set (wire names; null cleared one)")
     state: dict[str, Any] = Field(
-        description="the order's fields after this change: orderId, externalOrderId, customerId, deliveryAddress, "
-        "totalWeight, volume, palletCount, specialHandling, plannedDate, latitude, longitude, createdAt, "
-        "updatedAt, version"
+        description="the order's fields after this change: orderId, externalOrderId, "
+        + ", ".join(f.wire for f in FIELDS)
+        + ", createdAt, updatedAt, version"
     )
 
 

@@ -30,8 +30,10 @@ from playwright.async_api import Browser, Locator, Page, ViewportSize, async_pla
 
 from interfaces.container import build_container
 from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, eventually, make_settings
-from tests.fake_wms import FakeWms
+from tests.support.fake_wms import FakeWms
+from tests.support.http import TenantKeys
+from tests.support.settings import make_settings
+from tests.support.waits import eventually
 
 CHROMIUM = os.environ.get("WMS_INTAKE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -184,7 +186,7 @@ async def settled_orders(client: TestClient, tenant: TenantKeys) -> list[dict[st
         orders[:] = found
         return bool(orders) and all(o["location"]["status"] != "pending" for o in orders)
 
-    await eventually(decided, timeout=10.0)
+    await eventually(decided, within=10.0)
     return orders
 
 

@@ -15,7 +15,8 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
 from tests.browser.test_dashboard import LAPTOP, Screenshots, Watch, bearer, browser, origin_of, shots, sign_in
-from tests.conftest import TenantKeys, eventually
+from tests.support.http import TenantKeys
+from tests.support.waits import eventually
 
 __all__ = ["browser", "shots"]  # fixtures shared with the main dashboard test
 

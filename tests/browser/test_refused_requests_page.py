@@ -9,7 +9,8 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
 from tests.browser.test_dashboard import Watch, bearer, browser, origin_of, sign_in  # noqa: F401
-from tests.conftest import TenantKeys, Webhook, eventually
+from tests.support.http import TenantKeys, Webhook
+from tests.support.waits import eventually
 
 
 async def test_the_integrations_page_says_how_many_requests_were_refused_and_when(

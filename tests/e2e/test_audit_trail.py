@@ -30,7 +30,10 @@ from domain.delivery import Delivery
 from domain.ids import webhook_id
 from infrastructure.settings import Settings
 from interfaces.container import Container
-from tests.conftest import POSTGRES_URL, TenantKeys, Webhook, eventually
+from tests.support.http import TenantKeys, Webhook
+from tests.support.settings import POSTGRES_URL
+from tests.support.waits import eventually
+from interfaces.http.presenters.history import present_history
 
 ADDRESS = "10 High Street, London SW1A 1AA"
 
@@ -361,7 +364,7 @@ def test_the_cli_prints_the_same_history_as_the_api(container: Container, settin
                          max_body_bytes=10_000)
         )
     order_id = str(result.orders[0].order_id)
-    expected = app.order_history(admin, order_id)
+    expected = present_history(app.order_history(admin, order_id))
     env = {**os.environ, "WMS_INTAKE_DATABASE_URL": settings.database_url}
     done = subprocess.run(
         [sys.executable, "-m", "interfaces.cli", "orders", "history", tenant.tenant_id, order_id],

@@ -24,15 +24,11 @@ from aiohttp.test_utils import TestClient
 
 from bench.loadgen import ServerProcess
 from interfaces.container import Container
-from tests.conftest import TenantKeys, Webhook
+from tests.support.http import TenantKeys, Webhook, accept_orders
+from tests.support.processes import servers_running
+from tests.support.settings import SECRET_KEY
 
 ADDRESS = "10 High Street, London SW1A 1AA"
-
-
-async def post(client: TestClient, hook: Webhook, payload: Any) -> dict[str, Any]:
-    response = await client.post(hook.path, data=orjson.dumps(payload), headers=hook.headers())
-    assert response.status == 200, await response.text()
-    return dict(await response.json())
 
 
 async def changes(
@@ -51,18 +47,18 @@ async def test_a_consumer_sees_each_version_once_in_order_with_changes_and_state
     client: TestClient, webhook: Webhook, make_tenant: Any
 ) -> None:
     tenant = webhook.tenant
-    await post(client, webhook, [
+    await accept_orders(client, webhook, [
         {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 1},
         {"externalOrderId": "F-2", "deliveryAddress": ADDRESS},
     ])
-    await post(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2,
+    await accept_orders(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2,
                                  "latitude": 51.5, "longitude": -0.1})
-    await post(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2})  # no change
+    await accept_orders(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2})  # no change
     # Another tenant's orders never show in this feed.
     other = make_tenant("Other Co")
     response = await client.post(f"/api/tenants/{other.tenant_id}/integrations/wms/webhook", headers=other.auth())
     other_hook = Webhook(other, "", (await response.json())["secret"])
-    await post(client, other_hook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS})
+    await accept_orders(client, other_hook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS})
 
     first = await changes(client, tenant, limit="2")
     assert [(c["externalOrderId"], c["version"], c["type"]) for c in first["changes"]] == [
@@ -101,7 +97,7 @@ async def test_a_long_poll_answers_with_the_change_that_arrives(client: TestClie
     cursor = (await changes(client, tenant))["nextCursor"]
     polling = asyncio.create_task(changes(client, tenant, after=cursor, wait="20"))
     await asyncio.sleep(0.1)  # let the poll start waiting (it would answer either way)
-    await post(client, webhook, {"externalOrderId": "LATE-1", "deliveryAddress": ADDRESS})
+    await accept_orders(client, webhook, {"externalOrderId": "LATE-1", "deliveryAddress": ADDRESS})
     answer = await asyncio.wait_for(polling, 20)
     assert [c["externalOrderId"] for c in answer["changes"]] == ["LATE-1"]
 
@@ -112,17 +108,9 @@ async def test_a_long_poll_answers_with_the_change_that_arrives(client: TestClie
 @pytest.fixture
 def servers(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two ``wms-intake serve`` processes on the test's database."""
-    env = {"WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0", "WMS_INTAKE_LOG_LEVEL": "WARNING",
-           "WMS_INTAKE_SECRET_KEY": "test-only-secret-key-with-more-than-32-characters"}
-    pair = (ServerProcess(database_url, tmp_path / "one.log", env=env),
-            ServerProcess(database_url, tmp_path / "two.log", env=env))
-    try:
-        for server in pair:
-            server.start()
-        yield pair
-    finally:
-        for server in pair:
-            server.stop()
+    env = {"WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0", "WMS_INTAKE_LOG_LEVEL": "WARNING", "WMS_INTAKE_SECRET_KEY": SECRET_KEY}
+    with servers_running(2, database_url, tmp_path, env) as (one, two):
+        yield one, two
 
 
 async def test_a_tailing_consumer_sees_every_version_of_every_order_once_in_order_under_concurrent_load(

@@ -22,7 +22,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import POSTGRES_URL, make_settings, postgres_url
+from tests.support.settings import POSTGRES_URL, make_settings, postgres_url
+from tests.support.waits import wait_until
 from interfaces.container import build_container
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -245,16 +246,16 @@ def test_a_worker_serves_its_own_metrics_on_request(tmp_path: Path) -> None:
         cwd=tmp_path, env=_env(None), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def metrics() -> str | None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-                    text = response.read().decode()
-                break
+                    return str(response.read().decode())
             except OSError:
                 assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
-                assert time.monotonic() < deadline, "the worker's metrics never answered"
-                time.sleep(0.2)
+                return None
+
+        text = wait_until(metrics, 60, "the worker's metrics answering", every=0.2)
         assert "# TYPE wms_intake_orders_total counter" in text or "# TYPE wms_intake_orders counter" in text
         assert 'wms_intake_projection_lag_events{projection="orders"} 0.0' in text
         assert "_created" not in text

@@ -20,9 +20,9 @@ import pytest
 
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 from tests.e2e import test_audit_trail, test_webhook_contract
-from tests.processes import Process, service_env
+from tests.support.processes import Process, service_env
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 
 pytestmark = pytest.mark.skipif(not POSTGRES_ON, reason="the processes share a PostgreSQL")
 

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import Webhook, eventually
+from tests.support.http import Webhook, create_customer, post_orders
+from tests.support.waits import eventually
 
 ADDRESS = "10 High Street, London SW1A 1AA"
-
-
-async def post(client: TestClient, hook: Webhook, payload: Any) -> tuple[int, dict[str, Any]]:
-    response = await client.post(hook.path, data=orjson.dumps(payload), headers=hook.headers())
-    return response.status, dict(await response.json())
 
 
 async def order_of(client: TestClient, hook: Webhook, order_id: str, **params: str) -> dict[str, Any] | None:
@@ -47,7 +42,7 @@ async def geocoded_count(client: TestClient) -> float:
 async def test_coordinates_sent_by_the_wms_are_the_location_and_a_new_address_without_them_is_geocoded(
     client: TestClient, webhook: Webhook
 ) -> None:
-    status, body = await post(
+    status, body, _ = await post_orders(
         client,
         webhook,
         {"externalOrderId": "C-1", "deliveryAddress": ADDRESS, "latitude": 51.5, "longitude": -0.12},
@@ -63,15 +58,15 @@ async def test_coordinates_sent_by_the_wms_are_the_location_and_a_new_address_wi
     assert order["location"] == {"lat": 51.5, "lon": -0.12, "precision": None, "status": "provided"}
 
     # The same address sent again without coordinates changes nothing: they stay.
-    status, _ = await post(client, webhook, {"externalOrderId": "C-1", "deliveryAddress": ADDRESS})
+    status, _, _ = await post_orders(client, webhook, {"externalOrderId": "C-1", "deliveryAddress": ADDRESS})
     assert status == 200
     # New coordinates for the same address move the order.
-    status, _ = await post(
+    status, _, _ = await post_orders(
         client, webhook, {"externalOrderId": "C-1", "deliveryAddress": ADDRESS, "latitude": 51.6, "longitude": -0.13}
     )
     assert status == 200
     # A new address without coordinates: geocoded again (Manchester, by the offline geocoder).
-    status, _ = await post(
+    status, _, _ = await post_orders(
         client, webhook, {"externalOrderId": "C-1", "deliveryAddress": "Royal Exchange, Manchester M2 7DB"}
     )
     assert status == 200
@@ -104,15 +99,10 @@ async def test_an_order_with_coordinates_is_not_sent_to_the_geocoder(
     client: TestClient, webhook: Webhook
 ) -> None:
     tenant = webhook.tenant
-    response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/customers",
-        json={"name": "Existing Co", "address": "1 Dock Road, Leeds LS1 4AP"},
-        headers=tenant.auth(),
-    )
-    customer_id = (await response.json())["customerId"]
+    customer_id = await create_customer(client, tenant, "Existing Co", "1 Dock Road, Leeds LS1 4AP")
     await eventually(lambda: _at_least(client, 1.0))
     # Delivered to its own address, with coordinates: that address is never geocoded.
-    status, _ = await post(
+    status, _, _ = await post_orders(
         client,
         webhook,
         {"externalOrderId": "C-2", "customerId": customer_id, "deliveryAddress": ADDRESS,
@@ -121,7 +111,7 @@ async def test_an_order_with_coordinates_is_not_sent_to_the_geocoder(
     assert status == 200
     # An order after it without coordinates is geocoded; the queue works in
     # order, so once it is done, the one before would have been too.
-    status, _ = await post(
+    status, _, _ = await post_orders(
         client, webhook, {"externalOrderId": "C-3", "customerId": customer_id,
                           "deliveryAddress": "Royal Exchange, Manchester M2 7DB"},
     )
@@ -151,7 +141,7 @@ async def test_coordinates_out_of_range_or_alone_get_400_and_store_nothing(
 ) -> None:
     good = {"externalOrderId": "OK-1", "deliveryAddress": ADDRESS}
     bad = {"externalOrderId": "BAD-1", "deliveryAddress": ADDRESS, **item}
-    status, body = await post(client, webhook, [good, bad])
+    status, body, _ = await post_orders(client, webhook, [good, bad])
     assert status == 400
     assert body["error"] == "Validation failed"
     assert {"index": 1, "externalOrderId": "BAD-1", "field": field, "message": message} in body["details"]

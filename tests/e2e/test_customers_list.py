@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import TenantKeys, eventually
+from tests.support.http import TenantKeys
+from tests.support.waits import eventually
 
 CUSTOMERS = [
     ("Bakery Brown", "1 Mill Lane, York YO1 7HH"),

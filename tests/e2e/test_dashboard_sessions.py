@@ -27,7 +27,8 @@ from infrastructure.sessions import SqlSessionStore
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
 from interfaces.http.dashboard.session_auth import SESSION_COOKIE
-from tests.conftest import TenantKeys, make_settings
+from tests.support.http import TenantKeys
+from tests.support.settings import make_settings
 
 
 @dataclass

@@ -17,20 +17,19 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.live_service import live_service
+from tests.support.processes import live_service
+from tests.support.waits import read_until
 
 GENERATOR = str(Path(sys.executable).with_name("openapi-python-client"))
 PACKAGE = "wms_intake_client"
-T = TypeVar("T")
 
 
 def generate_client(document_url: str, where: Path) -> Callable[[str], ModuleType]:
@@ -75,18 +74,6 @@ def wms_demo(tmp_path: Path) -> Iterator[str]:
     server.server_close()
 
 
-def eventually(read: Callable[[], T], ready: Callable[[T], bool], timeout: float = 10.0) -> T:
-    """Lists follow the event store asynchronously (the README says by how much):
-    read until ``ready``, bounded."""
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not ready(value):
-        assert time.monotonic() < deadline, value
-        time.sleep(0.05)
-        value = read()
-    return value
-
-
 def test_the_generated_client_runs_the_readme_walk_throughs(
     database_url: str, client_package: Path, wms_demo: str
 ) -> None:
@@ -120,14 +107,14 @@ def test_the_generated_client_runs_the_readme_walk_throughs(
         order_id = accepted.orders[0].order_id
 
         # Planning's view for that date, the integration status, the delivery log
-        planned = eventually(lambda: call("orders.list_orders", planned_date=order.planned_date),
+        planned = read_until(lambda: call("orders.list_orders", planned_date=order.planned_date),
                              lambda page: len(page.orders) == 1)
         assert planned.orders[0].external_order_id == "ORD-1"
         assert planned.orders[0].customer_name == "Acme"
-        status = eventually(lambda: call("integrations.get_integration_status"),
+        status = read_until(lambda: call("integrations.get_integration_status"),
                             lambda s: s.webhook.last_received_at is not None)
         assert status.webhook.active is True
-        log = eventually(lambda: call("integrations.list_deliveries"), lambda page: len(page.deliveries) == 1)
+        log = read_until(lambda: call("integrations.list_deliveries"), lambda page: len(page.deliveries) == 1)
         assert (log.deliveries[0].status, log.deliveries[0].processed) == (200, 1)
 
         # An order's audit trail
@@ -141,10 +128,10 @@ def test_the_generated_client_runs_the_readme_walk_throughs(
         assert added.secret
         synced = call("pull_from_wms.sync_pull_endpoint", endpoint_id=added.id)
         assert (synced.accepted, synced.processed) == (True, 1)
-        status = eventually(lambda: call("integrations.get_integration_status"),
+        status = read_until(lambda: call("integrations.get_integration_status"),
                             lambda s: s.pull_endpoints and s.pull_endpoints[0].last_sync_status is not None)
         assert status.pull_endpoints[0].last_sync_status == "ok"
-        planned = eventually(lambda: call("orders.list_orders", planned_date=order.planned_date),
+        planned = read_until(lambda: call("orders.list_orders", planned_date=order.planned_date),
                              lambda page: len(page.orders) == 2)
         assert [o.external_order_id for o in planned.orders] == ["ORD-1", "PULL-1"]
         # Every 5 minutes from now on, a new secret, then stop pulling
@@ -154,5 +141,5 @@ def test_the_generated_client_runs_the_readme_walk_throughs(
         renewed = call("pull_from_wms.regenerate_pull_endpoint_secret", endpoint_id=added.id)
         assert renewed.secret and renewed.secret != added.secret
         call("pull_from_wms.remove_pull_endpoint", endpoint_id=added.id)
-        assert eventually(lambda: call("pull_from_wms.list_pull_endpoints"),
+        assert read_until(lambda: call("pull_from_wms.list_pull_endpoints"),
                           lambda listed: listed.pull_endpoints == []).pull_endpoints == []

@@ -20,15 +20,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from infrastructure.settings import Settings
-from tests.conftest import Webhook, eventually, make_settings
+from tests.support.http import Webhook, accept_orders, create_customer
+from tests.support.settings import make_settings
+from tests.support.waits import eventually
 
 DOC_CURL = b'{"externalOrderId":"ORD-1","deliveryAddress":"10 High St, London SW1A 1AA","customerName":"Acme","plannedDate":"2025-02-22"}'
-
-
-async def post(client: TestClient, hook: Webhook, body: bytes) -> dict[str, Any]:
-    response = await client.post(hook.path, data=body, headers=hook.headers())
-    assert response.status == 200, await response.text()
-    return dict(await response.json())
 
 
 async def get_order(client: TestClient, hook: Webhook, order_id: str) -> dict[str, Any] | None:
@@ -47,7 +43,7 @@ async def location_when(
         order = await get_order(client, hook, order_id)
         return order["location"] if order and order["location"]["status"] == status else None
 
-    return dict(await eventually(check, timeout=timeout))
+    return dict(await eventually(check, within=timeout))
 
 
 # ---------------------------------------------------------------------- embedded default
@@ -56,7 +52,7 @@ async def location_when(
 async def test_the_documented_curl_order_gets_coordinates_without_any_network(
     client: TestClient, webhook: Webhook
 ) -> None:
-    [entry] = (await post(client, webhook, DOC_CURL))["orders"]
+    [entry] = (await accept_orders(client, webhook, DOC_CURL))["orders"]
     location = await location_when(client, webhook, entry["orderId"], "ok")
     assert location["lat"] == pytest.approx(51.501, abs=0.001)
     assert location["lon"] == pytest.approx(-0.142, abs=0.001)
@@ -67,15 +63,9 @@ async def test_orders_of_a_named_customer_are_located_at_the_customers_address(
     client: TestClient, webhook: Webhook
 ) -> None:
     tenant = webhook.tenant
-    response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/customers",
-        json={"name": "Existing Co", "address": "1 Dock Road, Leeds LS1 4AP"},
-        headers=tenant.auth(),
-    )
-    assert response.status == 201
-    customer_id = (await response.json())["customerId"]
+    customer_id = await create_customer(client, tenant, "Existing Co", "1 Dock Road, Leeds LS1 4AP")
     body = b'{"externalOrderId": "ORD-2", "customerId": "%s"}' % customer_id.encode()
-    [entry] = (await post(client, webhook, body))["orders"]
+    [entry] = (await accept_orders(client, webhook, body))["orders"]
     location = await location_when(client, webhook, entry["orderId"], "ok")
     assert location["lat"] == pytest.approx(53.79, abs=0.05)
     assert location["lon"] == pytest.approx(-1.55, abs=0.05)
@@ -85,7 +75,7 @@ async def test_an_address_without_a_postcode_fails_permanently_and_says_so(
     client: TestClient, webhook: Webhook
 ) -> None:
     body = b'{"externalOrderId": "ORD-3", "deliveryAddress": "The Old Barn, Nowhere Lane"}'
-    [entry] = (await post(client, webhook, body))["orders"]
+    [entry] = (await accept_orders(client, webhook, body))["orders"]
     location = await location_when(client, webhook, entry["orderId"], "failed")
     assert location == {
         "lat": None, "lon": None, "precision": None, "status": "failed", "reason": "no postcode found",
@@ -96,7 +86,7 @@ async def test_a_belfast_postcode_fails_because_the_offline_data_is_great_britai
     client: TestClient, webhook: Webhook
 ) -> None:
     body = b'{"externalOrderId": "ORD-BT", "deliveryAddress": "1 Queen\'s Road, Belfast BT3 9EP"}'
-    [entry] = (await post(client, webhook, body))["orders"]
+    [entry] = (await accept_orders(client, webhook, body))["orders"]
     location = await location_when(client, webhook, entry["orderId"], "failed")
     assert location["reason"] == "postcode not in the offline data (Great Britain only)"
 
@@ -104,10 +94,10 @@ async def test_a_belfast_postcode_fails_because_the_offline_data_is_great_britai
 async def test_a_changed_delivery_address_is_located_again(
     client: TestClient, webhook: Webhook
 ) -> None:
-    [entry] = (await post(client, webhook, DOC_CURL))["orders"]
+    [entry] = (await accept_orders(client, webhook, DOC_CURL))["orders"]
     await location_when(client, webhook, entry["orderId"], "ok")
     moved = b'{"externalOrderId": "ORD-1", "deliveryAddress": "Royal Exchange, Manchester M2 7DB"}'
-    await post(client, webhook, moved)
+    await accept_orders(client, webhook, moved)
 
     async def in_manchester() -> dict[str, Any] | None:
         order = await get_order(client, webhook, entry["orderId"])
@@ -120,7 +110,7 @@ async def test_a_changed_delivery_address_is_located_again(
 
 
 async def test_geocoding_shows_in_the_metrics(client: TestClient, webhook: Webhook) -> None:
-    [entry] = (await post(client, webhook, DOC_CURL))["orders"]
+    [entry] = (await accept_orders(client, webhook, DOC_CURL))["orders"]
     await location_when(client, webhook, entry["orderId"], "ok")
     text = await (await client.get("/metrics")).text()
     assert 'wms_intake_geocoding_requests_total{outcome="ok",provider="offline-uk"} 1.0' in text
@@ -130,13 +120,10 @@ async def test_geocoding_shows_in_the_metrics(client: TestClient, webhook: Webho
 # ---------------------------------------------------------------------- geocoding off
 
 
+@pytest.mark.settings(geocoder="none")
 class TestGeocodingOff:
-    @pytest.fixture
-    def settings(self, database_url: str) -> Settings:
-        return make_settings(database_url, geocoder="none")
-
     async def test_orders_show_location_status_disabled(self, client: TestClient, webhook: Webhook) -> None:
-        [entry] = (await post(client, webhook, DOC_CURL))["orders"]
+        [entry] = (await accept_orders(client, webhook, DOC_CURL))["orders"]
 
         async def order() -> dict[str, Any] | None:
             return await get_order(client, webhook, entry["orderId"])
@@ -197,7 +184,7 @@ class TestRemoteGeocoder:
         self, client: TestClient, webhook: Webhook, nominatim: tuple[HeldNominatim, str]
     ) -> None:
         fake, _ = nominatim
-        [entry] = (await post(client, webhook, DOC_CURL))["orders"]
+        [entry] = (await accept_orders(client, webhook, DOC_CURL))["orders"]
         pending = await location_when(client, webhook, entry["orderId"], "pending")
         assert pending == {"lat": None, "lon": None, "precision": None, "status": "pending"}
 

@@ -22,7 +22,8 @@ from aiohttp.test_utils import TestClient
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
 from infrastructure.settings import Settings
-from tests.conftest import Webhook, eventually
+from tests.support.http import Webhook
+from tests.support.waits import eventually
 
 ORDER = {"externalOrderId": "IDEM-1", "deliveryAddress": "10 High Street, London SW1A 1AA"}
 

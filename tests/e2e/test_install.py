@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import venv
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from tests.support.waits import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CURL_EXAMPLE = (
@@ -48,16 +49,6 @@ def http(method: str, url: str, body: bytes | None = None, token: str | None = N
             return response.status, orjson.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-def wait_until(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def build_wheel(out: Path) -> Path:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
-import orjson
 from aiohttp.test_utils import TestClient
 
 from application.commands import Principal
@@ -21,13 +20,8 @@ from application.key_usage import KeyUsage
 from domain.roles import Role
 from infrastructure.key_usage import SqlKeyUsageStore
 from interfaces.container import Container
-from tests.conftest import TenantKeys, Webhook, eventually
-
-
-async def post_orders(client: TestClient, hook: Webhook, orders: Any) -> dict[str, Any]:
-    response = await client.post(hook.path, data=orjson.dumps(orders), headers=hook.headers())
-    assert response.status == 200, await response.text()
-    return dict(await response.json())
+from tests.support.http import TenantKeys, Webhook, accept_orders
+from tests.support.waits import eventually
 
 
 async def deliveries(client: TestClient, tenant: TenantKeys) -> list[dict[str, Any]]:
@@ -48,7 +42,7 @@ async def test_a_misspelt_field_is_accepted_and_named_in_the_warnings(
         {"externalOrderId": "W-2", "deliveryAddress": "10 High St, London SW1A 1AA", "planedDate": "2025-02-22",
          "colour": "red"},
     ]
-    body = await post_orders(client, webhook, batch)
+    body = await accept_orders(client, webhook, batch)
     assert body["accepted"] is True and body["processed"] == 2
     assert body["warnings"] == [
         {"index": 1, "externalOrderId": "W-2", "field": "planedDate",
@@ -66,7 +60,7 @@ async def test_a_misspelt_field_is_accepted_and_named_in_the_warnings(
 async def test_a_batch_without_unknown_fields_gets_the_documented_body_exactly(
     client: TestClient, webhook: Webhook
 ) -> None:
-    body = await post_orders(
+    body = await accept_orders(
         client, webhook, {"externalOrderId": "W-3", "deliveryAddress": "1 Deansgate, Manchester M3 1AZ"}
     )
     assert set(body) == {"accepted", "processed", "orders"}
@@ -83,7 +77,7 @@ async def test_warnings_stop_at_one_hundred_however_many_items_have_them(
 ) -> None:
     batch = [{"externalOrderId": f"M-{i}", "deliveryAddress": "1 Deansgate, Manchester M3 1AZ", "extra": i}
              for i in range(150)]
-    body = await post_orders(client, webhook, batch)
+    body = await accept_orders(client, webhook, batch)
     assert body["processed"] == 150
     assert len(body["warnings"]) == 100 and body["warnings"][-1]["index"] == 99
 
@@ -177,7 +171,7 @@ async def test_orders_are_searched_by_external_id_and_filtered_by_no_planned_dat
 ) -> None:
     tenant = webhook.tenant
     address = "1 Deansgate, Manchester M3 1AZ"
-    await post_orders(client, webhook, [
+    await accept_orders(client, webhook, [
         {"externalOrderId": "ACME-100", "deliveryAddress": address, "plannedDate": "2025-02-22"},
         {"externalOrderId": "acme-101", "deliveryAddress": address},
         {"externalOrderId": "BETA_1", "deliveryAddress": address},
@@ -210,7 +204,7 @@ async def test_the_dates_with_orders_are_listed_with_their_counts(
 ) -> None:
     tenant = webhook.tenant
     address = "1 Deansgate, Manchester M3 1AZ"
-    await post_orders(client, webhook, [
+    await accept_orders(client, webhook, [
         {"externalOrderId": "D-1", "deliveryAddress": address, "plannedDate": "2025-02-22"},
         {"externalOrderId": "D-2", "deliveryAddress": address, "plannedDate": "2025-02-22"},
         {"externalOrderId": "D-3", "deliveryAddress": address, "plannedDate": "2025-03-01"},

@@ -36,8 +36,7 @@ from interfaces.container import Container
 from interfaces.http.app import create_app
 from interfaces.http.openapi import is_api_route, undescribed_routes
 from interfaces.http.routes import ROUTES
-from infrastructure.settings import Settings
-from tests.conftest import TenantKeys, make_settings
+from tests.support.http import TenantKeys
 
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [
@@ -80,10 +79,8 @@ def live_server(container: Container) -> Iterator[str]:
         thread.join(10)
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    # The change feed's long polls (wait up to 30 s) would hold every generated call.
-    return make_settings(database_url, changes_max_wait_seconds=0.2)
+# The change feed's long polls (wait up to 30 s) would hold every generated call.
+pytestmark = pytest.mark.settings(changes_max_wait_seconds=0.2)
 
 
 @pytest.fixture

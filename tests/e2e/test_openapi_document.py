@@ -20,7 +20,7 @@ import pytest
 
 from interfaces.http.openapi import openapi_document
 from interfaces.http.routes import ROUTES
-from tests.e2e.live_service import ROOT
+from tests.support.processes import ROOT
 
 REDOCLY_VERSION = "2.77.0"
 REDOCLY = ROOT / ".venv" / f"redocly-{REDOCLY_VERSION}" / "node_modules" / ".bin" / "redocly"

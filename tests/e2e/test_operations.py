@@ -20,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from interfaces.container import Container
 from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, Webhook, json_logs
+from tests.support.http import TenantKeys, Webhook
+from tests.support.logs import json_logs
 
 WEBHOOK_ROUTE = "/api/integrations/wms/{tenantId}"
 ADDRESS_MARK = "77 Marmalade Mews, Leeds LS9 9ZZ"

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import Webhook, eventually
+from tests.support.http import Webhook, post_orders, webhook_status
+from tests.support.waits import eventually
 
 ADDRESS = "10 High Street, London SW1A 1AA"
 UNKNOWN_CUSTOMER = "00000000-0000-0000-0000-000000000000"
 
 
-async def post(client: TestClient, hook: Webhook, payload: Any, query: str = "?atomic=false") -> tuple[int, dict[str, Any]]:
-    body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-    response = await client.post(hook.path + query, data=body, headers=hook.headers())
-    return response.status, dict(await response.json())
+#: The webhook query that asks to keep the valid items of a batch with invalid ones.
+PARTIAL = "?atomic=false"
 
 
 async def deliveries(client: TestClient, hook: Webhook, count: int) -> list[dict[str, Any]]:
@@ -48,16 +46,12 @@ async def order_by_external_id(client: TestClient, hook: Webhook, external_id: s
     return dict(await response.json()) if response.status == 200 else None
 
 
-async def integration(client: TestClient, hook: Webhook) -> dict[str, Any]:
-    tenant = hook.tenant
-    response = await client.get(f"/api/tenants/{tenant.tenant_id}/integrations", headers=tenant.auth())
-    return dict((await response.json())["webhook"])
-
-
 async def test_valid_items_are_stored_and_each_invalid_one_is_reported_with_its_status(
     client: TestClient, webhook: Webhook
 ) -> None:
-    status, first = await post(client, webhook, {"externalOrderId": "P-2", "deliveryAddress": ADDRESS})
+    status, first, _ = await post_orders(
+        client, webhook, {"externalOrderId": "P-2", "deliveryAddress": ADDRESS}, query=PARTIAL
+    )
     assert status == 200 and first["orders"][0]["created"] is True
     batch = [
         {"externalOrderId": "P-1", "deliveryAddress": ADDRESS, "plannedDate": "2025-02-22"},
@@ -67,7 +61,7 @@ async def test_valid_items_are_stored_and_each_invalid_one_is_reported_with_its_
         {"externalOrderId": "P-2", "deliveryAddress": ADDRESS, "palletCount": 3},
         "not an object",
     ]
-    status, body = await post(client, webhook, batch)
+    status, body, _ = await post_orders(client, webhook, batch, query=PARTIAL)
     assert status == 200, body
     assert (body["accepted"], body["atomic"], body["processed"], body["rejected"]) == (True, False, 2, 4)
     assert [(o["index"], o["externalOrderId"], o["created"]) for o in body["orders"]] == [
@@ -107,34 +101,37 @@ async def test_valid_items_are_stored_and_each_invalid_one_is_reported_with_its_
 async def test_a_partial_batch_with_nothing_valid_stores_nothing_and_does_not_move_last_received(
     client: TestClient, webhook: Webhook
 ) -> None:
-    status, body = await post(
+    status, body, _ = await post_orders(
         client,
         webhook,
         [
             {"externalOrderId": "BAD-DATE", "deliveryAddress": ADDRESS, "plannedDate": "22/02/2025"},
             {"externalOrderId": "BAD-CUSTOMER", "customerId": UNKNOWN_CUSTOMER},
         ],
+        query=PARTIAL,
     )
     assert status == 400, body
     assert body["error"] == "Every order was rejected"
     assert (body["accepted"], body["processed"], body["rejected"], body["orders"]) == (False, 0, 2, [])
     assert [item["status"] for item in body["rejectedItems"]] == [422, 400]
 
-    status, body = await post(
-        client, webhook, [{"externalOrderId": "BAD-DATE", "deliveryAddress": ADDRESS, "plannedDate": "x"}]
+    status, body, _ = await post_orders(
+        client, webhook, [{"externalOrderId": "BAD-DATE", "deliveryAddress": ADDRESS, "plannedDate": "x"}], query=PARTIAL
     )
     assert status == 422 and body["rejected"] == 1
 
     [latest, earlier] = await deliveries(client, webhook, 2)
     assert (latest["status"], earlier["status"]) == (422, 400)
     assert earlier["error"]["rejectedItems"][1]["error"] == "Customer not found"
-    assert (await integration(client, webhook))["lastReceivedAt"] is None
+    assert (await webhook_status(client, webhook.tenant))["lastReceivedAt"] is None
 
-    status, body = await post(client, webhook, [{"externalOrderId": "OK", "deliveryAddress": ADDRESS}])
+    status, body, _ = await post_orders(
+        client, webhook, [{"externalOrderId": "OK", "deliveryAddress": ADDRESS}], query=PARTIAL
+    )
     assert status == 200 and body["processed"] == 1
 
     async def moved() -> bool:
-        return (await integration(client, webhook))["lastReceivedAt"] is not None
+        return (await webhook_status(client, webhook.tenant))["lastReceivedAt"] is not None
 
     await eventually(moved)
 
@@ -149,7 +146,7 @@ async def test_a_partial_batch_with_nothing_valid_stores_nothing_and_does_not_mo
 async def test_what_concerns_the_whole_body_still_refuses_it_whole(
     client: TestClient, webhook: Webhook, payload: bytes, status: int, error: str
 ) -> None:
-    got, body = await post(client, webhook, payload)
+    got, body, _ = await post_orders(client, webhook, payload, query=PARTIAL)
     assert (got, body["error"]) == (status, error)
 
 
@@ -161,11 +158,13 @@ async def test_without_the_parameter_a_mixed_batch_stays_all_or_nothing(
         {"externalOrderId": "A-2", "deliveryAddress": ADDRESS, "plannedDate": "2025-02-30"},
     ]
     for query in ("", "?atomic=true"):
-        status, body = await post(client, webhook, batch, query)
+        status, body, _ = await post_orders(client, webhook, batch, query=query)
         assert status == 422 and set(body) == {"error", "fieldErrors"}
-    status, body = await post(client, webhook, batch, "?atomic=maybe")
+    status, body, _ = await post_orders(client, webhook, batch, query="?atomic=maybe")
     assert status == 400 and body["error"] == "Invalid query parameter"
-    status, _ = await post(client, webhook, [{"externalOrderId": "A-3", "deliveryAddress": ADDRESS}])
+    status, _, _ = await post_orders(
+        client, webhook, [{"externalOrderId": "A-3", "deliveryAddress": ADDRESS}], query=PARTIAL
+    )
     assert status == 200
     await eventually(lambda: order_by_external_id(client, webhook, "A-3"))
     assert await order_by_external_id(client, webhook, "A-1") is None

@@ -18,12 +18,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from application.timestamps import parse_iso
-from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
 from interfaces.logging_setup import JsonFormatter
-from tests.conftest import POSTGRES_URL, TenantKeys, Webhook, eventually, make_settings
-from tests.fake_wms import FakeWms, Reply, unused_port_url
+from tests.support.fake_wms import FakeWms, Reply, unused_port_url
+from tests.support.http import TenantKeys, Webhook, later_write
+from tests.support.settings import POSTGRES_URL, make_settings
+from tests.support.waits import eventually
 
 # A random-looking key so the tests never create a key file in the working directory.
 SECRET_KEY = "test-only-pull-secret-key-4f9c2a7e1b3d5f60a8c9e7d1"
@@ -47,11 +48,7 @@ BATCH = [
 ]
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(
-        database_url, secret_key=SECRET_KEY, pull_timeout_seconds=PULL_TIMEOUT, max_body_bytes=BODY_LIMIT
-    )
+pytestmark = pytest.mark.settings(secret_key=SECRET_KEY, pull_timeout_seconds=PULL_TIMEOUT, max_body_bytes=BODY_LIMIT)
 
 
 @pytest.fixture
@@ -102,8 +99,11 @@ async def status_after_attempts(
     return dict(await eventually(check))
 
 
-async def orders_of(client: TestClient, tenant: TenantKeys) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/tenants/{tenant.tenant_id}/orders", headers=tenant.auth())
+async def orders_of(
+    client: TestClient, tenant: TenantKeys, reached: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The tenant's orders; with ``reached`` (``later_write``), once the read model shows every earlier write."""
+    response = await client.get(f"/api/tenants/{tenant.tenant_id}/orders", headers={**tenant.auth(), **(reached or {})})
     assert response.status == 200
     return list((await response.json())["orders"])
 
@@ -218,7 +218,7 @@ async def test_data_the_webhook_would_refuse_is_a_502_with_the_webhooks_own_erro
         assert f"HTTP {pushed.status}" in body["error"]
 
     # Nothing was stored; the status says why the last attempt failed.
-    assert await orders_of(client, tenant) == []
+    assert await orders_of(client, tenant, await later_write(client, tenant)) == []
     # The status is its own read model: wait until it shows the last attempt.
     last_error = f"HTTP {pushed.status} '{pushed_body['error']}'"
     entry = await status_after_attempts(
@@ -269,7 +269,7 @@ async def test_an_unusable_wms_answer_is_a_502_naming_the_reason_and_stores_noth
         assert entry["lastSyncStatus"] == "failed" and entry["lastError"]
 
     assert wms.requests_to("/orders") == []  # the redirect was not followed
-    assert await orders_of(client, tenant) == []
+    assert await orders_of(client, tenant, await later_write(client, tenant)) == []
 
 
 async def test_the_wms_can_check_the_secret_and_a_regenerated_one_fails_until_the_wms_has_it(

@@ -23,7 +23,7 @@ from application.timestamps import parse_iso
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, eventually, json_logs, make_settings
+from interfaces.http.presenters.pull import present_pull_endpoints
 from tests.e2e.test_pull_endpoints import (
     BATCH,
     SECRET_KEY,
@@ -33,8 +33,12 @@ from tests.e2e.test_pull_endpoints import (
     status_after_attempts,
     sync_now,
 )
-from tests.fake_wms import FakeWms, Reply
 from tests.reliability.test_security import every_stored_value
+from tests.support.fake_wms import FakeWms, Reply
+from tests.support.http import TenantKeys, later_write
+from tests.support.logs import json_logs
+from tests.support.settings import make_settings
+from tests.support.waits import eventually
 
 
 def pull_settings(database_url: str, **overrides: Any) -> Settings:
@@ -68,7 +72,7 @@ async def requests_seen(wms: FakeWms, path: str, count: int) -> None:
     async def seen() -> bool:
         return len(wms.requests_to(path)) >= count
 
-    await eventually(seen, timeout=5.0)
+    await eventually(seen, within=5.0)
 
 
 def order(weight: float) -> bytes:
@@ -359,7 +363,7 @@ async def test_a_wms_answer_the_webhook_would_refuse_with_415_is_a_502_whose_det
     assert body["details"] == await pushed.json()
     entry = await status_after_attempts(client, tenant, added["id"], lambda e: e["lastError"] is not None)
     assert content_type in entry["lastError"]
-    assert await orders_of(client, tenant) == []
+    assert await orders_of(client, tenant, await later_write(client, tenant)) == []
 
 
 async def test_a_scheduled_sync_told_to_retry_after_an_hour_waits_that_long_within_the_cap(
@@ -456,5 +460,5 @@ def uuid_for(name: str) -> Any:
 
 async def listed(container: Container, principal: Any) -> list[dict[str, Any]] | None:
     container.catch_up()
-    entries = container.pull.list_endpoints(principal)
+    entries = present_pull_endpoints(container.pull.list_endpoints(principal))["pullEndpoints"]
     return entries if all(e["lastSyncAt"] for e in entries) else None

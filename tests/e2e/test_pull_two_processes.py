@@ -17,8 +17,10 @@ import pytest
 
 from bench.loadgen import ServerProcess
 from interfaces.container import build_container
-from tests.conftest import POSTGRES_ON, eventually, make_settings, postgres_url
-from tests.fake_wms import FakeWms, Reply
+from tests.support.fake_wms import FakeWms, Reply
+from tests.support.processes import servers_running
+from tests.support.settings import POSTGRES_ON, make_settings, postgres_url
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.skipif(not POSTGRES_ON, reason="two processes share a PostgreSQL")
 
@@ -41,14 +43,8 @@ def servers(database: str, tmp_path: Path) -> Iterator[list[ServerProcess]]:
         "WMS_INTAKE_GEOCODER": "none",
         "WMS_INTAKE_PULL_TIMEOUT_SECONDS": "20",
     }
-    started = [ServerProcess(database, tmp_path / f"serve-{n}.log", env) for n in range(2)]
-    try:
-        for server in started:
-            server.start()
+    with servers_running(2, database, tmp_path, env) as started:
         yield started
-    finally:
-        for server in started:
-            server.stop()
 
 
 @pytest.fixture
@@ -82,7 +78,7 @@ async def test_sync_now_in_one_process_while_the_other_syncs_the_endpoint_gets_4
         async def pulled_once() -> bool:
             return len(wms.requests_to("/orders")) == 1
 
-        await eventually(pulled_once, timeout=10.0)
+        await eventually(pulled_once, within=10.0)
         second = await asyncio.wait_for(call(session, "POST", f"{paths[1]}/{added['id']}/sync", key), 10.0)
         wms.release()
         done = await asyncio.wait_for(first, 20.0)

@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestClient
 
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, Webhook, make_settings
+from tests.support.http import TenantKeys, Webhook
+from tests.support.settings import make_settings
 
 
 async def written(response: Any) -> tuple[int, Any]:

@@ -10,7 +10,8 @@ import orjson
 from aiohttp.test_utils import TestClient
 
 from interfaces.container import Container
-from tests.conftest import TenantKeys, Webhook, eventually
+from tests.support.http import TenantKeys, Webhook
+from tests.support.waits import eventually
 
 
 async def refused(client: TestClient, tenant: TenantKeys) -> dict[str, Any]:

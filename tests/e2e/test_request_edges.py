@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import TenantKeys
+from tests.support.http import TenantKeys
 
 
 async def test_a_json_body_that_arrives_in_pieces_is_read_whole(client: TestClient, tenant: TenantKeys) -> None:

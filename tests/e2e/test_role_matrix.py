@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from application.commands import ReceiveBatch
 from interfaces.container import Container
 from interfaces.http.routes import ROUTES
-from tests.conftest import TenantKeys
+from tests.support.http import TenantKeys
 
 TENANT = "/api/tenants/{tenantId}"
 PULL = f"{TENANT}/integrations/wms/pull-endpoints"

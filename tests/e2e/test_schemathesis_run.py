@@ -24,7 +24,7 @@ from pathlib import Path
 import requests
 
 from interfaces.http.routes import ROUTES
-from tests.e2e.live_service import ROOT, LiveService, live_service
+from tests.support.processes import ROOT, LiveService, live_service
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")

@@ -16,7 +16,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from interfaces.container import Container
-from tests.conftest import Webhook, eventually
+from tests.support.http import Webhook, post_orders, webhook_status
+from tests.support.waits import eventually
 
 ORDER = b'{"externalOrderId": "ROT-1", "deliveryAddress": "10 High Street, London SW1A 1AA"}'
 
@@ -30,9 +31,7 @@ class MovableClock:
 
 
 async def post_with(client: TestClient, hook: Webhook, secret: str, body: bytes = ORDER) -> int:
-    response = await client.post(hook.path, data=body, headers=hook.headers(secret))
-    await response.read()
-    return response.status
+    return (await post_orders(client, hook, body, secret=secret))[0]
 
 
 async def rotate(client: TestClient, hook: Webhook, body: Any = None) -> tuple[int, dict[str, Any]]:
@@ -43,12 +42,6 @@ async def rotate(client: TestClient, hook: Webhook, body: Any = None) -> tuple[i
         headers=tenant.auth(),
     )
     return response.status, dict(await response.json())
-
-
-async def webhook_status(client: TestClient, hook: Webhook) -> dict[str, Any]:
-    tenant = hook.tenant
-    response = await client.get(f"/api/tenants/{tenant.tenant_id}/integrations", headers=tenant.auth())
-    return dict((await response.json())["webhook"])
 
 
 async def test_during_the_window_both_secrets_work_and_the_log_says_which_was_used(
@@ -83,7 +76,7 @@ async def test_during_the_window_both_secrets_work_and_the_log_says_which_was_us
     ]
 
     async def window_shown() -> dict[str, Any] | None:
-        hook = await webhook_status(client, webhook)
+        hook = await webhook_status(client, webhook.tenant)
         return hook if hook["previousSecretExpiresAt"] else None
 
     shown = await eventually(window_shown)
@@ -98,7 +91,7 @@ async def test_during_the_window_both_secrets_work_and_the_log_says_which_was_us
     assert await post_with(client, webhook, new) == 200
 
     async def window_gone() -> bool:
-        return (await webhook_status(client, webhook))["previousSecretExpiresAt"] is None
+        return (await webhook_status(client, webhook.tenant))["previousSecretExpiresAt"] is None
 
     await eventually(window_gone)
 

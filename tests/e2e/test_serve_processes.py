@@ -22,8 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from infrastructure.settings import Settings
 from interfaces.container import build_container
 from interfaces.supervisor import default_processes, share_rate_limit
-from tests.conftest import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
-from tests.processes import Process, answers, children_of, listeners, serve, service_env, wait_for
+from tests.support.processes import Process, answers, children_of, listeners, serve, service_env
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
+from tests.support.waits import wait_until
 
 postgres_only = pytest.mark.skipif(not POSTGRES_ON, reason="the processes share a PostgreSQL")
 ORDER = b'{"externalOrderId":"PROC-1","deliveryAddress":"10 High Street, London SW1A 1AA","plannedDate":"2025-02-22"}'
@@ -49,8 +50,8 @@ def service(database: str, tmp_path: Path) -> Iterator[Process]:
     process = serve(2, service_env(database, tmp_path), tmp_path / "serve.log").start()
     try:
         process.wait_ready()
-        wait_for(lambda: len(roles(process)) == 3, what="two HTTP children and a worker")
-        wait_for(lambda: listeners(process.port) == 2, what="both HTTP children listening")
+        wait_until(lambda: len(roles(process)) == 3, what="two HTTP children and a worker")
+        wait_until(lambda: listeners(process.port) == 2, what="both HTTP children listening")
         yield process
     finally:
         process.stop()
@@ -171,13 +172,13 @@ def test_a_killed_child_is_restarted(service: Process, tenant: dict[str, str]) -
                next(pid for pid, role in before.items() if role == "worker")]
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
-    after = wait_for(
+    after = wait_until(
         lambda: (now := roles(service)) and sorted(now.values()) == ["serve", "serve", "worker"]
         and not set(victims) & set(now) and now,
         what="both killed children replaced",
     )
     assert len(after) == 3
-    wait_for(lambda: answers(service.port), what="the service answering")
+    wait_until(lambda: answers(service.port), what="the service answering")
     # The new worker follows the read models again.
     secret = connect_webhook(service, tenant)
     hook = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
@@ -210,10 +211,10 @@ def test_sigterm_lets_the_requests_in_flight_finish_then_exits(service: Process,
         assert sock.recv(64).startswith(b"HTTP/1.1 100")
         sock.sendall(body)
         # The process has read the whole body (nothing left in its socket): the batch is being stored.
-        wait_for(lambda: unread_bytes(service.port, sock.getsockname()[1]) == 0, what="the body read")
+        wait_until(lambda: unread_bytes(service.port, sock.getsockname()[1]) == 0, what="the body read")
         os.kill(service.pid, signal.SIGTERM)
         # Every process stops accepting new connections ...
-        wait_for(lambda: not _connectable(service.port), what="the port closed")
+        wait_until(lambda: not _connectable(service.port), what="the port closed")
         # ... yet the request in flight is answered in full.
         response = _read_response(sock)
     assert response.startswith(b"HTTP/1.1 200"), response[:200]
@@ -274,7 +275,7 @@ def test_the_rate_limit_is_each_process_s_own_unless_divided_among_them(
     service = serve(2, env, tmp_path / "serve.log").start()
     try:
         service.wait_ready()
-        wait_for(lambda: listeners(service.port) == 2, what="both HTTP children listening")
+        wait_until(lambda: listeners(service.port) == 2, what="both HTTP children listening")
         secret = connect_webhook(service, tenant)
         # One keep-alive connection: every request reaches the same process.
         connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import TenantKeys, Webhook, eventually
+from tests.support.http import TenantKeys, Webhook, create_customer, later_write, post_orders, webhook_status
+from tests.support.waits import eventually
 
 # The documentation's examples, verbatim.
 DOC_SINGLE = b"""{
@@ -48,26 +48,24 @@ def doc_batch(customer_id: str) -> bytes:
     )
 
 
-async def post(client: TestClient, hook: Webhook, body: bytes | Any, secret: str | None = None) -> tuple[int, Any, Any]:
-    data = body if isinstance(body, bytes) else orjson.dumps(body)
-    response = await client.post(hook.path, data=data, headers=hook.headers(secret))
-    return response.status, await response.json(), response.headers
-
-
-async def orders_for(client: TestClient, tenant: TenantKeys, planned_date: str | None = None) -> list[dict[str, Any]]:
+async def orders_for(
+    client: TestClient, tenant: TenantKeys, planned_date: str | None = None, *, reached: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The tenant's orders; with ``reached`` (``later_write``), once the read model shows every earlier write."""
     query = f"?plannedDate={planned_date}" if planned_date else ""
-    response = await client.get(f"/api/tenants/{tenant.tenant_id}/orders{query}", headers=tenant.auth())
+    response = await client.get(
+        f"/api/tenants/{tenant.tenant_id}/orders{query}", headers={**tenant.auth(), **(reached or {})}
+    )
     assert response.status == 200
     return list((await response.json())["orders"])
 
 
-async def integration(client: TestClient, tenant: TenantKeys) -> dict[str, Any]:
-    """The webhook's integration status, once the read model shows the connection."""
+async def integration(client: TestClient, tenant: TenantKeys, *, reached: dict[str, str] | None = None) -> dict[str, Any]:
+    """The webhook's integration status, once the read model shows the connection
+    (and, with ``reached``, every write before ``later_write``)."""
 
     async def connected() -> Any:
-        response = await client.get(f"/api/tenants/{tenant.tenant_id}/integrations", headers=tenant.auth())
-        assert response.status == 200
-        return (await response.json())["webhook"]
+        return await webhook_status(client, tenant, reached)
 
     return dict(await eventually(connected))
 
@@ -75,7 +73,7 @@ async def integration(client: TestClient, tenant: TenantKeys) -> dict[str, Any]:
 async def test_the_documented_single_order_is_created_and_planned_for_its_date(
     client: TestClient, webhook: Webhook
 ) -> None:
-    status, body, headers = await post(client, webhook, DOC_SINGLE)
+    status, body, headers = await post_orders(client, webhook, DOC_SINGLE)
     assert status == 200
     assert body["accepted"] is True and body["processed"] == 1
     [entry] = body["orders"]
@@ -94,7 +92,7 @@ async def test_the_documented_single_order_is_created_and_planned_for_its_date(
 
 
 async def test_the_documented_curl_body_is_accepted(client: TestClient, webhook: Webhook) -> None:
-    status, body, _ = await post(client, webhook, DOC_CURL)
+    status, body, _ = await post_orders(client, webhook, DOC_CURL)
     assert status == 200
     assert body["orders"][0]["externalOrderId"] == "ORD-1"
 
@@ -109,15 +107,9 @@ async def test_the_documented_batch_creates_both_orders_in_input_order(
     client: TestClient, webhook: Webhook
 ) -> None:
     tenant = webhook.tenant
-    response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/customers",
-        json={"name": "Existing Co", "address": "1 Dock Road, Leeds LS1 1AA"},
-        headers=tenant.auth(),
-    )
-    assert response.status == 201
-    customer_id = (await response.json())["customerId"]
+    customer_id = await create_customer(client, tenant, "Existing Co", "1 Dock Road, Leeds LS1 1AA")
 
-    status, body, _ = await post(client, webhook, doc_batch(customer_id))
+    status, body, _ = await post_orders(client, webhook, doc_batch(customer_id))
     assert status == 200
     assert body["processed"] == 2
     assert [o["externalOrderId"] for o in body["orders"]] == ["WMS-ORD-001", "WMS-ORD-002"]
@@ -156,7 +148,7 @@ async def test_a_wrong_or_missing_secret_gets_401_with_the_same_body(
         assert r.status == 401
         bodies.append(await r.read())
     assert set(bodies) == {b'{"error":"Unauthorized"}'}
-    assert await orders_for(client, webhook.tenant) == []
+    assert await orders_for(client, webhook.tenant, reached=await later_write(client, webhook.tenant)) == []
 
 
 async def test_authentication_is_checked_before_the_body_is_read(client: TestClient, webhook: Webhook) -> None:
@@ -173,7 +165,7 @@ async def test_a_deactivated_webhook_gets_401_and_last_received_at_does_not_move
         f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", json={"active": False}, headers=tenant.auth()
     )
     assert r.status == 200
-    status, body, _ = await post(client, webhook, DOC_CURL)
+    status, body, _ = await post_orders(client, webhook, DOC_CURL)
     assert (status, body) == (401, {"error": "Unauthorized"})
 
     async def inactive() -> Any:
@@ -186,7 +178,7 @@ async def test_a_deactivated_webhook_gets_401_and_last_received_at_does_not_move
         f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", json={"active": True}, headers=tenant.auth()
     )
     assert r.status == 200
-    status, _, _ = await post(client, webhook, DOC_CURL)
+    status, _, _ = await post_orders(client, webhook, DOC_CURL)
     assert status == 200
 
 
@@ -198,18 +190,18 @@ async def test_a_regenerated_secret_replaces_the_old_one_at_once(client: TestCli
     assert r.status == 200
     new_secret = (await r.json())["secret"]
     assert new_secret != webhook.secret
-    assert (await post(client, webhook, DOC_CURL))[0] == 401
-    assert (await post(client, webhook, DOC_CURL, secret=new_secret))[0] == 200
+    assert (await post_orders(client, webhook, DOC_CURL))[0] == 401
+    assert (await post_orders(client, webhook, DOC_CURL, secret=new_secret))[0] == 200
 
 
 async def test_invalid_json_gets_400(client: TestClient, webhook: Webhook) -> None:
-    status, body, _ = await post(client, webhook, b'{"externalOrderId": ')
+    status, body, _ = await post_orders(client, webhook, b'{"externalOrderId": ')
     assert (status, body) == (400, {"error": "Invalid JSON"})
 
 
 async def test_json_that_is_not_orders_gets_400_invalid_payload_shape(client: TestClient, webhook: Webhook) -> None:
     for shape in (b'"text"', b"42", b"null", b"[1, 2]", b'[{"externalOrderId": "A", "deliveryAddress": "x"}, []]'):
-        status, body, _ = await post(client, webhook, shape)
+        status, body, _ = await post_orders(client, webhook, shape)
         assert status == 400, shape
         assert body["error"] == "Invalid payload shape"
         assert "details" in body
@@ -224,7 +216,7 @@ async def test_validation_lists_every_problem_of_every_item(client: TestClient, 
          "palletCount": 1.5, "specialHandling": "fragile"},
         {"externalOrderId": "E", "deliveryAddress": "x", "specialHandling": ["ok", 3]},
     ]
-    status, body, _ = await post(client, webhook, items)
+    status, body, _ = await post_orders(client, webhook, items)
     assert status == 400
     assert body["error"] == "Validation failed"
     found = {(d["index"], d["field"]) for d in body["details"]}
@@ -241,7 +233,7 @@ async def test_validation_lists_every_problem_of_every_item(client: TestClient, 
     by_key = {(d["index"], d["field"]): d for d in body["details"]}
     assert by_key[(1, "deliveryAddress")]["message"] == "deliveryAddress or customerId is required"
     assert by_key[(3, "totalWeight")]["externalOrderId"] == "D"
-    assert await orders_for(client, webhook.tenant) == []
+    assert await orders_for(client, webhook.tenant, reached=await later_write(client, webhook.tenant)) == []
 
 
 async def test_an_invalid_planned_date_gets_422_with_a_message_per_bad_item(client: TestClient, webhook: Webhook) -> None:
@@ -253,19 +245,19 @@ async def test_an_invalid_planned_date_gets_422_with_a_message_per_bad_item(clie
         {"externalOrderId": "NUMBER", "deliveryAddress": "x", "plannedDate": 20250222},
         {"externalOrderId": "NULL", "deliveryAddress": "x", "plannedDate": None},
     ]
-    status, body, _ = await post(client, webhook, items)
+    status, body, _ = await post_orders(client, webhook, items)
     assert status == 422
     assert body["error"] == "Invalid plannedDate"
     messages = body["fieldErrors"]["plannedDate"]
     assert len(messages) == 4
     for index, ref in ((1, "FEB30"), (2, "UK"), (3, "COMPACT"), (4, "NUMBER")):
         assert any(f"item {index}" in m and ref in m for m in messages)
-    assert await orders_for(client, webhook.tenant) == []
+    assert await orders_for(client, webhook.tenant, reached=await later_write(client, webhook.tenant)) == []
 
 
 async def test_validation_errors_come_before_planned_date_errors(client: TestClient, webhook: Webhook) -> None:
     items = [{"externalOrderId": "A", "plannedDate": "nope"}]
-    status, body, _ = await post(client, webhook, items)
+    status, body, _ = await post_orders(client, webhook, items)
     assert status == 400 and body["error"] == "Validation failed"
 
 
@@ -284,17 +276,17 @@ async def test_an_unknown_customer_id_gets_400_customer_not_found(
         {"externalOrderId": "B", "customerId": "clxx-does-not-exist"},
         {"externalOrderId": "C", "customerId": theirs},
     ]
-    status, body, _ = await post(client, webhook, items)
+    status, body, _ = await post_orders(client, webhook, items)
     assert status == 400
     assert body["error"] == "Customer not found"
     assert [(d["index"], d["externalOrderId"]) for d in body["details"]] == [(1, "B"), (2, "C")]
-    assert await orders_for(client, webhook.tenant) == []
+    assert await orders_for(client, webhook.tenant, reached=await later_write(client, webhook.tenant)) == []
 
 
 async def test_a_batch_whose_last_item_is_invalid_stores_nothing_and_keeps_last_received_at(
     client: TestClient, webhook: Webhook
 ) -> None:
-    status, _, _ = await post(client, webhook, DOC_CURL)
+    status, _, _ = await post_orders(client, webhook, DOC_CURL)
     assert status == 200
 
     async def received() -> Any:
@@ -303,18 +295,18 @@ async def test_a_batch_whose_last_item_is_invalid_stores_nothing_and_keeps_last_
     before = await eventually(received)
     batch = [{"externalOrderId": f"N-{i}", "deliveryAddress": f"{i} Long Road"} for i in range(50)]
     batch.append({"externalOrderId": "BAD", "deliveryAddress": "x", "plannedDate": "2025-13-01"})
-    status, body, _ = await post(client, webhook, batch)
+    status, body, _ = await post_orders(client, webhook, batch)
     assert status == 422
-    await asyncio.sleep(0.3)
-    assert [o["externalOrderId"] for o in await orders_for(client, webhook.tenant)] == ["ORD-1"]
-    assert (await integration(client, webhook.tenant))["lastReceivedAt"] == before
+    reached = await later_write(client, webhook.tenant)
+    assert [o["externalOrderId"] for o in await orders_for(client, webhook.tenant, reached=reached)] == ["ORD-1"]
+    assert (await integration(client, webhook.tenant, reached=reached))["lastReceivedAt"] == before
 
 
 async def test_the_same_payload_twice_updates_nothing_and_gives_the_same_order_id(
     client: TestClient, webhook: Webhook
 ) -> None:
-    first = await post(client, webhook, DOC_SINGLE)
-    second = await post(client, webhook, DOC_SINGLE)
+    first = await post_orders(client, webhook, DOC_SINGLE)
+    second = await post_orders(client, webhook, DOC_SINGLE)
     assert first[0] == second[0] == 200
     assert first[1]["orders"][0]["orderId"] == second[1]["orders"][0]["orderId"]
     assert first[1]["orders"][0]["created"] is True
@@ -330,8 +322,8 @@ async def test_the_same_payload_twice_updates_nothing_and_gives_the_same_order_i
 async def test_a_later_request_updates_present_fields_keeps_absent_ones_and_null_clears(
     client: TestClient, webhook: Webhook
 ) -> None:
-    await post(client, webhook, DOC_SINGLE)
-    status, body, _ = await post(
+    await post_orders(client, webhook, DOC_SINGLE)
+    status, body, _ = await post_orders(
         client,
         webhook,
         {"externalOrderId": "WMS-ORD-001", "deliveryAddress": "10 High Street, London SW1A 1AA",
@@ -359,7 +351,7 @@ async def test_a_repeated_id_in_one_batch_is_created_once_then_updated(client: T
         {"externalOrderId": "R", "deliveryAddress": "1 A St", "totalWeight": 1},
         {"externalOrderId": "R", "deliveryAddress": "1 A St", "totalWeight": 2},
     ]
-    status, body, _ = await post(client, webhook, items)
+    status, body, _ = await post_orders(client, webhook, items)
     assert status == 200
     assert [o["created"] for o in body["orders"]] == [True, False]
 
@@ -367,12 +359,12 @@ async def test_a_repeated_id_in_one_batch_is_created_once_then_updated(client: T
 async def test_a_single_object_and_a_one_element_array_are_equivalent_and_empty_is_fine(
     client: TestClient, webhook: Webhook
 ) -> None:
-    single = await post(client, webhook, {"externalOrderId": 7, "deliveryAddress": "1 A St"})
-    array = await post(client, webhook, [{"externalOrderId": "7", "deliveryAddress": "1 A St"}])
+    single = await post_orders(client, webhook, {"externalOrderId": 7, "deliveryAddress": "1 A St"})
+    array = await post_orders(client, webhook, [{"externalOrderId": "7", "deliveryAddress": "1 A St"}])
     assert single[0] == array[0] == 200
     assert single[1]["orders"][0]["orderId"] == array[1]["orders"][0]["orderId"]
     assert single[1]["orders"][0]["externalOrderId"] == "7"
-    empty = await post(client, webhook, [])
+    empty = await post_orders(client, webhook, [])
     assert empty[:2] == (200, {"accepted": True, "processed": 0, "orders": []})
 
 
@@ -382,7 +374,7 @@ async def test_the_same_address_reuses_one_customer(client: TestClient, webhook:
         {"externalOrderId": "B", "deliveryAddress": "10 high street  london sw1a 1aa", "customerName": "Second"},
         {"externalOrderId": "C", "deliveryAddress": "99 Other Road"},
     ]
-    status, _, _ = await post(client, webhook, items)
+    status, _, _ = await post_orders(client, webhook, items)
     assert status == 200
 
     async def all_three() -> Any:
@@ -401,10 +393,10 @@ async def test_the_same_address_reuses_one_customer(client: TestClient, webhook:
 
 async def test_last_received_at_moves_only_after_a_successful_batch(client: TestClient, webhook: Webhook) -> None:
     assert (await integration(client, webhook.tenant))["lastReceivedAt"] is None
-    await post(client, webhook, b"[1]")
-    await asyncio.sleep(0.2)
-    assert (await integration(client, webhook.tenant))["lastReceivedAt"] is None
-    await post(client, webhook, DOC_CURL)
+    await post_orders(client, webhook, b"[1]")
+    reached = await later_write(client, webhook.tenant)
+    assert (await integration(client, webhook.tenant, reached=reached))["lastReceivedAt"] is None
+    await post_orders(client, webhook, DOC_CURL)
 
     async def received() -> Any:
         return (await integration(client, webhook.tenant))["lastReceivedAt"]
@@ -414,16 +406,16 @@ async def test_last_received_at_moves_only_after_a_successful_batch(client: Test
 
 async def test_a_body_over_the_limit_gets_413(client: TestClient, webhook: Webhook, container: Any) -> None:
     container.settings.max_body_bytes = 2048
-    status, body, _ = await post(client, webhook, b"[" + b" " * 4096 + b"]")
+    status, body, _ = await post_orders(client, webhook, b"[" + b" " * 4096 + b"]")
     assert status == 413 and body["error"] == "Payload too large"
 
 
 async def test_too_many_items_gets_413(client: TestClient, webhook: Webhook, container: Any) -> None:
     container.settings.max_batch_items = 3
     items = [{"externalOrderId": str(i), "deliveryAddress": "x"} for i in range(4)]
-    status, body, _ = await post(client, webhook, items)
+    status, body, _ = await post_orders(client, webhook, items)
     assert status == 413 and body["error"] == "Payload too large"
-    assert await orders_for(client, webhook.tenant) == []
+    assert await orders_for(client, webhook.tenant, reached=await later_write(client, webhook.tenant)) == []
 
 
 async def test_a_2000_order_batch_is_accepted_whole(client: TestClient, webhook: Webhook) -> None:
@@ -432,7 +424,7 @@ async def test_a_2000_order_batch_is_accepted_whole(client: TestClient, webhook:
          "totalWeight": i / 10, "plannedDate": "2025-03-01"}
         for i in range(2000)
     ]
-    status, body, _ = await post(client, webhook, items)
+    status, body, _ = await post_orders(client, webhook, items)
     assert status == 200 and body["processed"] == 2000
     assert all(o["created"] for o in body["orders"])
 
@@ -444,7 +436,7 @@ async def test_a_2000_order_batch_is_accepted_whole(client: TestClient, webhook:
         page = await r.json()
         return page if page["nextCursor"] else None
 
-    page = await eventually(count, timeout=10)
+    page = await eventually(count, within=10)
     assert len(page["orders"]) == 1000
     r = await client.get(
         f"/api/tenants/{webhook.tenant.tenant_id}/orders?plannedDate=2025-03-01&limit=1000&cursor={page['nextCursor']}",
@@ -459,7 +451,7 @@ async def test_sixteen_parallel_first_deliveries_of_one_order_create_it_once(
     client: TestClient, webhook: Webhook
 ) -> None:
     results = await asyncio.gather(
-        *(post(client, webhook, {"externalOrderId": "RACE", "deliveryAddress": "1 Race St", "volume": 2})
+        *(post_orders(client, webhook, {"externalOrderId": "RACE", "deliveryAddress": "1 Race St", "volume": 2})
           for _ in range(16))
     )
     assert [r[0] for r in results] == [200] * 16

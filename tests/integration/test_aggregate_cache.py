@@ -23,7 +23,7 @@ from domain.ids import order_id
 from domain.order import Order
 from domain.source import Source
 from interfaces.container import Container, build_container
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

@@ -16,20 +16,18 @@ from application.timestamps import iso
 from infrastructure.settings import Settings
 from interfaces.container import build_container
 from interfaces.http.metrics import Metrics
-from tests.fake_wms import FakeWms
 from tests.integration.test_pull_scheduler import (
-    ManualClock,
+    PULL_SETTINGS,
     START,
+    ManualClock,
     admin_of,
-    pull_settings,
     scheduler_for,
     statuses_when,
 )
+from tests.support.fake_wms import FakeWms
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return pull_settings(database_url)
+pytestmark = pytest.mark.settings(**PULL_SETTINGS)
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscode
 
 from infrastructure.event_store.transcoder import OrjsonTranscoder
 from interfaces.container import Container, build_container
-from tests.conftest import make_settings
 from tests.integration.test_rebuild import Workload, dump_all
+from tests.support.settings import make_settings
 
 AWKWARD_TEXT = 'a "quoted", {braced} \\ back\\slashed, NULL, spaced  text: é ✓ "_type_"'
 

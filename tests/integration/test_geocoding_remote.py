@@ -38,7 +38,8 @@ from infrastructure.geocoding.remote import (
 from infrastructure.geocoding.worker import GeocodingWorker
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
+from interfaces.http.presenters.orders import present_order
 
 WESTMINSTER = "10 High Street, London SW1A 1AA"
 NO_POSTCODE = "The Old Barn, Nowhere Lane"
@@ -525,10 +526,10 @@ async def test_orders_show_the_location_recorded_for_their_address(
     tenant = str(geocoding.tenant_id)
     order = geocoding.container.queries.orders.get_order_by_external_id(tenant, "ORD-1")
     assert order is not None
-    assert order["location"] == {"lat": 51.5013, "lon": -0.1418, "precision": "building", "status": "ok"}
+    assert present_order(order)["location"] == {"lat": 51.5013, "lon": -0.1418, "precision": "building", "status": "ok"}
     # An order placed after its address was located shows it at once.
     geocoding.add_order("ORD-2", "10 HIGH STREET LONDON SW1A 1AA")
     geocoding.container.catch_up()
     later = geocoding.container.queries.orders.get_order_by_external_id(tenant, "ORD-2")
-    assert later is not None and later["location"]["status"] == "ok"
+    assert later is not None and present_order(later)["location"]["status"] == "ok"
 

@@ -27,7 +27,11 @@ from application.order_lines import OrderLine
 from application.timestamps import iso
 from domain.ids import order_id
 from interfaces.container import Container
-from tests.conftest import TenantKeys
+from tests.support.http import TenantKeys
+from interfaces.http.presenters.customers import present_customer
+from interfaces.http.presenters.deliveries import present_deliveries_page
+from interfaces.http.presenters.integrations import present_integration_status
+from interfaces.http.presenters.orders import present_order
 
 START = datetime(2025, 2, 20, 8, 0, tzinfo=timezone.utc)
 ADDRESS = "10 High Street, London SW1A 1AA"
@@ -97,11 +101,11 @@ class Wms:
 
     def order(self, external_id: str) -> dict[str, Any]:
         self.container.catch_up()
-        return self.container.queries.order_by_external_id(self.principal, external_id)
+        return present_order(self.container.queries.order_by_external_id(self.principal, external_id))
 
     def last_received_at(self) -> str | None:
         self.container.catch_up()
-        status = self.container.queries.integration_status(self.principal, "http://127.0.0.1/hook")
+        status = present_integration_status(self.container.queries.integration_status(self.principal, "http://127.0.0.1/hook"))
         return status["webhook"]["lastReceivedAt"]  # type: ignore[no-any-return]
 
     def stored_order_events(self, external_id: str) -> list[Any]:
@@ -162,7 +166,7 @@ def test_a_batch_whose_last_item_is_invalid_stores_nothing_and_keeps_last_receiv
     # The read models did not change, and lastReceivedAt did not move.
     assert read_side(wms.container) == rows_before
     assert wms.last_received_at() == received_before
-    deliveries = wms.container.queries.deliveries_page(wms.principal, 10, None).items
+    deliveries = present_deliveries_page(wms.container.queries.deliveries_page(wms.principal, 10, None))["deliveries"]
     assert deliveries[0]["status"] == status
 
 
@@ -348,7 +352,7 @@ def test_the_same_normalised_address_reuses_one_customer_within_a_tenant(
     customers = {wms.order(e)["customerId"] for e in ("A", "B", "C")}
     assert len(customers) == 1
     [customer_id] = customers
-    customer = container.queries.customer(wms.principal, customer_id)
+    customer = present_customer(container.queries.customer(wms.principal, customer_id))
     assert (customer["name"], customer["contact"]) == ("Acme Ltd", "N/A")
     assert other.order("A")["customerId"] != customer_id
     assert topic_counts(container.app)[CUSTOMER_CREATED] == 2
@@ -362,7 +366,7 @@ def test_a_new_address_without_a_name_creates_the_documented_default_customer(wm
 
     order = wms.order("A")
     assert order["customerName"] == "WMS Customer"
-    customer = wms.container.queries.customer(wms.principal, order["customerId"])
+    customer = present_customer(wms.container.queries.customer(wms.principal, order["customerId"]))
     assert customer["contact"] == "N/A"
 
 

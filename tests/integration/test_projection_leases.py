@@ -9,8 +9,9 @@ standby takes over and keeps the views current.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,7 +20,8 @@ from application.commands import Principal, ReceiveBatch
 from infrastructure.leases import LocalLease, PostgresAdvisoryLease, lock_key, projection_lease
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
+from tests.support.waits import wait_until
 
 pytestmark = [
     pytest.mark.postgres,
@@ -27,12 +29,36 @@ pytestmark = [
 ]
 
 
-def wait_for(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
+class CountedLease:
+    """A follower's lease that counts the times it was asked for and refused:
+    a standby's refusals show it had its chances to take over."""
+
+    def __init__(self, lease: Any) -> None:
+        self.lease = lease
+        self.refusals = 0
+
+    def acquire(self) -> bool:
+        held = bool(self.lease.acquire())
+        if not held:
+            self.refusals += 1
+        return held
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.lease, name)
+
+
+def counted_leases(container: Container) -> list[CountedLease]:
+    counted = []
+    for follower in container.followers.values():
+        follower.lease = CountedLease(follower.lease)
+        counted.append(follower.lease)
+    return counted
+
+
+def refused_again(leases: list[CountedLease], times: int) -> Callable[[], bool]:
+    """True once every lease has been refused ``times`` more times from now."""
+    start = [lease.refusals for lease in leases]
+    return lambda: all(lease.refusals >= before + times for lease, before in zip(leases, start, strict=True))
 
 
 @pytest.fixture
@@ -42,16 +68,14 @@ def shared_settings(postgres_schema: str) -> Settings:
 
 @pytest.fixture
 def first(shared_settings: Settings) -> Iterator[Container]:
-    container = build_container(shared_settings)
-    yield container
-    container.close()
+    with closing(build_container(shared_settings)) as container:
+        yield container
 
 
 @pytest.fixture
 def second(shared_settings: Settings) -> Iterator[Container]:
-    container = build_container(shared_settings)
-    yield container
-    container.close()
+    with closing(build_container(shared_settings)) as container:
+        yield container
 
 
 def holders(*containers: Container) -> dict[str, list[int]]:
@@ -81,28 +105,31 @@ def test_one_process_runs_each_projection_and_the_other_takes_over_when_it_stops
     first: Container, second: Container
 ) -> None:
     first.start_background()
-    wait_for(lambda: all(h == [0] for h in holders(first, second).values()))
+    wait_until(lambda: all(h == [0] for h in holders(first, second).values()))
+    standby = counted_leases(second)
     second.start_background()
-    time.sleep(0.3)  # several poll intervals: the standby keeps asking and keeps being refused
+    # The standby keeps asking and keeps being refused: several times each.
+    wait_until(refused_again(standby, 3), what="the standby asking for every lease")
     assert all(h == [0] for h in holders(first, second).values())
 
     # A write in the standby process shows up: the holder follows every process's events.
     created = second.app.create_tenant("Lease Co")
     admin = second.app.authenticate(str(created.tenant_id), created.admin_api_key)
     write_order(second, admin, "L-1")
-    wait_for(lambda: shown(second, admin, "L-1"))
+    wait_until(lambda: shown(second, admin, "L-1"))
 
     first.stop_background()
-    wait_for(lambda: all(h == [1] for h in holders(first, second).values()))
+    wait_until(lambda: all(h == [1] for h in holders(first, second).values()))
     write_order(second, admin, "L-2")
-    wait_for(lambda: shown(second, admin, "L-2"))
-    wait_for(lambda: all(follower.lag() == 0 for follower in second.followers.values()))
+    wait_until(lambda: shown(second, admin, "L-2"))
+    wait_until(lambda: all(follower.lag() == 0 for follower in second.followers.values()))
 
 
 def test_when_the_holders_session_dies_a_standby_takes_over(first: Container, second: Container) -> None:
     first.start_background()
-    wait_for(lambda: all(h == [0] for h in holders(first, second).values()))
+    wait_until(lambda: all(h == [0] for h in holders(first, second).values()))
     second.start_background()
+    old_holder = counted_leases(first)
     # A crash ends the holder's database sessions: its advisory locks go with them.
     keys = {f.lease.key for f in first.followers.values()}  # type: ignore[union-attr]
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
@@ -113,13 +140,13 @@ def test_when_the_holders_session_dies_a_standby_takes_over(first: Container, se
         assert len(pids) == len(keys)
         for pid in pids:
             conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    wait_for(lambda: all(h == [1] for h in holders(first, second).values()))
+    wait_until(lambda: all(h == [1] for h in holders(first, second).values()))
     created = first.app.create_tenant("After Crash")
     admin = first.app.authenticate(str(created.tenant_id), created.admin_api_key)
     write_order(first, admin, "C-1")
-    wait_for(lambda: shown(first, admin, "C-1"))
+    wait_until(lambda: shown(first, admin, "C-1"))
     # The old holder noticed and stands by: it asks again but does not get the leases back.
-    time.sleep(0.3)
+    wait_until(refused_again(old_holder, 3), what="the old holder asking for every lease")
     assert all(h == [1] for h in holders(first, second).values())
 
 

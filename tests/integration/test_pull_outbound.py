@@ -22,21 +22,13 @@ from infrastructure.pull.outbound import (
     RefusedAddressError,
     is_public_address,
 )
+from tests.support.fake_wms import SeenRequest
 
 SECRET = "pull-secret-7f3a9c1e5b2d4f60"
 BODY_LIMIT = 1024
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
-class SeenRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
 
 
 @dataclass
@@ -47,15 +39,7 @@ class Recorder:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        self.requests.append(
-            SeenRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=dict(request.headers),
-                body=await request.read(),
-            )
-        )
+        self.requests.append(await SeenRequest.of(request))
         return await handler(request)
 
 
@@ -190,7 +174,7 @@ async def test_a_server_error_becomes_an_http_status_error_quoting_the_body(
 
     error = await fetch_error(make_source(), wms.url("/orders"))
 
-    assert error.kind == "http_status"
+    assert error.reason == "http_status"
     assert error.status == 500
     assert "database is down" in error.message
     assert "\n" not in error.message
@@ -226,7 +210,7 @@ async def test_a_server_slower_than_the_total_timeout_becomes_a_timeout_error(
 
     error = await fetch_error(make_source(total_timeout=0.3), wms.url("/orders"))
 
-    assert error.kind == "timeout"
+    assert error.reason == "timeout"
     assert time.monotonic() - started < 3
 
 
@@ -249,7 +233,7 @@ async def test_a_declared_content_length_over_the_limit_is_refused_before_readin
 
     error = await fetch_error(make_source(total_timeout=3.0), wms.url("/orders"))
 
-    assert error.kind == "too_large"
+    assert error.reason == "too_large"
 
 
 async def test_a_chunked_body_over_the_limit_is_refused_while_streaming(
@@ -269,7 +253,7 @@ async def test_a_chunked_body_over_the_limit_is_refused_while_streaming(
 
     error = await fetch_error(make_source(), wms.url("/orders"))
 
-    assert error.kind == "too_large"
+    assert error.reason == "too_large"
 
 
 async def test_a_body_of_exactly_the_limit_is_returned(
@@ -351,7 +335,7 @@ async def test_a_redirect_to_another_origin_is_refused_and_never_reaches_it(
 
     error = await fetch_error(make_source(), wms.url("/orders"))
 
-    assert error.kind == "redirect_refused"
+    assert error.reason == "redirect_refused"
     assert error.status == 302
     assert len(wms.seen.requests) == 1
     assert elsewhere.seen.requests == []
@@ -368,7 +352,7 @@ async def test_more_redirects_than_allowed_are_refused(
 
     error = await fetch_error(make_source(max_redirects=2), wms.url("/orders"))
 
-    assert error.kind == "redirect_refused"
+    assert error.reason == "redirect_refused"
     assert "more than 2" in error.message
     assert len(wms.seen.requests) == 3
 
@@ -389,7 +373,7 @@ async def test_a_redirect_loop_is_named_a_loop(
 
     error = await fetch_error(make_source(max_redirects=5), wms.url("/orders"))
 
-    assert error.kind == "redirect_loop"
+    assert error.reason == "redirect_loop"
     assert "loop" in error.message and "another" not in error.message
     assert len(wms.seen.requests) == len(cycle)
 
@@ -410,7 +394,7 @@ async def test_urls_that_are_not_plain_http_or_https_are_invalid(
 ) -> None:
     error = await fetch_error(make_source(allow_private=False), url)
 
-    assert error.kind == "invalid_url"
+    assert error.reason == "invalid_url"
 
 
 async def test_a_loopback_ip_url_is_refused_without_reaching_the_server(
@@ -421,7 +405,7 @@ async def test_a_loopback_ip_url_is_refused_without_reaching_the_server(
 
     error = await fetch_error(make_source(allow_private=False), wms.url("/orders"))
 
-    assert error.kind == "refused_address"
+    assert error.reason == "refused_address"
     assert wms.seen.requests == []
 
 
@@ -434,7 +418,7 @@ async def test_a_host_name_resolving_to_loopback_is_refused_without_reaching_the
 
     error = await fetch_error(make_source(allow_private=False), url)
 
-    assert error.kind == "refused_address"
+    assert error.reason == "refused_address"
     assert wms.seen.requests == []
 
 
@@ -455,7 +439,7 @@ async def test_non_public_ip_literals_are_refused(
 ) -> None:
     error = await fetch_error(make_source(allow_private=False), f"http://{host}:9/orders")
 
-    assert error.kind == "refused_address"
+    assert error.reason == "refused_address"
 
 
 @pytest.mark.parametrize("host", ["2130706433", "127.1", "0x7f.0.0.1", "017700000001"])
@@ -470,7 +454,7 @@ async def test_legacy_numeric_forms_of_loopback_are_refused(
         make_source(allow_private=False), f"http://{host}:{wms.server.port}/orders"
     )
 
-    assert error.kind == "refused_address"
+    assert error.reason == "refused_address"
     assert wms.seen.requests == []
 
 
@@ -481,7 +465,7 @@ async def test_a_closed_port_is_unreachable(make_source: Callable[..., AiohttpPu
 
     error = await fetch_error(make_source(), f"http://127.0.0.1:{port}/orders")
 
-    assert error.kind == "unreachable"
+    assert error.reason == "unreachable"
 
 
 async def test_the_guard_resolver_refuses_a_name_resolving_only_to_loopback() -> None:

@@ -15,15 +15,17 @@ from uuid import uuid4
 import pytest
 
 from application.commands import Principal
-from application.pull_schedule import Claim, lease_for
-from application.pull_sync import ExecutorRunner
+from application.blocking import ExecutorRunner
+from application.pull.schedule import Claim, lease_for
 from application.timestamps import iso
 from infrastructure.pull.scheduler import PullScheduler
 from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import POSTGRES_ON, eventually, make_settings, postgres_url
-from tests.fake_wms import FakeWms
+from tests.support.fake_wms import FakeWms
+from tests.support.settings import POSTGRES_ON, make_settings, postgres_url
+from tests.support.waits import eventually
+from interfaces.http.presenters.pull import present_pull_endpoints
 
 SECRET_KEY = "test-only-pull-secret-key-4f9c2a7e1b3d5f60a8c9e7d1"
 START = datetime(2025, 2, 22, 6, 0, tzinfo=timezone.utc)
@@ -46,13 +48,12 @@ class ManualClock:
             return self._now
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return pull_settings(database_url)
+PULL_SETTINGS = {"secret_key": SECRET_KEY, "pull_tick_seconds": 0.02}
+pytestmark = pytest.mark.settings(**PULL_SETTINGS)
 
 
 def pull_settings(database_url: str) -> Settings:
-    return make_settings(database_url, secret_key=SECRET_KEY, pull_tick_seconds=0.02)
+    return make_settings(database_url, **PULL_SETTINGS)
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def order_for(path: str) -> dict[str, Any]:
 
 async def statuses_when(container: Container, principal: Principal, check: Any) -> list[dict[str, Any]]:
     async def probe() -> list[dict[str, Any]] | None:
-        entries = container.pull.list_endpoints(principal)
+        entries = present_pull_endpoints(container.pull.list_endpoints(principal))["pullEndpoints"]
         return entries if check(entries) else None
 
     return list(await eventually(probe))
@@ -159,7 +160,7 @@ async def test_two_workers_on_one_postgresql_run_each_due_sync_exactly_once(
 
             assert [len(wms.requests_to(path)) for path in paths] == [round_] * 4
             assert sum(s.started for s in schedulers) == 4 * round_
-        entries = containers[0].pull.list_endpoints(principal)
+        entries = present_pull_endpoints(containers[0].pull.list_endpoints(principal))["pullEndpoints"]
         assert all(e["lastSyncStatus"] == "ok" and e["lastProcessed"] == 1 for e in entries)
         assert {e["nextSyncAt"] for e in entries} == {iso(clock.now() + timedelta(minutes=1))}
     finally:
@@ -290,7 +291,7 @@ async def test_a_slow_wms_does_not_hold_up_other_endpoints(
 
         await statuses_when(container, principal, lambda e: synced(e, str(fast.endpoint_id)))
         assert len(wms.requests_to("/slow")) == 1  # the slow one is still waiting for its WMS
-        assert not synced(container.pull.list_endpoints(principal), str(slow.endpoint_id))
+        assert not synced(present_pull_endpoints(container.pull.list_endpoints(principal))["pullEndpoints"], str(slow.endpoint_id))
 
         wms.release()
         await statuses_when(container, principal, lambda e: synced(e, str(slow.endpoint_id)))

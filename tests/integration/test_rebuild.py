@@ -24,10 +24,10 @@ import orjson
 
 from application.commands import Principal, ReceiveBatch
 from application.errors import PayloadRejectedError, UpstreamError
-from application.pull_sync import PullEndpointChange
+from application.pull.results import PullEndpointChange
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 SEED = 20261127
 ROOT = Path(__file__).parents[2]

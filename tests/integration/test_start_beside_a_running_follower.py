@@ -12,14 +12,14 @@ abort one of them as a deadlock.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import psycopg
 import pytest
 
 from interfaces.container import build_container
-from tests.conftest import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.skipif(not POSTGRES_ON, reason="PostgreSQL's locks")
 
@@ -53,11 +53,12 @@ def test_a_process_starts_while_a_follower_holds_its_tracking_row_without_deadlo
         )
         starting = threading.Thread(target=start)
         starting.start()
-        deadline = time.monotonic() + 30
-        while not waiting_on_tracking(admin, postgres_schema):
+
+        def reached_the_tracking_row() -> bool:
             assert starting.is_alive(), outcome
-            assert time.monotonic() < deadline, "the start never reached the tracking row"
-            time.sleep(0.02)
+            return waiting_on_tracking(admin, postgres_schema)
+
+        wait_until(reached_the_tracking_row, what="the start reaching the tracking row")
         # ... then the read model's table: it must not wait on the starting process.
         follower.execute(f"LOCK TABLE {table}.rm_orders IN ROW EXCLUSIVE MODE")
         follower.commit()

@@ -27,6 +27,10 @@ from domain.roles import Role
 from domain.tenant import Tenant
 from domain.webhook import WmsWebhook
 from interfaces.container import Container
+from interfaces.http.presenters.deliveries import present_delivery
+from interfaces.http.presenters.history import present_history
+from interfaces.http.presenters.integrations import present_integration_status
+from interfaces.http.presenters.orders import present_order
 from tests.unit.test_event_topics import EVENTS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -98,7 +102,7 @@ def test_version_1_events_load_into_the_same_states_histories_and_read_models(co
     assert order.details["pallet_count"] == 5 and order.details["planned_date"] == "2025-02-24"
     assert order.details["total_weight"] == 812.5 and order.details["special_handling"] == ["tail-lift", "fragile"]
 
-    history = app.order_history_for_operator(str(tenant_id), str(order.id))
+    history = present_history(app.order_history_for_operator(str(tenant_id), str(order.id)))
     assert [(e["type"], e["version"]) for e in history["events"]] == [("OrderCreated", 1), ("OrderUpdated", 2)]
     # Without a customerId the update is delivered to the customer of its new address.
     assert history["events"][1]["changes"] == {
@@ -109,20 +113,20 @@ def test_version_1_events_load_into_the_same_states_histories_and_read_models(co
     assert {e["source"]["channel"] for e in history["events"]} == {"webhook"}
 
     admin = Principal(tenant_id=tenant_id, key_id="operator", role=Role.ADMIN)
-    planned = container.queries.orders_page(admin, "2025-02-22", 100, None).items
+    planned = [present_order(o) for o in container.queries.orders_page(admin, "2025-02-22", 100, None).items]
     assert [o["externalOrderId"] for o in planned] == ["PULL-1", "SO-1002"]
     cafe = planned[1]
     assert cafe["customerName"] == "Harbour Café" and cafe["palletCount"] == 1
     assert cafe["location"]["status"] == "ok" and abs(cafe["location"]["lat"] - 51.501) < 0.01
-    nowhere = container.queries.order_by_external_id(admin, "SO-1003")
+    nowhere = present_order(container.queries.order_by_external_id(admin, "SO-1003"))
     assert nowhere["location"]["status"] == "failed"
-    moved = container.queries.order_by_external_id(admin, "SO-1001")
+    moved = present_order(container.queries.order_by_external_id(admin, "SO-1001"))
     assert moved["customerId"] == order.details["customer_id"] and moved["version"] == 2 and moved["plannedDate"] == "2025-02-24"
 
-    status = container.queries.integration_status(admin, "http://example.test/hook")
+    status = present_integration_status(container.queries.integration_status(admin, "http://example.test/hook"))
     assert status["webhook"]["active"] is True and status["webhook"]["lastReceivedAt"] is not None
     assert status["pullEndpoints"] == []
-    deliveries = container.queries.deliveries_page(admin, 100, None).items
+    deliveries = [present_delivery(d) for d in container.queries.deliveries_page(admin, 100, None).items]
     assert sorted((d["channel"], d["status"]) for d in deliveries) == [
         ("pull", 200), ("webhook", 200), ("webhook", 200), ("webhook", 400),
     ]

@@ -28,6 +28,10 @@ from domain.roles import Role
 from domain.tenant import Tenant
 from domain.webhook import WmsWebhook
 from interfaces.container import Container
+from interfaces.http.presenters.deliveries import present_delivery
+from interfaces.http.presenters.history import present_history
+from interfaces.http.presenters.integrations import present_integration_status
+from interfaces.http.presenters.orders import present_order
 from tests.integration.test_stored_events_v1 import FIXTURES, load_fixture
 
 FIXTURE = FIXTURES / "events-v2.json"
@@ -74,7 +78,7 @@ def test_version_2_events_load_into_the_same_states_histories_and_read_models(co
     assert hook.previous_secret_hash == first_rotation["state"]["secret_hash"]
     until = stamp(second_rotation["state"]["previous_valid_until"])
     assert hook.previous_valid_until == until
-    status = container.queries.integration_status(admin, "http://example.test/hook")
+    status = present_integration_status(container.queries.integration_status(admin, "http://example.test/hook"))
     assert status["webhook"]["active"] is True
     assert datetime.fromisoformat(status["webhook"]["previousSecretExpiresAt"]) == until
 
@@ -82,10 +86,10 @@ def test_version_2_events_load_into_the_same_states_histories_and_read_models(co
     order = app.repository.get(order_id(tenant_id, "SO-2001"))
     assert isinstance(order, Order) and order.version == 2
     assert (order.details["latitude"], order.details["longitude"]) == (53.7398, -0.3342)
-    placed = container.queries.order_by_external_id(admin, "SO-2001")
+    placed = present_order(container.queries.order_by_external_id(admin, "SO-2001"))
     assert placed["location"] == {"lat": 53.7398, "lon": -0.3342, "precision": None, "status": "provided"}
     assert placed["palletCount"] == 4 and placed["version"] == 2
-    history = app.order_history(admin, str(order.id))
+    history = present_history(app.order_history(admin, str(order.id)))
     assert [(e["type"], e["version"]) for e in history["events"]] == [("OrderCreated", 1), ("OrderUpdated", 2)]
     assert (history["events"][0]["changes"]["latitude"], history["events"][0]["changes"]["longitude"]) == (53.7405, -0.3351)
     assert history["events"][1]["changes"] == {"latitude": 53.7398, "longitude": -0.3342, "palletCount": 4}
@@ -95,11 +99,11 @@ def test_version_2_events_load_into_the_same_states_histories_and_read_models(co
     location = app.repository.get(UUID(failed["originatorId"]))
     assert isinstance(location, Location) and location.status == "failed"
     assert location.failure_cause == "no_postcode" and location.failure == "no UK postcode found in address"
-    farm = container.queries.order_by_external_id(admin, "SO-2003")
+    farm = present_order(container.queries.order_by_external_id(admin, "SO-2003"))
     assert farm["location"]["status"] == "failed" and farm["location"]["reason"] == "no postcode found"
-    assert container.queries.order_by_external_id(admin, "SO-2004")["location"]["status"] == "ok"
+    assert present_order(container.queries.order_by_external_id(admin, "SO-2004"))["location"]["status"] == "ok"
 
-    deliveries = {d["requestId"]: d for d in container.queries.deliveries_page(admin, 100, None).items}
+    deliveries = {d["requestId"]: d for d in map(present_delivery, container.queries.deliveries_page(admin, 100, None).items)}
     assert sorted((r, d["channel"], d["status"], d["secretUsed"]) for r, d in deliveries.items()) == [
         ("req-fixture-v2-1", "webhook", 200, "previous"),
         ("req-fixture-v2-2", "webhook", 200, "current"),
@@ -130,7 +134,7 @@ def test_version_2_events_load_into_the_same_states_histories_and_read_models(co
     assert endpoint.last_success_started_at == sync_started
     assert endpoint.target_generation == 1 and endpoint.failures_in_a_row == 1
     assert batch_stored["state"]["delivery_id"] == deliveries["req-fixture-v2-5"]["deliveryId"]
-    assert container.queries.order_by_external_id(admin, "PULL-2001")["palletCount"] == 2
+    assert present_order(container.queries.order_by_external_id(admin, "PULL-2001"))["palletCount"] == 2
     (listed,) = status["pullEndpoints"]
     assert listed["id"] == str(endpoint.id) and listed["method"] == "POST" and listed["intervalMinutes"] == 15
     assert listed["lastSyncStatus"] == "failed" and listed["nextSyncAt"] is not None

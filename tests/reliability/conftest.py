@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,8 @@ import psycopg
 import pytest
 
 from interfaces.container import Container
-from tests.conftest import POSTGRES_ON, POSTGRES_URL
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL
+from tests.support.waits import wait_until
 
 postgres_only = pytest.mark.skipif(not POSTGRES_ON, reason="needs PostgreSQL (WMS_INTAKE_TEST_POSTGRES=off)")
 on_postgres = pytest.mark.parametrize("store", ["postgres"], indirect=True)
@@ -89,10 +90,11 @@ class BackendKiller:
             self._thread.join(10)
 
     def wait_for_kills(self, count: int, within: float) -> bool:
-        deadline = time.monotonic() + within
-        while len(self.kills) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return len(self.kills) >= count
+        try:
+            wait_until(lambda: len(self.kills) >= count, within, f"{count} kills", every=0.01)
+        except AssertionError:
+            return False
+        return True
 
     def _run(self) -> None:
         with admin_connection() as conn:
@@ -117,16 +119,15 @@ def pg_cluster(action: str) -> None:
 
 
 def wait_for_postgres(within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while True:
+    def answers() -> bool:
         try:
             with admin_connection() as conn:
                 conn.execute("SELECT 1")
-                return
         except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            return False
+        return True
+
+    wait_until(answers, within, "PostgreSQL answering", every=0.1)
 
 
 # ---------------------------------------------------------------------- the event store
@@ -192,18 +193,6 @@ def routes_of(app: Any, fill: dict[str, str], prefix: str = "") -> list[tuple[st
         path = re.sub(r"\{(\w+)\}", lambda m: fill.get(m.group(1), str(uuid.uuid4())), template)
         routes.append((route.method if route.method != "*" else "GET", path))
     return routes
-
-
-def poll(check: Callable[[], Any], within: float, every: float = 0.05) -> Any:
-    """Call ``check`` until it returns something truthy; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s (last: {result!r})")
-        time.sleep(every)
 
 
 # ---------------------------------------------------------------------- a cuttable link to PostgreSQL
@@ -295,50 +284,9 @@ def postgres_address() -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or 5432
 
 
-# ---------------------------------------------------------------------- a live server for blocking clients
-
-
-@contextmanager
-def live_server(container: Container, **runner_options: Any) -> Iterator[tuple[str, int]]:
-    """The service on 127.0.0.1 in a thread of its own: for plain sockets and
-    blocking clients (hypothesis drives tests synchronously). Yields (host, port)."""
-    import asyncio
-
-    from aiohttp import web
-
-    from interfaces.http.app import create_app
-
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(container), access_log=None, **runner_options)
-    started = threading.Event()
-    address: list[tuple[str, int]] = []
-
-    async def start() -> None:
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        address.append(site._server.sockets[0].getsockname()[:2])  # type: ignore[union-attr] # noqa: SLF001
-        started.set()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, name="live-server", daemon=True)
-    thread.start()
-    assert started.wait(30), "the server did not start"
-    async def stop() -> None:
-        await runner.cleanup()
-        # Connections still lingering over an unread body: end them too.
-        current = asyncio.current_task()
-        for task in [t for t in asyncio.all_tasks() if t is not current]:
-            task.cancel()
-
-    try:
-        yield address[0]
-    finally:
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(60)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+@pytest.fixture
+def link() -> Iterator[CuttableLink]:
+    """A cuttable link to the test PostgreSQL, for one test."""
+    relay = CuttableLink(postgres_address())
+    yield relay
+    relay.close()

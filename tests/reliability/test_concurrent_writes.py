@@ -20,8 +20,9 @@ from application.commands import IngestResult, ReceiveBatch
 from application.write_positions import written_position
 from domain.ids import order_id
 from interfaces.container import Container
-from tests.conftest import TenantKeys
+from interfaces.http.presenters.orders import present_order
 from tests.reliability.conftest import count_topic, last_position
+from tests.support.http import TenantKeys
 
 
 def batch(tenant: TenantKeys, items: list[dict[str, Any]], request_id: str) -> ReceiveBatch:
@@ -42,7 +43,7 @@ def order(container: Container, tenant: TenantKeys, external_id: str) -> dict[st
     container.catch_up()
     found = container.views["orders"].get_order_by_external_id(tenant.tenant_id, external_id)
     assert found is not None
-    return found
+    return present_order(found)
 
 
 def interleave(container: Container, meanwhile: Callable[[], object]) -> None:

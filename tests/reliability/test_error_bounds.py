@@ -14,19 +14,17 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from application.problem_list import MAX_LISTED_PROBLEMS
-from infrastructure.settings import Settings
 from interfaces.container import Container
-from tests.conftest import Webhook, eventually, make_settings
 from tests.reliability.conftest import last_position, topics_since
+from tests.support.http import Webhook
+from tests.support.waits import eventually
 
 #: No error body may exceed this, whatever was sent (1,000 problems of at most a few hundred bytes).
 CEILING = 600_000
 ADDRESS = "10 High Street, London SW1A 1AA"
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url, geocoder="none")
+pytestmark = pytest.mark.settings(geocoder="none")
 
 
 async def post(client: TestClient, webhook: Webhook, document: Any) -> tuple[int, bytes]:

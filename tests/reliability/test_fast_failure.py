@@ -20,21 +20,16 @@ from aiohttp.test_utils import TestClient
 
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, eventually, make_settings
-from tests.reliability.conftest import CuttableLink, postgres_address, postgres_only, routes_of
+from tests.reliability.conftest import CuttableLink, postgres_only, routes_of
+from tests.support.http import TenantKeys
+from tests.support.settings import make_settings
+from tests.support.waits import eventually
 
 pytestmark = postgres_only
 
 #: "About a second", with room for a busy machine.
 DEADLINE = aiohttp.ClientTimeout(total=4)
 ORDER = {"externalOrderId": "FAST-1", "deliveryAddress": "10 High Street, London SW1A 1AA"}
-
-
-@pytest.fixture
-def link() -> Iterator[CuttableLink]:
-    relay = CuttableLink(postgres_address())
-    yield relay
-    relay.close()
 
 
 @pytest.fixture
@@ -104,7 +99,7 @@ async def test_every_route_answers_503_with_retry_after_within_seconds_of_the_da
         status, _ = await answer("GET", f"{prefix}/history", admin, b"")
         return status == 200
 
-    await eventually(recovered, timeout=30)
+    await eventually(recovered, within=30)
     for name, (method, path) in named.items():
         assert (await answer(method, path, admin, b""))[0] == 200, name
     assert (await answer("POST", hook_path, hook_headers, orjson.dumps(ORDER)))[0] == 200

@@ -26,7 +26,6 @@ from bench.loadgen import ServerProcess
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, Webhook, make_settings, postgres_url
 from tests.reliability.conftest import (
     BackendKiller,
     CuttableLink,
@@ -35,25 +34,22 @@ from tests.reliability.conftest import (
     count_topic,
     on_postgres,
     pg_cluster,
-    poll,
-    postgres_address,
     postgres_only,
     read_models_equal_a_rebuild,
     routes_of,
     schema_of,
     wait_for_postgres,
 )
-
-pytestmark = postgres_only
+from tests.support.http import TenantKeys, Webhook, post_orders
+from tests.support.settings import make_settings, postgres_url
+from tests.support.waits import eventually, wait_until
 
 TIMEOUT = aiohttp.ClientTimeout(total=90)
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Every test of this module: a request waits at most 1 s for a connection
-    before its 503; no geocoding (not under test here, and it costs CPU)."""
-    return make_settings(database_url, db_connect_timeout=1, geocoder="none")
+# Every test of this module: a request waits at most 1 s for a connection
+# before its 503; no geocoding (not under test here, and it costs CPU).
+pytestmark = [postgres_only, pytest.mark.settings(db_connect_timeout=1, geocoder="none")]
 
 
 def orders(prefix: str, count: int) -> list[dict[str, Any]]:
@@ -69,11 +65,6 @@ def orders(prefix: str, count: int) -> list[dict[str, Any]]:
     ]
 
 
-async def post(client: TestClient, hook: Webhook, items: list[dict[str, Any]]) -> tuple[int, Any, Any]:
-    response = await client.post(hook.path, data=orjson.dumps(items), headers=hook.headers(), timeout=TIMEOUT)
-    return response.status, await response.json(), response.headers
-
-
 def stored_orders(container: Container, tenant_id: str, prefix: str) -> int:
     """Orders of ``prefix`` in the event store (their creation events)."""
     needle = f'"{prefix}-'.encode()
@@ -86,7 +77,12 @@ def stored_orders(container: Container, tenant_id: str, prefix: str) -> int:
 
 def insert_killer(container: Container, limit: int | None) -> BackendKiller:
     schema = schema_of(container)
-    return BackendKiller(schema, (f'INSERT INTO "{schema}"."wmsintake_events"',), limit=limit).start()
+    return BackendKiller(schema, event_insert(schema), limit=limit).start()
+
+
+def event_insert(schema: str) -> tuple[str, ...]:
+    """What the statements that write events start with: a large batch is sent by COPY."""
+    return (f'INSERT INTO "{schema}"."wmsintake_events"', f'COPY "{schema}"."wmsintake_events"')
 
 
 # ---------------------------------------------------------------------- a killed connection
@@ -98,7 +94,7 @@ async def test_a_connection_killed_in_the_middle_of_a_large_batch_leaves_it_whol
 ) -> None:
     killer = insert_killer(container, limit=1)
     try:
-        status, body, headers = await post(client, webhook, orders("K", 5000))
+        status, body, headers = await post_orders(client, webhook, orders("K", 5000), timeout=TIMEOUT)
     finally:
         killer.stop()
 
@@ -111,7 +107,7 @@ async def test_a_connection_killed_in_the_middle_of_a_large_batch_leaves_it_whol
     else:
         assert (status, body) == (503, {"error": body["error"]}) and headers["Retry-After"]
         assert stored == 0
-    status, _, _ = await post(client, webhook, orders("K-next", 3))
+    status, _, _ = await post_orders(client, webhook, orders("K-next", 3), timeout=TIMEOUT)
     assert status == 200
 
 
@@ -122,7 +118,7 @@ async def test_a_database_that_keeps_dropping_the_connection_gets_503_with_retry
     accepted_before = count_topic(container, "wms-intake:DeliveryAccepted")
     killer = insert_killer(container, limit=None)
     try:
-        status, body, headers = await post(client, webhook, orders("P", 2000))
+        status, body, headers = await post_orders(client, webhook, orders("P", 2000), timeout=TIMEOUT)
     finally:
         killer.stop()
 
@@ -134,7 +130,7 @@ async def test_a_database_that_keeps_dropping_the_connection_gets_503_with_retry
     assert count_topic(container, "wms-intake:DeliveryAccepted") == accepted_before
 
     # The next request gets a fresh connection and succeeds.
-    status, body, _ = await post(client, webhook, orders("P", 2000))
+    status, body, _ = await post_orders(client, webhook, orders("P", 2000), timeout=TIMEOUT)
     assert status == 200 and body["processed"] == 2000
     assert stored_orders(container, webhook.tenant.tenant_id, "P") == 2000
 
@@ -167,7 +163,7 @@ def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(da
             assert killer.wait_for_kills(3, within=30), f"kills: {killer.kills}"
         finally:
             killer.stop()
-        poll(lambda: not any(container.projection_lags().values()), within=60)
+        wait_until(lambda: not any(container.projection_lags().values()), within=60)
 
         # A kill lands on a follower's own transaction (a failure it recovers
         # from) or on a read the driver retries by itself; either way, what
@@ -182,13 +178,6 @@ def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(da
 
 
 # ---------------------------------------------------------------------- the link to the database cut
-
-
-@pytest.fixture
-def link() -> Iterator[CuttableLink]:
-    relay = CuttableLink(postgres_address())
-    yield relay
-    relay.close()
 
 
 @pytest.fixture
@@ -213,7 +202,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
     tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
     response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth())
     hook = Webhook(tenant, "", (await response.json())["secret"])
-    status, _, _ = await post(client, hook, orders("L", 5))
+    status, _, _ = await post_orders(client, hook, orders("L", 5), timeout=TIMEOUT)
     assert status == 200
 
     async def answer(method: str, path: str) -> tuple[str, tuple[int, str | None]]:
@@ -226,7 +215,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
     link.cut()
     try:
         answers = dict(await asyncio.gather(*(answer(m, p) for m, p in routes_of(client.server.app, {"tenantId": tenant.tenant_id}))))
-        status, body, headers = await post(client, hook, orders("L-cut", 5))
+        status, body, headers = await post_orders(client, hook, orders("L-cut", 5), timeout=TIMEOUT)
         ready = await client.get("/readyz", timeout=TIMEOUT)
     finally:
         link.restore()
@@ -242,8 +231,8 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
     async def ready_again() -> bool:
         return (await client.get("/readyz", timeout=TIMEOUT)).status == 200
 
-    await _eventually(ready_again, 30)
-    status, _, _ = await post(client, hook, orders("L-after", 5))
+    await eventually(ready_again, within=30)
+    status, _, _ = await post_orders(client, hook, orders("L-after", 5), timeout=TIMEOUT)
     assert status == 200
     assert stored_orders(linked_container, tenant.tenant_id, "L-cut") == 0
 
@@ -251,14 +240,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
         response = await client.get(f"/api/tenants/{tenant.tenant_id}/orders?limit=1000", headers=tenant.auth())
         return response.status == 200 and len((await response.json())["orders"]) == 10
 
-    await _eventually(shown, 30)
-
-
-async def _eventually(check: Any, within: float) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {within}s"
-        await asyncio.sleep(0.1)
+    await eventually(shown, within=30)
 
 
 # ---------------------------------------------------------------------- the server process killed
@@ -287,7 +269,7 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
             with admin_connection() as conn:
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
-                    if busy_backends(conn, postgres_schema, (f'INSERT INTO "{postgres_schema}"."wmsintake_events"',)):
+                    if busy_backends(conn, postgres_schema, event_insert(postgres_schema)):
                         saving.set()
                         server.kill()
                         return
@@ -302,7 +284,7 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
 
         # PostgreSQL rolls back the dead client's transaction once it notices.
         with admin_connection() as conn:
-            poll(lambda: not busy_backends(conn, postgres_schema, ("wmsintake_events",)), within=30)
+            wait_until(lambda: not busy_backends(conn, postgres_schema, ("wmsintake_events",)), within=30)
         stored = stored_orders(checker, tenant.tenant_id, "BIG")
         accepted = count_topic(checker, "wms-intake:DeliveryAccepted", tenant.tenant_id) - accepted_before
         assert (stored, accepted) in ((0, 0), (5000, 1))
@@ -311,7 +293,7 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
         restarted.start()
         status = asyncio.run(_post_raw(restarted.base_url, tenant.tenant_id, secret, orders("NEXT", 3)))
         assert status == 200
-        poll(lambda: not any(checker.projection_lags().values()), within=60)
+        wait_until(lambda: not any(checker.projection_lags().values()), within=60)
         rows = checker.db.query(
             f"SELECT count(*) AS n FROM {checker.db.table('rm_orders')} WHERE tenant_id = %s", (tenant.tenant_id,)
         )
@@ -352,9 +334,9 @@ async def _post_raw(base_url: str, tenant_id: str, secret: str, items: list[dict
 async def test_postgresql_stopped_and_started_under_traffic_gives_503s_then_recovers_without_a_restart(
     client: TestClient, webhook: Webhook, container: Container
 ) -> None:
-    status, _, _ = await post(client, webhook, orders("before", 20))
+    status, _, _ = await post_orders(client, webhook, orders("before", 20), timeout=TIMEOUT)
     assert status == 200
-    poll(lambda: not any(container.projection_lags().values()), within=30)
+    wait_until(lambda: not any(container.projection_lags().values()), within=30)
     positions = {name: view.position() for name, view in container.views.items()}
 
     sent: list[tuple[str, int | None, str | None]] = []
@@ -393,7 +375,7 @@ async def test_postgresql_stopped_and_started_under_traffic_gives_503s_then_reco
         async def recovered() -> bool:
             return bool(readiness) and readiness[-1] == 200 and bool(sent) and sent[-1][1] == 200
 
-        await _eventually(recovered, 60)
+        await eventually(recovered, within=60)
     finally:
         stop.set()
         await running
@@ -402,7 +384,7 @@ async def test_postgresql_stopped_and_started_under_traffic_gives_503s_then_reco
     statuses = {status for _, status, _ in sent}
     assert 503 in statuses and statuses <= {200, 503}, sent
     assert all(retry for _, status, retry in sent if status == 503)
-    poll(lambda: not any(container.projection_lags().values()), within=60)
+    wait_until(lambda: not any(container.projection_lags().values()), within=60)
     tenant_id = webhook.tenant.tenant_id
     for prefix, status, _ in sent:
         assert stored_orders(container, tenant_id, prefix) == (3 if status == 200 else 0), (prefix, status)

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 import orjson
 import pytest
 
-from infrastructure.settings import Settings
 from interfaces.container import Container
 from interfaces.http.app import create_app
-from tests.conftest import json_logs, make_settings
-from tests.reliability.conftest import last_position, live_server, routes_of
+from tests.reliability.conftest import last_position, routes_of
+from tests.support.live_server import live_server
+from tests.support.logs import json_logs
+from tests.support.settings import make_settings
 
 #: Bytes no UTF-8 decoder accepts: a lone continuation byte, a truncated
 #: sequence, Latin-1 text, an overlong encoding, an encoded surrogate.
@@ -75,9 +76,7 @@ class Target:
         return (b"Cookie", b"wms_intake_session=" + token)
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url, geocoder="none")
+pytestmark = pytest.mark.settings(geocoder="none")
 
 
 @pytest.fixture

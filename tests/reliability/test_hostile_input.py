@@ -21,8 +21,10 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from bench.loadgen import ServerProcess
 from interfaces.container import Container, build_container
-from tests.conftest import TenantKeys, make_settings
-from tests.reliability.conftest import last_position, live_server, topics_since
+from tests.reliability.conftest import last_position, topics_since
+from tests.support.http import TenantKeys
+from tests.support.live_server import live_server
+from tests.support.settings import make_settings
 
 Address = tuple[str, int]
 

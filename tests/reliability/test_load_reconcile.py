@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from bench.loadgen import RECONCILIATION_CHECKS
-from tests.conftest import POSTGRES_URL
+from tests.support.settings import POSTGRES_URL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,8 @@ import aiohttp
 import pytest
 
 from bench.loadgen import ServerProcess
-from tests.conftest import make_settings
+from tests.support.processes import servers_running
+from tests.support.settings import SECRET_KEY, make_settings
 from interfaces.container import build_container
 
 PAIRS = 1000
@@ -41,23 +42,17 @@ def two_servers(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProce
     env = {
         "WMS_INTAKE_GEOCODER": "none",
         "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0",
-        "WMS_INTAKE_SECRET_KEY": "test-only-secret-key-with-more-than-32-characters",
+        "WMS_INTAKE_SECRET_KEY": SECRET_KEY,
         "WMS_INTAKE_WORKER_THREADS": "8",
         "WMS_INTAKE_DB_POOL_SIZE": "4",
     }
-    servers = [ServerProcess(database_url, tmp_path / f"server-{n}.log", env) for n in "ab"]
-    try:
-        for server in servers:
-            server.start()
-        yield servers[0], servers[1], {
+    with servers_running(2, database_url, tmp_path, env) as (a, b):
+        yield a, b, {
             "tenant": str(created.tenant_id),
             "key": created.admin_api_key,
             "other": str(other.tenant_id),
             "other_key": other.admin_api_key,
         }
-    finally:
-        for server in servers:
-            server.stop()
 
 
 class Pairs:

@@ -23,8 +23,10 @@ from application.tokens import secret_matches
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from tests.conftest import TenantKeys, Webhook, json_logs, make_settings
 from tests.reliability.conftest import last_position, routes_of, topics_since
+from tests.support.http import TenantKeys, Webhook
+from tests.support.logs import json_logs
+from tests.support.settings import make_settings
 
 UNAUTHORIZED = b'{"error":"Unauthorized"}'
 ORDER = {"externalOrderId": "SEC-1", "deliveryAddress": "10 High Street, London SW1A 1AA", "palletCount": 1}
@@ -42,10 +44,8 @@ async def post(client: TestClient, path: str, headers: dict[str, str], body: Any
     return response.status, await response.read(), response.headers
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    """No background geocoding: these tests count every event a request leaves."""
-    return make_settings(database_url, geocoder="none")
+# No background geocoding: these tests count every event a request leaves.
+pytestmark = pytest.mark.settings(geocoder="none")
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ import pytest
 
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.conftest import make_settings
-from tests.reliability.conftest import last_position, live_server, on_postgres, postgres_only
+from tests.reliability.conftest import last_position, on_postgres, postgres_only
+from tests.support.live_server import live_server
+from tests.support.settings import make_settings
 
 ORDER = b'{"externalOrderId":"STALE-1","deliveryAddress":"10 High Street, London SW1A 1AA"}'
 

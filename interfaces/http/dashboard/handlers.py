@@ -15,7 +15,6 @@ from aiohttp import web
 from application.commands import Principal
 from application.dashboard_sessions import csrf_token_of
 from application.errors import PayloadRejectedError, UnauthorizedError
-from domain.roles import GRANTS
 from interfaces.http.dashboard.pages import (
     FORBIDDEN_HTML,
     SIGN_IN_HTML,
@@ -34,6 +33,7 @@ from interfaces.http.dashboard.session_auth import (
 from interfaces.http.dashboard.sign_in_throttle import throttled_sign_in
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
+from interfaces.http.presenters.sessions import present_session
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import parse_body
 
@@ -106,18 +106,10 @@ async def dashboard_root(request: web.Request) -> web.Response:
 
 def session_body(request: web.Request, principal: Principal, csrf_token: str) -> dict[str, Any]:
     settings = request.app[CONTAINER].settings
-    return {
-        "tenantId": str(principal.tenant_id),
-        "keyId": principal.key_id,
-        "role": principal.role.value,
-        "permissions": sorted(permission.value for permission in GRANTS[principal.role]),
-        "csrfToken": csrf_token,
-        "home": home_of(principal),
-        "pages": [
-            {"name": p.name, "title": p.title, "path": p.path, "nav": p.nav} for p in pages_for(principal)
-        ],
-        "map": {"tileUrl": settings.map_tile_url, "attribution": settings.map_tile_attribution},
-    }
+    return present_session(
+        principal, csrf_token, home_of(principal), pages_for(principal),
+        settings.map_tile_url, settings.map_tile_attribution,
+    )
 
 
 async def _page_principal(request: web.Request) -> Principal | None:

@@ -8,6 +8,7 @@ from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.positions import with_position
+from interfaces.http.presenters.keys import present_issued_key, present_key_list
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import IssueApiKey, parse_body
 
@@ -18,8 +19,7 @@ async def issue_api_key(request: web.Request) -> web.Response:
     issued = await offload(
         request, request.app[CONTAINER].app.issue_api_key, principal, body.role, body.name
     )
-    shown = {"id": issued.key_id, "apiKey": issued.api_key, "role": issued.role.value, "name": issued.name}
-    return json_response(await with_position(request, shown), status=201)
+    return json_response(await with_position(request, present_issued_key(issued)), status=201)
 
 
 async def list_api_keys(request: web.Request) -> web.Response:
@@ -27,7 +27,7 @@ async def list_api_keys(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     lister = container.key_usage.list_keys if container.key_usage else container.app.list_api_keys
     keys = await offload(request, lister, principal)
-    return json_response({"apiKeys": keys})
+    return json_response(present_key_list(keys))
 
 
 async def revoke_api_key(request: web.Request) -> web.Response:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from application.timestamps import iso
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.paging import page_params
 from interfaces.http.positions import consistent_reads, min_position, with_position
+from interfaces.http.presenters.deliveries import present_deliveries_page
+from interfaces.http.presenters.integrations import (
+    present_integration_status,
+    present_new_webhook_secret,
+    present_webhook_active,
+    present_webhook_connected,
+)
 from interfaces.http.public_url import public_origin
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import RotateWebhookSecret, SetWebhookActive, parse_body
@@ -30,8 +34,7 @@ async def connect_webhook(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     url = webhook_url(request, str(principal.tenant_id))
     secret = await offload(request, request.app[CONTAINER].app.connect_webhook, principal)
-    body = {"webhookUrl": url, "secret": secret, "active": True}
-    return json_response(await with_position(request, body), status=201)
+    return json_response(await with_position(request, present_webhook_connected(url, secret)), status=201)
 
 
 async def regenerate_webhook_secret(request: web.Request) -> web.Response:
@@ -41,10 +44,7 @@ async def regenerate_webhook_secret(request: web.Request) -> web.Response:
     secret, previous_until = await offload(
         request, container.app.rotate_webhook_secret, principal, body.previousValidForSeconds
     )
-    shown: dict[str, Any] = {"secret": secret}
-    if previous_until is not None:
-        shown["previousSecretExpiresAt"] = iso(previous_until)
-    return json_response(await with_position(request, shown))
+    return json_response(await with_position(request, present_new_webhook_secret(secret, previous_until)))
 
 
 async def end_previous_webhook_secret(request: web.Request) -> web.Response:
@@ -59,8 +59,7 @@ async def set_webhook_active(request: web.Request) -> web.Response:
     body = await parse_body(request, SetWebhookActive)
     url = webhook_url(request, str(principal.tenant_id))
     await offload(request, request.app[CONTAINER].app.set_webhook_active, principal, body.active)
-    state = {"webhookUrl": url, "active": body.active}
-    return json_response(await with_position(request, state))
+    return json_response(await with_position(request, present_webhook_active(url, body.active)))
 
 
 async def integration_status(request: web.Request) -> web.Response:
@@ -68,11 +67,11 @@ async def integration_status(request: web.Request) -> web.Response:
     status = await consistent_reads(request).integration_status(
         principal, webhook_url(request, str(principal.tenant_id)), min_position(request)
     )
-    return json_response(status)
+    return json_response(present_integration_status(status))
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     limit, cursor = page_params(request, default_limit=50)
     page = await consistent_reads(request).deliveries_page(principal, limit, cursor, min_position(request))
-    return json_response({"deliveries": list(page.items), "nextCursor": page.next_cursor})
+    return json_response(present_deliveries_page(page))

@@ -6,11 +6,12 @@ from aiohttp import web
 
 from interfaces.http.keys import CONTAINER, METRICS
 from interfaces.http.offload import offload
+from interfaces.http.presenters.operations import present_health, present_ready, present_unready
 from interfaces.http.responses import json_response
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
+    return json_response(present_health())
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -19,11 +20,11 @@ async def readyz(request: web.Request) -> web.Response:
         await offload(request, container.db.query, "SELECT 1 AS ok")
     except Exception as error:  # noqa: BLE001 - readiness reports any failure as not ready
         return json_response(
-            {"status": "unavailable", "database": "unreachable", "reason": type(error).__name__},
+            present_unready(error),
             status=503,
             headers={"Retry-After": "1"},
         )
-    return json_response({"status": "ready", "database": "ok"})
+    return json_response(present_ready())
 
 
 async def root(request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.paging import MAX_LIMIT
+from interfaces.http.presenters.changes import present_changes_page
 from interfaces.http.responses import json_response
 
 MAX_WAIT_SECONDS = 30
@@ -77,7 +78,7 @@ async def order_changes(request: web.Request) -> web.Response:
             break
         if page.at_end:
             await request.app[SAVE_SIGNAL].wait(min(POLL_SECONDS, left))
-    return json_response({"changes": page.changes, "nextCursor": str(page.next_cursor)})
+    return json_response(present_changes_page(page))
 
 
 def _whole_number(request: web.Request, name: str, default: int, most: int, least: int = 0) -> int:

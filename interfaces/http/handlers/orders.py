@@ -14,6 +14,13 @@ from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.paging import page_params
 from interfaces.http.positions import consistent_reads, min_position, with_position
+from interfaces.http.presenters.customers import (
+    present_created_customer,
+    present_customer,
+    present_customers_page,
+)
+from interfaces.http.presenters.history import present_history
+from interfaces.http.presenters.orders import present_order, present_orders_page, present_planned_dates
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import CreateCustomer, parse_body
 
@@ -41,7 +48,7 @@ async def list_orders(request: web.Request) -> web.Response:
     page = await consistent_reads(request).orders_page(
         principal, planned, limit, cursor, min_position(request), search, undated
     )
-    return json_response({"orders": list(page.items), "nextCursor": page.next_cursor})
+    return json_response(present_orders_page(page))
 
 
 async def planned_dates(request: web.Request) -> web.Response:
@@ -52,7 +59,7 @@ async def planned_dates(request: web.Request) -> web.Response:
     if since is not None and not is_calendar_date(since):
         raise InvalidRequestError("since must be a real calendar date in YYYY-MM-DD format")
     dates = await offload(request, request.app[CONTAINER].queries.planned_dates, principal, since, limit)
-    return json_response(dates)
+    return json_response(present_planned_dates(dates))
 
 
 async def get_order(request: web.Request) -> web.Response:
@@ -64,7 +71,7 @@ async def get_order(request: web.Request) -> web.Response:
         order = await consistent_reads(request).order(principal, order_id)
     else:
         order = await offload(request, container.app.order_as_of, principal, order_id, version, as_of)
-    return json_response(order)
+    return json_response(present_order(order))
 
 
 async def get_order_by_external_id(request: web.Request) -> web.Response:
@@ -72,7 +79,7 @@ async def get_order_by_external_id(request: web.Request) -> web.Response:
     order = await consistent_reads(request).order_by_external_id(
         principal, request.match_info["externalOrderId"]
     )
-    return json_response(order)
+    return json_response(present_order(order))
 
 
 async def order_history(request: web.Request) -> web.Response:
@@ -80,7 +87,7 @@ async def order_history(request: web.Request) -> web.Response:
     history = await offload(
         request, request.app[CONTAINER].app.order_history, principal, request.match_info["orderId"]
     )
-    return json_response(history)
+    return json_response(present_history(history))
 
 
 async def create_customer(request: web.Request) -> web.Response:
@@ -89,7 +96,7 @@ async def create_customer(request: web.Request) -> web.Response:
     customer = await offload(
         request, request.app[CONTAINER].app.create_customer, principal, body.name, body.address, body.contact
     )
-    return json_response(await with_position(request, customer), status=201)
+    return json_response(await with_position(request, present_created_customer(customer)), status=201)
 
 
 async def list_customers(request: web.Request) -> web.Response:
@@ -99,13 +106,13 @@ async def list_customers(request: web.Request) -> web.Response:
     page = await offload(
         request, request.app[CONTAINER].queries.customers_page, principal, search, limit, cursor
     )
-    return json_response({"customers": list(page.items), "nextCursor": page.next_cursor})
+    return json_response(present_customers_page(page))
 
 
 async def get_customer(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     customer = await consistent_reads(request).customer(principal, request.match_info["customerId"])
-    return json_response(customer)
+    return json_response(present_customer(customer))
 
 
 def _as_of_params(request: web.Request) -> tuple[int | None, dt.datetime | None]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from application.pull_sync import PullEndpointChange
+from application.pull.results import PullEndpointChange
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.middleware import request_id_of
 from interfaces.http.offload import offload
 from interfaces.http.positions import consistent_reads, min_position, with_position
+from interfaces.http.presenters.pull import present_pull_endpoints, present_pull_secret
 from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import parse_body
@@ -34,7 +35,7 @@ async def list_endpoints(request: web.Request) -> web.Response:
     endpoints = await consistent_reads(request).pull_endpoints(
         principal, lambda: pull.list_endpoints(principal), min_position(request)
     )
-    return json_response({"pullEndpoints": endpoints})
+    return json_response(present_pull_endpoints(endpoints))
 
 
 async def change_endpoint(request: web.Request) -> web.Response:
@@ -63,7 +64,7 @@ async def regenerate_secret(request: web.Request) -> web.Response:
     secret = await offload(
         request, request.app[CONTAINER].pull.regenerate_secret, principal, _endpoint_id(request)
     )
-    return json_response(await with_position(request, {"secret": secret}))
+    return json_response(await with_position(request, present_pull_secret(secret)))
 
 
 async def sync_now(request: web.Request) -> web.Response:

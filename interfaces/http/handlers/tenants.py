@@ -7,10 +7,11 @@ from aiohttp import web
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
+from interfaces.http.presenters.tenants import present_tenant
 from interfaces.http.responses import json_response
 
 
 async def get_tenant(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     tenant = await offload(request, request.app[CONTAINER].app.tenant_summary, principal)
-    return json_response(tenant)
+    return json_response(present_tenant(tenant))

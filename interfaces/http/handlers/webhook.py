@@ -18,6 +18,7 @@ from interfaces.http.errors import TooManyRequestsError
 from interfaces.http.keys import CONTAINER, RATE_LIMITER
 from interfaces.http.middleware import request_id_of
 from interfaces.http.offload import offload
+from interfaces.http.presenters.batch_results import present_ingest_result
 from interfaces.http.responses import json_response
 
 
@@ -58,7 +59,7 @@ async def receive_orders(request: web.Request) -> web.Response:
             partial=partial,
         ),
     )
-    return json_response(result.as_body())
+    return json_response(present_ingest_result(result))
 
 
 @asynccontextmanager

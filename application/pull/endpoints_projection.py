@@ -1,7 +1,7 @@
 """The pull-endpoints read model: each endpoint, its last sync and when it is next due.
 
 The same rows serve the integration status (``pullEndpoints``) and the
-scheduler, which claims due rows (see ``application/pull_schedule.py``). The
+scheduler, which claims due rows (see ``application/pull/schedule.py``). The
 row's ``next_sync_at`` is copied from the events, where the aggregate decided
 it; applying an attempt also ends the scheduler's claim made for that attempt.
 """

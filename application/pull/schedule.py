@@ -27,32 +27,16 @@ pin one pooled connection per in-flight sync).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
-from uuid import UUID
+from datetime import timedelta
+
+from application.ports.pull import Claim, ScheduleClaims
 
 #: What a lease adds to the pull timeout: the time a large batch may take to
 #: ingest, with a wide margin (a lease that ends during a live sync would let
 #: a second process start the same sync).
 INGEST_ALLOWANCE = timedelta(minutes=5)
 
-
-@dataclass(frozen=True)
-class Claim:
-    """One due endpoint won by this process; ``attempt_id`` names the sync to run."""
-
-    endpoint_id: UUID
-    attempt_id: UUID
-
-
-class ScheduleClaims(Protocol):
-    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[Claim]:
-        """Claim up to ``limit`` endpoints due at ``now``; each claim lasts until ``lease_until``."""
-
-    def release(self, claim: Claim) -> None:
-        """End a claim without a sync (the endpoint turned out not to be due)."""
+__all__ = ["INGEST_ALLOWANCE", "Claim", "ScheduleClaims", "lease_for"]
 
 
 def lease_for(pull_timeout_seconds: float) -> timedelta:

@@ -1,5 +1,6 @@
-"""Real ``wms-intake`` processes for the multi-process tests: a supervised
-``serve --processes N``, or single ``serve``/``worker`` processes."""
+"""Real ``wms-intake`` processes: a supervised ``serve --processes N``, single
+``serve``/``worker`` processes, or one service with a tenant and its webhook
+connected, as an outside client sees it (``live_service``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.loadgen import REPO_ROOT, free_port
+import orjson
+import requests
 
-SECRET_KEY = "test-only-secret-key-with-more-than-32-characters"
+from bench.loadgen import REPO_ROOT, ServerProcess, free_port
+from tests.support.settings import SECRET_KEY
+from tests.support.waits import wait_until
+
+ROOT = REPO_ROOT
 
 
 def service_env(database_url: str, scratch: Path, **extra: str) -> dict[str, str]:
@@ -66,14 +74,17 @@ class Process:
         return self
 
     def wait_ready(self, within: float = 60.0) -> None:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if self.process is not None and self.process.poll() is not None:
                 raise AssertionError(f"exited with {self.process.returncode}:\n{self.log()}")
-            if answers(self.port):
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"not ready within {within}s:\n{self.log()}")
+            return answers(self.port)
+
+        try:
+            wait_until(ready, within, f"{self.args[0]} answering /readyz", every=0.1)
+        except AssertionError:
+            if self.process is not None and self.process.poll() is not None:
+                raise
+            raise AssertionError(f"not ready within {within}s:\n{self.log()}") from None
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -145,12 +156,75 @@ def children_of(pid: int) -> dict[int, str]:
     return found
 
 
-def wait_for(condition, within: float = 30.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {within}s (last: {result!r})")
-        time.sleep(0.05)
+@dataclass(frozen=True)
+class LiveService:
+    base_url: str
+    tenant_id: str
+    admin_key: str
+    webhook_secret: str | None
+    env: dict[str, str]
+
+    @property
+    def api(self) -> str:
+        return f"{self.base_url}/api/tenants/{self.tenant_id}"
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+
+@contextmanager
+def live_service(
+    database_url: str, log_path: Path, *, connect_webhook: bool = True, **settings: str
+) -> Iterator[LiveService]:
+    """The service (``wms-intake serve``) on a free port with a tenant; with
+    ``connect_webhook`` its webhook is connected."""
+    env = {
+        **os.environ,
+        "WMS_INTAKE_DATABASE_URL": database_url,
+        "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0",
+        "WMS_INTAKE_GEOCODER": "none",
+        "WMS_INTAKE_PULL_ALLOW_PRIVATE": "true",
+        "WMS_INTAKE_PULL_TIMEOUT_SECONDS": "2",
+        "WMS_INTAKE_PROJECTION_POLL_INTERVAL": "0.05",
+        "WMS_INTAKE_SECRET_KEY": SECRET_KEY,
+        "WMS_INTAKE_LOG_LEVEL": "WARNING",
+        # The change feed's long poll holds an empty answer up to its wait: capped
+        # short here, so fuzzed waits keep the run bounded.
+        "WMS_INTAKE_CHANGES_MAX_WAIT_SECONDS": "0.2",
+        **settings,
+    }
+    created = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", "tenants", "create", "--name", "Acme"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )
+    tenant = orjson.loads(created.stdout)
+    server = Process(["serve", "--host", "127.0.0.1"], env, log_path)
+    server.args += ["--port", str(server.port)]
+    server.start()
+    try:
+        server.wait_ready(30)
+        secret = None
+        if connect_webhook:
+            connected = requests.post(
+                f"{server.base_url}/api/tenants/{tenant['tenantId']}/integrations/wms/webhook",
+                headers={"Authorization": f"Bearer {tenant['adminApiKey']}"}, timeout=10,
+            )
+            assert connected.status_code == 201, connected.text
+            secret = connected.json()["secret"]
+        yield LiveService(server.base_url, tenant["tenantId"], tenant["adminApiKey"], secret, env)
+    finally:
+        server.stop()
+
+
+@contextmanager
+def servers_running(count: int, database_url: str, logs: Path, env: dict[str, str]) -> Iterator[list[ServerProcess]]:
+    """``count`` plain ``wms-intake serve`` processes on one database (as the
+    bench starts them), each logging into ``logs``; stopped afterwards."""
+    servers = [ServerProcess(database_url, logs / f"server-{n}.log", env) for n in range(count)]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()

@@ -3,7 +3,7 @@
 Policy:
 
 * *One sync per endpoint, whatever started it.* Before it pulls, a sync takes
-  the endpoint's lease in the database (``SyncLeases``): one row per endpoint,
+  the endpoint's lease in the database (the ``SyncLeases`` port): one row per endpoint,
   taken with one conditional statement that exactly one of several
   concurrent takers (in any process) wins, and held until the attempt is
   recorded. "Sync now" while another sync of the endpoint runs gets 409 with
@@ -22,9 +22,6 @@ Policy:
 from __future__ import annotations
 
 import threading
-from datetime import datetime
-from typing import Protocol
-from uuid import UUID
 
 from application.errors import ApplicationError, ConflictError
 
@@ -46,16 +43,6 @@ class TooManySyncsError(ApplicationError):
     def __init__(self, retry_after: int = BUSY_RETRY_AFTER) -> None:
         super().__init__("Too many syncs are running; retry shortly")
         self.retry_after = retry_after
-
-
-class SyncLeases(Protocol):
-    def take(
-        self, endpoint_id: UUID, attempt_id: UUID, trigger: str, now: datetime, until: datetime
-    ) -> str | None:
-        """Take the endpoint's lease for ``attempt_id``: None when taken, else the holder's attempt id."""
-
-    def give_back(self, endpoint_id: UUID, attempt_id: UUID) -> None:
-        """End the lease ``attempt_id`` holds (no-op if it holds none)."""
 
 
 class SyncSlots:

@@ -38,6 +38,16 @@ class SeenRequest:
     def json(self) -> Any:
         return orjson.loads(self.body)
 
+    @classmethod
+    async def of(cls, request: web.Request) -> SeenRequest:
+        return cls(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=dict(request.headers),
+            body=await request.read(),
+        )
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -134,13 +144,7 @@ class FakeWms:
     # ---------------------------------------------------------------- the server
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        seen = SeenRequest(
-            method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            headers=dict(request.headers),
-            body=await request.read(),
-        )
+        seen = await SeenRequest.of(request)
         self.requests.append(seen)
         expected = self._secrets.get(request.path)
         if expected is not None and seen.headers.get("Authorization") != f"Bearer {expected}":

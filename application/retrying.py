@@ -1,0 +1,72 @@
+"""Trying again: the one retry policy of the service, on tenacity.
+
+Two kinds of retry share it:
+
+* A store change that lost a race (another writer saved one of the same
+  aggregates first, ``IntegrityError``) is tried again on fresh state after a
+  short random pause: ``retry_on_conflict``. The pauses grow exponentially
+  and are drawn uniformly below the bound ("full jitter"), so writers that
+  collided once spread out instead of colliding again in step.
+* A background loop whose pass failed (the database is away) waits longer
+  after each failure in a row: ``backoff``, used by ``application/background.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from eventsourcing.persistence import IntegrityError
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+T = TypeVar("T")
+
+#: What counts as a lost race: the event store refused a save because an
+#: aggregate moved on since it was read.
+CONFLICTS: tuple[type[BaseException], ...] = (IntegrityError,)
+
+
+def retry_on_conflict(
+    attempt: Callable[[int], T],
+    *,
+    attempts: int,
+    exhausted: Callable[[], Exception],
+    first_wait: float = 0.005,
+    longest_wait: float = 0.25,
+    conflicts: tuple[type[BaseException], ...] = CONFLICTS,
+) -> T:
+    """Run ``attempt(n)`` (``n`` counts from 0) until it returns without a conflict.
+
+    After a conflict it waits a random time below ``first_wait * 2**n``
+    (at most ``longest_wait``), then calls ``attempt`` again, which must read
+    afresh what it changes. After ``attempts`` conflicts in a row it raises
+    ``exhausted()``; any other error passes through at once.
+    """
+    retrying = Retrying(
+        retry=retry_if_exception_type(conflicts),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=first_wait, max=longest_wait),
+        reraise=True,
+    )
+
+    try:
+        for trying in retrying:
+            with trying:
+                return attempt(trying.retry_state.attempt_number - 1)
+    except conflicts as lost:
+        raise exhausted() from lost
+    raise AssertionError("unreachable: tenacity either returns or raises")
+
+
+def backoff(first: float, longest: float) -> Callable[[int], float]:
+    """Seconds to wait after the ``n``-th failure in a row (``n`` from 1):
+    ``first``, then twice as long each time, never more than ``longest``."""
+    def seconds(failures: int) -> float:
+        return float(min(longest, first * 2 ** (max(1, failures) - 1)))
+
+    return seconds

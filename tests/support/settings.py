@@ -1,0 +1,40 @@
+"""Where the test databases are, and the service's settings under test.
+
+Store-parametrised tests run on both stores. ``WMS_INTAKE_TEST_POSTGRES=off``
+deselects the PostgreSQL variants locally (CI refuses to run that way).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from infrastructure.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "WMS_INTAKE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+POSTGRES_ON = os.environ.get("WMS_INTAKE_TEST_POSTGRES", "on").lower() not in ("off", "0", "no")
+STORES = ["sqlite", "postgres"] if POSTGRES_ON else ["sqlite"]
+
+#: A fixed test key: no key file is written into the working directory.
+SECRET_KEY = "test-only-secret-key-with-more-than-32-characters"
+
+
+def postgres_url(schema: str) -> str:
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}schema={schema}"
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "projection_poll_interval": 0.05,
+        "pull_allow_private": True,
+        "worker_threads": 8,
+        "db_pool_size": 4,
+        "db_max_overflow": 8,
+        "secret_key": SECRET_KEY,
+    }
+    values.update(overrides)
+    return Settings(**values)
