@@ -14,7 +14,7 @@ import difflib
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from application.errors import PayloadRejectedError
 from application.order_field_rules import (
@@ -45,6 +45,7 @@ __all__ = [
 # Wire name -> Order field name, for the fields an item sets directly on the
 # order (the customer is decided from customerId / deliveryAddress instead).
 _ORDER_FIELD_OF = {f.wire: f.name for f in FIELDS if f.name != "customer_id"}
+_ITEMS: TypeAdapter[list[BaseModel]] = TypeAdapter(list[OrderItem])  # type: ignore[valid-type]
 
 def parse_order_batch(body: bytes, *, max_items: int) -> tuple[OrderLine, ...]:
     """Parse and validate a webhook body; raise ``PayloadRejectedError`` with
@@ -188,6 +189,24 @@ def _items_of(document: Any) -> list[dict[str, Any]]:
 
 
 def _validate_items(raw_items: list[dict[str, Any]], start: int = 0) -> list[BaseModel]:
+    # The usual batch is valid: one validator call for the whole list runs the
+    # loop over the items in pydantic's compiled core. Only when some item has
+    # a problem are they judged one by one, which finds every problem in the
+    # documented order with the documented words.
+    try:
+        items: list[BaseModel] = _ITEMS.validate_python(raw_items)
+    except ValidationError:
+        return _validate_each(raw_items, start)
+    for raw in raw_items:
+        lat, lon = raw.get("latitude"), raw.get("longitude")
+        if (lat is None) != (lon is None) or ("latitude" in raw) != ("longitude" in raw):
+            return _validate_each(raw_items, start)
+        if not has_text(raw.get("customerId")) and not has_address(raw.get("deliveryAddress")):
+            return _validate_each(raw_items, start)
+    return items
+
+
+def _validate_each(raw_items: list[dict[str, Any]], start: int) -> list[BaseModel]:
     items: list[BaseModel] = []
     # Found in item order (within an item: its fields, then the address rule).
     problems = ProblemList()
@@ -244,24 +263,19 @@ def _check_planned_dates(raw_items: list[dict[str, Any]], start: int = 0) -> Non
 
 
 def _line_of(item: BaseModel) -> OrderLine:
-    given = item.model_fields_set
-    patch = {
-        _ORDER_FIELD_OF[name]: _value_of(getattr(item, name))
-        for name in given
-        if name in _ORDER_FIELD_OF
-    }
+    values = item.__dict__
+    patch = {}
+    for name in item.model_fields_set:
+        field = _ORDER_FIELD_OF.get(name)
+        if field is not None:
+            value = values[name]
+            # Empty strings are "no value" for optional text, like null.
+            patch[field] = None if value == "" else value
     return OrderLine(
-        external_order_id=item.externalOrderId,
-        customer_id=item.customerId or None,
-        delivery_address=item.deliveryAddress or None,
-        customer_name=item.customerName or None,
-        customer_contact=item.customerContact or None,
+        external_order_id=values["externalOrderId"],
+        customer_id=values["customerId"] or None,
+        delivery_address=values["deliveryAddress"] or None,
+        customer_name=values["customerName"] or None,
+        customer_contact=values["customerContact"] or None,
         patch=patch,
     )
-
-
-def _value_of(value: Any) -> Any:
-    # Empty strings are "no value" for optional text, like null.
-    if isinstance(value, str) and not value:
-        return None
-    return value
