@@ -24,10 +24,14 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from eventsourcing.persistence import Mapper  # noqa: E402
+
 from application.batch import keys_of  # noqa: E402
 from application.order_payload import parse_order_batch_with_warnings  # noqa: E402
-from application.order_rows import record_batch  # noqa: E402
+from application.order_rows import EventRow, record_batch  # noqa: E402
 from domain.source import Source  # noqa: E402
+from infrastructure.event_store.event_rows import stored_events_of  # noqa: E402
+from infrastructure.event_store.transcoder import OrjsonTranscoder  # noqa: E402
 
 TAGS = ("fragile", "cold", "hazmat", "tail-lift", "two-person")
 
@@ -66,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args(argv)
     body = orjson.dumps(typical_items(args.items))
-    parse = lambda: parse_order_batch_with_warnings(body, max_items=10_000)  # noqa: E731
+
+    def parse() -> Any:
+        return parse_order_batch_with_warnings(body, max_items=10_000)
+
     lines, _ = parse()
     tenant = uuid4()
     keys = keys_of(tenant, lines)
@@ -75,14 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     def record() -> Any:
         return record_batch(tenant, lines, keys, {}, source)
 
-    from eventsourcing.persistence import Mapper  # noqa: PLC0415
-
-    from infrastructure.event_store.event_rows import stored_events_of  # noqa: PLC0415
-    from infrastructure.event_store.transcoder import OrjsonTranscoder  # noqa: PLC0415
-
     mapper: Mapper[Any] = Mapper(transcoder=OrjsonTranscoder())
-    from application.order_rows import EventRow  # noqa: PLC0415
-
     rows = [row for row in record()[0] if type(row) is EventRow]
     for name, work in (
         ("parse_order_batch_with_warnings", parse),
