@@ -200,10 +200,9 @@ def _validate_items(raw_items: list[dict[str, Any]], start: int = 0) -> list[Bas
     except ValidationError:
         return _validate_each(raw_items, start)
     for raw in raw_items:
-        lat, lon = raw.get("latitude"), raw.get("longitude")
-        if (lat is None) != (lon is None) or ("latitude" in raw) != ("longitude" in raw):
-            return _validate_each(raw_items, start)
-        if not has_text(raw.get("customerId")) and not has_address(raw.get("deliveryAddress")):
+        if coordinate_problem(raw, start, None) is not None or (
+            not has_text(raw.get("customerId")) and not has_address(raw.get("deliveryAddress"))
+        ):
             return _validate_each(raw_items, start)
     return items
 

@@ -5,7 +5,8 @@
 Prints the best time per batch of ``--items`` typical items (the mix the load
 client sends: an address, some of the order fields, sometimes a customer name)
 for ``parse_order_batch_with_warnings``, and for the lean write path's
-in-process steps after it (``record_batch`` then ``stored_events_of``).
+in-process steps after it (``record_batch``, ``stored_events_of``, and
+``put_events`` with a recorder that stores nothing).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from application.batch import keys_of  # noqa: E402
 from application.order_payload import parse_order_batch_with_warnings  # noqa: E402
 from application.order_rows import EventRow, record_batch  # noqa: E402
 from domain.source import Source  # noqa: E402
-from infrastructure.event_store.event_rows import stored_events_of  # noqa: E402
+from infrastructure.event_store.event_rows import put_events, stored_events_of  # noqa: E402
 from infrastructure.event_store.transcoder import OrjsonTranscoder  # noqa: E402
 
 TAGS = ("fragile", "cold", "hazmat", "tail-lift", "two-person")
@@ -53,6 +54,13 @@ def typical_items(count: int, seed: int = 7) -> list[dict[str, Any]]:
         item.update({name: value for name, value in values.items() if rng.random() < 0.7})
         items.append(item)
     return items
+
+
+class _Numbering:
+    """A recorder that stores nothing: put_events' own work, without a database."""
+
+    def insert_events(self, stored: list[Any], **_: Any) -> list[int]:
+        return list(range(1, len(stored) + 1))
 
 
 def best_of(repeat: int, work: Any) -> float:
@@ -88,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         ("parse_order_batch_with_warnings", parse),
         ("record_batch (new orders)", record),
         ("stored_events_of", lambda: stored_events_of(mapper, rows)),
+        ("put_events (no database)", lambda: put_events(mapper, _Numbering(), rows)),
     ):
         seconds = best_of(args.repeat, work)
         print(f"{name:34} {seconds * 1e3:7.2f} ms per {args.items} items, {seconds * 1e6 / args.items:6.2f} µs each")
