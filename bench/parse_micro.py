@@ -15,7 +15,6 @@ import argparse
 import random
 import sys
 import time
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -30,30 +29,17 @@ from eventsourcing.persistence import Mapper  # noqa: E402
 from application.batch import keys_of  # noqa: E402
 from application.order_payload import parse_order_batch_with_warnings  # noqa: E402
 from application.order_rows import EventRow, record_batch  # noqa: E402
+from bench.loadgen import Tenant, Workload  # noqa: E402
 from domain.source import Source  # noqa: E402
 from infrastructure.event_store.event_rows import put_events, stored_events_of  # noqa: E402
 from infrastructure.event_store.transcoder import OrjsonTranscoder  # noqa: E402
 
-TAGS = ("fragile", "cold", "hazmat", "tail-lift", "two-person")
-
 
 def typical_items(count: int, seed: int = 7) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-    items = []
-    for n in range(count):
-        item: dict[str, Any] = {"externalOrderId": f"ORD-{n:07d}", "deliveryAddress": f"{n % 97} High Street, Leeds LS1 1AA"}
-        if rng.random() < 0.3:
-            item["customerName"] = f"Customer {rng.randint(1, 99)}"
-        values = {
-            "totalWeight": round(rng.uniform(0.1, 800.0), 2),
-            "volume": round(rng.uniform(0.01, 40.0), 3),
-            "palletCount": rng.randint(0, 30),
-            "specialHandling": rng.sample(TAGS, rng.randint(0, 2)),
-            "plannedDate": (date(2025, 3, 1) + timedelta(days=rng.randint(0, 27))).isoformat(),
-        }
-        item.update({name: value for name, value in values.items() if rng.random() < 0.7})
-        items.append(item)
-    return items
+    """New orders as the load client makes them, over 97 delivery addresses."""
+    tenant = Tenant(0, str(uuid4()), "", addresses=[f"{n} High Street, Leeds LS1 1AA" for n in range(97)])
+    workload = Workload(random.Random(seed), [tenant], big_batch=count, max_items=count)
+    return [workload._item(tenant, f"ORD-{n:07d}", update=False) for n in range(count)]
 
 
 class _Numbering:
