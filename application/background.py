@@ -167,7 +167,7 @@ class BackgroundLoop:
                 failures_in_a_row = 0
             except _Finished:
                 return
-            except Exception as error:  # noqa: BLE001 - supervision boundary
+            except Exception as error:
                 failures_in_a_row += 1
                 self.failures += 1
                 rest = self.backoff(failures_in_a_row)

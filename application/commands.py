@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from application.order_lines import OrderLine
 from application.redaction import Redactor
 from domain.roles import GRANTS, Permission, Role
+from domain.source import Channel
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class IngestOrders:
 
     tenant_id: UUID
     lines: tuple[OrderLine, ...]
-    channel: str
+    channel: Channel
     request_id: str
     received_at: datetime
     payload_bytes: int = 0
@@ -65,7 +66,7 @@ class ReceiveBatch:
     tenant_id: UUID
     body: bytes | None
     body_size: int
-    channel: str
+    channel: Channel
     request_id: str
     received_at: datetime
     max_items: int
@@ -85,7 +86,7 @@ class RecordRejectedDelivery:
     """Remember a refused batch (after authentication) for the delivery log."""
 
     tenant_id: UUID
-    channel: str
+    channel: Channel
     request_id: str
     received_at: datetime
     status: int
@@ -199,7 +200,7 @@ def partial_body(
             "rejected": len(rejected),
             "orders": [
                 {"index": index, "externalOrderId": o.external_order_id, "orderId": str(o.order_id), "created": o.created}
-                for index, o in zip(indexes, orders)
+                for index, o in zip(indexes, orders, strict=False)
             ],
             "rejectedItems": list(rejected),
         }

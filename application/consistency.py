@@ -28,14 +28,21 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 from uuid import UUID
 
-from application.principals import require as _require
 from application.commands import Principal
 from application.errors import InvalidRequestError, NotFoundError, ServiceUnavailableError
+from application.principals import require as _require
 from application.queries import IntakeQueries
-from application.read_models import OrderView, Page
+from application.read_models import (
+    CustomerRow,
+    DeliveryRow,
+    IntegrationStatus,
+    OrderView,
+    Page,
+    PullEndpointRow,
+)
 from domain.ids import order_id as order_id_for
 from domain.roles import Permission
 
@@ -159,7 +166,7 @@ class ConsistentReads:
                 found = await self.run(read)
         return found
 
-    async def customer(self, principal: Principal, customer_id: str) -> dict[str, Any]:
+    async def customer(self, principal: Principal, customer_id: str) -> CustomerRow:
         _require(principal, Permission.MANAGE_CUSTOMERS)
         try:
             cid = UUID(customer_id)
@@ -175,7 +182,7 @@ class ConsistentReads:
 
     async def integration_status(
         self, principal: Principal, webhook_url: str, after: int | None = None
-    ) -> dict[str, Any]:
+    ) -> IntegrationStatus:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         await self.reach(("integrations", "pull_endpoints"), await self._now_or(after))
         return await self.run(lambda: self.queries.integration_status(principal, webhook_url))
@@ -183,9 +190,9 @@ class ConsistentReads:
     async def pull_endpoints(
         self,
         principal: Principal,
-        list_endpoints: Callable[[], list[dict[str, Any]]],
+        list_endpoints: Callable[[], list[PullEndpointRow]],
         after: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[PullEndpointRow]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         await self.reach(("pull_endpoints",), await self._now_or(after))
         return await self.run(list_endpoints)
@@ -199,7 +206,7 @@ class ConsistentReads:
         after: int | None,
         search: str | None = None,
         undated: bool = False,
-    ) -> Page:
+    ) -> Page[OrderView]:
         _require(principal, Permission.READ_ORDERS)
         await self.reach(("orders",), after)
         return await self.run(
@@ -208,7 +215,7 @@ class ConsistentReads:
 
     async def deliveries_page(
         self, principal: Principal, limit: int, cursor: str | None, after: int | None
-    ) -> Page:
+    ) -> Page[DeliveryRow]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         await self.reach(("deliveries",), after)
         return await self.run(lambda: self.queries.deliveries_page(principal, limit, cursor))

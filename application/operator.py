@@ -13,6 +13,7 @@ from uuid import UUID
 
 from application.commands import IssuedApiKey, Principal
 from application.errors import NotFoundError
+from application.history import OrderHistory
 from application.intake_app import IntakeApplication
 from application.timestamps import iso
 from domain.ids import order_id
@@ -64,7 +65,7 @@ class OperatorCommands:
     def revoke_api_key(self, tenant_id: str, key_id: str) -> None:
         self.app.revoke_api_key(self._admin_of(tenant_id), key_id)
 
-    def order_history(self, tenant_id: str, order: str | None = None, external_id: str | None = None) -> dict[str, Any]:
+    def order_history(self, tenant_id: str, order: str | None = None, external_id: str | None = None) -> OrderHistory:
         """The audit trail of an order, named by its id or by its external id."""
         if external_id is not None:
             order = str(order_id(self._tenant_id(tenant_id), external_id))

@@ -27,7 +27,7 @@ from application.intake_app import IntakeApplication
 from domain.order import FieldValue, Order
 from domain.roles import Permission
 
-ORDER_TOPICS = tuple(sorted((Order.Created.TOPIC, Order.Updated.TOPIC)))  # type: ignore[attr-defined]
+ORDER_TOPICS = tuple(sorted((Order.Created.TOPIC, Order.Updated.TOPIC)))  # type: ignore[attr-defined]  # made by @event
 #: At most this many scans of other tenants' changes in one call before answering empty.
 MAX_SCANS = 8
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from application.principals import require as _require
 from application.commands import Principal
 from application.errors import NotFoundError
+from application.ports.refusals import RefusalStore
+from application.principals import require as _require
 from application.read_models import (
     CustomerRow,
     DeliveriesQueries,
@@ -18,7 +19,6 @@ from application.read_models import (
     PullEndpointsQueries,
 )
 from application.refusals import REASONS as REFUSAL_REASONS
-from application.ports.refusals import RefusalStore
 from domain.roles import Permission
 
 MAX_PAGE = 1000

@@ -92,7 +92,7 @@ class GeocodingProcessor:
             return 0
         try:
             known = await asyncio.to_thread(self._load_all, claimed)
-        except Exception:  # noqa: BLE001 - the claims lapse and are tried again
+        except Exception:
             log.exception("geocoding could not read the locations of %d addresses", len(claimed))
             return len(claimed)
         outcomes = await asyncio.gather(
@@ -115,7 +115,7 @@ class GeocodingProcessor:
     async def _outcome_safely(self, item: QueuedAddress, location: Location | None) -> GeocodeOutcome | None:
         try:
             return await self._outcome(item, location)
-        except Exception:  # noqa: BLE001 - one address must not stop the others
+        except Exception:
             # The claim stays: the address is tried again when its lease ends.
             log.exception("geocoding of a queued address of tenant %s failed", item.tenant_id)
             return None
@@ -157,7 +157,7 @@ class GeocodingProcessor:
     ) -> None:
         answered = [
             (item, self._answer(item, known.get(self._key(item)), outcome))
-            for item, outcome in zip(items, outcomes)
+            for item, outcome in zip(items, outcomes, strict=False)
             if outcome is not None
         ]
         if not answered:
@@ -167,7 +167,7 @@ class GeocodingProcessor:
         except IntegrityError:
             # Another worker recorded one of these first: save the rest one by
             # one (the answers are rebuilt on freshly loaded locations).
-            for item, outcome in zip(items, outcomes):
+            for item, outcome in zip(items, outcomes, strict=False):
                 if outcome is not None:
                     self._record(item, self._load_all([item]).get(self._key(item)), outcome)
             return

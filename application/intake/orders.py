@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-
 from application.access.webhook import WebhookAccess
 from application.batch import apply_batch, check_named_customers, keys_of
 from application.commands import (
@@ -26,7 +25,12 @@ from application.commands import (
     partial_body,
 )
 from application.errors import PayloadRejectedError, ServiceUnavailableError
-from application.intake.batch_outcome import batch_result, bounded_error, pulled_endpoint, without_unknown_customers
+from application.intake.batch_outcome import (
+    batch_result,
+    bounded_error,
+    pulled_endpoint,
+    without_unknown_customers,
+)
 from application.order_lines import OrderLine
 from application.order_payload import parse_order_batch_partially, parse_order_batch_with_warnings
 from application.ports.aggregates import BatchStore
@@ -65,7 +69,7 @@ class OrderIntake:
         for listener in self._batch_listeners:
             try:
                 listener(channel, result)
-            except Exception:  # noqa: BLE001 - counting never fails a stored batch
+            except Exception:  # counting never fails a stored batch
                 log.exception("batch listener failed")
 
     def receive_batch(self, command: ReceiveBatch) -> IngestResult:
@@ -183,7 +187,9 @@ class OrderIntake:
         )
         secret_used = None
         if command.credential_hash is not None:
-            secret_used = self.webhooks.check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
+            secret_used = self.webhooks.check_credential(
+                command.tenant_id, command.credential_hash, loaded.get(hook_id) if hook_id else None
+            )
         lines, indexes, rejected = command.lines, command.indexes, command.rejected
         if command.partial:
             lines, indexes, rejected = without_unknown_customers(command, keys, loaded)
@@ -196,7 +202,7 @@ class OrderIntake:
         else:
             check_named_customers(command.tenant_id, command.lines, keys, loaded)
         source = Source(
-            channel=command.channel,  # type: ignore[arg-type]
+            channel=command.channel,
             delivery_id=str(command.delivery_id),
             request_id=command.request_id,
         )
@@ -254,7 +260,7 @@ class OrderIntake:
         first_events = self.store.first_events_of(order_ids)
         outcomes = []
         seen: set[UUID] = set()
-        for line, oid in zip(lines, order_ids):
+        for line, oid in zip(lines, order_ids, strict=False):
             source = getattr(first_events.get(oid), "source", None) or {}
             outcomes.append(
                 OrderOutcome(line.external_order_id, oid, created=oid not in seen and source.get("deliveryId") == delivery)

@@ -14,11 +14,7 @@ from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.paging import page_params
 from interfaces.http.positions import consistent_reads, min_position, with_position
-from interfaces.http.presenters.customers import (
-    present_created_customer,
-    present_customer,
-    present_customers_page,
-)
+from interfaces.http.presenters.customers import present_customer, present_customers_page
 from interfaces.http.presenters.history import present_history
 from interfaces.http.presenters.orders import present_order, present_orders_page, present_planned_dates
 from interfaces.http.responses import json_response
@@ -96,7 +92,7 @@ async def create_customer(request: web.Request) -> web.Response:
     customer = await offload(
         request, request.app[CONTAINER].app.create_customer, principal, body.name, body.address, body.contact
     )
-    return json_response(await with_position(request, present_created_customer(customer)), status=201)
+    return json_response(await with_position(request, present_customer(customer)), status=201)
 
 
 async def list_customers(request: web.Request) -> web.Response:
