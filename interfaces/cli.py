@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
 
     def command(parent: Any, name: str, help: str) -> argparse.ArgumentParser:
-        return parent.add_parser(  # type: ignore[no-any-return]
+        return parent.add_parser(
             name, help=help, description=help, parents=[common], formatter_class=_HelpFormatter
         )
 
@@ -140,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _print(document: Any) -> None:
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
@@ -196,7 +201,7 @@ def _supervise(args: argparse.Namespace, settings: Settings, processes: int) -> 
         processes=processes,
         with_worker=not args.no_worker,
         banner=banner,
-        say=lambda line: (sys.stdout.write(line + "\n"), sys.stdout.flush()),
+        say=_say,
     )
 
 
