@@ -11,14 +11,15 @@ A dashboard session counts as a use of the key it signed in with.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
+from application.access.api_keys import ApiKeyRow
 from application.commands import Principal
 from application.ports import Clock
 from application.ports.key_usage import ApiKeyLister, KeyUsageStore
-from application.timestamps import iso
+from application.timestamps import iso_or_none
 
 DEFAULT_RESOLUTION = timedelta(minutes=1)
 
@@ -54,11 +55,14 @@ class KeyUsage:
             self._written[key] = now
         self._store.record(principal.tenant_id, principal.key_id, now)
 
-    def list_keys(self, principal: Principal) -> list[dict[str, Any]]:
-        """The tenant's keys (admins only) with ``lastUsedAt`` (null: never used)."""
+    def list_keys(self, principal: Principal) -> list[UsedApiKey]:
+        """The tenant's keys (admins only), each with its last use (None: never used)."""
         keys = self._keys.list_api_keys(principal)
         last_used = self._store.last_used(principal.tenant_id)
-        for key in keys:
-            at = last_used.get(key["id"])
-            key["lastUsedAt"] = iso(at) if at is not None else None
-        return keys
+        return [UsedApiKey(key, iso_or_none(last_used.get(key.key_id))) for key in keys]
+
+
+@dataclass(frozen=True)
+class UsedApiKey:
+    key: ApiKeyRow
+    last_used_at: str | None

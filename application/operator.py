@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from application.access.api_keys import ApiKeyRow
 from application.commands import IssuedApiKey, Principal
 from application.errors import NotFoundError
 from application.history import OrderHistory
@@ -59,7 +60,7 @@ class OperatorCommands:
     def issue_api_key(self, tenant_id: str, role: str, name: str | None = None) -> IssuedApiKey:
         return self.app.issue_api_key(self._admin_of(tenant_id), role, name)
 
-    def list_api_keys(self, tenant_id: str) -> list[dict[str, Any]]:
+    def list_api_keys(self, tenant_id: str) -> list[ApiKeyRow]:
         return self.app.list_api_keys(self._admin_of(tenant_id))
 
     def revoke_api_key(self, tenant_id: str, key_id: str) -> None:

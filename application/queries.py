@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.commands import Principal
 from application.errors import NotFoundError
-from application.ports.refusals import RefusalStore
+from application.ports.refusals import NO_REFUSALS, RefusalStore
 from application.principals import require as _require
 from application.read_models import (
     CustomerRow,
@@ -97,9 +97,7 @@ class IntakeQueries:
         refused = None
         if self.refusals is not None and webhook is not None:
             counted = self.refusals.refused(tenant)
-            refused = {
-                shown: counted.get(reason, {"count": 0, "lastAt": None}) for reason, shown in REFUSAL_REASONS.items()
-            }
+            refused = {shown: counted.get(reason, NO_REFUSALS) for reason, shown in REFUSAL_REASONS.items()}
         return IntegrationStatus(webhook_url, webhook, endpoints, refused)
 
     def deliveries_page(self, principal: Principal, limit: int, cursor: str | None) -> Page[DeliveryRow]:

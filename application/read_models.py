@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from application.ports.refusals import RefusalTally
 from domain.order import FieldValue
 
 W_co = TypeVar("W_co", covariant=True)
@@ -153,9 +154,9 @@ class IntegrationStatus:
     webhook_url: str
     webhook: WebhookRow | None
     pull_endpoints: list[PullEndpointRow]
-    #: Refused webhook requests by the reason shown, each ``{"count", "lastAt"}``
-    #: (None when refusals are not counted or there is no webhook).
-    refused: dict[str, dict[str, object]] | None = None
+    #: Refused webhook requests by the reason shown (None when refusals are
+    #: not counted or there is no webhook).
+    refused: dict[str, RefusalTally] | None = None
 
 
 class OrdersWriter(Protocol):

@@ -18,6 +18,7 @@ from infrastructure.malloc_arenas import limit_malloc_arenas
 from infrastructure.settings import Settings
 from interfaces.container import build_container
 from interfaces.http.presenters.history import present_history
+from interfaces.http.presenters.keys import present_key_list
 from interfaces.logging_setup import configure_logging
 from interfaces.startup import RUNTIME, StartupError, explain, load_settings, safe_store
 from interfaces.supervisor import DRAIN_SECONDS, MULTIPROC_ENV, default_processes, run_supervisor, share_rate_limit
@@ -309,7 +310,7 @@ def _issued(issued: Any) -> dict[str, Any]:
 
 
 def _list_api_keys(args: argparse.Namespace, settings: Settings) -> int:
-    return _operate(settings, args.tenant, lambda ops: {"apiKeys": ops.list_api_keys(args.tenant)})
+    return _operate(settings, args.tenant, lambda ops: present_key_list(ops.list_api_keys(args.tenant)))
 
 
 def _revoke_api_key(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,7 +8,7 @@ from uuid import UUID
 from application.commands import IngestResult
 from application.errors import UpstreamError
 from application.redaction import Redactor
-from application.timestamps import iso
+from application.timestamps import iso_or_none
 from domain.pull_endpoint import PullEndpoint, SyncAttempt
 
 
@@ -79,5 +79,6 @@ class SyncOutcome:
 
 
 def changed_endpoint(endpoint: PullEndpoint) -> ChangedPullEndpoint:
-    next_sync_at = iso(endpoint.next_sync_at) if endpoint.next_sync_at is not None else None
-    return ChangedPullEndpoint(endpoint.id, endpoint.url, endpoint.method, endpoint.interval_minutes, next_sync_at)
+    return ChangedPullEndpoint(
+        endpoint.id, endpoint.url, endpoint.method, endpoint.interval_minutes, iso_or_none(endpoint.next_sync_at)
+    )

@@ -171,7 +171,7 @@ def test_any_sequence_of_batches_leaves_the_read_model_as_the_reference_model_sa
     named = app.create_customer(Principal(tenant.tenant_id, tenant.admin_key_id, Role.ADMIN), "Named Ltd", "1 Named Road", None)
     reference = Reference()
     for n, batch in enumerate(sequence):
-        items = [{**item, "customerId": named["customerId"]} if item.get("customerId") == NAMED else item for item, _ in batch]
+        items = [{**item, "customerId": named.customer_id} if item.get("customerId") == NAMED else item for item, _ in batch]
         got = send(container, tenant.tenant_id, items, n)
         want = reference.apply(batch)
         assert got == want, (n, batch)
@@ -185,7 +185,7 @@ def test_any_sequence_of_batches_leaves_the_read_model_as_the_reference_model_sa
         assert {name: order[name] for name in WIRE_FIELDS} == {name: want[name] for name in WIRE_FIELDS}, ext
         assert order["version"] == want["version"], ext
         if want["customer"] == NAMED:
-            assert (order["customerId"], order["customerName"]) == (named["customerId"], "Named Ltd")
+            assert (order["customerId"], order["customerName"]) == (named.customer_id, "Named Ltd")
         else:
             assert order["customerName"] == reference.customers[want["customer"]]
             # One customer per normalised address, a different one per address.
