@@ -129,29 +129,6 @@ class IngestResult:
     def unchanged(self) -> int:
         return sum(1 for o in self.orders if not o.created and not o.changed)
 
-    def as_body(self) -> dict[str, Any]:
-        """The documented success body, one entry per input item in input order.
-
-        The HTTP answers are built by ``interfaces/http/presenters/batch_results.py``;
-        this copy still serves the pull's Sync now answer (``application/pull_sync.py``).
-
-        ``warnings`` (ignored fields) is added only when there are any, so a
-        batch without them gets exactly the documented body.
-        """
-        if self.partial:
-            return partial_body(self.orders, self.indexes, self.rejected, self.warnings)
-        body: dict[str, Any] = {
-            "accepted": True,
-            "processed": len(self.orders),
-            "orders": [
-                {"externalOrderId": o.external_order_id, "orderId": str(o.order_id), "created": o.created}
-                for o in self.orders
-            ],
-        }
-        if self.warnings:
-            body["warnings"] = list(self.warnings)
-        return body
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -178,38 +155,3 @@ class IssuedApiKey:
     api_key: str
     role: Role
     name: str | None = None
-
-
-def partial_body(
-    orders: tuple[OrderOutcome, ...],
-    indexes: tuple[int, ...],
-    rejected: tuple[dict[str, Any], ...],
-    warnings: tuple[dict[str, Any], ...] = (),
-) -> dict[str, Any]:
-    """The answer of a partial acceptance: what was stored and what was refused, each with its index.
-
-    Still used for the error of a partial batch whose every item was refused
-    (``application/intake_app.py``); the HTTP answers come from the presenter.
-    """
-    body: dict[str, Any] = {} if orders or not rejected else {"error": "Every order was rejected"}
-    body.update(
-        {
-            "accepted": bool(orders) or not rejected,
-            "atomic": False,
-            "processed": len(orders),
-            "rejected": len(rejected),
-            "orders": [
-                {"index": index, "externalOrderId": o.external_order_id, "orderId": str(o.order_id), "created": o.created}
-                for index, o in zip(indexes, orders, strict=False)
-            ],
-            "rejectedItems": list(rejected),
-        }
-    )
-    if warnings:
-        body["warnings"] = list(warnings)
-    return body
-
-
-def all_rejected_status(rejected: tuple[dict[str, Any], ...]) -> int:
-    """The status of a partial batch that stored nothing: 400 if any item got one, else 422."""
-    return 400 if any(item["status"] == 400 for item in rejected) else 422

@@ -21,10 +21,8 @@ from application.commands import (
     OrderOutcome,
     ReceiveBatch,
     RecordRejectedDelivery,
-    all_rejected_status,
-    partial_body,
 )
-from application.errors import PayloadRejectedError, ServiceUnavailableError
+from application.errors import EveryItemRejectedError, PayloadRejectedError, ServiceUnavailableError
 from application.intake.batch_outcome import (
     batch_result,
     bounded_error,
@@ -121,11 +119,7 @@ class OrderIntake:
         except PayloadRejectedError as refused:
             # A refusal may quote the batch, and the batch may quote a secret:
             # what is recorded and answered is redacted first.
-            rejected = (
-                PayloadRejectedError(refused.status, command.redactor.value(refused.body))
-                if command.redactor is not None
-                else refused
-            )
+            rejected = refused.redacted(command.redactor) if command.redactor is not None else refused
             secret_used = None
             if command.credential_hash is not None:
                 # Only a caller whose secret still opens the webhook gets a
@@ -198,7 +192,7 @@ class OrderIntake:
             return self._committed_before(command, lines, keys.order_ids, indexes, rejected)
         if command.partial:
             if rejected and not lines:
-                raise PayloadRejectedError(all_rejected_status(rejected), partial_body((), (), rejected))
+                raise EveryItemRejectedError(rejected)
         else:
             check_named_customers(command.tenant_id, command.lines, keys, loaded)
         source = Source(
