@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any, Generic, TypeVar
 
-from application.event_topics import topics_of
+from application.event_topics import event_topics, topics_of
 from application.geocode_result import failure_reason
 from application.ports.projections import Projection
 from application.read_models import DeliveriesWriter, IntegrationsWriter, OrdersWriter
@@ -29,13 +29,8 @@ class OrdersProjection(Generic[W]):
     """Planning's view: orders with their customer's name and their address's location."""
 
     name = "orders"
-    topics = topics_of(
-        Order.Created,
-        Order.Updated,  # type: ignore[attr-defined]  # made by @event
-        Customer.Created,
-        Location.Created,
-        Location.Geocoded,
-        Location.GeocodingFailed,
+    topics = event_topics(Order, "Created", "Updated") | topics_of(
+        Customer.Created, Location.Created, Location.Geocoded, Location.GeocodingFailed
     )
 
     @singledispatchmethod
@@ -115,14 +110,8 @@ class IntegrationsProjection:
     """Integration status: webhook connection, active flag, lastReceivedAt."""
 
     name = "integrations"
-    topics = topics_of(
-        WmsWebhook.Created,
-        WmsWebhook.Deactivated,  # type: ignore[attr-defined]  # made by @event
-        WmsWebhook.Reactivated,  # type: ignore[attr-defined]  # made by @event
-        Delivery.Accepted,
-        WmsWebhook.SecretRegenerated,  # type: ignore[attr-defined]  # made by @event
-        WmsWebhook.SecretRotated,  # type: ignore[attr-defined]  # made by @event
-        WmsWebhook.PreviousSecretEnded,  # type: ignore[attr-defined]  # made by @event
+    topics = topics_of(Delivery.Accepted) | event_topics(
+        WmsWebhook, "Created", "Deactivated", "Reactivated", "SecretRegenerated", "SecretRotated", "PreviousSecretEnded"
     )
 
     @singledispatchmethod

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -45,6 +46,7 @@ from domain.location import Location
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class GeocodingProcessor:
     """Drains the queue: geocode, then record the answer on the ``Location``.
 
@@ -53,26 +55,15 @@ class GeocodingProcessor:
     spaces the actual requests).
     """
 
-    def __init__(
-        self,
-        store: AggregateStore,
-        queue: GeocodingQueue,
-        geocoder: Geocoder,
-        fallback: Geocoder | None = None,
-        *,
-        clock: Clock,
-        policy: RetryPolicy | None = None,
-        stats: GeocodingStats | None = None,
-        batch_size: int = 8,
-    ) -> None:
-        self.store = store
-        self.queue = queue
-        self.geocoder = geocoder
-        self.fallback = fallback
-        self.clock = clock
-        self.policy = policy or RetryPolicy()
-        self.stats = stats or GeocodingStats()
-        self.batch_size = batch_size
+    store: AggregateStore
+    queue: GeocodingQueue
+    geocoder: Geocoder
+    fallback: Geocoder | None = None
+    _: KW_ONLY
+    clock: Clock
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    stats: GeocodingStats = field(default_factory=GeocodingStats)
+    batch_size: int = 8
 
     def now(self) -> float:
         return self.clock.now().timestamp()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any
 
-from application.event_topics import topics_of
+from application.event_topics import event_topics, topics_of
 from application.ports.geocoding import GeocodingQueueWriter
 from domain.addresses import normalise_address
 from domain.customer import Customer
@@ -22,7 +22,7 @@ class GeocodingRequests:
     """The follower's projection: every address a customer or an order brings."""
 
     name = "geocoding"
-    topics = topics_of(Customer.Created, Order.Created, Order.Updated)  # type: ignore[attr-defined]  # made by @event
+    topics = topics_of(Customer.Created) | event_topics(Order, "Created", "Updated")
 
     @singledispatchmethod
     def process(self, event: Any, writer: GeocodingQueueWriter) -> None:

@@ -11,20 +11,14 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any
 
-from application.event_topics import topics_of
+from application.event_topics import event_topics
 from application.read_models import PullEndpointsWriter
 from domain.pull_endpoint import PullEndpoint
 
 
 class PullEndpointsProjection:
     name = "pull_endpoints"
-    topics = topics_of(
-        PullEndpoint.Added,
-        PullEndpoint.Retargeted,  # type: ignore[attr-defined]  # made by @event
-        PullEndpoint.IntervalChanged,  # type: ignore[attr-defined]  # made by @event
-        PullEndpoint.Removed,  # type: ignore[attr-defined]  # made by @event
-        PullEndpoint.SyncAttempted,  # type: ignore[attr-defined]  # made by @event
-    )
+    topics = event_topics(PullEndpoint, "Added", "Retargeted", "IntervalChanged", "Removed", "SyncAttempted")
 
     @singledispatchmethod
     def process(self, event: Any, writer: PullEndpointsWriter) -> None:

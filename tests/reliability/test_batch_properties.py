@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from application.commands import ReceiveBatch
 from application.errors import PayloadRejectedError
+from application.read_models import OrderFilter
 from interfaces.container import Container
 from interfaces.http.presenters.deliveries import present_delivery
 from interfaces.http.presenters.orders import present_order
@@ -177,7 +178,7 @@ def test_any_sequence_of_batches_leaves_the_read_model_as_the_reference_model_sa
         assert got == want, (n, batch)
 
     container.catch_up()
-    shown = {o["externalOrderId"]: o for o in map(present_order, container.views["orders"].list_orders(tenant_id, None, 1000, None).items)}
+    shown = {o["externalOrderId"]: o for o in map(present_order, container.views["orders"].list_orders(tenant_id, OrderFilter(), 1000, None).items)}
     assert set(shown) == set(reference.orders)
     customer_of: dict[str, str] = {}
     for ext, want in reference.orders.items():

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from application.errors import InvalidRequestError
 from application.order_payload import is_calendar_date
+from application.read_models import OrderFilter
 from application.timestamps import parse_iso
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
@@ -42,7 +43,7 @@ async def list_orders(request: web.Request) -> web.Response:
     if search is not None and (len(search) > MAX_SEARCH or "\x00" in search):
         raise InvalidRequestError(f"search must be at most {MAX_SEARCH} characters, without NUL")
     page = await consistent_reads(request).orders_page(
-        principal, planned, limit, cursor, min_position(request), search, undated
+        principal, OrderFilter(planned, search, undated), limit, cursor, min_position(request)
     )
     return json_response(present_orders_page(page))
 
