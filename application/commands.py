@@ -100,6 +100,8 @@ class RecordRejectedDelivery:
 
 @dataclass(frozen=True)
 class OrderOutcome:
+    """What one line of a batch did to its order."""
+
     external_order_id: str
     order_id: UUID
     created: bool
@@ -144,6 +146,8 @@ class Principal:
 
 @dataclass(frozen=True)
 class TenantCreated:
+    """A new tenant and its first admin key (the key is shown this once)."""
+
     tenant_id: UUID
     admin_api_key: str
     admin_key_id: str
@@ -151,6 +155,8 @@ class TenantCreated:
 
 @dataclass(frozen=True)
 class IssuedApiKey:
+    """A new key of a tenant: the only answer that holds the key itself."""
+
     key_id: str
     api_key: str
     role: Role

@@ -31,12 +31,16 @@ class ConflictError(ApplicationError):
         self.fields = fields
 
 
-class InvalidRequestError(ApplicationError):
-    """A request of the tenant API is malformed."""
+class DetailedError(ApplicationError):
+    """An error whose ``details`` (JSON-like, or None) say more than its message."""
 
     def __init__(self, message: str, details: Any = None) -> None:
         super().__init__(message)
         self.details = details
+
+
+class InvalidRequestError(DetailedError):
+    """A request of the tenant API is malformed."""
 
 
 class PayloadRejectedError(ApplicationError):
@@ -79,9 +83,5 @@ class ServiceUnavailableError(ApplicationError):
         self.retry_after = retry_after
 
 
-class UpstreamError(ApplicationError):
+class UpstreamError(DetailedError):
     """A customer's system (a pulled WMS) failed; ``details`` says how."""
-
-    def __init__(self, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.details = details

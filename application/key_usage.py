@@ -26,6 +26,8 @@ DEFAULT_RESOLUTION = timedelta(minutes=1)
 
 @dataclass(eq=False)
 class KeyUsage:
+    """Notes each key's uses (at most one write per ``resolution``) and lists keys with them."""
+
     store: KeyUsageStore
     keys: ApiKeyLister
     clock: Clock
@@ -58,5 +60,7 @@ class KeyUsage:
 
 @dataclass(frozen=True)
 class UsedApiKey:
+    """A listed key and when it was last used (None: never)."""
+
     key: ApiKeyRow
     last_used_at: str | None

@@ -31,6 +31,8 @@ R = TypeVar("R")
 
 @dataclass(eq=False)
 class IntakeQueries:
+    """The read models, each behind the permission that may read it."""
+
     orders: OrdersQueries
     integrations: IntegrationsQueries
     deliveries: DeliveriesQueries

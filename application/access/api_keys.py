@@ -23,6 +23,8 @@ API_KEY_PREFIX = "wik"
 
 @dataclass(frozen=True)
 class TenantSummary:
+    """The caller's own tenant, as any of its keys may read it."""
+
     tenant_id: UUID
     name: str
 

@@ -24,6 +24,8 @@ class PullEndpointChange:
 
 @dataclass(frozen=True)
 class AddedPullEndpoint:
+    """A new pull endpoint, with its secret (shown this once) and what its URL risks."""
+
     endpoint_id: UUID
     url: str
     method: str
