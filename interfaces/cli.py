@@ -21,7 +21,13 @@ from interfaces.http.presenters.history import present_history
 from interfaces.http.presenters.keys import present_key_list
 from interfaces.logging_setup import configure_logging
 from interfaces.startup import RUNTIME, StartupError, explain, load_settings, safe_store
-from interfaces.supervisor import DRAIN_SECONDS, MULTIPROC_ENV, default_processes, run_supervisor, share_rate_limit
+from interfaces.supervisor import (
+    DRAIN_SECONDS,
+    MULTIPROC_ENV,
+    default_processes,
+    run_supervisor,
+    share_rate_limit,
+)
 
 #: The read models ``projections rebuild`` knows, in the order it rebuilds them.
 READ_MODELS = ("orders", "integrations", "deliveries", "pull_endpoints")
@@ -41,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args, settings) or 0)
     except KeyboardInterrupt:
         return 130
-    except Exception as error:  # noqa: BLE001 - the one place a failure becomes an exit code
+    except Exception as error:  # the one place a failure becomes an exit code
         if args.debug:
             raise
         known = explain(error, settings, getattr(args, "port", None))

@@ -8,7 +8,11 @@ from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.positions import with_position
-from interfaces.http.presenters.keys import present_issued_key, present_key_list, present_used_key_list
+from interfaces.http.presenters.keys import (
+    present_issued_key,
+    present_key_list,
+    present_used_key_list,
+)
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import IssueApiKey, parse_body
 

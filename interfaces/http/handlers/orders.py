@@ -17,11 +17,13 @@ from interfaces.http.paging import page_params
 from interfaces.http.positions import consistent_reads, min_position, with_position
 from interfaces.http.presenters.customers import present_customer, present_customers_page
 from interfaces.http.presenters.history import present_history
-from interfaces.http.presenters.orders import present_order, present_orders_page, present_planned_dates
+from interfaces.http.presenters.orders import (
+    present_order,
+    present_orders_page,
+    present_planned_dates,
+)
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import CreateCustomer, parse_body
-
-
 
 #: ``?plannedDate=none``: the orders that have no planned date.
 NO_DATE = "none"

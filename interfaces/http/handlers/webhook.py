@@ -10,9 +10,9 @@ from aiohttp import web
 
 from application.commands import ReceiveBatch
 from application.errors import InvalidRequestError, PayloadRejectedError
-from application.tokens import hash_secret
 from application.media_types import is_json_media_type
 from application.redaction import Redactor
+from application.tokens import hash_secret
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
 from interfaces.http.errors import TooManyRequestsError
