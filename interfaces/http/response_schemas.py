@@ -12,7 +12,8 @@ stay open: a route may add fields it documents (``ErrorBody``).
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from types import GenericAlias
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
@@ -358,7 +359,9 @@ class Location(Shape):
 
 
 def _shown_type(field: OrderField) -> Any:
-    return Optional[list[field.kind]] if field.many else Optional[field.kind]  # type: ignore[valid-type]  # a type built at run time from the field table
+    """The field's type as shown, or null (built at run time from the field table)."""
+    kind: Any = GenericAlias(list, (field.kind,)) if field.many else field.kind
+    return Optional[kind]
 
 
 #: What an order field's type alone doesn't say about how it is shown.
@@ -366,22 +369,27 @@ _SHOWN_AS = {"planned_date": "YYYY-MM-DD"}
 
 #: An order as shown: its fields (``domain.order.FIELDS``, the coordinates
 #: being its ``location``), its customer's name, location and versions.
-OrderBody = create_model(
-    "OrderBody",
-    __base__=Shape,
-    orderId=(str, ...),
-    externalOrderId=(str, ...),
+_ORDER_BODY_FIELDS: dict[str, Any] = {
+    "orderId": (str, ...),
+    "externalOrderId": (str, ...),
     **{
         f.wire: (_shown_type(f), Field(description=_SHOWN_AS[f.name]) if f.name in _SHOWN_AS else ...)
         for f in FIELDS
         if f.name not in COORDINATES
     },
-    customerName=(Optional[str], ...),
-    location=(Optional[Location], Field(description="null in an order shown as of a past version")),
-    createdAt=(str, Timestamp),
-    updatedAt=(str, Timestamp),
-    version=(int, Field(ge=1)),
-)
+    "customerName": (Optional[str], ...),
+    "location": (Optional[Location], Field(description="null in an order shown as of a past version")),
+    "createdAt": (str, Timestamp),
+    "updatedAt": (str, Timestamp),
+    "version": (int, Field(ge=1)),
+}
+if TYPE_CHECKING:
+
+    class OrderBody(Shape):
+        """Its fields are built at run time from the field table (below)."""
+
+else:
+    OrderBody = create_model("OrderBody", __base__=Shape, **_ORDER_BODY_FIELDS)
 
 
 class OrdersPage(Shape):
