@@ -22,14 +22,6 @@ API_KEY_PREFIX = "wik"
 
 
 @dataclass(frozen=True)
-class TenantSummary:
-    """The caller's own tenant, as any of its keys may read it."""
-
-    tenant_id: UUID
-    name: str
-
-
-@dataclass(frozen=True)
 class ApiKeyRow:
     """A key as listed: never its secret."""
 
@@ -135,3 +127,11 @@ class ApiKeys:
         if tenant is None:
             raise NotFoundError("Not found")
         return tenant
+
+
+@dataclass(frozen=True)
+class TenantSummary:
+    """The caller's own tenant, as any of its keys may read it."""
+
+    tenant_id: UUID
+    name: str
