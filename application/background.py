@@ -139,6 +139,10 @@ class BackgroundLoop:
         finally:
             with suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
+                # A pass cancelled on stop may still run a blocking call in a
+                # thread (``asyncio.to_thread``): wait for it, or it would write
+                # to a store its owner is about to close.
+                loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
     async def _main(self) -> None:
