@@ -176,7 +176,7 @@ def test_a_customer_id_that_is_not_this_tenants_customer_is_refused_and_stores_n
 ) -> None:
     other = make_tenant("Other Co")
     other_principal = container.app.authenticate(other.tenant_id, other.admin_key)
-    theirs = container.app.create_customer(other_principal, "Their Customer", "5 Elm Road", None)["customerId"]
+    theirs = container.app.create_customer(other_principal, "Their Customer", "5 Elm Road", None).customer_id
     events_before = topic_counts(container.app)
 
     refused = wms.refused(
