@@ -28,7 +28,7 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,7 @@ def measure(postgres_url: str) -> dict[str, Any]:
                             body_size=len(body),
                             channel="webhook",
                             request_id=uuid.uuid4().hex,
-                            received_at=datetime.now(timezone.utc),
+                            received_at=datetime.now(UTC),
                             max_items=10_000,
                             max_body_bytes=10 * 1024 * 1024,
                         )

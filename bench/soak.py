@@ -298,7 +298,7 @@ class Soak:
         self.tenants = tenants
         self.rng = random.Random(args.seed)
         self.results: list[Result] = []
-        self.ops, self.weights = zip(*MIX)
+        self.ops, self.weights = zip(*MIX, strict=True)
         self.session: aiohttp.ClientSession | None = None
         self.stop_at = 0.0
         self.in_flight = 0
@@ -361,7 +361,7 @@ class Soak:
                 response_headers = dict(response.headers)
                 with contextlib.suppress(orjson.JSONDecodeError):
                     payload = orjson.loads(raw) if raw else None
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             status = None
         self.results.append(Result(op, started, time.monotonic(), status))
         return status, payload, response_headers
@@ -481,7 +481,7 @@ class Soak:
                                           headers={"X-CSRF-Token": body["csrfToken"]}) as r:
                     await r.read()
                     self.results.append(Result("sign_in", started, time.monotonic(), r.status))
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 self.results.append(Result("sign_in", started, time.monotonic(), None))
 
     def _known(self, tenant: Tenant) -> str | None:

@@ -11,11 +11,18 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timedelta
 
-from application.idempotency import KEY_LIFETIME, LEASE, Claim, InProgress, Mismatch, Proceed, Replay
+from application.idempotency import (
+    KEY_LIFETIME,
+    LEASE,
+    Claim,
+    InProgress,
+    Mismatch,
+    Proceed,
+    Replay,
+)
 from application.timestamps import iso
 from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sql import Database
-
 
 PURGE_EVERY = timedelta(minutes=10)
 

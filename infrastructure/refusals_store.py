@@ -77,7 +77,7 @@ class RefusalFlusher:
         counts = self.counter.drain()
         try:
             self.store.add_counts(counts)
-        except Exception as error:  # noqa: BLE001 - kept in memory and tried again
+        except Exception as error:
             log.warning("refusal counts not stored yet (%s)", type(error).__name__)
             self.counter.restore(counts)
 

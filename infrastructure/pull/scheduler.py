@@ -109,7 +109,7 @@ class PullScheduler:
                 await self.run(lambda: self.claims.release(claim))
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - one endpoint's failure must not stop the others
+        except Exception as error:
             # Not recorded (the store failed): the lease lapses and a later tick retries.
             log.warning("scheduled pull of endpoint %s failed: %s", claim.endpoint_id, error)
 

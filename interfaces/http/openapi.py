@@ -112,7 +112,7 @@ class Route:
 
 
 #: The route table the app was built with (set by ``routes.add_routes``).
-ROUTE_TABLE = web.AppKey("route_table", tuple)
+ROUTE_TABLE: web.AppKey[Sequence[Route]] = web.AppKey("route_table")
 
 # ---------------------------------------------------------------- common replies
 
@@ -288,7 +288,7 @@ TAGS = {
 }
 
 #: Serialised documents, by server URL (routes are fixed once the app runs).
-SERVED = web.AppKey("openapi_served", dict)
+SERVED: web.AppKey[dict[str, bytes]] = web.AppKey("openapi_served")
 
 
 async def openapi_json(request: web.Request) -> web.Response:

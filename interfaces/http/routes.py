@@ -41,7 +41,12 @@ from interfaces.http.openapi import (
 from interfaces.http.paging import MAX_LIMIT
 from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
 from interfaces.http.schema_rules import CALENDAR_DATE
-from interfaces.http.schemas import CreateCustomer, IssueApiKey, RotateWebhookSecret, SetWebhookActive
+from interfaces.http.schemas import (
+    CreateCustomer,
+    IssueApiKey,
+    RotateWebhookSecret,
+    SetWebhookActive,
+)
 
 TENANT = "/api/tenants/{tenantId}"
 PULL = f"{TENANT}/integrations/wms/pull-endpoints"

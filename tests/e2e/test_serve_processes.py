@@ -70,7 +70,7 @@ def call(service: Process, method: str, path: str, body: bytes | None = None, he
     """One request on a fresh connection (each may land on any of the processes)."""
     request = urllib.request.Request(service.base_url + path, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
         return error.code, error.read(), error.headers

@@ -193,7 +193,7 @@ def test_processes_starting_together_on_a_new_schema_all_start(postgres_schema: 
         start.wait()
         try:
             built.append(build_container(settings))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=build) for _ in range(4)]

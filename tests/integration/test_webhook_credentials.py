@@ -9,7 +9,7 @@ by another process stops working at once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 import orjson
@@ -39,7 +39,7 @@ def batch(tenant_id: UUID, secret: str, body: bytes = ORDER) -> ReceiveBatch:
         body_size=len(body),
         channel="webhook",
         request_id="req-1",
-        received_at=datetime.now(timezone.utc),
+        received_at=datetime.now(UTC),
         max_items=100,
         max_body_bytes=10_000,
         credential_hash=hash_secret(secret),

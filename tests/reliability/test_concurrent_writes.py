@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -33,7 +33,7 @@ def batch(tenant: TenantKeys, items: list[dict[str, Any]], request_id: str) -> R
         body_size=len(body),
         channel="webhook",
         request_id=request_id,
-        received_at=datetime.now(timezone.utc),
+        received_at=datetime.now(UTC),
         max_items=10_000,
         max_body_bytes=10 * 1024 * 1024,
     )
@@ -271,7 +271,7 @@ def test_a_stale_unchanged_order_is_caught_inside_one_group_commit_too(
         writers.append(writer)
         # Queued in this order, behind the held writer: one group when released.
         deadline = time.monotonic() + 30
-        while len(container.store.committer._queue) < n + 1 and time.monotonic() < deadline:  # noqa: SLF001
+        while len(container.store.committer._queue) < n + 1 and time.monotonic() < deadline:
             time.sleep(0.005)
     release.set()
     for thread in (holder, *writers):
