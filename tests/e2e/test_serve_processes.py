@@ -179,6 +179,14 @@ def test_a_killed_child_is_restarted(service: Process, tenant: dict[str, str]) -
     )
     assert len(after) == 3
     wait_until(lambda: answers(service.port), what="the service answering")
+    # The replacement worker is a new interpreter: until it has started and taken the
+    # read models' leases nobody follows them, and a read that waits for a position
+    # answers 503 once its wait runs out (as it should). Starting takes a few seconds,
+    # more on a busy machine than a read waits, so the write comes after the takeover.
+    wait_until(
+        lambda: service.log().count("lease projection:orders taken") == 2,
+        what="the new worker following the orders",
+    )
     # The new worker follows the read models again.
     secret = connect_webhook(service, tenant)
     hook = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
