@@ -34,6 +34,9 @@ def service_env(database_url: str, scratch: Path, **extra: str) -> dict[str, str
             "WMS_INTAKE_GEOCODER": "none",
             "WMS_INTAKE_PULL_ALLOW_PRIVATE": "true",
             "WMS_INTAKE_PROJECTION_POLL_INTERVAL": "0.05",
+            # Each process opens its pool's base size at once (the overflow only under
+            # load); several test runs share one PostgreSQL and its connection limit.
+            "WMS_INTAKE_DB_POOL_SIZE": "2",
             # The supervisor's metrics directory is made here, where the test can see it.
             "TMPDIR": str(scratch),
             "PYTHONPATH": str(REPO_ROOT),
