@@ -61,6 +61,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from application.timestamps import iso, parse_iso  # noqa: E402
+from bench.reports import emit_report  # noqa: E402
 from domain.customer import Customer  # noqa: E402
 from domain.ids import order_id  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
@@ -937,12 +938,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     report = run(args)
-    text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
-    print(text)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(text + "\n")
-    return 0 if report["ok"] else 1
+    return emit_report(report, args.json_out)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.references import measure_references
+from bench.stopping import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -233,13 +234,7 @@ def _wait_healthy(server: Server, timeout: float = 60.0) -> None:
 
 
 def _stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
-        try:
-            server.process.wait(20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(10)
+    stop_process(server.process)
 
 
 def wms_cli(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
@@ -366,12 +361,7 @@ def background_worker(env: dict[str, str], workdir: Path, enabled: bool) -> Iter
     try:
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, signal.SIGTERM, grace=10)
         progress("wms-intake worker stopped")
 
 

@@ -18,6 +18,7 @@ import orjson
 import requests
 
 from bench.loadgen import REPO_ROOT, ServerProcess, free_port
+from bench.stopping import stop_process
 from tests.support.settings import SECRET_KEY
 from tests.support.waits import wait_until
 
@@ -90,14 +91,8 @@ class Process:
             raise AssertionError(f"not ready within {within}s:\n{self.log()}") from None
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        if self.process is not None:
+            stop_process(self.process, signal.SIGTERM, grace=30)
 
     def log(self) -> str:
         try:
