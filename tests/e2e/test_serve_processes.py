@@ -85,6 +85,22 @@ def connect_webhook(service: Process, tenant: dict[str, str]) -> str:
     return str(orjson.loads(body)["secret"])
 
 
+def send_then_list(service: Process, tenant: dict[str, str]) -> list[dict[str, Any]]:
+    """Connect the webhook, send ORDER through it, then list its date's orders
+    as of that write (the read waits for the orders read model to reach it)."""
+    secret = connect_webhook(service, tenant)
+    hook = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    status, _, headers = call(service, "POST", f"/api/integrations/wms/{tenant['tenantId']}", ORDER, hook)
+    assert status == 200
+    status, body, _ = call(
+        service, "GET",
+        f"/api/tenants/{tenant['tenantId']}/orders?plannedDate=2025-02-22&after={headers['X-Event-Position']}",
+        headers={"Authorization": f"Bearer {tenant['adminKey']}"},
+    )
+    assert status == 200, body
+    return list(orjson.loads(body)["orders"])
+
+
 def metrics_files_by_pid(scratch: Path) -> set[int]:
     return {
         int(path.stem.rsplit("_", 1)[1])
@@ -116,17 +132,8 @@ def test_n_processes_answer_on_one_port_and_metrics_add_up_across_them(service: 
 @postgres_only
 def test_the_background_work_runs_once_in_the_worker(service: Process, tenant: dict[str, str]) -> None:
     assert sorted(roles(service).values()) == ["serve", "serve", "worker"]
-    secret = connect_webhook(service, tenant)
-    hook = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-    status, _, headers = call(service, "POST", f"/api/integrations/wms/{tenant['tenantId']}", ORDER, hook)
-    assert status == 200
     # The list is a read model: only the worker follows it, and it does.
-    status, body, _ = call(
-        service, "GET",
-        f"/api/tenants/{tenant['tenantId']}/orders?plannedDate=2025-02-22&after={headers['X-Event-Position']}",
-        headers={"Authorization": f"Bearer {tenant['adminKey']}"},
-    )
-    assert status == 200 and [o["externalOrderId"] for o in orjson.loads(body)["orders"]] == ["PROC-1"]
+    assert [o["externalOrderId"] for o in send_then_list(service, tenant)] == ["PROC-1"]
     # Each read model is followed by one process, the worker: the HTTP ones don't
     # even stand by (no lease connection at all).
     log = service.log()
@@ -188,16 +195,7 @@ def test_a_killed_child_is_restarted(service: Process, tenant: dict[str, str]) -
         what="the new worker following the orders",
     )
     # The new worker follows the read models again.
-    secret = connect_webhook(service, tenant)
-    hook = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-    status, _, headers = call(service, "POST", f"/api/integrations/wms/{tenant['tenantId']}", ORDER, hook)
-    assert status == 200
-    status, body, _ = call(
-        service, "GET",
-        f"/api/tenants/{tenant['tenantId']}/orders?plannedDate=2025-02-22&after={headers['X-Event-Position']}",
-        headers={"Authorization": f"Bearer {tenant['adminKey']}"},
-    )
-    assert status == 200 and len(orjson.loads(body)["orders"]) == 1
+    assert len(send_then_list(service, tenant)) == 1
     assert "exited with -9; restarting" in service.log()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -46,6 +47,16 @@ def batch(tenant_id: UUID, secret: str, body: bytes = ORDER) -> ReceiveBatch:
     )
 
 
+def connected_here(here: Container) -> tuple[Any, str]:
+    """A tenant with its webhook connected, whose secret ``here`` has checked
+    (so this process remembers it); the tenant as created, and the secret."""
+    created = here.app.create_tenant("Acme")
+    tenant = str(created.tenant_id)
+    secret = here.app.connect_webhook(here.app.authenticate(tenant, created.admin_api_key))
+    assert here.app.authenticate_webhook(tenant, secret) == created.tenant_id
+    return created, secret
+
+
 def notifications(container: Container) -> int:
     return len(container.app.recorder.select_notifications(start=None, limit=100_000))
 
@@ -54,10 +65,8 @@ def test_a_secret_regenerated_by_another_process_stops_working_at_once(
     two_processes: tuple[Container, Container],
 ) -> None:
     here, there = two_processes
-    created = here.app.create_tenant("Acme")
+    created, old_secret = connected_here(here)
     tenant = str(created.tenant_id)
-    old_secret = here.app.connect_webhook(here.app.authenticate(tenant, created.admin_api_key))
-    assert here.app.authenticate_webhook(tenant, old_secret) == created.tenant_id
     here.app.receive_batch(batch(created.tenant_id, old_secret))
 
     new_secret = there.app.regenerate_webhook_secret(there.app.authenticate(tenant, created.admin_api_key))
@@ -80,10 +89,8 @@ def test_a_webhook_deactivated_by_another_process_refuses_batches_at_once(
     two_processes: tuple[Container, Container],
 ) -> None:
     here, there = two_processes
-    created = here.app.create_tenant("Acme")
+    created, secret = connected_here(here)
     tenant = str(created.tenant_id)
-    secret = here.app.connect_webhook(here.app.authenticate(tenant, created.admin_api_key))
-    assert here.app.authenticate_webhook(tenant, secret) == created.tenant_id
 
     there.app.set_webhook_active(there.app.authenticate(tenant, created.admin_api_key), False)
 
