@@ -61,6 +61,15 @@ def notifications(container: Container) -> int:
     return len(container.app.recorder.select_notifications(start=None, limit=100_000))
 
 
+def refused_storing_nothing(here: Container, tenant_id: UUID, secret: str, *bodies: bytes) -> None:
+    """Each batch (one per body) sent with ``secret`` is refused as unauthorised, and nothing is stored."""
+    before = notifications(here)
+    for body in bodies:
+        with pytest.raises(UnauthorizedError):
+            here.app.receive_batch(batch(tenant_id, secret, body))
+    assert notifications(here) == before
+
+
 def test_a_secret_regenerated_by_another_process_stops_working_at_once(
     two_processes: tuple[Container, Container],
 ) -> None:
@@ -73,13 +82,8 @@ def test_a_secret_regenerated_by_another_process_stops_working_at_once(
 
     # This process still remembers the old secret for its pre-check ...
     assert here.app.webhook_tenant_if_known(tenant, old_secret) == created.tenant_id
-    before = notifications(here)
     # ... but neither a valid nor a refused batch gets past the fresh check.
-    with pytest.raises(UnauthorizedError):
-        here.app.receive_batch(batch(created.tenant_id, old_secret))
-    with pytest.raises(UnauthorizedError):
-        here.app.receive_batch(batch(created.tenant_id, old_secret, b"not json"))
-    assert notifications(here) == before
+    refused_storing_nothing(here, created.tenant_id, old_secret, ORDER, b"not json")
     # Having read the webhook again, this process knows the new secret.
     assert here.app.webhook_tenant_if_known(tenant, old_secret) is None
     assert here.app.receive_batch(batch(created.tenant_id, new_secret)).orders[0].created is False
@@ -94,8 +98,5 @@ def test_a_webhook_deactivated_by_another_process_refuses_batches_at_once(
 
     there.app.set_webhook_active(there.app.authenticate(tenant, created.admin_api_key), False)
 
-    before = notifications(here)
-    with pytest.raises(UnauthorizedError):
-        here.app.receive_batch(batch(created.tenant_id, secret))
-    assert notifications(here) == before
+    refused_storing_nothing(here, created.tenant_id, secret, ORDER)
     assert here.app.webhook_tenant_if_known(tenant, secret) is None
