@@ -6,7 +6,7 @@ Pure: no I/O. The application loads every aggregate the batch touches, calls
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -39,13 +39,18 @@ class BatchKeys:
 
 
 def keys_of(tenant_id: UUID, lines: Sequence[OrderLine]) -> BatchKeys:
+    # Many orders of a batch go to the same address: its customer id is derived once.
+    by_address: dict[str, UUID] = {}
+    for line in lines:
+        if not line.customer_id and line.delivery_address and line.delivery_address not in by_address:
+            by_address[line.delivery_address] = Customer.id_for(tenant_id, line.delivery_address)
     return BatchKeys(
         order_ids=tuple(order_id(tenant_id, line.external_order_id) for line in lines),
         named_customers=tuple(
             _parse_uuid(line.customer_id) if line.customer_id else None for line in lines
         ),
         address_customers=tuple(
-            Customer.id_for(tenant_id, line.delivery_address)
+            by_address[line.delivery_address]
             if not line.customer_id and line.delivery_address
             else None
             for line in lines
@@ -108,14 +113,7 @@ def apply_batch(
     """
     touched: dict[UUID, Aggregate] = {}
     outcomes: list[OrderOutcome] = []
-    for line, oid, named, by_address in zip(
-        lines, keys.order_ids, keys.named_customers, keys.address_customers
-    ):
-        customer_id = named if named is not None else _customer_for(
-            tenant_id, line, by_address, loaded, touched, source
-        )
-        patch = dict(line.patch)
-        patch["customer_id"] = str(customer_id)
+    for line, oid, patch in patched_lines(tenant_id, lines, keys, loaded, touched, source):
         existing = loaded.get(oid)
         if isinstance(existing, Order):
             changed = bool(existing.revise(patch, source))
@@ -129,12 +127,37 @@ def apply_batch(
     return list(touched.values()), outcomes
 
 
+def patched_lines(
+    tenant_id: UUID,
+    lines: Sequence[OrderLine],
+    keys: BatchKeys,
+    loaded: MutableMapping[UUID, Aggregate],
+    touched: dict[UUID, Any],
+    source: Source,
+) -> Iterator[tuple[OrderLine, UUID, dict[str, Any]]]:
+    """Each line with its order's id and the patch it applies to the order.
+
+    The customer is settled first, as each line comes: one named by id, or the
+    one of the line's address, registered (into ``loaded`` and ``touched``)
+    the first time the batch meets it.
+    """
+    for line, oid, named, by_address in zip(
+        lines, keys.order_ids, keys.named_customers, keys.address_customers
+    ):
+        customer_id = named if named is not None else _customer_for(
+            tenant_id, line, by_address, loaded, touched, source
+        )
+        patch = dict(line.patch)
+        patch["customer_id"] = str(customer_id)
+        yield line, oid, patch
+
+
 def _customer_for(
     tenant_id: UUID,
     line: OrderLine,
     customer_id: UUID | None,
     loaded: MutableMapping[UUID, Aggregate],
-    touched: dict[UUID, Aggregate],
+    touched: dict[UUID, Any],
     source: Source,
 ) -> UUID:
     if customer_id is None or line.delivery_address is None:

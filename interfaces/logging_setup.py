@@ -34,5 +34,13 @@ def configure_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     quiet_server_logger()
+    # Each log call would otherwise look up its caller's file and line, and the
+    # thread, process and task names: a line holds none of them (see _STANDARD),
+    # and the access log writes one line per request.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False  # type: ignore[attr-defined]  # Python 3.12+, not yet in the type stubs
     # aiohttp's own access log would duplicate ours, in another format.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

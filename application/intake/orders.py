@@ -26,9 +26,15 @@ from application.commands import (
     partial_body,
 )
 from application.errors import PayloadRejectedError, ServiceUnavailableError
-from application.intake.batch_outcome import batch_result, bounded_error, pulled_endpoint, without_unknown_customers
+from application.intake.batch_outcome import (
+    batch_result,
+    bounded_error,
+    pulled_endpoint,
+    without_unknown_customers,
+)
 from application.order_lines import OrderLine
 from application.order_payload import parse_order_batch_partially, parse_order_batch_with_warnings
+from application.order_rows import record_batch
 from application.ports.aggregates import BatchStore
 from application.retrying import retry_on_conflict
 from application.write_positions import note_written
@@ -52,6 +58,9 @@ class OrderIntake:
         self.store = store
         #: Checks a webhook secret against the webhook read with the batch.
         self.webhooks = webhooks
+        #: Order events of a batch recorded as rows, without an aggregate per order
+        #: (``application.order_rows``); False: through the aggregates, the reference.
+        self.lean_batches = True
         self._batch_listeners: list[Callable[[str, IngestResult], None]] = []
         self._listeners_lock = threading.Lock()
 
@@ -200,11 +209,14 @@ class OrderIntake:
             delivery_id=str(command.delivery_id),
             request_id=command.request_id,
         )
-        touched, outcomes = apply_batch(command.tenant_id, lines, keys, loaded, source)
+        if self.lean_batches:
+            touched, changed, outcomes = record_batch(command.tenant_id, lines, keys, loaded, source)
+        else:
+            touched, outcomes = apply_batch(command.tenant_id, lines, keys, loaded, source)
+            changed = {aggregate.id for aggregate in touched}
         # Orders this batch left as they were were judged on the version just
         # loaded: the commit checks they are still there, or a concurrent
         # change committed first would silently win over ours.
-        changed = {aggregate.id for aggregate in touched}
         unchanged = {
             oid: loaded[oid].version
             for oid in set(keys.order_ids)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from infrastructure.event_store.postgres_recorder import RECORDER_TOPIC
+from infrastructure.event_store.lean_insert import RECORDER_TOPIC
 from infrastructure.event_store.sqlite_recorder import RECORDER_TOPIC as SQLITE_RECORDER_TOPIC
 from infrastructure.settings import DEFAULT_SQLITE_DIR, Settings, SettingsError
 

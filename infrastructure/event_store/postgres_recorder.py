@@ -38,7 +38,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from application.ports import EXPECTED_VERSIONS
 from infrastructure.event_store.pg_arrays import array_literal
@@ -122,18 +122,20 @@ class ArrayInsertPostgresRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         **kwargs: Any,
     ) -> None:
+        curs.execute(*self.insert_statement(stored_events, kwargs.get(EXPECTED_VERSIONS)))
+
+    def insert_statement(self, stored_events: Sequence[StoredEvent], expected: Any) -> tuple[SQL | Composed, list[Any]]:
+        """The insert of ``stored_events`` (and the claims of ``expected``) and its parameters."""
         params: list[Any] = [
             array_literal([e.originator_id for e in stored_events]),
             array_literal([e.originator_version for e in stored_events]),
             array_literal([e.topic for e in stored_events]),
             array_literal([e.state for e in stored_events]),
         ]
-        expected = kwargs.get(EXPECTED_VERSIONS)
         if expected:
             params += [array_literal(expected), array_literal(expected.values())]
-            curs.execute(self.insert_and_claim_statement, params)
-        else:
-            curs.execute(self.insert_arrays_statement, params)
+            return self.insert_and_claim_statement, params
+        return self.insert_arrays_statement, params
 
 
 RECORDER_TOPIC = f"{__name__}:{ArrayInsertPostgresRecorder.__name__}"

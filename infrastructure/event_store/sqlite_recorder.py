@@ -14,15 +14,20 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from application.ports import EXPECTED_VERSIONS
+from infrastructure.event_store.sqlite_durability import commit_without_waiting_for_the_disk
 
 # Below SQLite's smallest limit on bound parameters (999 on old builds).
 CHUNK = 900
 
 
 class VersionCheckedSQLiteRecorder(SQLiteApplicationRecorder):
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        commit_without_waiting_for_the_disk(datastore)
+        super().__init__(datastore, **kwargs)
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

@@ -23,6 +23,7 @@ from application.ports.aggregates import AggregateStore
 from application.write_positions import note_written
 from infrastructure.event_store.aggregate_cache import AggregateCache
 from infrastructure.event_store.bulk_reader import RepositoryBulkReader, SqlBulkEventReader
+from infrastructure.event_store.event_rows import put_events
 from infrastructure.event_store.group_commit import GroupCommitter
 from infrastructure.event_store.positions import SqlEventPositions
 from infrastructure.event_store.transcoder import OrjsonTranscoder
@@ -158,7 +159,7 @@ class EventStore(Application[UUID]):
         if expected_versions:
             kwargs[EXPECTED_VERSIONS] = expected_versions
         try:
-            recordings = self.events.put(events, **kwargs)
+            recordings = put_events(self.mapper, self.recorder, events, **kwargs)
         except (InterfaceError, OperationalError) as error:
             raise ServiceUnavailableError("the database is unavailable; retry shortly") from error
         for listener in list(self._save_listeners):

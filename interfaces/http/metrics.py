@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -97,6 +98,9 @@ class Metrics:
             registry=self.registry,
         )
         self._lags_source: Callable[[], dict[str, int]] | None = None
+        #: Each route's labelled children, looked up once: ``labels()`` checks
+        #: and converts its arguments and takes a lock on every call.
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._live: list[Collector] = [
             _LagCollector(lambda: self._lags_source() if self._lags_source else self.latest_lags),
             _GeocodingCollector(lambda: self.latest_geocoding),
@@ -112,6 +116,14 @@ class Metrics:
         """Count every batch ``app`` stores, where it is decided: webhook,
         Sync now and scheduled pulls alike, in ``serve`` or in ``worker``."""
         app.on_batch(self.count_batch)
+
+    def count_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        children = self._request_children.get((method, route, status))
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(route))
+            self._request_children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_batch(self, channel: str, result: IngestResult) -> None:
         self.orders.labels(channel, "created").inc(result.created)

@@ -53,8 +53,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     route_name = route.canonical if route is not None else await _route_of_path(request)
     metrics = request.app.get(METRICS)
     if metrics is not None:
-        metrics.requests.labels(request.method, route_name, str(response.status)).inc()
-        metrics.latency.labels(route_name).observe(elapsed)
+        metrics.count_request(request.method, route_name, response.status, elapsed)
     log.info(
         "request",
         extra={

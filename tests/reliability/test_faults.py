@@ -77,7 +77,12 @@ def stored_orders(container: Container, tenant_id: str, prefix: str) -> int:
 
 def insert_killer(container: Container, limit: int | None) -> BackendKiller:
     schema = schema_of(container)
-    return BackendKiller(schema, (f'INSERT INTO "{schema}"."wmsintake_events"',), limit=limit).start()
+    return BackendKiller(schema, event_insert(schema), limit=limit).start()
+
+
+def event_insert(schema: str) -> tuple[str, ...]:
+    """What the statements that write events start with: a large batch is sent by COPY."""
+    return (f'INSERT INTO "{schema}"."wmsintake_events"', f'COPY "{schema}"."wmsintake_events"')
 
 
 # ---------------------------------------------------------------------- a killed connection
@@ -264,7 +269,7 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
             with admin_connection() as conn:
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
-                    if busy_backends(conn, postgres_schema, (f'INSERT INTO "{postgres_schema}"."wmsintake_events"',)):
+                    if busy_backends(conn, postgres_schema, event_insert(postgres_schema)):
                         saving.set()
                         server.kill()
                         return
