@@ -9,7 +9,15 @@ import orjson
 
 from application.errors import InvalidRequestError
 from application.history import provided_location
-from application.read_models import CustomerRow, DateCount, Location, OrderFilter, OrderView, Page, PlannedDates
+from application.read_models import (
+    CustomerRow,
+    DateCount,
+    Location,
+    OrderFilter,
+    OrderView,
+    Page,
+    PlannedDates,
+)
 from application.timestamps import iso
 from domain.order import COORDINATES, ORDER_FIELDS
 from infrastructure.read_models.tracked_view import (

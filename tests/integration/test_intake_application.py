@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 from uuid import UUID
@@ -28,13 +28,13 @@ from application.read_models import OrderFilter
 from application.timestamps import iso
 from domain.ids import order_id
 from interfaces.container import Container
-from tests.support.http import TenantKeys
 from interfaces.http.presenters.customers import present_customer
 from interfaces.http.presenters.deliveries import present_deliveries_page
 from interfaces.http.presenters.integrations import present_integration_status
 from interfaces.http.presenters.orders import present_order
+from tests.support.http import TenantKeys
 
-START = datetime(2025, 2, 20, 8, 0, tzinfo=timezone.utc)
+START = datetime(2025, 2, 20, 8, 0, tzinfo=UTC)
 ADDRESS = "10 High Street, London SW1A 1AA"
 ORDER_CREATED = "wms-intake:OrderCreated"
 ORDER_UPDATED = "wms-intake:OrderUpdated"
@@ -200,7 +200,7 @@ def test_a_customer_id_that_is_not_this_tenants_customer_is_refused_and_stores_n
 
 
 def test_an_accepted_batch_moves_last_received_at_to_its_moment(wms: Wms) -> None:
-    moment = datetime(2025, 2, 22, 9, 30, 15, tzinfo=timezone.utc)
+    moment = datetime(2025, 2, 22, 9, 30, 15, tzinfo=UTC)
 
     wms.send({"externalOrderId": "A", "deliveryAddress": ADDRESS}, received_at=moment)
 

@@ -25,8 +25,8 @@ from infrastructure.read_models.upgrade import stored_version
 from infrastructure.settings import Settings
 from interfaces import container as container_module
 from interfaces.container import Container, build_container
-from tests.support.waits import wait_until
 from interfaces.http.presenters.orders import present_order
+from tests.support.waits import wait_until
 
 
 class OrdersViewV2(SqlOrdersView):

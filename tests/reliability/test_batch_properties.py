@@ -13,13 +13,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from application.commands import ReceiveBatch
 from application.errors import PayloadRejectedError
@@ -145,7 +147,7 @@ def send(container: Container, tenant_id: UUID, items: list[dict[str, Any]], n: 
                 body_size=len(body),
                 channel="webhook",
                 request_id=f"property-{n}",
-                received_at=datetime.now(timezone.utc),
+                received_at=datetime.now(UTC),
                 max_items=10_000,
                 max_body_bytes=10 * 1024 * 1024,
             )

@@ -323,7 +323,7 @@ async def _post_raw(base_url: str, tenant_id: str, secret: str, items: list[dict
             ) as response:
                 await response.read()
                 return response.status
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         return "no answer"
 
 
@@ -355,7 +355,7 @@ async def test_postgresql_stopped_and_started_under_traffic_gives_503s_then_reco
                 )
                 await response.read()
                 sent.append((prefix, response.status, response.headers.get("Retry-After")))
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 sent.append((prefix, None, None))
             readiness.append((await client.get("/readyz", timeout=TIMEOUT)).status)
             await asyncio.sleep(0.05)

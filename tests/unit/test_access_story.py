@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -18,7 +18,7 @@ from infrastructure.event_store import EventStore
 
 class Clock:
     def __init__(self) -> None:
-        self.at = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+        self.at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.at

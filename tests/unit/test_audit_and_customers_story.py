@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 import orjson
@@ -31,7 +31,7 @@ def send(store: EventStore, tenant: UUID, pallets: int, request_id: str) -> UUID
     result = OrderIntake(store, WebhookAccess(store)).receive_batch(
         ReceiveBatch(
             tenant_id=tenant, body=body, body_size=len(body), channel="webhook", request_id=request_id,
-            received_at=datetime.now(timezone.utc), max_items=10, max_body_bytes=10_000,
+            received_at=datetime.now(UTC), max_items=10, max_body_bytes=10_000,
         )
     )
     return result.orders[0].order_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +36,7 @@ def batch(tenant: UUID, items: Any, request_id: str, **fields: Any) -> ReceiveBa
     body = orjson.dumps(items)
     return ReceiveBatch(
         tenant_id=tenant, body=body, body_size=len(body), channel="webhook", request_id=request_id,
-        received_at=datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), max_items=100, max_body_bytes=100_000,
+        received_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC), max_items=100, max_body_bytes=100_000,
         **fields,
     )
 

@@ -5,7 +5,7 @@ the documented wire body out (checked against its schema too)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +13,13 @@ from application.access.api_keys import ApiKeyRow, TenantSummary
 from application.commands import IssuedApiKey, Principal
 from application.key_usage import UsedApiKey
 from application.ports.refusals import RefusalTally
-from application.read_models import DeliveryRow, IntegrationStatus, Page, PullEndpointRow, WebhookRow
+from application.read_models import (
+    DeliveryRow,
+    IntegrationStatus,
+    Page,
+    PullEndpointRow,
+    WebhookRow,
+)
 from domain.roles import Role
 from interfaces.http import response_schemas as rs
 from interfaces.http.dashboard.pages import pages_for
@@ -24,7 +30,11 @@ from interfaces.http.presenters.integrations import (
     present_webhook_active,
     present_webhook_connected,
 )
-from interfaces.http.presenters.keys import present_issued_key, present_key_list, present_used_key_list
+from interfaces.http.presenters.keys import (
+    present_issued_key,
+    present_key_list,
+    present_used_key_list,
+)
 from interfaces.http.presenters.operations import present_health, present_ready, present_unready
 from interfaces.http.presenters.pull import present_pull_endpoints
 from interfaces.http.presenters.sessions import present_session
@@ -81,7 +91,7 @@ def test_the_webhook_answers_name_its_url_and_a_new_secret_once() -> None:
     assert connected == {"webhookUrl": URL, "secret": "s3cret", "active": True}
     rs.WebhookConnected.model_validate({**connected, "eventPosition": 1})
     assert present_new_webhook_secret("new", None) == {"secret": "new"}
-    until = datetime(2025, 2, 22, 10, tzinfo=timezone.utc)
+    until = datetime(2025, 2, 22, 10, tzinfo=UTC)
     rotated = present_new_webhook_secret("new", until)
     assert rotated == {"secret": "new", "previousSecretExpiresAt": "2025-02-22T10:00:00.000000Z"}
     rs.NewSecret.model_validate({**rotated, "eventPosition": 1})
