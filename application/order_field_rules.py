@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -115,9 +115,9 @@ class _Item(BaseModel):
 
 def _item_model() -> type[BaseModel]:
     fields: dict[str, Any] = {"externalOrderId": (ExternalId, ...)}
-    fields.update({WIRE_NAME[name]: (Optional[FIELD_RULES[name]], None) for name in _FIRST})
-    fields.update({name: (Optional[rule], None) for name, rule in CUSTOMER_FIELDS.items()})
-    fields.update({f.wire: (Optional[FIELD_RULES[f.name]], None) for f in FIELDS if f.name not in _FIRST})
+    fields.update({WIRE_NAME[name]: (FIELD_RULES[name] | None, None) for name in _FIRST})
+    fields.update({name: (rule | None, None) for name, rule in CUSTOMER_FIELDS.items()})
+    fields.update({f.wire: (FIELD_RULES[f.name] | None, None) for f in FIELDS if f.name not in _FIRST})
     return create_model(
         "OrderItem",
         __base__=_Item,

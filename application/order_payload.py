@@ -11,7 +11,7 @@ The rule of each field is in ``application/order_field_rules.py``.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, Protocol, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -243,13 +243,25 @@ def _check_planned_dates(raw_items: list[dict[str, Any]], start: int = 0) -> Non
         raise PayloadRejectedError(422, body)
 
 
-def _line_of(item: BaseModel) -> OrderLine:
-    given = item.model_fields_set
+class _ItemIdentity(Protocol):
+    """The fields of a validated ``OrderItem`` that say which order and customer a line is
+    (the model is built from the field table at import, so mypy cannot see them)."""
+
+    externalOrderId: str
+    customerId: str | None
+    deliveryAddress: str | None
+    customerName: str | None
+    customerContact: str | None
+
+
+def _line_of(model: BaseModel) -> OrderLine:
+    given = model.model_fields_set
     patch = {
-        _ORDER_FIELD_OF[name]: _value_of(getattr(item, name))
+        _ORDER_FIELD_OF[name]: _value_of(getattr(model, name))
         for name in given
         if name in _ORDER_FIELD_OF
     }
+    item = cast(_ItemIdentity, model)
     return OrderLine(
         external_order_id=item.externalOrderId,
         customer_id=item.customerId or None,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
+from application.ports.refusals import RefusalTally
 from application.refusals import RefusalCount, RefusalCounter
 from application.timestamps import iso
 from infrastructure.sql import SqlTable
@@ -35,13 +35,13 @@ class SqlRefusalStore(SqlTable):
                 [(c.tenant_id, c.source, c.reason, c.count, iso(c.last_at)) for c in counts],
             )
 
-    def refused(self, tenant_id: str, source: str = "webhook") -> dict[str, dict[str, Any]]:
-        """reason -> {count, lastAt}, for every reason this tenant's source was refused for."""
+    def refused(self, tenant_id: str, source: str = "webhook") -> dict[str, RefusalTally]:
+        """reason -> its tally, for every reason this tenant's source was refused for."""
         rows = self.db.query(
             f"SELECT reason, count, last_at FROM {self.table} WHERE tenant_id = %s AND source = %s",
             (tenant_id, source),
         )
-        return {r["reason"]: {"count": int(r["count"]), "lastAt": r["last_at"]} for r in rows}
+        return {r["reason"]: RefusalTally(int(r["count"]), r["last_at"]) for r in rows}
 
 
 class RefusalFlusher:

@@ -220,7 +220,7 @@ def _seed(server: str, container: Container, tenant: TenantKeys, secret: str) ->
     return {
         "orderId": order_id,
         "externalOrderId": "SEED-0",
-        "customerId": customer["customerId"],
+        "customerId": customer.customer_id,
         "keyId": spare.key_id,
         "endpointId": str(endpoint.endpoint_id),
     }

@@ -135,7 +135,7 @@ class Workload:
             address = f"{rng.randrange(12)} Random Road, Leeds LS{rng.randrange(1, 9)} 1AA"
             try:
                 customer = app.create_customer(admin, rng.choice(["Dyno", "Eagle"]), address, None)
-                self.customers[admin.tenant_id].append(customer["customerId"])
+                self.customers[admin.tenant_id].append(customer.customer_id)
             except Exception:
                 pass
         elif action == 3:

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from application.commands import Principal
 from application.operator import OperatorCommands
+from application.read_models import OrderFilter
 from domain.ids import order_id
 from domain.order import Order
 from domain.pull_endpoint import PullEndpoint
@@ -66,7 +67,7 @@ def test_version_1_events_load_into_the_same_states_histories_and_read_models(co
     assert {e["source"]["channel"] for e in history["events"]} == {"webhook"}
 
     admin = Principal(tenant_id=tenant_id, key_id="operator", role=Role.ADMIN)
-    planned = [present_order(o) for o in container.queries.orders_page(admin, "2025-02-22", 100, None).items]
+    planned = [present_order(o) for o in container.queries.orders_page(admin, OrderFilter("2025-02-22"), 100, None).items]
     assert [o["externalOrderId"] for o in planned] == ["PULL-1", "SO-1002"]
     cafe = planned[1]
     assert cafe["customerName"] == "Harbour Café" and cafe["palletCount"] == 1

@@ -65,7 +65,7 @@ def test_version_2_events_load_into_the_same_states_histories_and_read_models(co
     assert isinstance(tenant, Tenant) and tenant.name == "Harbourside Provisions Ltd"
     admin = Principal(tenant_id=tenant_id, key_id="operator", role=Role.ADMIN)
     # A key's name survives; the key issued with the tenant has none.
-    assert [(k["role"], k["name"], k["revoked"]) for k in app.list_api_keys(admin)] == [
+    assert [(k.role.value, k.name, k.revoked) for k in app.list_api_keys(admin)] == [
         ("admin", None, False), ("planner", "Planner tablet", False), ("auditor", "Old wall screen", True),
     ]
 

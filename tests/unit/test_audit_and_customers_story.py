@@ -46,8 +46,8 @@ def test_an_orders_history_and_its_earlier_versions(store: EventStore, admin: Pr
     first = audit.order_as_of(admin, str(oid), version=1)
     now = audit.order_as_of(admin, str(oid))
 
-    assert len(history["events"]) == 2
-    assert first["palletCount"] == 4 and now["palletCount"] == 6
+    assert len(history.events) == 2
+    assert first.fields["pallet_count"] == 4 and now.fields["pallet_count"] == 6
     with pytest.raises(NotFoundError):
         audit.order_as_of(admin, str(oid), version=3)
     with pytest.raises(NotFoundError):
@@ -58,7 +58,7 @@ def test_a_customer_is_registered_once_per_address(store: EventStore, admin: Pri
     customers = Customers(store)
     created = customers.create_customer(admin, "Acme Hull", ADDRESS, None)
 
-    assert created["name"] == "Acme Hull" and created["address"] == ADDRESS
+    assert created.name == "Acme Hull" and created.address == ADDRESS
     with pytest.raises(ConflictError):
         customers.create_customer(admin, "Again", ADDRESS, None)
     auditor = Principal(tenant_id=admin.tenant_id, key_id="k", role=Role.AUDITOR)

@@ -74,7 +74,7 @@ def test_a_batch_with_a_secret_that_no_longer_opens_the_webhook_is_refused(store
     keys = ApiKeys(store)
     webhooks = WebhookAccess(store)
     intake = OrderIntake(store, webhooks)
-    admin = keys.principal_of_key(tenant, keys.list_api_keys(operator_of(tenant))[0]["id"])
+    admin = keys.principal_of_key(tenant, keys.list_api_keys(operator_of(tenant))[0].key_id)
     old = webhooks.connect_webhook(admin)
     webhooks.regenerate_webhook_secret(admin)
     items = [{"externalOrderId": "C-1", "deliveryAddress": ADDRESS, "palletCount": 1}]
