@@ -7,10 +7,11 @@ from uuid import UUID
 
 from application.commands import Principal
 from application.errors import NotFoundError
-from application.history import history_of, order_state
+from application.history import OrderHistory, history_of, order_state
 from application.loading import load
 from application.ports.aggregates import AuditStore
 from application.principals import parse_tenant, require
+from application.read_models import OrderView
 from domain.customer import Customer
 from domain.order import Order
 from domain.roles import Permission, Role
@@ -20,19 +21,19 @@ class Audit:
     def __init__(self, store: AuditStore) -> None:
         self.store = store
 
-    def order_history(self, principal: Principal, order_id: str) -> dict[str, Any]:
+    def order_history(self, principal: Principal, order_id: str) -> OrderHistory:
         require(principal, Permission.READ_HISTORY)
         oid = self._own_order_id(principal, order_id)
         return history_of(str(oid), self.store.events_of(oid))
 
-    def order_history_for_operator(self, tenant_id: str, order_id: str) -> dict[str, Any]:
+    def order_history_for_operator(self, tenant_id: str, order_id: str) -> OrderHistory:
         """The audit trail for an operator on the machine (the CLI), who holds no API key."""
         operator = Principal(tenant_id=parse_tenant(tenant_id), key_id="operator", role=Role.AUDITOR)
         return self.order_history(operator, order_id)
 
     def order_as_of(
         self, principal: Principal, order_id: str, version: int | None = None, as_of: Any = None
-    ) -> dict[str, Any]:
+    ) -> OrderView:
         """The order as it was at ``version``, or at the moment ``as_of``."""
         require(principal, Permission.READ_ORDERS)
         oid = self._own_order_id(principal, order_id)

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from dataclasses import KW_ONLY, InitVar, dataclass
 
 from application.ports import Lease
 from application.retrying import backoff
@@ -44,32 +45,23 @@ log = logging.getLogger(__name__)
 Pass = Callable[[], "float | Awaitable[float]"]
 
 
+@dataclass(eq=False, repr=False)
 class BackgroundLoop:
-    def __init__(
-        self,
-        name: str,
-        run_pass: Pass,
-        *,
-        first_backoff: float,
-        longest_backoff: float,
-        coalesce: float = 0.0,
-        lease: Lease | None = None,
-        standby_seconds: float = 1.0,
-        on_takeover: Callable[[], bool] | None = None,
-        on_error: Callable[[BaseException], None] | None = None,
-        on_exit: Callable[[], Awaitable[None]] | None = None,
-        cancel_on_stop: bool = False,
-    ) -> None:
-        self.name = name
-        self.run_pass = run_pass
+    name: str
+    run_pass: Pass
+    _: KW_ONLY
+    first_backoff: InitVar[float]
+    longest_backoff: InitVar[float]
+    coalesce: float = 0.0
+    lease: Lease | None = None
+    standby_seconds: float = 1.0
+    on_takeover: Callable[[], bool] | None = None
+    on_error: Callable[[BaseException], None] | None = None
+    on_exit: Callable[[], Awaitable[None]] | None = None
+    cancel_on_stop: bool = False
+
+    def __post_init__(self, first_backoff: float, longest_backoff: float) -> None:
         self.backoff = backoff(first_backoff, longest_backoff)
-        self.coalesce = coalesce
-        self.lease = lease
-        self.standby_seconds = standby_seconds
-        self.on_takeover = on_takeover
-        self.on_error = on_error
-        self.on_exit = on_exit
-        self.cancel_on_stop = cancel_on_stop
         #: Passes that raised, since this loop was made.
         self.failures = 0
         #: Whether this process holds the lease (always True without one, once running).
@@ -147,6 +139,10 @@ class BackgroundLoop:
         finally:
             with suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
+                # A pass cancelled on stop may still run a blocking call in a
+                # thread (``asyncio.to_thread``): wait for it, or it would write
+                # to a store its owner is about to close.
+                loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
     async def _main(self) -> None:
@@ -167,7 +163,7 @@ class BackgroundLoop:
                 failures_in_a_row = 0
             except _Finished:
                 return
-            except Exception as error:  # noqa: BLE001 - supervision boundary
+            except Exception as error:
                 failures_in_a_row += 1
                 self.failures += 1
                 rest = self.backoff(failures_in_a_row)

@@ -82,7 +82,7 @@ def unknown_customers(
     """One problem per line whose ``customerId`` names no customer of this tenant
     (``indexes``: each line's index in the request, when not its position)."""
     problems: list[dict[str, Any]] = []
-    for position, (line, cid) in enumerate(zip(lines, keys.named_customers)):
+    for position, (line, cid) in enumerate(zip(lines, keys.named_customers, strict=False)):
         index = indexes[position] if indexes is not None else position
         if not line.customer_id:
             continue
@@ -143,7 +143,7 @@ def patched_lines(
     """
     texts: dict[UUID, str] = {}  # a batch's orders share few customers: each id made text once
     for line, oid, named, by_address in zip(
-        lines, keys.order_ids, keys.named_customers, keys.address_customers
+        lines, keys.order_ids, keys.named_customers, keys.address_customers, strict=False
     ):
         customer_id = named if named is not None else _customer_for(
             tenant_id, line, by_address, loaded, touched, source

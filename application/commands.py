@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from application.order_lines import OrderLine
 from application.redaction import Redactor
 from domain.roles import GRANTS, Permission, Role
+from domain.source import Channel
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class IngestOrders:
 
     tenant_id: UUID
     lines: tuple[OrderLine, ...]
-    channel: str
+    channel: Channel
     request_id: str
     received_at: datetime
     payload_bytes: int = 0
@@ -65,7 +66,7 @@ class ReceiveBatch:
     tenant_id: UUID
     body: bytes | None
     body_size: int
-    channel: str
+    channel: Channel
     request_id: str
     received_at: datetime
     max_items: int
@@ -85,7 +86,7 @@ class RecordRejectedDelivery:
     """Remember a refused batch (after authentication) for the delivery log."""
 
     tenant_id: UUID
-    channel: str
+    channel: Channel
     request_id: str
     received_at: datetime
     status: int
@@ -99,6 +100,8 @@ class RecordRejectedDelivery:
 
 @dataclass(frozen=True)
 class OrderOutcome:
+    """What one line of a batch did to its order."""
+
     external_order_id: str
     order_id: UUID
     created: bool
@@ -128,29 +131,6 @@ class IngestResult:
     def unchanged(self) -> int:
         return sum(1 for o in self.orders if not o.created and not o.changed)
 
-    def as_body(self) -> dict[str, Any]:
-        """The documented success body, one entry per input item in input order.
-
-        The HTTP answers are built by ``interfaces/http/presenters/batch_results.py``;
-        this copy still serves the pull's Sync now answer (``application/pull_sync.py``).
-
-        ``warnings`` (ignored fields) is added only when there are any, so a
-        batch without them gets exactly the documented body.
-        """
-        if self.partial:
-            return partial_body(self.orders, self.indexes, self.rejected, self.warnings)
-        body: dict[str, Any] = {
-            "accepted": True,
-            "processed": len(self.orders),
-            "orders": [
-                {"externalOrderId": o.external_order_id, "orderId": str(o.order_id), "created": o.created}
-                for o in self.orders
-            ],
-        }
-        if self.warnings:
-            body["warnings"] = list(self.warnings)
-        return body
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -166,6 +146,8 @@ class Principal:
 
 @dataclass(frozen=True)
 class TenantCreated:
+    """A new tenant and its first admin key (the key is shown this once)."""
+
     tenant_id: UUID
     admin_api_key: str
     admin_key_id: str
@@ -173,42 +155,9 @@ class TenantCreated:
 
 @dataclass(frozen=True)
 class IssuedApiKey:
+    """A new key of a tenant: the only answer that holds the key itself."""
+
     key_id: str
     api_key: str
     role: Role
     name: str | None = None
-
-
-def partial_body(
-    orders: tuple[OrderOutcome, ...],
-    indexes: tuple[int, ...],
-    rejected: tuple[dict[str, Any], ...],
-    warnings: tuple[dict[str, Any], ...] = (),
-) -> dict[str, Any]:
-    """The answer of a partial acceptance: what was stored and what was refused, each with its index.
-
-    Still used for the error of a partial batch whose every item was refused
-    (``application/intake_app.py``); the HTTP answers come from the presenter.
-    """
-    body: dict[str, Any] = {} if orders or not rejected else {"error": "Every order was rejected"}
-    body.update(
-        {
-            "accepted": bool(orders) or not rejected,
-            "atomic": False,
-            "processed": len(orders),
-            "rejected": len(rejected),
-            "orders": [
-                {"index": index, "externalOrderId": o.external_order_id, "orderId": str(o.order_id), "created": o.created}
-                for index, o in zip(indexes, orders)
-            ],
-            "rejectedItems": list(rejected),
-        }
-    )
-    if warnings:
-        body["warnings"] = list(warnings)
-    return body
-
-
-def all_rejected_status(rejected: tuple[dict[str, Any], ...]) -> int:
-    """The status of a partial batch that stored nothing: 400 if any item got one, else 422."""
-    return 400 if any(item["status"] == 400 for item in rejected) else 422

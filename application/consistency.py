@@ -28,14 +28,23 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Protocol, TypeVar
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Protocol, TypeVar
 from uuid import UUID
 
-from application.principals import require as _require
 from application.commands import Principal
 from application.errors import InvalidRequestError, NotFoundError, ServiceUnavailableError
+from application.principals import require as _require
 from application.queries import IntakeQueries
-from application.read_models import OrderView, Page
+from application.read_models import (
+    CustomerRow,
+    DeliveryRow,
+    IntegrationStatus,
+    OrderFilter,
+    OrderView,
+    Page,
+    PullEndpointRow,
+)
 from domain.ids import order_id as order_id_for
 from domain.roles import Permission
 
@@ -68,25 +77,18 @@ class ReadModelBehindError(ServiceUnavailableError):
     """The read model did not reach the position asked for within the bound."""
 
 
+@dataclass(eq=False)
 class ConsistentReads:
     """The read-side use cases that must reflect earlier writes (see the module doc)."""
 
-    def __init__(
-        self,
-        queries: IntakeQueries,
-        positions: EventPositions,
-        views: Mapping[str, ViewPosition],
-        run: BlockingRunner,
-        *,
-        timeout: float,
-        wake: Mapping[str, Callable[[], None]] | None = None,
-    ) -> None:
-        self.queries = queries
-        self.positions = positions
-        self.views = views
-        self.run = run
-        self.timeout = timeout
-        self.wake = wake or {}
+    queries: IntakeQueries
+    positions: EventPositions
+    views: Mapping[str, ViewPosition]
+    run: BlockingRunner
+    _: KW_ONLY
+    timeout: float
+    #: A view's name -> what wakes its follower at once (none: it is polled).
+    wake: Mapping[str, Callable[[], None]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ waiting
 
@@ -132,10 +134,7 @@ class ConsistentReads:
 
     async def order(self, principal: Principal, order_id: str) -> OrderView:
         _require(principal, Permission.READ_ORDERS)
-        try:
-            oid = UUID(order_id)
-        except ValueError:
-            raise NotFoundError("Order not found") from None
+        oid = _id_of(order_id, "Order")
         return await self._order(oid, lambda: self.queries.order(principal, order_id))
 
     async def order_by_external_id(self, principal: Principal, external_id: str) -> OrderView:
@@ -159,13 +158,9 @@ class ConsistentReads:
                 found = await self.run(read)
         return found
 
-    async def customer(self, principal: Principal, customer_id: str) -> dict[str, Any]:
+    async def customer(self, principal: Principal, customer_id: str) -> CustomerRow:
         _require(principal, Permission.MANAGE_CUSTOMERS)
-        try:
-            cid = UUID(customer_id)
-        except ValueError:
-            raise NotFoundError("Customer not found") from None
-        position = await self._latest_of(cid)
+        position = await self._latest_of(_id_of(customer_id, "Customer"))
         if position is None:
             raise NotFoundError("Customer not found")
         await self.reach(("orders",), position)
@@ -175,7 +170,7 @@ class ConsistentReads:
 
     async def integration_status(
         self, principal: Principal, webhook_url: str, after: int | None = None
-    ) -> dict[str, Any]:
+    ) -> IntegrationStatus:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         await self.reach(("integrations", "pull_endpoints"), await self._now_or(after))
         return await self.run(lambda: self.queries.integration_status(principal, webhook_url))
@@ -183,35 +178,34 @@ class ConsistentReads:
     async def pull_endpoints(
         self,
         principal: Principal,
-        list_endpoints: Callable[[], list[dict[str, Any]]],
+        list_endpoints: Callable[[], list[PullEndpointRow]],
         after: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[PullEndpointRow]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         await self.reach(("pull_endpoints",), await self._now_or(after))
         return await self.run(list_endpoints)
 
     async def orders_page(
-        self,
-        principal: Principal,
-        planned_date: str | None,
-        limit: int,
-        cursor: str | None,
-        after: int | None,
-        search: str | None = None,
-        undated: bool = False,
-    ) -> Page:
+        self, principal: Principal, which: OrderFilter, limit: int, cursor: str | None, after: int | None
+    ) -> Page[OrderView]:
         _require(principal, Permission.READ_ORDERS)
         await self.reach(("orders",), after)
-        return await self.run(
-            lambda: self.queries.orders_page(principal, planned_date, limit, cursor, search, undated)
-        )
+        return await self.run(lambda: self.queries.orders_page(principal, which, limit, cursor))
 
     async def deliveries_page(
         self, principal: Principal, limit: int, cursor: str | None, after: int | None
-    ) -> Page:
+    ) -> Page[DeliveryRow]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         await self.reach(("deliveries",), after)
         return await self.run(lambda: self.queries.deliveries_page(principal, limit, cursor))
 
     async def _now_or(self, after: int | None) -> int:
         return max(after or 0, await self.run(self.positions.latest))
+
+
+def _id_of(text: str, what: str) -> UUID:
+    """An id from a URL; one that is no UUID names nothing (NotFound, as for an unknown id)."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise NotFoundError(f"{what} not found") from None

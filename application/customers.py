@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from application.commands import Principal
 from application.errors import ConflictError, InvalidRequestError
 from application.loading import load
 from application.ports.aggregates import AggregateStore
 from application.principals import acting, require
+from application.read_models import CustomerRow
 from application.timestamps import iso
 from domain.customer import Customer
 from domain.errors import DomainError
@@ -21,7 +20,7 @@ class Customers:
 
     def create_customer(
         self, principal: Principal, name: str, address: str, contact: str | None
-    ) -> dict[str, Any]:
+    ) -> CustomerRow:
         require(principal, Permission.MANAGE_CUSTOMERS)
         customer_id = Customer.id_for(principal.tenant_id, address)
         if load(self.store, customer_id, Customer) is not None:
@@ -36,11 +35,5 @@ class Customers:
         return customer_view(customer)
 
 
-def customer_view(customer: Customer) -> dict[str, Any]:
-    return {
-        "customerId": str(customer.id),
-        "name": customer.name,
-        "contact": customer.contact,
-        "address": customer.address,
-        "createdAt": iso(customer.created_on),
-    }
+def customer_view(customer: Customer) -> CustomerRow:
+    return CustomerRow(str(customer.id), customer.name, customer.contact, customer.address, iso(customer.created_on))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.redaction import Redactor
+
 
 class ApplicationError(Exception):
     """Base of errors a caller can act on."""
@@ -29,21 +31,48 @@ class ConflictError(ApplicationError):
         self.fields = fields
 
 
-class InvalidRequestError(ApplicationError):
-    """A request of the tenant API is malformed."""
+class DetailedError(ApplicationError):
+    """An error whose ``details`` (JSON-like, or None) say more than its message."""
 
     def __init__(self, message: str, details: Any = None) -> None:
         super().__init__(message)
         self.details = details
 
 
+class InvalidRequestError(DetailedError):
+    """A request of the tenant API is malformed."""
+
+
 class PayloadRejectedError(ApplicationError):
-    """An order batch was refused; ``body`` is exactly what the caller gets back."""
+    """An order batch was refused; ``body`` is what the caller gets back and the
+    delivery log records."""
 
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         super().__init__(str(body.get("error", "rejected")))
         self.status = status
         self.body = body
+
+    def redacted(self, redactor: Redactor) -> PayloadRejectedError:
+        """This refusal without the delivery's secrets in anything it quotes."""
+        return PayloadRejectedError(self.status, redactor.value(self.body))
+
+
+class EveryItemRejectedError(PayloadRejectedError):
+    """A partial batch (``?atomic=false``) whose every item was refused: nothing was stored.
+
+    ``rejected`` holds each item's refusal; the HTTP layer answers with the
+    partial-acceptance body built from it, and ``body`` is what the delivery log records.
+    """
+
+    def __init__(self, rejected: tuple[dict[str, Any], ...]) -> None:
+        # A malformed item (400) outranks items that were only invalid (422).
+        status = 400 if any(item["status"] == 400 for item in rejected) else 422
+        recorded = {"error": "Every order was rejected", "accepted": False, "atomic": False, "processed": 0}
+        super().__init__(status, {**recorded, "rejected": len(rejected), "orders": [], "rejectedItems": list(rejected)})
+        self.rejected = rejected
+
+    def redacted(self, redactor: Redactor) -> EveryItemRejectedError:
+        return EveryItemRejectedError(tuple(redactor.value(self.rejected)))
 
 
 class ServiceUnavailableError(ApplicationError):
@@ -54,9 +83,5 @@ class ServiceUnavailableError(ApplicationError):
         self.retry_after = retry_after
 
 
-class UpstreamError(ApplicationError):
+class UpstreamError(DetailedError):
     """A customer's system (a pulled WMS) failed; ``details`` says how."""
-
-    def __init__(self, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.details = details

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
@@ -36,47 +37,39 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 5.0
 
 
+@dataclass(eq=False, repr=False)
 class ProjectionFollower:
-    def __init__(
-        self,
-        recorder: ApplicationRecorder,
-        mapper: Mapper[Any],
-        projection: Projection[Any],
-        view: TrackedView[Any],
-        *,
-        batch_size: int = 2000,
-        poll_interval: float = 0.2,
-        coalesce: float = 0.05,
-        lease: Lease | None = None,
-    ) -> None:
-        self.recorder = recorder
-        self.mapper = mapper
-        self.projection = projection
-        self.view = view
-        self.batch_size = batch_size
-        self.poll_interval = poll_interval
-        self.coalesce = coalesce
-        #: The position this follower last wrote; None: read it from the view.
-        self._position: int | None = None
-        #: A save of this process woke the follower since its last pass.
-        self._saved = False
-        self.on_error: Callable[[BaseException], None] | None = None
-        #: Background passes run only while this is held (one process per
-        #: projection); ``catch_up`` called directly (CLI, tests) does not ask.
-        self.lease = lease
-        #: When set: the read model's upgrade, run before following (by the lease holder).
-        self.upgrade: ReadModelUpgrade | None = None
-        self._upgrading = False
-        #: The store holds a newer version of this read model: this process leaves it alone.
-        self.retired = False
+    recorder: ApplicationRecorder
+    mapper: Mapper[Any]
+    projection: Projection[Any]
+    view: TrackedView[Any]
+    _: KW_ONLY
+    batch_size: int = 2000
+    poll_interval: float = 0.2
+    coalesce: float = 0.05
+    #: Background passes run only while this is held (one process per
+    #: projection); ``catch_up`` called directly (CLI, tests) does not ask.
+    lease: Lease | None = None
+    on_error: Callable[[BaseException], None] | None = field(default=None, init=False)
+    #: When set: the read model's upgrade, run before following (by the lease holder).
+    upgrade: ReadModelUpgrade | None = field(default=None, init=False)
+    #: The store holds a newer version of this read model: this process leaves it alone.
+    retired: bool = field(default=False, init=False)
+    #: The position this follower last wrote; None: read it from the view.
+    _position: int | None = field(default=None, init=False)
+    #: A save of this process woke the follower since its last pass.
+    _saved: bool = field(default=False, init=False)
+    _upgrading: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
         self._background = BackgroundLoop(
-            f"projection-{projection.name}",
+            f"projection-{self.projection.name}",
             self._pass,
-            first_backoff=poll_interval,
+            first_backoff=self.poll_interval,
             longest_backoff=MAX_BACKOFF_SECONDS,
-            coalesce=coalesce,
-            lease=lease,
-            standby_seconds=poll_interval,
+            coalesce=self.coalesce,
+            lease=self.lease,
+            standby_seconds=self.poll_interval,
             on_takeover=self._take_over,
             on_error=self._failed,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Union
+from typing import Final
 
 #: Why an address could not be located, as codes stored on ``GeocodingFailed``
 #: and the words users are shown for each.
@@ -58,4 +58,4 @@ class GeocodeMiss:
     cause: str = REMOTE_ERROR
 
 
-GeocodeOutcome = Union[GeocodeHit, GeocodeMiss]
+GeocodeOutcome = GeocodeHit | GeocodeMiss

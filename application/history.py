@@ -35,7 +35,7 @@ class OrderHistory:
 
 def history_entry(event: Any) -> HistoryEntry:
     if isinstance(event, Order.Created):
-        changes = {k: v for k, v in event.details.items() if v is not None}
+        changes: dict[str, FieldValue] = {k: v for k, v in event.details.items() if v is not None}
         return HistoryEntry(
             "OrderCreated", event.originator_version, event.timestamp, changes, event.source,
             external_order_id=event.external_order_id,

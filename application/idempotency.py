@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, Union
+from typing import Protocol
 
 KEY_LIFETIME = timedelta(hours=24)
 LEASE = timedelta(minutes=2)
@@ -58,7 +58,7 @@ class InProgress:
     """Another request with this key is still working."""
 
 
-Claim = Union[Proceed, Replay, Mismatch, InProgress]
+Claim = Proceed | Replay | Mismatch | InProgress
 
 
 class IdempotencyStore(Protocol):

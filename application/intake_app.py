@@ -58,6 +58,12 @@ class IntakeApplication:
         self.order_history_for_operator = self.audit.order_history_for_operator
         self.order_as_of = self.audit.order_as_of
         self.create_customer = self.customers.create_customer
+        # Read access to the event store, for the operator's commands and the change feed.
+        self.recorder = store.recorder
+        self.mapper = store.mapper
+        self.events = store.events
+        self.repository = store.repository
+        self.bulk_reader = store.bulk_reader
 
     @property
     def clock(self) -> Clock:
@@ -82,28 +88,6 @@ class IntakeApplication:
 
     def on_saved(self, listener: Any) -> None:
         self.store.on_saved(listener)
-
-    # Read access to the event store, for the operator's commands and the change feed.
-
-    @property
-    def recorder(self) -> Any:
-        return self.store.recorder
-
-    @property
-    def mapper(self) -> Any:
-        return self.store.mapper
-
-    @property
-    def events(self) -> Any:
-        return self.store.events
-
-    @property
-    def repository(self) -> Any:
-        return self.store.repository
-
-    @property
-    def bulk_reader(self) -> Any:
-        return self.store.bulk_reader
 
     def close(self) -> None:
         self.store.close()

@@ -11,54 +11,56 @@ A dashboard session counts as a use of the key it signed in with.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
+from application.access.api_keys import ApiKeyRow
 from application.commands import Principal
 from application.ports import Clock
 from application.ports.key_usage import ApiKeyLister, KeyUsageStore
-from application.timestamps import iso
+from application.timestamps import iso_or_none
 
 DEFAULT_RESOLUTION = timedelta(minutes=1)
 
 
+@dataclass(eq=False)
 class KeyUsage:
-    def __init__(
-        self,
-        store: KeyUsageStore,
-        keys: ApiKeyLister,
-        clock: Clock,
-        resolution: timedelta = DEFAULT_RESOLUTION,
-    ) -> None:
-        self._store = store
-        self._keys = keys
-        self._clock = clock
-        self._resolution = resolution
-        self._written: dict[tuple[UUID, str], datetime] = {}
-        self._lock = threading.Lock()
+    """Notes each key's uses (at most one write per ``resolution``) and lists keys with them."""
+
+    store: KeyUsageStore
+    keys: ApiKeyLister
+    clock: Clock
+    resolution: timedelta = DEFAULT_RESOLUTION
+    _written: dict[tuple[UUID, str], datetime] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def due(self, principal: Principal) -> bool:
         """Whether this use must be written (cheap: no I/O, so callers ask first)."""
         last = self._written.get((principal.tenant_id, principal.key_id))
-        return last is None or self._clock.now() - last >= self._resolution
+        return last is None or self.clock.now() - last >= self.resolution
 
     def used(self, principal: Principal) -> None:
         """Note a use of the principal's key (a write only when one is due)."""
         key = (principal.tenant_id, principal.key_id)
-        now = self._clock.now()
+        now = self.clock.now()
         with self._lock:
             last = self._written.get(key)
-            if last is not None and now - last < self._resolution:
+            if last is not None and now - last < self.resolution:
                 return
             self._written[key] = now
-        self._store.record(principal.tenant_id, principal.key_id, now)
+        self.store.record(principal.tenant_id, principal.key_id, now)
 
-    def list_keys(self, principal: Principal) -> list[dict[str, Any]]:
-        """The tenant's keys (admins only) with ``lastUsedAt`` (null: never used)."""
-        keys = self._keys.list_api_keys(principal)
-        last_used = self._store.last_used(principal.tenant_id)
-        for key in keys:
-            at = last_used.get(key["id"])
-            key["lastUsedAt"] = iso(at) if at is not None else None
-        return keys
+    def list_keys(self, principal: Principal) -> list[UsedApiKey]:
+        """The tenant's keys (admins only), each with its last use (None: never used)."""
+        keys = self.keys.list_api_keys(principal)
+        last_used = self.store.last_used(principal.tenant_id)
+        return [UsedApiKey(key, iso_or_none(last_used.get(key.key_id))) for key in keys]
+
+
+@dataclass(frozen=True)
+class UsedApiKey:
+    """A listed key and when it was last used (None: never)."""
+
+    key: ApiKeyRow
+    last_used_at: str | None

@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from application.access.api_keys import ApiKeyRow
 from application.commands import IssuedApiKey, Principal
 from application.errors import NotFoundError
+from application.history import OrderHistory
 from application.intake_app import IntakeApplication
 from application.timestamps import iso
 from domain.ids import order_id
@@ -58,13 +60,13 @@ class OperatorCommands:
     def issue_api_key(self, tenant_id: str, role: str, name: str | None = None) -> IssuedApiKey:
         return self.app.issue_api_key(self._admin_of(tenant_id), role, name)
 
-    def list_api_keys(self, tenant_id: str) -> list[dict[str, Any]]:
+    def list_api_keys(self, tenant_id: str) -> list[ApiKeyRow]:
         return self.app.list_api_keys(self._admin_of(tenant_id))
 
     def revoke_api_key(self, tenant_id: str, key_id: str) -> None:
         self.app.revoke_api_key(self._admin_of(tenant_id), key_id)
 
-    def order_history(self, tenant_id: str, order: str | None = None, external_id: str | None = None) -> dict[str, Any]:
+    def order_history(self, tenant_id: str, order: str | None = None, external_id: str | None = None) -> OrderHistory:
         """The audit trail of an order, named by its id or by its external id."""
         if external_id is not None:
             order = str(order_id(self._tenant_id(tenant_id), external_id))

@@ -23,11 +23,12 @@ from uuid import UUID
 
 from application.commands import Principal
 from application.errors import ForbiddenError
+from application.event_topics import event_topics
 from application.intake_app import IntakeApplication
 from domain.order import FieldValue, Order
 from domain.roles import Permission
 
-ORDER_TOPICS = tuple(sorted((Order.Created.TOPIC, Order.Updated.TOPIC)))  # type: ignore[attr-defined]
+ORDER_TOPICS = tuple(sorted(event_topics(Order, "Created", "Updated")))
 #: At most this many scans of other tenants' changes in one call before answering empty.
 MAX_SCANS = 8
 

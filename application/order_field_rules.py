@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -115,9 +115,9 @@ class _Item(BaseModel):
 
 def _item_model(name: str, external_id: Any, rules: dict[str, Any], text: Any, doc: str) -> type[BaseModel]:
     fields: dict[str, Any] = {"externalOrderId": (external_id, ...)}
-    fields.update({WIRE_NAME[name]: (Optional[rules[name]], None) for name in _FIRST})
-    fields.update({name: (Optional[text], None) for name in CUSTOMER_FIELDS})
-    fields.update({f.wire: (Optional[rules[f.name]], None) for f in FIELDS if f.name not in _FIRST})
+    fields.update({WIRE_NAME[name]: (rules[name] | None, None) for name in _FIRST})
+    fields.update({name: (text | None, None) for name in CUSTOMER_FIELDS})
+    fields.update({f.wire: (rules[f.name] | None, None) for f in FIELDS if f.name not in _FIRST})
     return create_model(name, __base__=_Item, __doc__=doc, **fields)
 
 

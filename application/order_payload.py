@@ -265,7 +265,7 @@ def _check_planned_dates(raw_items: list[dict[str, Any]], start: int = 0) -> Non
 
 def _line_of(item: BaseModel) -> OrderLine:
     values = item.__dict__
-    patch = {}
+    patch: dict[str, Any] = {}
     for name in item.model_fields_set:
         field = _ORDER_FIELD_OF.get(name)
         if field is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any, Generic, TypeVar
 
+from application.event_topics import event_topics, topics_of
 from application.geocode_result import failure_reason
 from application.ports.projections import Projection
 from application.read_models import DeliveriesWriter, IntegrationsWriter, OrdersWriter
@@ -24,21 +25,12 @@ W = TypeVar("W")
 __all__ = ["DeliveriesProjection", "IntegrationsProjection", "OrdersProjection", "Projection"]
 
 
-def _topics(*classes: type) -> frozenset[str]:
-    return frozenset(getattr(c, "TOPIC") for c in classes)
-
-
 class OrdersProjection(Generic[W]):
     """Planning's view: orders with their customer's name and their address's location."""
 
     name = "orders"
-    topics = _topics(
-        Order.Created,
-        Order.Updated,  # type: ignore[attr-defined]
-        Customer.Created,
-        Location.Created,
-        Location.Geocoded,
-        Location.GeocodingFailed,
+    topics = event_topics(Order, "Created", "Updated") | topics_of(
+        Customer.Created, Location.Created, Location.Geocoded, Location.GeocodingFailed
     )
 
     @singledispatchmethod
@@ -61,7 +53,7 @@ class OrdersProjection(Generic[W]):
         )
 
     @process.register
-    def _(self, event: Order.Updated, writer: OrdersWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: Order.Updated, writer: OrdersWriter) -> None:  # type: ignore[name-defined]  # made by @event
         changes = dict(event.changes)
         if "delivery_address" in changes:
             changes["address_key"] = _address_key(changes["delivery_address"])
@@ -118,14 +110,8 @@ class IntegrationsProjection:
     """Integration status: webhook connection, active flag, lastReceivedAt."""
 
     name = "integrations"
-    topics = _topics(
-        WmsWebhook.Created,
-        WmsWebhook.Deactivated,  # type: ignore[attr-defined]
-        WmsWebhook.Reactivated,  # type: ignore[attr-defined]
-        Delivery.Accepted,
-        WmsWebhook.SecretRegenerated,  # type: ignore[attr-defined]
-        WmsWebhook.SecretRotated,  # type: ignore[attr-defined]
-        WmsWebhook.PreviousSecretEnded,  # type: ignore[attr-defined]
+    topics = topics_of(Delivery.Accepted) | event_topics(
+        WmsWebhook, "Created", "Deactivated", "Reactivated", "SecretRegenerated", "SecretRotated", "PreviousSecretEnded"
     )
 
     @singledispatchmethod
@@ -137,12 +123,12 @@ class IntegrationsProjection:
         writer.webhook_connected(str(event.originator_id), event.tenant_id, event.timestamp)
 
     @process.register
-    def _(self, event: WmsWebhook.Deactivated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: WmsWebhook.Deactivated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.webhook_active(str(event.originator_id), False)
         writer.previous_secret_until(str(event.originator_id), None)
 
     @process.register
-    def _(self, event: WmsWebhook.Reactivated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: WmsWebhook.Reactivated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.webhook_active(str(event.originator_id), True)
 
     @process.register
@@ -151,15 +137,15 @@ class IntegrationsProjection:
 
     # A secret rotation's window: until when the previous secret still opens the webhook.
     @process.register
-    def _(self, event: WmsWebhook.SecretRotated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: WmsWebhook.SecretRotated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.previous_secret_until(str(event.originator_id), event.previous_valid_until)
 
     @process.register
-    def _(self, event: WmsWebhook.SecretRegenerated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: WmsWebhook.SecretRegenerated, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.previous_secret_until(str(event.originator_id), None)
 
     @process.register
-    def _(self, event: WmsWebhook.PreviousSecretEnded, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: WmsWebhook.PreviousSecretEnded, writer: IntegrationsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.previous_secret_until(str(event.originator_id), None)
 
 
@@ -167,7 +153,7 @@ class DeliveriesProjection:
     """The delivery log: every accepted and every rejected batch."""
 
     name = "deliveries"
-    topics = _topics(Delivery.Accepted, Delivery.Rejected)
+    topics = topics_of(Delivery.Accepted, Delivery.Rejected)
 
     @singledispatchmethod
     def process(self, event: Any, writer: DeliveriesWriter) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from application.principals import require as _require
+from dataclasses import dataclass
+from typing import TypeVar
+
 from application.commands import Principal
 from application.errors import NotFoundError
+from application.ports.refusals import NO_REFUSALS, RefusalStore
+from application.principals import require as _require
 from application.read_models import (
     CustomerRow,
     DeliveriesQueries,
     DeliveryRow,
     IntegrationsQueries,
     IntegrationStatus,
+    OrderFilter,
     OrdersQueries,
     OrderView,
     Page,
@@ -18,59 +23,35 @@ from application.read_models import (
     PullEndpointsQueries,
 )
 from application.refusals import REASONS as REFUSAL_REASONS
-from application.ports.refusals import RefusalStore
 from domain.roles import Permission
 
 MAX_PAGE = 1000
+R = TypeVar("R")
 
 
+@dataclass(eq=False)
 class IntakeQueries:
-    def __init__(
-        self,
-        orders: OrdersQueries,
-        integrations: IntegrationsQueries,
-        deliveries: DeliveriesQueries,
-        pull_endpoints: PullEndpointsQueries | None = None,
-        refusals: RefusalStore | None = None,
-    ) -> None:
-        self.refusals = refusals
-        self.orders = orders
-        self.integrations = integrations
-        self.deliveries = deliveries
-        self.pull_endpoints = pull_endpoints
+    """The read models, each behind the permission that may read it."""
+
+    orders: OrdersQueries
+    integrations: IntegrationsQueries
+    deliveries: DeliveriesQueries
+    pull_endpoints: PullEndpointsQueries | None = None
+    refusals: RefusalStore | None = None
 
     def order(self, principal: Principal, order_id: str) -> OrderView:
         _require(principal, Permission.READ_ORDERS)
-        found = self.orders.get_order(str(principal.tenant_id), order_id)
-        if found is None:
-            raise NotFoundError("Order not found")
-        return found
+        return _found(self.orders.get_order(str(principal.tenant_id), order_id), "Order")
 
     def order_by_external_id(self, principal: Principal, external_id: str) -> OrderView:
         _require(principal, Permission.READ_ORDERS)
-        found = self.orders.get_order_by_external_id(str(principal.tenant_id), external_id)
-        if found is None:
-            raise NotFoundError("Order not found")
-        return found
+        return _found(self.orders.get_order_by_external_id(str(principal.tenant_id), external_id), "Order")
 
     def orders_page(
-        self,
-        principal: Principal,
-        planned_date: str | None,
-        limit: int,
-        cursor: str | None,
-        search: str | None = None,
-        undated: bool = False,
+        self, principal: Principal, which: OrderFilter, limit: int, cursor: str | None
     ) -> Page[OrderView]:
         _require(principal, Permission.READ_ORDERS)
-        return self.orders.list_orders(
-            str(principal.tenant_id),
-            planned_date,
-            min(limit, MAX_PAGE),
-            cursor,
-            search=search,
-            undated=undated,
-        )
+        return self.orders.list_orders(str(principal.tenant_id), which, min(limit, MAX_PAGE), cursor)
 
     def planned_dates(self, principal: Principal, since: str | None, limit: int) -> PlannedDates:
         _require(principal, Permission.READ_ORDERS)
@@ -78,10 +59,7 @@ class IntakeQueries:
 
     def customer(self, principal: Principal, customer_id: str) -> CustomerRow:
         _require(principal, Permission.MANAGE_CUSTOMERS)
-        found = self.orders.get_customer(str(principal.tenant_id), customer_id)
-        if found is None:
-            raise NotFoundError("Customer not found")
-        return found
+        return _found(self.orders.get_customer(str(principal.tenant_id), customer_id), "Customer")
 
     def customers_page(
         self, principal: Principal, search: str | None, limit: int, cursor: str | None
@@ -97,11 +75,16 @@ class IntakeQueries:
         refused = None
         if self.refusals is not None and webhook is not None:
             counted = self.refusals.refused(tenant)
-            refused = {
-                shown: counted.get(reason, {"count": 0, "lastAt": None}) for reason, shown in REFUSAL_REASONS.items()
-            }
+            refused = {shown: counted.get(reason, NO_REFUSALS) for reason, shown in REFUSAL_REASONS.items()}
         return IntegrationStatus(webhook_url, webhook, endpoints, refused)
 
     def deliveries_page(self, principal: Principal, limit: int, cursor: str | None) -> Page[DeliveryRow]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         return self.deliveries.list_deliveries(str(principal.tenant_id), min(limit, MAX_PAGE), cursor)
+
+
+def _found(row: R | None, what: str) -> R:
+    """``row``, or NotFound when the tenant has no such ``what``."""
+    if row is None:
+        raise NotFoundError(f"{what} not found")
+    return row

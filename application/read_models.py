@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from application.ports.refusals import RefusalTally
 from domain.order import FieldValue
 
 W_co = TypeVar("W_co", covariant=True)
@@ -153,9 +154,9 @@ class IntegrationStatus:
     webhook_url: str
     webhook: WebhookRow | None
     pull_endpoints: list[PullEndpointRow]
-    #: Refused webhook requests by the reason shown, each ``{"count", "lastAt"}``
-    #: (None when refusals are not counted or there is no webhook).
-    refused: dict[str, dict[str, object]] | None = None
+    #: Refused webhook requests by the reason shown (None when refusals are
+    #: not counted or there is no webhook).
+    refused: dict[str, RefusalTally] | None = None
 
 
 class OrdersWriter(Protocol):
@@ -176,23 +177,25 @@ class OrdersWriter(Protocol):
     def location_failed(self, location_id: str, reason: str, at: datetime) -> None: ...
 
 
+@dataclass(frozen=True)
+class OrderFilter:
+    """Which orders a list shows (all of them by default)."""
+
+    #: Only orders planned for this date (YYYY-MM-DD).
+    planned_date: str | None = None
+    #: Only orders whose external id contains this (any case).
+    search: str | None = None
+    #: Only orders without a planned date.
+    undated: bool = False
+
+
 class OrdersQueries(Protocol):
     def get_order(self, tenant_id: str, order_id: str) -> OrderView | None: ...
 
     def get_order_by_external_id(self, tenant_id: str, external_id: str) -> OrderView | None: ...
 
-    def list_orders(
-        self,
-        tenant_id: str,
-        planned_date: str | None,
-        limit: int,
-        cursor: str | None,
-        *,
-        search: str | None = None,
-        undated: bool = False,
-    ) -> Page[OrderView]:
-        """By external id. ``search``: the external id contains it (any case);
-        ``undated``: only orders without a planned date."""
+    def list_orders(self, tenant_id: str, which: OrderFilter, limit: int, cursor: str | None) -> Page[OrderView]:
+        """The orders ``which`` selects, by external id."""
 
     def planned_dates(self, tenant_id: str, since: str | None, limit: int) -> PlannedDates:
         """The dates from ``since`` on that have orders, and how many orders have no date."""

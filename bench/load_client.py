@@ -58,7 +58,7 @@ def order_fields(n: int, update: bool) -> tuple[int, int, int, int, int]:
 
 
 def order_body(external_id: str, n: int, update: bool = False) -> str:
-    return ORDER_TEMPLATE % ((external_id,) + order_fields(n, update))
+    return ORDER_TEMPLATE % ((external_id, *order_fields(n, update)))
 
 
 def batch_body(prefix: str, batch: int, size: int, update: bool) -> bytes:
@@ -102,7 +102,7 @@ async def webhook_python(url: str, concurrency: int, duration: float, max_reques
                 async with session.post(url, data=body, headers=headers) as response:
                     await response.read()
                     status = str(response.status)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (TimeoutError, aiohttp.ClientError) as error:
                 status = type(error).__name__
             latencies.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1

@@ -50,7 +50,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from application.timestamps import iso, parse_iso  # noqa: E402
+from bench.reports import emit_report  # noqa: E402
 from domain.customer import Customer  # noqa: E402
 from domain.ids import order_id  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
@@ -312,7 +313,7 @@ class Workload:
         # Once each, at fixed points of the run: the documented item limit,
         # one item over it, and empty batches.
         specials = sorted([(count // 5, "empty"), (count // 3, "too_many"), (count // 2, "big"), ((4 * count) // 5, "empty")])
-        kinds, weights = zip(*self.KINDS)
+        kinds, weights = zip(*self.KINDS, strict=True)
         while len(planned) < count:
             seq = len(planned)
             if specials and seq >= specials[0][0]:
@@ -359,7 +360,7 @@ class Workload:
                 items.append(item)
             return self._valid(seq, "named_customer", tenant, items)
         if kind == "repeated_in_batch":
-            ext = self.rng.choice(tenant.known_ids + [self._new_id(tenant)])
+            ext = self.rng.choice([*tenant.known_ids, self._new_id(tenant)])
             items = [self._item(tenant, ext, update=True) for _ in range(self.rng.randint(2, 4))]
             return self._valid(seq, "repeated_in_batch", tenant, items)
         if kind == "single_object":
@@ -510,7 +511,7 @@ async def send_one(session: aiohttp.ClientSession, base_url: str, tenant: Tenant
         "Content-Type": p.content_type,
         "X-Request-Id": outcome.request_id,
     }
-    outcome.started = datetime.now(timezone.utc)
+    outcome.started = datetime.now(UTC)
     clock = time.perf_counter()
     try:
         async with session.post(f"{base_url}/api/integrations/wms/{tenant.tenant_id}", data=p.body, headers=headers) as response:
@@ -518,10 +519,10 @@ async def send_one(session: aiohttp.ClientSession, base_url: str, tenant: Tenant
             outcome.retry_after = response.headers.get("Retry-After")
             raw = await response.read()
             outcome.body = orjson.loads(raw) if raw else None
-    except (aiohttp.ClientError, asyncio.TimeoutError, orjson.JSONDecodeError) as error:
+    except (TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError) as error:
         outcome.error = f"{type(error).__name__}: {error}"
     outcome.seconds = time.perf_counter() - clock
-    outcome.finished = datetime.now(timezone.utc)
+    outcome.finished = datetime.now(UTC)
     return outcome
 
 
@@ -723,7 +724,7 @@ class Reconciliation:
                     "orderId": str(order_id(uuid.UUID(tenant.tenant_id), str(item["externalOrderId"]))),
                     "created": flag,
                 }
-                for item, flag in zip(outcome.planned.items or (), flags[outcome.request_id])
+                for item, flag in zip(outcome.planned.items or (), flags[outcome.request_id], strict=False)
             ]
             if got != want:
                 self.fail("createdFlagMismatch", f"{outcome.request_id}: got {got[:3]}..., want {want[:3]}...")
@@ -937,12 +938,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     report = run(args)
-    text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
-    print(text)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(text + "\n")
-    return 0 if report["ok"] else 1
+    return emit_report(report, args.json_out)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import (
+from bench.run import (  # noqa: E402 - run as a script: the repository root is put on the path first
     DEFAULT_POSTGRES_URL,
     FULL,
     Harness,

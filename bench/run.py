@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import os
 import platform
 import re
@@ -55,13 +56,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 import orjson
 import psycopg
 
+# Run as a script (bin/bench), so the repository root is put on the path by hand.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from bench.references import measure_references
+from bench.stopping import stop_process
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LOAD_CLIENT = ROOT / "bench" / "load_client.py"
@@ -230,13 +234,7 @@ def _wait_healthy(server: Server, timeout: float = 60.0) -> None:
 
 
 def _stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
-        try:
-            server.process.wait(20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(10)
+    stop_process(server.process)
 
 
 def wms_cli(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
@@ -363,12 +361,7 @@ def background_worker(env: dict[str, str], workdir: Path, enabled: bool) -> Iter
     try:
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, signal.SIGTERM, grace=10)
         progress("wms-intake worker stopped")
 
 
@@ -408,7 +401,7 @@ def measure_store(
                 for update in (False, True):
                     # RSS is sampled only around the big batches: a 5 ms poll costs CPU.
                     pids = process_tree(server.pid) if size == plan.big_size else []
-                    rss = Sampler(lambda: largest_process_bytes(pids, "VmRSS"), 0.005)
+                    rss = Sampler(functools.partial(largest_process_bytes, pids, "VmRSS"), 0.005)
                     with _lag_sampler(server) as behind, (rss if size == plan.big_size else contextlib.nullcontext()):
                         run = store_harness.batch_load(webhook_url, size, count, f"b{size}", update, auth, metrics_url)
                     if size == plan.big_size:
@@ -711,7 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     stores = ["postgres", "sqlite"] if args.store == "both" else [args.store]
     load_tool = args.load_tool if args.load_tool != "auto" else ("wrk" if shutil.which("wrk") else "python")
-    started_at = dt.datetime.now(dt.timezone.utc)
+    started_at = dt.datetime.now(dt.UTC)
     out = args.out or ROOT / "bench" / "results" / f"{started_at:%Y%m%dT%H%M%SZ}.json"
     started = time.monotonic()
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())

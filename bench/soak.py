@@ -69,6 +69,11 @@ import orjson
 from aiohttp import web
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.reports import emit_report  # noqa: E402
+from bench.stopping import stop_process  # noqa: E402
+
 LAG_METRIC = re.compile(r'^wms_intake_projection_lag_events\{projection="([^"]+)"\} ([0-9.e+]+)$', re.M)
 ADDRESSES = (
     "10 High Street, London SW1A 1AA",
@@ -206,13 +211,7 @@ class Process:
         return ""
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGINT)
-            try:
-                self.popen.wait(20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(10)
+        stop_process(self.popen)
 
 
 def service_env(database_url: str, workdir: Path) -> dict[str, str]:
@@ -298,7 +297,7 @@ class Soak:
         self.tenants = tenants
         self.rng = random.Random(args.seed)
         self.results: list[Result] = []
-        self.ops, self.weights = zip(*MIX)
+        self.ops, self.weights = zip(*MIX, strict=True)
         self.session: aiohttp.ClientSession | None = None
         self.stop_at = 0.0
         self.in_flight = 0
@@ -361,7 +360,7 @@ class Soak:
                 response_headers = dict(response.headers)
                 with contextlib.suppress(orjson.JSONDecodeError):
                     payload = orjson.loads(raw) if raw else None
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             status = None
         self.results.append(Result(op, started, time.monotonic(), status))
         return status, payload, response_headers
@@ -481,7 +480,7 @@ class Soak:
                                           headers={"X-CSRF-Token": body["csrfToken"]}) as r:
                     await r.read()
                     self.results.append(Result("sign_in", started, time.monotonic(), r.status))
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 self.results.append(Result("sign_in", started, time.monotonic(), None))
 
     def _known(self, tenant: Tenant) -> str | None:
@@ -919,12 +918,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run(args)
     with contextlib.suppress(Exception):
         progress("summary:\n" + markdown(report))
-    text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
-    print(text)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(text + "\n")
-    return 0 if report["ok"] else 1
+    return emit_report(report, args.json_out)
 
 
 if __name__ == "__main__":

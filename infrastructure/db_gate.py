@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -114,10 +114,8 @@ def install(datastore: Any) -> DatabaseGate:
 
     def recovered() -> None:
         # Connections the outage broke are dropped now, not one failure at a time.
-        try:
+        with suppress(psycopg.Error):
             datastore.pool.check()
-        except psycopg.Error:
-            pass
 
     gate = DatabaseGate(datastore.get_connection, probe, recovered)
     # The datastore's own transaction() and every recorder call go through this attribute.

@@ -11,33 +11,35 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timedelta
 
-from application.idempotency import KEY_LIFETIME, LEASE, Claim, InProgress, Mismatch, Proceed, Replay
+from application.idempotency import (
+    KEY_LIFETIME,
+    LEASE,
+    Claim,
+    InProgress,
+    Mismatch,
+    Proceed,
+    Replay,
+)
 from application.timestamps import iso
 from infrastructure.secret_cipher import SecretCipher
-from infrastructure.sql import Database
-
+from infrastructure.sql import Database, SqlTable
 
 PURGE_EVERY = timedelta(minutes=10)
 
 
-class SqlIdempotencyStore:
-    def __init__(self, db: Database, cipher: SecretCipher) -> None:
-        self.db = db
-        self.cipher = cipher
-        self.table = db.table("idempotency_keys")
-        self._purged_at: datetime | None = None
+class SqlIdempotencyStore(SqlTable):
+    NAME = "idempotency_keys"
+    COLUMNS = (
+        "tenant_id TEXT NOT NULL, key_hash TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+        "owner TEXT, status INTEGER, content_type TEXT, body TEXT, "
+        "started_at TEXT NOT NULL, expires_at TEXT NOT NULL, PRIMARY KEY (tenant_id, key_hash)"
+    )
+    INDEXES = ("CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON {table} (expires_at)",)
 
-    def create_table(self) -> None:
-        with self.db.transaction() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                "tenant_id TEXT NOT NULL, key_hash TEXT NOT NULL, fingerprint TEXT NOT NULL, "
-                "owner TEXT, status INTEGER, content_type TEXT, body TEXT, "
-                "started_at TEXT NOT NULL, expires_at TEXT NOT NULL, PRIMARY KEY (tenant_id, key_hash))"
-            )
-            cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON {self.table} (expires_at)"
-            )
+    def __init__(self, db: Database, cipher: SecretCipher) -> None:
+        super().__init__(db)
+        self.cipher = cipher
+        self._purged_at: datetime | None = None
 
     def claim(self, tenant_id: str, key_hash: str, fingerprint: str, owner: str, now: datetime) -> Claim:
         key = (tenant_id, key_hash)

@@ -6,21 +6,15 @@ from datetime import datetime
 from uuid import UUID
 
 from application.timestamps import iso, parse_iso
-from infrastructure.sql import Database
+from infrastructure.sql import SqlTable
 
 
-class SqlKeyUsageStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.table = db.table("api_key_usage")
-
-    def create_table(self) -> None:
-        with self.db.transaction() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                "tenant_id TEXT NOT NULL, key_id TEXT NOT NULL, last_used_at TEXT NOT NULL, "
-                "PRIMARY KEY (tenant_id, key_id))"
-            )
+class SqlKeyUsageStore(SqlTable):
+    NAME = "api_key_usage"
+    COLUMNS = (
+        "tenant_id TEXT NOT NULL, key_id TEXT NOT NULL, last_used_at TEXT NOT NULL, "
+        "PRIMARY KEY (tenant_id, key_id)"
+    )
 
     def record(self, tenant_id: UUID, key_id: str, at: datetime) -> None:
         # Timestamps are fixed-width ISO strings: text order is time order.

@@ -93,10 +93,8 @@ class PostgresAdvisoryLease:
     def _drop(self) -> None:
         conn, self._conn, self._locked = self._conn, None, False
         if conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 conn.close()
-            except psycopg.Error:
-                pass
 
 
 def lock_key(scope: str, name: str) -> int:

@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
+from application.ports.refusals import RefusalTally
 from application.refusals import RefusalCount, RefusalCounter
 from application.timestamps import iso
-from infrastructure.sql import Database
+from infrastructure.sql import SqlTable
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
 
 
-class SqlRefusalStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.table = db.table("auth_refusals")
-
-    def create_table(self) -> None:
-        with self.db.transaction() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} (tenant_id TEXT NOT NULL, source TEXT NOT NULL, "
-                "reason TEXT NOT NULL, count BIGINT NOT NULL, last_at TEXT NOT NULL, "
-                "PRIMARY KEY (tenant_id, source, reason))"
-            )
+class SqlRefusalStore(SqlTable):
+    NAME = "auth_refusals"
+    COLUMNS = (
+        "tenant_id TEXT NOT NULL, source TEXT NOT NULL, "
+        "reason TEXT NOT NULL, count BIGINT NOT NULL, last_at TEXT NOT NULL, "
+        "PRIMARY KEY (tenant_id, source, reason)"
+    )
 
     def add_counts(self, counts: list[RefusalCount]) -> None:
         if not counts:
@@ -40,13 +35,13 @@ class SqlRefusalStore:
                 [(c.tenant_id, c.source, c.reason, c.count, iso(c.last_at)) for c in counts],
             )
 
-    def refused(self, tenant_id: str, source: str = "webhook") -> dict[str, dict[str, Any]]:
-        """reason -> {count, lastAt}, for every reason this tenant's source was refused for."""
+    def refused(self, tenant_id: str, source: str = "webhook") -> dict[str, RefusalTally]:
+        """reason -> its tally, for every reason this tenant's source was refused for."""
         rows = self.db.query(
             f"SELECT reason, count, last_at FROM {self.table} WHERE tenant_id = %s AND source = %s",
             (tenant_id, source),
         )
-        return {r["reason"]: {"count": int(r["count"]), "lastAt": r["last_at"]} for r in rows}
+        return {r["reason"]: RefusalTally(int(r["count"]), r["last_at"]) for r in rows}
 
 
 class RefusalFlusher:
@@ -77,7 +72,7 @@ class RefusalFlusher:
         counts = self.counter.drain()
         try:
             self.store.add_counts(counts)
-        except Exception as error:  # noqa: BLE001 - kept in memory and tried again
+        except Exception as error:
             log.warning("refusal counts not stored yet (%s)", type(error).__name__)
             self.counter.restore(counts)
 

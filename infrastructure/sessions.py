@@ -14,21 +14,15 @@ from uuid import UUID
 
 from application.ports.sessions import SessionRecord
 from application.timestamps import iso, parse_iso
-from infrastructure.sql import Database
+from infrastructure.sql import SqlTable
 
 
-class SqlSessionStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.table = db.table("dashboard_sessions")
-
-    def create_table(self) -> None:
-        with self.db.transaction() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                "token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, key_id TEXT NOT NULL, "
-                "created_at TEXT NOT NULL, expires_at TEXT NOT NULL)"
-            )
+class SqlSessionStore(SqlTable):
+    NAME = "dashboard_sessions"
+    COLUMNS = (
+        "token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, key_id TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, expires_at TEXT NOT NULL"
+    )
 
     def add(self, token_hash: str, record: SessionRecord) -> None:
         with self.db.transaction() as cursor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 
@@ -128,3 +128,23 @@ class Database:
     def _unwrap(self, raw: Any) -> Any:
         # eventsourcing wraps sqlite3 cursors; psycopg cursors come as they are.
         return getattr(raw, "sqlite_cursor", raw)
+
+
+class SqlTable:
+    """A store kept in tables of its own beside the event store's: ``NAME`` is
+    the table, ``COLUMNS`` its columns and keys, ``INDEXES`` extra
+    ``CREATE INDEX`` statements (``{table}`` stands for the table)."""
+
+    NAME: ClassVar[str]
+    COLUMNS: ClassVar[str]
+    INDEXES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.table = db.table(self.NAME)
+
+    def create_table(self) -> None:
+        with self.db.transaction() as cursor:
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({self.COLUMNS})")
+            for index in self.INDEXES:
+                cursor.execute(index.format(table=self.table))

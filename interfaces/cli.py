@@ -18,9 +18,16 @@ from infrastructure.malloc_arenas import limit_malloc_arenas
 from infrastructure.settings import Settings
 from interfaces.container import build_container
 from interfaces.http.presenters.history import present_history
+from interfaces.http.presenters.keys import present_key_list
 from interfaces.logging_setup import configure_logging
 from interfaces.startup import RUNTIME, StartupError, explain, load_settings, safe_store
-from interfaces.supervisor import DRAIN_SECONDS, MULTIPROC_ENV, default_processes, run_supervisor, share_rate_limit
+from interfaces.supervisor import (
+    DRAIN_SECONDS,
+    MULTIPROC_ENV,
+    default_processes,
+    run_supervisor,
+    share_rate_limit,
+)
 
 #: The read models ``projections rebuild`` knows, in the order it rebuilds them.
 READ_MODELS = ("orders", "integrations", "deliveries", "pull_endpoints")
@@ -40,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args, settings) or 0)
     except KeyboardInterrupt:
         return 130
-    except Exception as error:  # noqa: BLE001 - the one place a failure becomes an exit code
+    except Exception as error:  # the one place a failure becomes an exit code
         if args.debug:
             raise
         known = explain(error, settings, getattr(args, "port", None))
@@ -76,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
 
     def command(parent: Any, name: str, help: str) -> argparse.ArgumentParser:
-        return parent.add_parser(  # type: ignore[no-any-return]
+        return parent.add_parser(
             name, help=help, description=help, parents=[common], formatter_class=_HelpFormatter
         )
 
@@ -140,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _print(document: Any) -> None:
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
@@ -196,7 +208,7 @@ def _supervise(args: argparse.Namespace, settings: Settings, processes: int) -> 
         processes=processes,
         with_worker=not args.no_worker,
         banner=banner,
-        say=lambda line: (sys.stdout.write(line + "\n"), sys.stdout.flush()),
+        say=_say,
     )
 
 
@@ -304,7 +316,7 @@ def _issued(issued: Any) -> dict[str, Any]:
 
 
 def _list_api_keys(args: argparse.Namespace, settings: Settings) -> int:
-    return _operate(settings, args.tenant, lambda ops: {"apiKeys": ops.list_api_keys(args.tenant)})
+    return _operate(settings, args.tenant, lambda ops: present_key_list(ops.list_api_keys(args.tenant)))
 
 
 def _revoke_api_key(args: argparse.Namespace, settings: Settings) -> int:

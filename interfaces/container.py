@@ -13,23 +13,30 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+from application.blocking import ExecutorRunner
 from application.consistency import ConsistentReads
 from application.dashboard_sessions import DashboardSessions
 from application.follower import ProjectionFollower
 from application.geocoding import GeocodingMonitor
+from application.idempotency import IdempotencyStore
 from application.intake_app import IntakeApplication
 from application.key_usage import KeyUsage
-from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection, Projection
-from application.blocking import ExecutorRunner
+from application.projections import (
+    DeliveriesProjection,
+    IntegrationsProjection,
+    OrdersProjection,
+    Projection,
+)
 from application.pull.concurrency import SyncSlots
 from application.pull.endpoints_projection import PullEndpointsProjection
 from application.pull.schedule import lease_for
 from application.pull.sync import PullService
 from application.queries import IntakeQueries
+from infrastructure.event_store import EventStore, open_event_store
 from infrastructure.geocoding.worker import build_geocoding
+from infrastructure.idempotency_store import SqlIdempotencyStore
 from infrastructure.key_usage import SqlKeyUsageStore
 from infrastructure.leases import projection_lease, schema_lock
-from infrastructure.event_store import EventStore, open_event_store
 from infrastructure.pull.loop_source import PerLoopPullSource
 from infrastructure.pull.outbound import OutboundPolicy
 from infrastructure.pull.scheduler import PullScheduler
@@ -43,8 +50,6 @@ from infrastructure.read_models.upgrade import ReadModelUpgrade
 from infrastructure.refusals_store import RefusalFlusher, SqlRefusalStore
 from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sessions import SqlSessionStore
-from infrastructure.idempotency_store import SqlIdempotencyStore
-from application.idempotency import IdempotencyStore
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
 

@@ -4,7 +4,7 @@ tell who holds a key."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from dataclasses import dataclass
 from uuid import UUID
 
 from application.commands import IssuedApiKey, Principal, TenantCreated
@@ -21,6 +21,17 @@ from domain.tenant import Tenant
 API_KEY_PREFIX = "wik"
 
 
+@dataclass(frozen=True)
+class ApiKeyRow:
+    """A key as listed: never its secret."""
+
+    key_id: str
+    name: str | None
+    role: Role
+    created_at: str
+    revoked: bool
+
+
 class ApiKeys:
     def __init__(self, store: AggregateStore) -> None:
         self.store = store
@@ -34,10 +45,10 @@ class ApiKeys:
         self.store.save(tenant)
         return TenantCreated(tenant_id=tenant.id, admin_api_key=api_key, admin_key_id=key_id)
 
-    def tenant_summary(self, principal: Principal) -> dict[str, Any]:
+    def tenant_summary(self, principal: Principal) -> TenantSummary:
         """The caller's own tenant: its id and name (any role may read it)."""
         tenant = self._tenant(principal.tenant_id)
-        return {"tenantId": str(tenant.id), "name": tenant.name}
+        return TenantSummary(tenant.id, tenant.name)
 
     def issue_api_key(self, principal: Principal, role: str, name: str | None = None) -> IssuedApiKey:
         require(principal, Permission.MANAGE_API_KEYS)
@@ -53,18 +64,11 @@ class ApiKeys:
         self.store.save(tenant)
         return IssuedApiKey(key_id=key_id, api_key=api_key, role=parsed, name=tenant.api_keys[key_id].name)
 
-    def list_api_keys(self, principal: Principal) -> list[dict[str, Any]]:
+    def list_api_keys(self, principal: Principal) -> list[ApiKeyRow]:
         require(principal, Permission.MANAGE_API_KEYS)
         tenant = self._tenant(principal.tenant_id)
         return [
-            {
-                "id": k.key_id,
-                "name": k.name,
-                "role": k.role.value,
-                "createdAt": iso(k.issued_at),
-                "revoked": k.revoked,
-            }
-            for k in tenant.api_keys.values()
+            ApiKeyRow(k.key_id, k.name, k.role, iso(k.issued_at), k.revoked) for k in tenant.api_keys.values()
         ]
 
     def revoke_api_key(self, principal: Principal, key_id: str) -> None:
@@ -123,3 +127,11 @@ class ApiKeys:
         if tenant is None:
             raise NotFoundError("Not found")
         return tenant
+
+
+@dataclass(frozen=True)
+class TenantSummary:
+    """The caller's own tenant, as any of its keys may read it."""
+
+    tenant_id: UUID
+    name: str

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -45,6 +46,7 @@ from domain.location import Location
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class GeocodingProcessor:
     """Drains the queue: geocode, then record the answer on the ``Location``.
 
@@ -53,26 +55,15 @@ class GeocodingProcessor:
     spaces the actual requests).
     """
 
-    def __init__(
-        self,
-        store: AggregateStore,
-        queue: GeocodingQueue,
-        geocoder: Geocoder,
-        fallback: Geocoder | None = None,
-        *,
-        clock: Clock,
-        policy: RetryPolicy | None = None,
-        stats: GeocodingStats | None = None,
-        batch_size: int = 8,
-    ) -> None:
-        self.store = store
-        self.queue = queue
-        self.geocoder = geocoder
-        self.fallback = fallback
-        self.clock = clock
-        self.policy = policy or RetryPolicy()
-        self.stats = stats or GeocodingStats()
-        self.batch_size = batch_size
+    store: AggregateStore
+    queue: GeocodingQueue
+    geocoder: Geocoder
+    fallback: Geocoder | None = None
+    _: KW_ONLY
+    clock: Clock
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    stats: GeocodingStats = field(default_factory=GeocodingStats)
+    batch_size: int = 8
 
     def now(self) -> float:
         return self.clock.now().timestamp()
@@ -92,7 +83,7 @@ class GeocodingProcessor:
             return 0
         try:
             known = await asyncio.to_thread(self._load_all, claimed)
-        except Exception:  # noqa: BLE001 - the claims lapse and are tried again
+        except Exception:
             log.exception("geocoding could not read the locations of %d addresses", len(claimed))
             return len(claimed)
         outcomes = await asyncio.gather(
@@ -115,7 +106,7 @@ class GeocodingProcessor:
     async def _outcome_safely(self, item: QueuedAddress, location: Location | None) -> GeocodeOutcome | None:
         try:
             return await self._outcome(item, location)
-        except Exception:  # noqa: BLE001 - one address must not stop the others
+        except Exception:
             # The claim stays: the address is tried again when its lease ends.
             log.exception("geocoding of a queued address of tenant %s failed", item.tenant_id)
             return None
@@ -157,7 +148,7 @@ class GeocodingProcessor:
     ) -> None:
         answered = [
             (item, self._answer(item, known.get(self._key(item)), outcome))
-            for item, outcome in zip(items, outcomes)
+            for item, outcome in zip(items, outcomes, strict=False)
             if outcome is not None
         ]
         if not answered:
@@ -167,7 +158,7 @@ class GeocodingProcessor:
         except IntegrityError:
             # Another worker recorded one of these first: save the rest one by
             # one (the answers are rebuilt on freshly loaded locations).
-            for item, outcome in zip(items, outcomes):
+            for item, outcome in zip(items, outcomes, strict=False):
                 if outcome is not None:
                     self._record(item, self._load_all([item]).get(self._key(item)), outcome)
             return

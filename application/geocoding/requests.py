@@ -11,21 +11,18 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any
 
+from application.event_topics import event_topics, topics_of
 from application.ports.geocoding import GeocodingQueueWriter
 from domain.addresses import normalise_address
 from domain.customer import Customer
 from domain.order import Order
 
 
-def _topics(*classes: type) -> frozenset[str]:
-    return frozenset(getattr(c, "TOPIC") for c in classes)
-
-
 class GeocodingRequests:
     """The follower's projection: every address a customer or an order brings."""
 
     name = "geocoding"
-    topics = _topics(Customer.Created, Order.Created, Order.Updated)  # type: ignore[attr-defined]
+    topics = topics_of(Customer.Created) | event_topics(Order, "Created", "Updated")
 
     @singledispatchmethod
     def process(self, event: Any, writer: GeocodingQueueWriter) -> None:
@@ -46,7 +43,7 @@ class GeocodingRequests:
             writer.enqueue(event.tenant_id, address, event.timestamp.timestamp())
 
     @process.register
-    def _(self, event: Order.Updated, writer: GeocodingQueueWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: Order.Updated, writer: GeocodingQueueWriter) -> None:  # type: ignore[name-defined]  # made by @event
         address = event.changes.get("delivery_address")
         # A new address that came with coordinates needs no geocoding; one
         # without them (the order drops its old ones) does.

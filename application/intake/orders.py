@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-
 from application.access.webhook import WebhookAccess
 from application.batch import apply_batch, check_named_customers, keys_of
 from application.commands import (
@@ -22,10 +21,8 @@ from application.commands import (
     OrderOutcome,
     ReceiveBatch,
     RecordRejectedDelivery,
-    all_rejected_status,
-    partial_body,
 )
-from application.errors import PayloadRejectedError, ServiceUnavailableError
+from application.errors import EveryItemRejectedError, PayloadRejectedError, ServiceUnavailableError
 from application.intake.batch_outcome import (
     batch_result,
     bounded_error,
@@ -74,7 +71,7 @@ class OrderIntake:
         for listener in self._batch_listeners:
             try:
                 listener(channel, result)
-            except Exception:  # noqa: BLE001 - counting never fails a stored batch
+            except Exception:  # counting never fails a stored batch
                 log.exception("batch listener failed")
 
     def receive_batch(self, command: ReceiveBatch) -> IngestResult:
@@ -126,11 +123,7 @@ class OrderIntake:
         except PayloadRejectedError as refused:
             # A refusal may quote the batch, and the batch may quote a secret:
             # what is recorded and answered is redacted first.
-            rejected = (
-                PayloadRejectedError(refused.status, command.redactor.value(refused.body))
-                if command.redactor is not None
-                else refused
-            )
+            rejected = refused.redacted(command.redactor) if command.redactor is not None else refused
             secret_used = None
             if command.credential_hash is not None:
                 # Only a caller whose secret still opens the webhook gets a
@@ -192,7 +185,9 @@ class OrderIntake:
         )
         secret_used = None
         if command.credential_hash is not None:
-            secret_used = self.webhooks.check_credential(command.tenant_id, command.credential_hash, loaded.get(hook_id))  # type: ignore[arg-type]
+            secret_used = self.webhooks.check_credential(
+                command.tenant_id, command.credential_hash, loaded.get(hook_id) if hook_id else None
+            )
         lines, indexes, rejected = command.lines, command.indexes, command.rejected
         if command.partial:
             lines, indexes, rejected = without_unknown_customers(command, keys, loaded)
@@ -201,11 +196,11 @@ class OrderIntake:
             return self._committed_before(command, lines, keys.order_ids, indexes, rejected)
         if command.partial:
             if rejected and not lines:
-                raise PayloadRejectedError(all_rejected_status(rejected), partial_body((), (), rejected))
+                raise EveryItemRejectedError(rejected)
         else:
             check_named_customers(command.tenant_id, command.lines, keys, loaded)
         source = Source(
-            channel=command.channel,  # type: ignore[arg-type]
+            channel=command.channel,
             delivery_id=str(command.delivery_id),
             request_id=command.request_id,
         )
@@ -266,7 +261,7 @@ class OrderIntake:
         first_events = self.store.first_events_of(order_ids)
         outcomes = []
         seen: set[UUID] = set()
-        for line, oid in zip(lines, order_ids):
+        for line, oid in zip(lines, order_ids, strict=False):
             source = getattr(first_events.get(oid), "source", None) or {}
             outcomes.append(
                 OrderOutcome(line.external_order_id, oid, created=oid not in seen and source.get("deliveryId") == delivery)

@@ -108,3 +108,28 @@ from application.ports.pull import (  # noqa: E402
     ScheduleClaims,
     SyncLeases,
 )
+
+__all__ = [
+    "EXPECTED_VERSIONS",
+    "AggregateStore",
+    "BatchReceiver",
+    "BlockingRunner",
+    "BulkEventReader",
+    "Claim",
+    "Clock",
+    "Geocoder",
+    "GeocodingMonitor",
+    "GeocodingQueue",
+    "GeocodingQueueWriter",
+    "GeocodingSnapshot",
+    "Lease",
+    "Projection",
+    "PullFetchError",
+    "PullSource",
+    "PullUrlCheck",
+    "QueuedAddress",
+    "ReadModelUpgrade",
+    "ScheduleClaims",
+    "SecretBox",
+    "SyncLeases",
+]

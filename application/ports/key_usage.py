@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
+from application.access.api_keys import ApiKeyRow
 from application.commands import Principal
 
 
@@ -18,4 +19,4 @@ class KeyUsageStore(Protocol):
 
 
 class ApiKeyLister(Protocol):
-    def list_api_keys(self, principal: Principal) -> list[dict[str, Any]]: ...
+    def list_api_keys(self, principal: Principal) -> list[ApiKeyRow]: ...

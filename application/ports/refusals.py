@@ -16,7 +16,19 @@ class RefusalCount:
     last_at: datetime
 
 
+@dataclass(frozen=True)
+class RefusalTally:
+    """How often a tenant was refused for one reason, and when last (None: never)."""
+
+    count: int
+    last_at: str | None
+
+
+NO_REFUSALS = RefusalTally(0, None)
+
+
 class RefusalStore(Protocol):
     def add_counts(self, counts: list[RefusalCount]) -> None: ...
 
-    def refused(self, tenant_id: str) -> dict[str, dict[str, object]]: ...
+    def refused(self, tenant_id: str) -> dict[str, RefusalTally]:
+        """reason -> its tally, for every reason the tenant was refused for."""

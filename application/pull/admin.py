@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from application.commands import Principal
 from application.errors import InvalidRequestError
 from application.ports import Clock, SecretBox
@@ -11,8 +9,13 @@ from application.ports.pull import PullFetchError, PullUrlCheck
 from application.principals import acting, require
 from application.pull.endpoint_store import PullEndpointStore
 from application.pull.failures import url_refused
-from application.pull.results import AddedPullEndpoint, PullEndpointChange, endpoint_view
-from application.read_models import PullEndpointsQueries
+from application.pull.results import (
+    AddedPullEndpoint,
+    ChangedPullEndpoint,
+    PullEndpointChange,
+    changed_endpoint,
+)
+from application.read_models import PullEndpointRow, PullEndpointsQueries
 from application.redaction import Redactor
 from application.tokens import new_secret
 from domain.errors import DomainError
@@ -65,13 +68,13 @@ class EndpointAdmin:
         except PullFetchError as refused:
             raise url_refused(refused) from None
 
-    def list_endpoints(self, principal: Principal) -> list[dict[str, Any]]:
+    def list_endpoints(self, principal: Principal) -> list[PullEndpointRow]:
         require_admin(principal)
         return self.endpoints.list_pull_endpoints(str(principal.tenant_id))
 
     def change_endpoint(
         self, principal: Principal, endpoint_id: str, change: PullEndpointChange
-    ) -> dict[str, Any]:
+    ) -> ChangedPullEndpoint:
         require_admin(principal)
         source = acting(principal)
         if change.url is not None:
@@ -91,12 +94,12 @@ class EndpointAdmin:
                 changed = endpoint.change_interval(change.interval_minutes, self.clock.now(), source) or changed
             return changed
 
-        return endpoint_view(self.endpoint_store.change(principal.tenant_id, endpoint_id, apply))
+        return changed_endpoint(self.endpoint_store.change(principal.tenant_id, endpoint_id, apply))
 
     def _holds_secret(self, endpoint: PullEndpoint, text: str) -> bool:
         try:
             secret = self.secrets.decrypt(endpoint.sealed_secret)
-        except Exception:  # noqa: BLE001 - an unreadable secret cannot be in the URL either
+        except Exception:
             return False
         return Redactor([secret]).contains(text)
 

@@ -11,22 +11,14 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any
 
+from application.event_topics import event_topics
 from application.read_models import PullEndpointsWriter
 from domain.pull_endpoint import PullEndpoint
 
 
 class PullEndpointsProjection:
     name = "pull_endpoints"
-    topics = frozenset(
-        getattr(cls, "TOPIC")
-        for cls in (
-            PullEndpoint.Added,
-            PullEndpoint.Retargeted,  # type: ignore[attr-defined]
-            PullEndpoint.IntervalChanged,  # type: ignore[attr-defined]
-            PullEndpoint.Removed,  # type: ignore[attr-defined]
-            PullEndpoint.SyncAttempted,  # type: ignore[attr-defined]
-        )
-    )
+    topics = event_topics(PullEndpoint, "Added", "Retargeted", "IntervalChanged", "Removed", "SyncAttempted")
 
     @singledispatchmethod
     def process(self, event: Any, writer: PullEndpointsWriter) -> None:
@@ -47,22 +39,22 @@ class PullEndpointsProjection:
         )
 
     @process.register
-    def _(self, event: PullEndpoint.Retargeted, writer: PullEndpointsWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: PullEndpoint.Retargeted, writer: PullEndpointsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.endpoint_changed(str(event.originator_id), {"url": event.url, "method": event.method})
 
     @process.register
-    def _(self, event: PullEndpoint.IntervalChanged, writer: PullEndpointsWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: PullEndpoint.IntervalChanged, writer: PullEndpointsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.endpoint_changed(
             str(event.originator_id),
             {"interval_minutes": event.interval_minutes, "next_sync_at": event.next_sync_at},
         )
 
     @process.register
-    def _(self, event: PullEndpoint.Removed, writer: PullEndpointsWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: PullEndpoint.Removed, writer: PullEndpointsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.endpoint_removed(str(event.originator_id))
 
     @process.register
-    def _(self, event: PullEndpoint.SyncAttempted, writer: PullEndpointsWriter) -> None:  # type: ignore[name-defined]
+    def _(self, event: PullEndpoint.SyncAttempted, writer: PullEndpointsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.sync_attempted(
             str(event.originator_id),
             event.attempt_id,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 from application.commands import IngestResult
 from application.errors import UpstreamError
 from application.redaction import Redactor
-from application.timestamps import iso
+from application.timestamps import iso_or_none
 from domain.pull_endpoint import PullEndpoint, SyncAttempt
 
 
@@ -25,6 +24,8 @@ class PullEndpointChange:
 
 @dataclass(frozen=True)
 class AddedPullEndpoint:
+    """A new pull endpoint, with its secret (shown this once) and what its URL risks."""
+
     endpoint_id: UUID
     url: str
     method: str
@@ -32,18 +33,16 @@ class AddedPullEndpoint:
     secret: str = field(repr=False)
     warnings: tuple[str, ...] = ()
 
-    def as_body(self) -> dict[str, Any]:
-        """The 201 body: the only time the secret is shown."""
-        body: dict[str, Any] = {
-            "id": str(self.endpoint_id),
-            "url": self.url,
-            "method": self.method,
-            "intervalMinutes": self.interval_minutes,
-            "secret": self.secret,
-        }
-        if self.warnings:
-            body["warnings"] = list(self.warnings)
-        return body
+
+@dataclass(frozen=True)
+class ChangedPullEndpoint:
+    """An endpoint as it is after a change (never its secret)."""
+
+    endpoint_id: UUID
+    url: str
+    method: str
+    interval_minutes: int | None
+    next_sync_at: str | None
 
 
 @dataclass(frozen=True)
@@ -66,11 +65,11 @@ class SyncOutcome:
     def ok(self) -> bool:
         return self.failure is None
 
-    def as_body(self) -> dict[str, Any]:
-        """The webhook's success body, exactly."""
+    def stored(self) -> IngestResult:
+        """The stored batch, or the failure raised (the 502 it amounts to)."""
         if self.ingest is None:
             raise self.failure or UpstreamError("The WMS could not be pulled")
-        return self.ingest.as_body()
+        return self.ingest
 
     def redacted(self, redactor: Redactor) -> SyncOutcome:
         """This outcome with the secret redacted from everything it says."""
@@ -81,12 +80,7 @@ class SyncOutcome:
         return SyncOutcome(self.ingest, failure, self.reason, summary, self.retry_after, self.attempt)
 
 
-def endpoint_view(endpoint: PullEndpoint) -> dict[str, Any]:
-    """An endpoint as the API shows it after a change (never its secret)."""
-    return {
-        "id": str(endpoint.id),
-        "url": endpoint.url,
-        "method": endpoint.method,
-        "intervalMinutes": endpoint.interval_minutes,
-        "nextSyncAt": iso(endpoint.next_sync_at) if endpoint.next_sync_at is not None else None,
-    }
+def changed_endpoint(endpoint: PullEndpoint) -> ChangedPullEndpoint:
+    return ChangedPullEndpoint(
+        endpoint.id, endpoint.url, endpoint.method, endpoint.interval_minutes, iso_or_none(endpoint.next_sync_at)
+    )

@@ -27,7 +27,7 @@ from application.pull.endpoint_store import PullEndpointStore
 from application.pull.plan import SyncPlan, SyncPlanning
 from application.pull.results import SyncOutcome
 from application.read_models import PullEndpointsQueries
-from application.timestamps import iso
+from application.timestamps import iso_or_none
 from domain.errors import PullEndpointRemovedError, StalePullError
 from domain.pull_endpoint import PullEndpoint, SyncAttempt
 
@@ -142,7 +142,7 @@ class PullService(EndpointAdmin, SyncPlanning):
     async def _pull(self, plan: SyncPlan) -> SyncOutcome:
         if plan.secret is None:
             return failures.secret_unreadable()
-        updated_since = iso(plan.updated_since) if plan.updated_since is not None else None
+        updated_since = iso_or_none(plan.updated_since)
         try:
             body = await self.source.fetch(plan.url, plan.method, plan.secret, updated_since)
         except PullFetchError as error:

@@ -33,7 +33,7 @@ Store = Callable[[list[Any], Mapping[UUID, int] | None], Sequence[int]]
 
 
 class _Entry:
-    __slots__ = ("events", "expected_versions", "done", "error", "position")
+    __slots__ = ("done", "error", "events", "expected_versions", "position")
 
     def __init__(self, events: Sequence[Any], expected_versions: Mapping[UUID, int] | None) -> None:
         self.events = events
@@ -111,7 +111,7 @@ class GroupCommitter:
                 ids = self._store([event for entry in group for event in entry.events], _union(group))
             except IntegrityError:
                 pass  # a conflict: saving one by one below fails only the request that caused it
-            except Exception as error:  # noqa: BLE001 - the database failed for all of them alike
+            except Exception as error:
                 for entry in group:
                     entry.error, entry.done = error, True
                 return
@@ -125,7 +125,7 @@ class GroupCommitter:
         for entry in group:
             try:
                 entry.position = max(self._store(list(entry.events), entry.expected_versions), default=None)
-            except Exception as error:  # noqa: BLE001 - handed to the request that owns it
+            except Exception as error:
                 entry.error = error
             entry.done = True
 

@@ -109,7 +109,7 @@ class EventStore(Application[UUID]):
             # Replay directly: the library's projector asserts a runtime
             # Protocol per event, which dominated the cost of large batches.
             for stored_event in stored.get(oid, ()):
-                aggregate = to_domain_event(stored_event).mutate(aggregate)  # type: ignore[attr-defined]
+                aggregate = to_domain_event(stored_event).mutate(aggregate)  # type: ignore[attr-defined]  # the mapper types its events as DomainEvent; ours are aggregate events
             if aggregate is not None:
                 aggregates[oid] = aggregate
         return aggregates

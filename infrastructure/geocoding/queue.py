@@ -196,7 +196,7 @@ class GeocodingQueueTableWriter:
             self.cursor.execute(
                 f"INSERT INTO {tenants} (order_id, tenant_id) "
                 "SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT (order_id) DO NOTHING",
-                [array_literal(column) for column in zip(*self._tenants)],
+                [array_literal(column) for column in zip(*self._tenants, strict=True)],
             )
         if self._direct:
             first = list({(row[0], row[1]): row for row in reversed(self._direct)}.values())
@@ -205,7 +205,7 @@ class GeocodingQueueTableWriter:
                 "SELECT tenant_id, address_key, address, 'queued', 0, due_at "
                 "FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[]) "
                 f"AS x(tenant_id, address_key, address, due_at) {_REOPEN_PARKED}",
-                [array_literal(column) for column in zip(*first)],
+                [array_literal(column) for column in zip(*first, strict=True)],
             )
         if self._by_order:
             self.cursor.execute(
@@ -216,5 +216,5 @@ class GeocodingQueueTableWriter:
                 "AS x(address_key, address, due_at, order_id, n) "
                 f"JOIN {tenants} t ON t.order_id = x.order_id "
                 f"ORDER BY t.tenant_id, x.address_key, x.n {_REOPEN_PARKED}",
-                [array_literal(column) for column in zip(*self._by_order)],
+                [array_literal(column) for column in zip(*self._by_order, strict=True)],
             )

@@ -40,7 +40,13 @@ from geopy.exc import (
 from geopy.geocoders import Nominatim, Pelias, Photon
 from geopy.geocoders.base import Geocoder as GeopyGeocoder
 
-from application.geocode_result import NOT_FOUND, REMOTE_ERROR, GeocodeHit, GeocodeMiss, GeocodeOutcome
+from application.geocode_result import (
+    NOT_FOUND,
+    REMOTE_ERROR,
+    GeocodeHit,
+    GeocodeMiss,
+    GeocodeOutcome,
+)
 
 DEFAULT_DOMAINS: Mapping[str, str | None] = {
     "nominatim": "nominatim.openstreetmap.org",

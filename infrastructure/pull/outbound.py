@@ -396,7 +396,9 @@ def check_pull_url(url: str, *, allow_private: bool) -> list[str]:
         resolved = socket.getaddrinfo(host, target.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return [f"{host} does not resolve now; the sync will fail until it does"]
-    addresses = {info[4][0] for info in resolved}
+    # An IPv4 or IPv6 socket address starts with the address as text; no other
+    # family counts as public.
+    addresses = {info[4][0] for info in resolved if isinstance(info[4][0], str)}
     if not any(is_public_address(address.split("%", 1)[0]) for address in addresses):
         raise PullFetchError("refused_address", f"{_origin(target)} resolves only to non-public addresses")
     return []

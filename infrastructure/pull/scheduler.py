@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
 
 from application.background import BackgroundLoop
@@ -29,39 +30,30 @@ log = logging.getLogger(__name__)
 MAX_TICK_BACKOFF = 60.0
 
 
+@dataclass(eq=False)
 class PullScheduler:
-    def __init__(
-        self,
-        service: PullService,
-        claims: ScheduleClaims,
-        run: BlockingRunner,
-        *,
-        clock: Clock,
-        tick_seconds: float,
-        lease: timedelta,
-        max_in_flight: int = 8,
-        stop_grace_seconds: float = 5.0,
-        close_outbound: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self.service = service
-        self.claims = claims
-        self.run = run
-        self.clock = clock
-        self.tick_seconds = tick_seconds
-        self.lease = lease
-        self.max_in_flight = max_in_flight
-        self.stop_grace_seconds = stop_grace_seconds
-        self.close_outbound = close_outbound
-        #: Completed ticks and syncs started (for tests and diagnostics).
-        self.ticks = 0
-        self.started = 0
-        self._in_flight: set[asyncio.Task[None]] = set()
+    service: PullService
+    claims: ScheduleClaims
+    run: BlockingRunner
+    _: KW_ONLY
+    clock: Clock
+    tick_seconds: float
+    lease: timedelta
+    max_in_flight: int = 8
+    stop_grace_seconds: float = 5.0
+    close_outbound: Callable[[], Awaitable[None]] | None = None
+    #: Completed ticks and syncs started (for tests and diagnostics).
+    ticks: int = field(default=0, init=False)
+    started: int = field(default=0, init=False)
+    _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
         # A failing tick (the database is away) waits twice the tick, then
         # twice as long after each failure in a row.
         self._background = BackgroundLoop(
             "pull-scheduler",
             self._tick_pass,
-            first_backoff=2 * tick_seconds,
+            first_backoff=2 * self.tick_seconds,
             longest_backoff=MAX_TICK_BACKOFF,
             on_exit=self._finish,
         )
@@ -109,7 +101,7 @@ class PullScheduler:
                 await self.run(lambda: self.claims.release(claim))
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - one endpoint's failure must not stop the others
+        except Exception as error:
             # Not recorded (the store failed): the lease lapses and a later tick retries.
             log.warning("scheduled pull of endpoint %s failed: %s", claim.endpoint_id, error)
 

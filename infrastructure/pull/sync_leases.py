@@ -17,23 +17,17 @@ from uuid import UUID
 
 from application.errors import ServiceUnavailableError
 from application.timestamps import iso
-from infrastructure.sql import Database
+from infrastructure.sql import SqlTable
 
 TABLE = "pull_sync_leases"
 
 
-class SqlSyncLeases:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.table = db.table(TABLE)
-
-    def create_table(self) -> None:
-        with self.db.transaction() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                "endpoint_id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL, trigger TEXT NOT NULL, "
-                "started_at TEXT NOT NULL, lease_until TEXT NOT NULL)"
-            )
+class SqlSyncLeases(SqlTable):
+    NAME = TABLE
+    COLUMNS = (
+        "endpoint_id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL, trigger TEXT NOT NULL, "
+        "started_at TEXT NOT NULL, lease_until TEXT NOT NULL"
+    )
 
     def take(
         self, endpoint_id: UUID, attempt_id: UUID, trigger: str, now: datetime, until: datetime

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
 from application.read_models import WebhookRow
 from application.timestamps import iso
 from infrastructure.read_models.tracked_view import BatchedWriter, SqlTrackedView
@@ -36,7 +37,7 @@ class SqlIntegrationsView(SqlTrackedView):
             connected_at=row["connected_at"],
             last_received_at=row["last_received_at"],
             # Shown while a rotated-out secret still works, then gone.
-            previous_secret_expires_at=until if until and until > iso(datetime.now(timezone.utc)) else None,
+            previous_secret_expires_at=until if until and until > iso(datetime.now(UTC)) else None,
         )
 
 

@@ -9,7 +9,15 @@ import orjson
 
 from application.errors import InvalidRequestError
 from application.history import provided_location
-from application.read_models import CustomerRow, DateCount, Location, OrderView, Page, PlannedDates
+from application.read_models import (
+    CustomerRow,
+    DateCount,
+    Location,
+    OrderFilter,
+    OrderView,
+    Page,
+    PlannedDates,
+)
 from application.timestamps import iso
 from domain.order import COORDINATES, ORDER_FIELDS
 from infrastructure.read_models.tracked_view import (
@@ -106,16 +114,8 @@ class SqlOrdersView(SqlTrackedView):
         )
         return _order_of(row) if row else None
 
-    def list_orders(
-        self,
-        tenant_id: str,
-        planned_date: str | None,
-        limit: int,
-        cursor: str | None,
-        *,
-        search: str | None = None,
-        undated: bool = False,
-    ) -> Page[OrderView]:
+    def list_orders(self, tenant_id: str, which: OrderFilter, limit: int, cursor: str | None) -> Page[OrderView]:
+        planned_date, search, undated = which.planned_date, which.search, which.undated
         where, params = ["o.tenant_id = %s"], [tenant_id]
         if planned_date is not None:
             where.append("o.planned_date = %s")

@@ -56,7 +56,7 @@ class BatchedWriter:
         # Rows naming one key twice keep one statement each: one upsert (or
         # update) may not touch a row twice, and a later row must see the earlier.
         if bulk and self.cursor.dialect == "postgres" and len({r[key] for r in rows}) == len(rows):
-            self.cursor.execute(bulk, [array_literal(column) for column in zip(*rows)])
+            self.cursor.execute(bulk, [array_literal(column) for column in zip(*rows, strict=True)])
         else:
             self.cursor.executemany(statement, rows)
 

@@ -153,7 +153,7 @@ class ReadModelUpgrade:
     ) -> None:
         self.view = view
         self.shadow = copy.copy(view)
-        self.shadow.db = ShadowDatabase(view.db, view.tables)  # type: ignore[assignment]
+        self.shadow.db = ShadowDatabase(view.db, view.tables)  # type: ignore[assignment]  # a stand-in: the same methods, other tables
         self.shadow.tracking_name = _shadow_name(view)
         self.builder = ProjectionFollower(recorder, mapper, projection, self.shadow, batch_size=batch_size)
         self._lock = threading.Lock()

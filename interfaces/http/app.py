@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from interfaces.container import Container
-from interfaces.log_redaction import quiet_server_logger
 from interfaces.http.dashboard.sign_in_throttle import install_sign_in_throttle
 from interfaces.http.handlers.order_changes import listen_for_saves
 from interfaces.http.idempotency import idempotency_keys
@@ -18,6 +17,7 @@ from interfaces.http.positions import event_position
 from interfaces.http.rate_limit import TenantRateLimiter
 from interfaces.http.routes import add_routes
 from interfaces.http.security_headers import install_api_security_headers
+from interfaces.log_redaction import quiet_server_logger
 
 # Headers are bounded (aiohttp defaults: 8 KiB per line/field); the body limit
 # is enforced by the webhook itself so it can answer with the documented 413.

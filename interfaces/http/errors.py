@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 
 from application.errors import (
     ConflictError,
+    EveryItemRejectedError,
     ForbiddenError,
     InvalidRequestError,
     NotFoundError,
@@ -21,6 +22,7 @@ from application.errors import (
     UpstreamError,
 )
 from application.pull.concurrency import TooManySyncsError
+from interfaces.http.presenters.batch_results import present_every_item_rejected
 from interfaces.http.responses import json_response
 
 log = logging.getLogger("wms_intake.http")
@@ -77,6 +79,7 @@ ERRORS: dict[type[BaseException], ErrorReply] = {
     InvalidRequestError: ErrorReply(400, extra=_details_if_any),
     # A refused batch: the caller gets back exactly the refusal's body and status.
     PayloadRejectedError: ErrorReply(lambda error: error.status, body=lambda error: error.body),
+    EveryItemRejectedError: ErrorReply(lambda error: error.status, body=present_every_item_rejected),
     TooManyRequestsError: ErrorReply(429, "Too many requests", extra=_retry_after_in_body, headers=_retry_after),
     TooManySyncsError: ErrorReply(429, extra=_retry_after_in_body, headers=_retry_after),
     UpstreamError: ErrorReply(502, extra=lambda error: {"details": error.details}),

@@ -45,7 +45,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     try:
         response = await handler(request)
-    except Exception as error:  # noqa: BLE001 - the one place errors become responses
+    except Exception as error:
         response = error_response(error)
     response.headers["X-Request-Id"] = request_id
     elapsed = time.perf_counter() - started

@@ -112,7 +112,7 @@ class Route:
 
 
 #: The route table the app was built with (set by ``routes.add_routes``).
-ROUTE_TABLE = web.AppKey("route_table", tuple)
+ROUTE_TABLE: web.AppKey[Sequence[Route]] = web.AppKey("route_table")
 
 # ---------------------------------------------------------------- common replies
 
@@ -288,7 +288,7 @@ TAGS = {
 }
 
 #: Serialised documents, by server URL (routes are fixed once the app runs).
-SERVED = web.AppKey("openapi_served", dict)
+SERVED: web.AppKey[dict[str, bytes]] = web.AppKey("openapi_served")
 
 
 async def openapi_json(request: web.Request) -> web.Response:
@@ -475,27 +475,29 @@ def webhook_order_schema() -> dict[str, Any]:
     return schema
 
 
+def _webhook_order_by(field: str, max_length: int, pattern: str, description: str) -> dict[str, Any]:
+    """The webhook's order with ``field`` required (non-blank text, as ``pattern`` says)."""
+    schema = webhook_order_schema()
+    schema["properties"][field] = {
+        "type": "string", "maxLength": max_length, "pattern": pattern, "description": WEBHOOK_FIELDS[field],
+    }
+    schema["required"] = ["externalOrderId", field]
+    schema["description"] = description
+    return schema
+
+
 def webhook_order_schemas() -> dict[str, Any]:
     """``WebhookOrder``: an order with a deliveryAddress (more than punctuation
     and spaces) or a customerId (not blank), or both. Each way is a whole
     schema of its own, so that generated clients get every field either way."""
-    by_address, by_customer = webhook_order_schema(), webhook_order_schema()
-    by_address["properties"]["deliveryAddress"] = {
-        "type": "string", "maxLength": MAX_TEXT, "pattern": ADDRESS,
-        "description": WEBHOOK_FIELDS["deliveryAddress"],
-    }
-    by_address["required"] = ["externalOrderId", "deliveryAddress"]
-    by_address["description"] = (
+    by_address = _webhook_order_by(
+        "deliveryAddress", MAX_TEXT, ADDRESS,
         "An order delivered to its deliveryAddress (a customer at that address is found or created). "
-        "Unknown fields are ignored; null clears an optional field."
+        "Unknown fields are ignored; null clears an optional field.",
     )
-    by_customer["properties"]["customerId"] = {
-        "type": "string", "maxLength": MAX_ID, "pattern": TEXT_WITH_CONTENT,
-        "description": WEBHOOK_FIELDS["customerId"],
-    }
-    by_customer["required"] = ["externalOrderId", "customerId"]
-    by_customer["description"] = (
-        "An order for an existing customer. Unknown fields are ignored; null clears an optional field."
+    by_customer = _webhook_order_by(
+        "customerId", MAX_ID, TEXT_WITH_CONTENT,
+        "An order for an existing customer. Unknown fields are ignored; null clears an optional field.",
     )
     return {
         "WebhookOrderByAddress": by_address,

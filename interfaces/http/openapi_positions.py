@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from interfaces.http.positions import AFTER_PARAMETER, MIN_POSITION_HEADER, POSITION_FIELD, POSITION_HEADER
+from interfaces.http.positions import (
+    AFTER_PARAMETER,
+    MIN_POSITION_HEADER,
+    POSITION_FIELD,
+    POSITION_HEADER,
+)
 
 TENANT = "/api/tenants/{tenantId}"
 WRITE_METHODS = ("post", "patch", "put", "delete")

@@ -8,12 +8,18 @@ accepted. The URL is taken as sent (not trimmed): the pattern has no spaces.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from application.order_payload import NoNul
-from domain.pull_endpoint import MAX_INTERVAL_MINUTES, MAX_URL_LENGTH, MIN_INTERVAL_MINUTES, URL_PATTERN
+from domain.pull_endpoint import (
+    MAX_INTERVAL_MINUTES,
+    MAX_URL_LENGTH,
+    MIN_INTERVAL_MINUTES,
+    URL_PATTERN,
+)
 from interfaces.http.schema_rules import SchemaPattern
 from interfaces.http.schemas import StrictBody, integral_float_as_int
 
@@ -54,7 +60,7 @@ IntervalMinutes = Annotated[
 class AddPullEndpoint(StrictBody):
     url: PullUrl
     method: PullMethod
-    intervalMinutes: Optional[IntervalMinutes] = None
+    intervalMinutes: IntervalMinutes | None = None
 
 
 class ChangePullEndpoint(StrictBody):
@@ -64,10 +70,11 @@ class ChangePullEndpoint(StrictBody):
         strict=True, extra="forbid", frozen=True, json_schema_extra=lambda schema: _only_given(schema)
     )
 
-    # url and method may be left out, but not null: the defaults only mean "not given".
-    url: PullUrl = None
-    method: PullMethod = None
-    intervalMinutes: Optional[IntervalMinutes] = None
+    # url and method may be left out, but not null: the defaults only mean "not given"
+    # (the validator below refuses a null; the schema shows no null either).
+    url: PullUrl | SkipJsonSchema[None] = None
+    method: PullMethod | SkipJsonSchema[None] = None
+    intervalMinutes: IntervalMinutes | None = None
 
     @model_validator(mode="after")
     def _says_what_changes(self) -> ChangePullEndpoint:

@@ -12,7 +12,8 @@ stay open: a route may add fields it documents (``ErrorBody``).
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from types import GenericAlias
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
@@ -51,8 +52,8 @@ class ValidationProblem(Shape):
     """One problem of one webhook item."""
 
     index: int
-    externalOrderId: Optional[str] = None
-    field: Optional[str] = None
+    externalOrderId: str | None = None
+    field: str | None = None
     message: str
 
 
@@ -62,10 +63,10 @@ class WebhookValidationError(Shape):
     or ``Customer not found``."""
 
     error: Literal["Invalid JSON", "Invalid payload shape", "Validation failed", "Customer not found"]
-    details: Optional[list[ValidationProblem] | str] = Field(
+    details: list[ValidationProblem] | str | None = Field(
         default=None, description="the first 1,000 problems, in item order"
     )
-    omitted: Optional[int] = Field(default=None, description="how many more problems there were (only when over 1,000)")
+    omitted: int | None = Field(default=None, description="how many more problems there were (only when over 1,000)")
 
 
 class PlannedDateErrors(Shape):
@@ -77,7 +78,7 @@ class InvalidPlannedDate(Shape):
 
     error: Literal["Invalid plannedDate"]
     fieldErrors: PlannedDateErrors
-    omitted: Optional[int] = Field(default=None, description="how many more bad items there were (only when over 1,000)")
+    omitted: int | None = Field(default=None, description="how many more bad items there were (only when over 1,000)")
 
 
 class PayloadTooLarge(Shape):
@@ -85,8 +86,8 @@ class PayloadTooLarge(Shape):
 
     error: Literal["Payload too large"]
     details: str
-    maxBytes: Optional[int] = None
-    maxItems: Optional[int] = None
+    maxBytes: int | None = None
+    maxItems: int | None = None
 
 
 class TooManyRequests(Shape):
@@ -115,7 +116,7 @@ class IgnoredField(Shape):
     unknown fields), and reported so a misspelt name is noticed."""
 
     index: int
-    externalOrderId: Optional[str]
+    externalOrderId: str | None
     field: str
     message: str
 
@@ -126,7 +127,7 @@ class WebhookAccepted(Shape):
     accepted: Literal[True]
     processed: int = Field(ge=0)
     orders: list[OrderOutcome]
-    warnings: Optional[list[IgnoredField]] = Field(
+    warnings: list[IgnoredField] | None = Field(
         default=None, description="the fields that were ignored; present only when there are any"
     )
 
@@ -142,11 +143,11 @@ class RejectedItem(Shape):
     """One item a partial acceptance refused, with what it would have got alone."""
 
     index: int = Field(ge=0, description="the item's index in the request")
-    externalOrderId: Optional[str] = None
+    externalOrderId: str | None = None
     status: Literal[400, 422] = Field(description="400 (validation, shape, unknown customer) or 422 (plannedDate)")
     error: Literal["Invalid payload shape", "Validation failed", "Customer not found", "Invalid plannedDate"]
     details: Any = None
-    fieldErrors: Optional[PlannedDateErrors] = None
+    fieldErrors: PlannedDateErrors | None = None
 
 
 class PartialAcceptance(Shape):
@@ -158,21 +159,21 @@ class PartialAcceptance(Shape):
     rejected: int = Field(ge=0, description="items refused")
     orders: list[PartialOrderOutcome]
     rejectedItems: list[RejectedItem]
-    error: Optional[str] = Field(default=None, description='"Every order was rejected" when nothing was stored')
-    warnings: Optional[list[IgnoredField]] = Field(
+    error: str | None = Field(default=None, description='"Every order was rejected" when nothing was stored')
+    warnings: list[IgnoredField] | None = Field(
         default=None, description="the fields the stored orders had ignored; present only when there are any"
     )
 
 
-class WebhookResult(RootModel[Union[WebhookAccepted, PartialAcceptance]]):
+class WebhookResult(RootModel[WebhookAccepted | PartialAcceptance]):
     """200 of the webhook: the documented body, or with ``?atomic=false`` a partial acceptance."""
 
 
-class WebhookBadRequest(RootModel[Union[WebhookValidationError, PartialAcceptance, ErrorBody]]):
+class WebhookBadRequest(RootModel[WebhookValidationError | PartialAcceptance | ErrorBody]):
     """400 of the webhook: the documented errors, a partial batch with nothing valid, or a bad ``atomic``."""
 
 
-class WebhookUnprocessable(RootModel[Union[InvalidPlannedDate, PartialAcceptance, ErrorBody]]):
+class WebhookUnprocessable(RootModel[InvalidPlannedDate | PartialAcceptance | ErrorBody]):
     """422 of the webhook: an invalid plannedDate, a partial batch whose every item had one, or a reused Idempotency-Key."""
 
 
@@ -189,7 +190,7 @@ class WebhookConnected(Shape):
 class NewSecret(Shape):
     secret: str = Field(description="the new secret; shown once; the old one stopped working")
     eventPosition: int = EventPosition
-    previousSecretExpiresAt: Optional[str] = Field(
+    previousSecretExpiresAt: str | None = Field(
         default=None,
         description="only with previousValidForSeconds > 0: until when the old secret keeps working",
     )
@@ -203,7 +204,7 @@ class WebhookActiveState(Shape):
 
 class RefusedCount(Shape):
     count: int = Field(ge=0)
-    lastAt: Optional[str] = Field(description="when the last one was refused (null: never)")
+    lastAt: str | None = Field(description="when the last one was refused (null: never)")
 
 
 class RefusedRequests(Shape):
@@ -217,11 +218,11 @@ class WebhookStatus(Shape):
     webhookUrl: str
     active: bool
     connectedAt: str = Timestamp
-    lastReceivedAt: Optional[str] = Field(description="when the last accepted batch arrived (null: never)")
-    refusedRequests: Optional[RefusedRequests] = Field(
+    lastReceivedAt: str | None = Field(description="when the last accepted batch arrived (null: never)")
+    refusedRequests: RefusedRequests | None = Field(
         default=None, description="401s by reason (a wrong or old secret; the webhook deactivated)"
     )
-    previousSecretExpiresAt: Optional[str] = Field(
+    previousSecretExpiresAt: str | None = Field(
         default=None, description="during a secret rotation: until when the previous secret works (else null)"
     )
 
@@ -231,19 +232,19 @@ class PullEndpointStatus(Shape):
     url: str
     method: Literal["GET", "POST"]
     createdAt: str = Timestamp
-    intervalMinutes: Optional[int] = Field(default=None, description="null: pulled only on Sync now")
-    lastSyncAt: Optional[str] = Field(default=None, description="when the last attempt finished (null: never)")
-    lastSyncStatus: Optional[Literal["ok", "failed"]] = None
+    intervalMinutes: int | None = Field(default=None, description="null: pulled only on Sync now")
+    lastSyncAt: str | None = Field(default=None, description="when the last attempt finished (null: never)")
+    lastSyncStatus: Literal["ok", "failed"] | None = None
     lastError: Any = Field(default=None, description="why the last attempt failed (null after a success)")
-    lastProcessed: Optional[int] = Field(default=None, description="orders in the last successful pull")
-    nextSyncAt: Optional[str] = Field(default=None, description="when the schedule pulls next (null: no schedule)")
+    lastProcessed: int | None = Field(default=None, description="orders in the last successful pull")
+    nextSyncAt: str | None = Field(default=None, description="when the schedule pulls next (null: no schedule)")
 
 
 class PullEndpointAdded(Shape):
     id: str
     url: str
     method: Literal["GET", "POST"]
-    intervalMinutes: Optional[int]
+    intervalMinutes: int | None
     secret: str = Field(description="the Bearer secret the WMS will receive; shown once")
     eventPosition: int = EventPosition
     warnings: list[str] = Field(
@@ -255,8 +256,8 @@ class PullEndpointChanged(Shape):
     id: str
     url: str
     method: Literal["GET", "POST"]
-    intervalMinutes: Optional[int]
-    nextSyncAt: Optional[str]
+    intervalMinutes: int | None
+    nextSyncAt: str | None
     eventPosition: int = EventPosition
 
 
@@ -265,7 +266,7 @@ class PullEndpointList(Shape):
 
 
 class IntegrationStatus(Shape):
-    webhook: Optional[WebhookStatus] = Field(description="null until the WMS webhook is connected")
+    webhook: WebhookStatus | None = Field(description="null until the WMS webhook is connected")
     pullEndpoints: list[PullEndpointStatus]
 
 
@@ -277,24 +278,24 @@ class DeliveryEntry(Shape):
     receivedAt: str = Timestamp
     status: int = Field(description="the HTTP status the batch got")
     processed: int = Field(ge=0)
-    error: Optional[dict[str, Any]] = Field(description="the error body a rejected batch got (null when accepted)")
-    deliveryId: Optional[str] = None
-    endpointId: Optional[str] = None
-    warnings: Optional[list[IgnoredField]] = Field(
+    error: dict[str, Any] | None = Field(description="the error body a rejected batch got (null when accepted)")
+    deliveryId: str | None = None
+    endpointId: str | None = None
+    warnings: list[IgnoredField] | None = Field(
         default=None, description="the fields an accepted batch had ignored; present only when there were any"
     )
-    rejected: Optional[int] = Field(default=None, description="partial acceptance only: items refused")
-    rejectedItems: Optional[list[dict[str, Any]]] = Field(
+    rejected: int | None = Field(default=None, description="partial acceptance only: items refused")
+    rejectedItems: list[dict[str, Any]] | None = Field(
         default=None, description="partial acceptance only: the refused items (at most 100), as the caller got them"
     )
-    secretUsed: Optional[Literal["current", "previous"]] = Field(
+    secretUsed: Literal["current", "previous"] | None = Field(
         default=None, description="webhook deliveries: which secret opened it (previous: during a rotation)"
     )
 
 
 class DeliveryLogPage(Shape):
     deliveries: list[DeliveryEntry] = Field(description="newest first")
-    nextCursor: Optional[str] = Field(description="pass as ?cursor= for the next page; null on the last page")
+    nextCursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
 
 
 # ---------------------------------------------------------------- API keys
@@ -304,17 +305,17 @@ class ApiKeyIssued(Shape):
     id: str
     apiKey: str = Field(description="the Bearer key; shown once")
     role: Literal["admin", "planner", "auditor"]
-    name: Optional[str] = None
+    name: str | None = None
     eventPosition: int = EventPosition
 
 
 class ApiKeyInfo(Shape):
     id: str
-    name: Optional[str] = Field(default=None, description="null for a key issued without a name")
+    name: str | None = Field(default=None, description="null for a key issued without a name")
     role: Literal["admin", "planner", "auditor"]
     createdAt: str = Timestamp
     revoked: bool
-    lastUsedAt: Optional[str] = Field(
+    lastUsedAt: str | None = Field(
         default=None, description="ISO 8601 UTC, exact to a minute; null: never used"
     )
 
@@ -329,8 +330,8 @@ class ApiKeyList(Shape):
 class CustomerBody(Shape):
     customerId: str
     name: str
-    contact: Optional[str]
-    address: Optional[str]
+    contact: str | None
+    address: str | None
     createdAt: str = Timestamp
 
 
@@ -340,17 +341,17 @@ class CustomerCreated(CustomerBody):
 
 class CustomersPage(Shape):
     customers: list[CustomerBody]
-    nextCursor: Optional[str]
+    nextCursor: str | None
 
 
 class Location(Shape):
-    lat: Optional[float]
-    lon: Optional[float]
-    precision: Optional[str]
+    lat: float | None
+    lon: float | None
+    precision: str | None
     status: str = Field(
         description="pending, ok, failed or disabled (geocoding), or provided (the WMS sent latitude and longitude)"
     )
-    reason: Optional[str] = Field(
+    reason: str | None = Field(
         default=None,
         description='why geocoding failed (status failed), e.g. "no postcode found", '
         '"postcode not in the offline data (Great Britain only)", "remote service error"',
@@ -358,7 +359,10 @@ class Location(Shape):
 
 
 def _shown_type(field: OrderField) -> Any:
-    return Optional[list[field.kind]] if field.many else Optional[field.kind]  # type: ignore[valid-type]  # a type built at run time from the field table
+    # The kind is a value read from the field table, so the type is put together
+    # at run time (``list[field.kind]`` would be read as a type expression).
+    kind: Any = GenericAlias(list, (field.kind,)) if field.many else field.kind
+    return kind | None
 
 
 #: What an order field's type alone doesn't say about how it is shown.
@@ -366,27 +370,32 @@ _SHOWN_AS = {"planned_date": "YYYY-MM-DD"}
 
 #: An order as shown: its fields (``domain.order.FIELDS``, the coordinates
 #: being its ``location``), its customer's name, location and versions.
-OrderBody = create_model(
-    "OrderBody",
-    __base__=Shape,
-    orderId=(str, ...),
-    externalOrderId=(str, ...),
+_ORDER_BODY_FIELDS: dict[str, Any] = {
+    "orderId": (str, ...),
+    "externalOrderId": (str, ...),
     **{
         f.wire: (_shown_type(f), Field(description=_SHOWN_AS[f.name]) if f.name in _SHOWN_AS else ...)
         for f in FIELDS
         if f.name not in COORDINATES
     },
-    customerName=(Optional[str], ...),
-    location=(Optional[Location], Field(description="null in an order shown as of a past version")),
-    createdAt=(str, Timestamp),
-    updatedAt=(str, Timestamp),
-    version=(int, Field(ge=1)),
-)
+    "customerName": (str | None, ...),
+    "location": (Location | None, Field(description="null in an order shown as of a past version")),
+    "createdAt": (str, Timestamp),
+    "updatedAt": (str, Timestamp),
+    "version": (int, Field(ge=1)),
+}
+
+if TYPE_CHECKING:
+    # The fields come from the field table at run time; a type checker sees
+    # the base, which is all the modules that name OrderBody rely on.
+    class OrderBody(Shape): ...
+else:
+    OrderBody = create_model("OrderBody", __base__=Shape, **_ORDER_BODY_FIELDS)
 
 
 class OrdersPage(Shape):
     orders: list[OrderBody]
-    nextCursor: Optional[str]
+    nextCursor: str | None
 
 
 class PlannedDate(Shape):
@@ -433,9 +442,9 @@ class EventSource(Shape):
     """Where a change came from."""
 
     channel: Literal["webhook", "pull", "api"]
-    deliveryId: Optional[str] = Field(default=None, description="the delivery (batch) that made the change")
-    requestId: Optional[str] = Field(default=None, description="the X-Request-Id of that request")
-    apiKeyId: Optional[str] = Field(default=None, description="the API key of the person who acted (channel api)")
+    deliveryId: str | None = Field(default=None, description="the delivery (batch) that made the change")
+    requestId: str | None = Field(default=None, description="the X-Request-Id of that request")
+    apiKeyId: str | None = Field(default=None, description="the API key of the person who acted (channel api)")
 
 
 class HistoryEvent(Shape):
@@ -461,4 +470,4 @@ class Health(Shape):
 class Readiness(Shape):
     status: Literal["ready", "unavailable"]
     database: Literal["ok", "unreachable"]
-    reason: Optional[str] = None
+    reason: str | None = None

@@ -4,11 +4,16 @@
 Adding a route: append a ``Route`` to ``ROUTES`` (fields in ``openapi.Route``):
 ``Route(METHOD, path, handler, "operationName", summary=…, tag=…, roles=…,
 request=<pydantic model>, query=(Query(…),), replies=tenant_api({200: Reply(…)}),
-links={…})``. ``add_routes`` registers each with aiohttp; ``openapi.py`` builds
+links={…})``, or the same through its tag's row maker (``_orders(…)``, ``_pull(…)``, …),
+which fills in the tag and what the tag's routes share. ``add_routes`` registers each with aiohttp; ``openapi.py`` builds
 the document from the same rows. Give new bodies an example in ``examples.py``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from aiohttp import web
 
@@ -41,23 +46,50 @@ from interfaces.http.openapi import (
 from interfaces.http.paging import MAX_LIMIT
 from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
 from interfaces.http.schema_rules import CALENDAR_DATE
-from interfaces.http.schemas import CreateCustomer, IssueApiKey, RotateWebhookSecret, SetWebhookActive
+from interfaces.http.schemas import (
+    CreateCustomer,
+    IssueApiKey,
+    RotateWebhookSecret,
+    SetWebhookActive,
+)
 
 TENANT = "/api/tenants/{tenantId}"
 PULL = f"{TENANT}/integrations/wms/pull-endpoints"
 SAME_TENANT = {"tenantId": "$request.path.tenantId"}
 
 
-def _order_links(orders: str) -> dict[str, Link]:
-    """Links from a body holding ``orders: [{orderId, externalOrderId}]`` (the
-    webhook's success body) to the reads of each order; a link names one
+def _rows(tag: str, **shared: Any) -> Callable[..., Route]:
+    """Rows of one tag, with what its routes share (a row may still say otherwise)."""
+    return partial(Route, tag=tag, **shared)
+
+
+ADMIN = ("admin",)
+_integrations = _rows("integrations", roles=ADMIN)
+_pull = _rows("pull from WMS", roles=ADMIN)
+_api_keys = _rows("api keys", roles=ADMIN)
+_customers = _rows("customers", roles=("admin", "planner"))
+_orders = _rows("orders", roles=ALL_ROLES)
+_tenants = _rows("tenants", roles=ALL_ROLES)
+_operations = _rows("operations", security=None)
+
+
+def _order_reads(orders: str, order: str, history: str) -> dict[str, Link]:
+    """Links from a body holding ``orders: [{orderId, …}]`` to the order and its
+    audit trail (``order`` and ``history`` say which ones); a link names one
     element, the first, as OpenAPI runtime expressions can't range over arrays."""
+    order_id = {**SAME_TENANT, "orderId": f"$response.body#/{orders}/0/orderId"}
     return {
-        "order": Link("getOrder", {**SAME_TENANT, "orderId": f"$response.body#/{orders}/0/orderId"},
-                      "the order each orderId names (here the first)"),
-        "orderHistory": Link("getOrderHistory",
-                             {**SAME_TENANT, "orderId": f"$response.body#/{orders}/0/orderId"},
-                             "the audit trail of each order (here the first)"),
+        "order": Link("getOrder", order_id, order),
+        "orderHistory": Link("getOrderHistory", order_id, history),
+    }
+
+
+def _order_links(orders: str) -> dict[str, Link]:
+    """Links from the webhook's success body to the reads of each order it names."""
+    return {
+        **_order_reads(
+            orders, "the order each orderId names (here the first)", "the audit trail of each order (here the first)"
+        ),
         "orderByExternalId": Link(
             "getOrderByExternalId",
             {**SAME_TENANT, "externalOrderId": f"$response.body#/{orders}/0/externalOrderId"},
@@ -120,19 +152,15 @@ ROUTES: tuple[Route, ...] = (
         },
         links=_order_links("orders"),
     ),
-    Route(
+    _integrations(
         "GET", f"{TENANT}/integrations", integrations.integration_status, "getIntegrationStatus",
         summary="Integration status (Settings -> Integrations)",
-        tag="integrations",
-        roles=("admin",),
         # 400: a Host that is not a host, when WMS_INTAKE_PUBLIC_URL is unset (the webhook URL).
         replies=tenant_api({200: Reply("the webhook and pull endpoints", rs.IntegrationStatus)}, bad_request=True),
     ),
-    Route(
+    _integrations(
         "POST", f"{TENANT}/integrations/wms/webhook", integrations.connect_webhook, "connectWebhook",
         summary="Connect WMS: create the webhook (its secret is shown once)",
-        tag="integrations",
-        roles=("admin",),
         replies=tenant_api(
             {201: Reply("connected", rs.WebhookConnected),
              409: Reply("the WMS webhook is already connected",
@@ -146,20 +174,16 @@ ROUTES: tuple[Route, ...] = (
             "regenerateSecret": Link("regenerateWebhookSecret", SAME_TENANT),
         },
     ),
-    Route(
+    _integrations(
         "PATCH", f"{TENANT}/integrations/wms/webhook", integrations.set_webhook_active, "setWebhookActive",
         summary="Deactivate or reactivate the webhook",
-        tag="integrations",
-        roles=("admin",),
         request=SetWebhookActive,
         replies=tenant_api({200: Reply("the webhook's state", rs.WebhookActiveState)}, bad_request=True),
     ),
-    Route(
+    _integrations(
         "POST", f"{TENANT}/integrations/wms/webhook/secret", integrations.regenerate_webhook_secret,
         "regenerateWebhookSecret",
         summary="Regenerate the webhook secret (the old one stops working at once)",
-        tag="integrations",
-        roles=("admin",),
         description=(
             "Without a body (or with previousValidForSeconds 0) the old secret stops working at once. "
             "With previousValidForSeconds N (at most 604800, seven days) the old secret keeps working "
@@ -174,27 +198,21 @@ ROUTES: tuple[Route, ...] = (
                "endPreviousSecret": Link("endPreviousWebhookSecret", SAME_TENANT,
                                          "end the previous secret's window early")},
     ),
-    Route(
+    _integrations(
         "DELETE", f"{TENANT}/integrations/wms/webhook/previous-secret", integrations.end_previous_webhook_secret,
         "endPreviousWebhookSecret",
         summary="End a secret rotation's window early: the previous secret stops working now",
-        tag="integrations",
-        roles=("admin",),
         replies=tenant_api({204: Reply("only the current secret works (also when there was no window)", None)}),
     ),
-    Route(
+    _integrations(
         "GET", f"{TENANT}/integrations/wms/deliveries", integrations.list_deliveries, "listDeliveries",
         summary="The delivery log: accepted and rejected batches, newest first",
-        tag="integrations",
-        roles=("admin",),
         query=page_query(50),
         replies=tenant_api({200: Reply("a page of deliveries", rs.DeliveryLogPage)}, bad_request=True),
     ),
-    Route(
+    _pull(
         "POST", PULL, pull_endpoints.add_endpoint, "addPullEndpoint",
         summary="Pull from WMS: add a pull endpoint (its secret is shown once)",
-        tag="pull from WMS",
-        roles=("admin",),
         description=(
             "The service will call the URL with Authorization: Bearer <secret> and the given method; "
             "the WMS answers with the webhook's payload. With intervalMinutes it is also pulled on a "
@@ -204,41 +222,31 @@ ROUTES: tuple[Route, ...] = (
         replies=tenant_api({201: Reply("added", rs.PullEndpointAdded)}, bad_request=True),
         links=_endpoint_links(),
     ),
-    Route(
+    _pull(
         "GET", PULL, pull_endpoints.list_endpoints, "listPullEndpoints",
         summary="List pull endpoints with their sync status (no secrets)",
-        tag="pull from WMS",
-        roles=("admin",),
         replies=tenant_api({200: Reply("every pull endpoint", rs.PullEndpointList)}),
     ),
-    Route(
+    _pull(
         "PATCH", f"{PULL}/{{endpointId}}", pull_endpoints.change_endpoint, "changePullEndpoint",
         summary="Change a pull endpoint's URL, method or schedule",
-        tag="pull from WMS",
-        roles=("admin",),
         description="Only the fields given change (at least one); intervalMinutes: null stops the schedule.",
         request=ChangePullEndpoint,
         replies=tenant_api({200: Reply("the endpoint as changed", rs.PullEndpointChanged)}, bad_request=True),
     ),
-    Route(
+    _pull(
         "DELETE", f"{PULL}/{{endpointId}}", pull_endpoints.remove_endpoint, "removePullEndpoint",
         summary="Remove a pull endpoint (it is never pulled again)",
-        tag="pull from WMS",
-        roles=("admin",),
         replies=tenant_api({204: Reply("removed", None)}),
     ),
-    Route(
+    _pull(
         "POST", f"{PULL}/{{endpointId}}/secret", pull_endpoints.regenerate_secret, "regeneratePullEndpointSecret",
         summary="Regenerate a pull endpoint's secret (the WMS must be given the new one)",
-        tag="pull from WMS",
-        roles=("admin",),
         replies=tenant_api({200: Reply("the new secret, shown once", rs.NewSecret)}),
     ),
-    Route(
+    _pull(
         "POST", f"{PULL}/{{endpointId}}/sync", pull_endpoints.sync_now, "syncPullEndpoint",
         summary="Sync now: pull the WMS once and ingest what it returns",
-        tag="pull from WMS",
-        roles=("admin",),
         description=(
             "The pulled data goes through the webhook's checks and batch: 200 is the webhook's success "
             "body. 502 when the WMS could not be reached, timed out, answered non-2xx, sent too much, "
@@ -261,34 +269,26 @@ ROUTES: tuple[Route, ...] = (
         ),
         links=_order_links("orders"),
     ),
-    Route(
+    _api_keys(
         "POST", f"{TENANT}/api-keys", api_keys.issue_api_key, "issueApiKey",
         summary="Issue an API key (shown once)",
-        tag="api keys",
-        roles=("admin",),
         request=IssueApiKey,
         replies=tenant_api({201: Reply("the new key", rs.ApiKeyIssued)}, bad_request=True),
         links={"revoke": Link("revokeApiKey", {**SAME_TENANT, "keyId": "$response.body#/id"})},
     ),
-    Route(
+    _api_keys(
         "GET", f"{TENANT}/api-keys", api_keys.list_api_keys, "listApiKeys",
         summary="List API keys (no secrets)",
-        tag="api keys",
-        roles=("admin",),
         replies=tenant_api({200: Reply("every key issued", rs.ApiKeyList)}),
     ),
-    Route(
+    _api_keys(
         "DELETE", f"{TENANT}/api-keys/{{keyId}}", api_keys.revoke_api_key, "revokeApiKey",
         summary="Revoke an API key (it stops working at once)",
-        tag="api keys",
-        roles=("admin",),
         replies=tenant_api({204: Reply("revoked", None)}),
     ),
-    Route(
+    _customers(
         "POST", f"{TENANT}/customers", orders.create_customer, "createCustomer",
         summary="Create a customer",
-        tag="customers",
-        roles=("admin", "planner"),
         request=CreateCustomer,
         replies=tenant_api(
             {201: Reply("created", rs.CustomerCreated),
@@ -297,29 +297,23 @@ ROUTES: tuple[Route, ...] = (
         ),
         links={"customer": Link("getCustomer", {**SAME_TENANT, "customerId": "$response.body#/customerId"})},
     ),
-    Route(
+    _customers(
         "GET", f"{TENANT}/customers", orders.list_customers, "listCustomers",
         summary="Customers, by name (find a customerId for the webhook's payload)",
-        tag="customers",
-        roles=("admin", "planner"),
         query=(
             Query("q", {"type": "string"}, "only customers whose name or address contains this (any case)"),
             *page_query(100),
         ),
         replies=tenant_api({200: Reply("a page of customers, by name", rs.CustomersPage)}, bad_request=True),
     ),
-    Route(
+    _customers(
         "GET", f"{TENANT}/customers/{{customerId}}", orders.get_customer, "getCustomer",
         summary="One customer",
-        tag="customers",
-        roles=("admin", "planner"),
         replies=tenant_api({200: Reply("the customer", rs.CustomerBody)}),
     ),
-    Route(
+    _orders(
         "GET", f"{TENANT}/orders", orders.list_orders, "listOrders",
         summary="Orders for planning (all, or those of one plannedDate)",
-        tag="orders",
-        roles=ALL_ROLES,
         query=(
             Query("plannedDate",
                   {"anyOf": [{"type": "string", "format": "date", "pattern": CALENDAR_DATE}, {"const": "none"}]},
@@ -330,19 +324,14 @@ ROUTES: tuple[Route, ...] = (
         ),
         replies=tenant_api({200: Reply("a page of orders, by externalOrderId", rs.OrdersPage)},
                            bad_request=True),
-        links={
-            "order": Link("getOrder", {**SAME_TENANT, "orderId": "$response.body#/orders/0/orderId"},
-                          "each order of the page (here the first)"),
-            "orderHistory": Link("getOrderHistory",
-                                 {**SAME_TENANT, "orderId": "$response.body#/orders/0/orderId"},
-                                 "the audit trail of each order of the page (here the first)"),
-        },
+        links=_order_reads(
+            "orders", "each order of the page (here the first)",
+            "the audit trail of each order of the page (here the first)",
+        ),
     ),
-    Route(
+    _orders(
         "GET", f"{TENANT}/orders/changes", order_changes.order_changes, "listOrderChanges",
         summary="The change feed: the tenant's order changes in commit order, with long polling",
-        tag="orders",
-        roles=ALL_ROLES,
         description=(
             "Every change of every order of the tenant exactly once, oldest first, read from the event "
             "store (not from a read model): each with its position, the order's id, external id and new "
@@ -361,27 +350,20 @@ ROUTES: tuple[Route, ...] = (
         ),
         replies=tenant_api({200: Reply("changes after the cursor (maybe none)", rs.OrderChangesPage)},
                            bad_request=True),
-        links={
-            "order": Link("getOrder", {**SAME_TENANT, "orderId": "$response.body#/changes/0/orderId"},
-                          "the order each change names (here the first)"),
-            "orderHistory": Link("getOrderHistory",
-                                 {**SAME_TENANT, "orderId": "$response.body#/changes/0/orderId"},
-                                 "the audit trail of each order changed (here the first)"),
-        },
+        links=_order_reads(
+            "changes", "the order each change names (here the first)",
+            "the audit trail of each order changed (here the first)",
+        ),
     ),
-    Route(
+    _orders(
         "GET", f"{TENANT}/orders/by-external-id/{{externalOrderId}}", orders.get_order_by_external_id,
         "getOrderByExternalId",
         summary="One order, by the WMS's order reference",
-        tag="orders",
-        roles=ALL_ROLES,
         replies=tenant_api({200: Reply("the order", rs.OrderBody)}),
     ),
-    Route(
+    _orders(
         "GET", f"{TENANT}/orders/{{orderId}}", orders.get_order, "getOrder",
         summary="One order, now or as it was at a version or a moment",
-        tag="orders",
-        roles=ALL_ROLES,
         description=(
             "asOfVersion and asOf are mutually exclusive (a rule across two parameters, which the "
             "schema can't state): give one, or neither for the order as it is now. Both get 400 "
@@ -399,25 +381,20 @@ ROUTES: tuple[Route, ...] = (
             "customer": Link("getCustomer", {**SAME_TENANT, "customerId": "$response.body#/customerId"}),
         },
     ),
-    Route(
+    _orders(
         "GET", f"{TENANT}/orders/{{orderId}}/history", orders.order_history, "getOrderHistory",
         summary="An order's audit trail: every event, oldest first, with its source",
-        tag="orders",
         roles=("admin", "auditor"),
         replies=tenant_api({200: Reply("the history", rs.OrderHistory)}),
     ),
-    Route(
+    _tenants(
         "GET", TENANT, tenants.get_tenant, "getTenant",
         summary="The caller's tenant: its id and name",
-        tag="tenants",
-        roles=ALL_ROLES,
         replies=tenant_api({200: Reply("the tenant", rs.TenantSummary)}),
     ),
-    Route(
+    _orders(
         "GET", f"{TENANT}/planned-dates", orders.planned_dates, "listPlannedDates",
         summary="The dates that have orders, earliest first, with how many each (and how many have none)",
-        tag="orders",
-        roles=ALL_ROLES,
         query=(
             Query("since", {"type": "string", "format": "date", "pattern": CALENDAR_DATE},
                   "only dates from this one on"),
@@ -427,35 +404,27 @@ ROUTES: tuple[Route, ...] = (
         replies=tenant_api({200: Reply("the dates", rs.PlannedDates)}, bad_request=True),
         links={"orders": Link("listOrders", SAME_TENANT, "the orders of each date (pass it as plannedDate)")},
     ),
-    Route(
+    _operations(
         "GET", "/healthz", operations.healthz, "getHealth",
         summary="The process is alive",
-        tag="operations",
-        security=None,
         replies={200: Reply("alive", rs.Health)},
     ),
-    Route(
+    _operations(
         "GET", "/readyz", operations.readyz, "getReadiness",
         summary="The database can be reached",
-        tag="operations",
-        security=None,
         replies={200: Reply("ready", rs.Readiness),
                  503: Reply("not ready", rs.Readiness, headers=("Retry-After",))},
     ),
-    Route(
+    _operations(
         "GET", "/metrics", operations.metrics, "getMetrics",
         summary="Prometheus metrics (text format)",
-        tag="operations",
-        security=None,
         replies={200: Reply("the metrics", {"type": "string"}, media_type="text/plain",
                             example="# TYPE wms_intake_orders_total counter\n"
                                     'wms_intake_orders_total{channel="webhook",outcome="created"} 2.0\n')},
     ),
-    Route(
+    _operations(
         "GET", "/api/openapi.json", openapi_json, "getOpenApiDocument",
         summary="This document",
-        tag="operations",
-        security=None,
         replies={200: Reply("the OpenAPI 3.1 document", {"type": "object"},
                             example={"openapi": "3.1.0", "info": {"title": "wms-intake", "version": "0.1.0"},
                                      "paths": {}})},

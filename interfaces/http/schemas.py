@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from application.errors import InvalidRequestError
+from application.order_payload import NoNul
 from interfaces.http.body import read_capped
 from interfaces.http.keys import CONTAINER
-from application.order_payload import NoNul
 from interfaces.http.schema_rules import ADDRESS, NO_NUL, TEXT_WITH_CONTENT, SchemaPattern
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -37,7 +44,7 @@ class CreateCustomer(StrictBody):
         SchemaPattern(ADDRESS),
         Field(description="the delivery address: more than punctuation and spaces"),
     ]
-    contact: Optional[Annotated[str, StringConstraints(max_length=500), NoNul, SchemaPattern(NO_NUL)]] = None
+    contact: Annotated[str, StringConstraints(max_length=500), NoNul, SchemaPattern(NO_NUL)] | None = None
 
 
 class SetWebhookActive(StrictBody):
@@ -62,7 +69,7 @@ class RotateWebhookSecret(StrictBody):
 class IssueApiKey(StrictBody):
     role: Literal["admin", "planner", "auditor"]
     #: What the key is for, e.g. "Planner tablet" (shown on the API-keys page).
-    name: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]] = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul] | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -14,7 +14,16 @@ import orjson
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
-from tests.browser.test_dashboard import LAPTOP, Screenshots, Watch, bearer, browser, origin_of, shots, sign_in
+from tests.browser.test_dashboard import (
+    LAPTOP,
+    Screenshots,
+    Watch,
+    bearer,
+    browser,
+    origin_of,
+    shots,
+    sign_in,
+)
 from tests.support.http import TenantKeys
 from tests.support.waits import eventually
 

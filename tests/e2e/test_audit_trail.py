@@ -30,10 +30,10 @@ from domain.delivery import Delivery
 from domain.ids import webhook_id
 from infrastructure.settings import Settings
 from interfaces.container import Container
+from interfaces.http.presenters.history import present_history
 from tests.support.http import TenantKeys, Webhook
 from tests.support.settings import POSTGRES_URL
 from tests.support.waits import eventually
-from interfaces.http.presenters.history import present_history
 
 ADDRESS = "10 High Street, London SW1A 1AA"
 
@@ -115,7 +115,7 @@ async def test_an_auditor_finds_what_the_wms_changed_in_which_request_and_how_it
     # The request id finds the batch in the delivery log, and it names the same delivery.
     log = {entry["requestId"]: entry for entry in await delivery_log(client, tenant, 4)}
     assert set(log) == {first, second, unchanged, third}
-    for event, request in zip(events, (first, second, third)):
+    for event, request in zip(events, (first, second, third), strict=True):
         assert log[request]["deliveryId"] == event["source"]["deliveryId"]
         assert (log[request]["status"], log[request]["processed"], log[request]["error"]) == (200, 1, None)
 
@@ -210,7 +210,7 @@ async def test_pulled_changes_name_the_sync_request_and_the_pull_channel(
     assert response.status == 200, await response.text()
     request_id = response.headers["X-Request-Id"]
     order_id = (await response.json())["orders"][0]["orderId"]
-    status, history = await get(client, f"/api/tenants/{tenant.tenant_id}/orders/{order_id}/history", tenant.admin_key)
+    _status, history = await get(client, f"/api/tenants/{tenant.tenant_id}/orders/{order_id}/history", tenant.admin_key)
     [event] = history["events"]
     assert event["source"]["channel"] == "pull" and event["source"]["requestId"] == request_id
     [entry] = await delivery_log(client, tenant, 1)
@@ -250,7 +250,7 @@ async def test_the_delivery_log_shows_accepted_and_rejected_batches_newest_first
 
     entries = await delivery_log(client, tenant, len(sent))
     assert [e["requestId"] for e in entries] == [request for _, _, request in reversed(sent)]
-    for entry, (status, body, _) in zip(entries, reversed(sent)):
+    for entry, (status, body, _) in zip(entries, reversed(sent), strict=True):
         assert entry["channel"] == "webhook" and entry["status"] == status
         assert entry["error"] == (None if status == 200 else body)
         assert entry["processed"] == (1 if status == 200 else 0)
@@ -319,7 +319,7 @@ async def test_payloads_are_kept_only_as_their_size_and_hash(
     assert [status for status, _, _ in results] == [200, 400, 400]
     entries = await delivery_log(client, tenant, 3)
     container.catch_up()
-    for entry, body in zip(reversed(entries), bodies):
+    for entry, body in zip(reversed(entries), bodies, strict=True):
         delivery = container.app.repository.get(UUID(entry["deliveryId"]))
         assert isinstance(delivery, Delivery)
         assert delivery.payload_bytes == len(body)

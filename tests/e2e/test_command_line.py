@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.support.settings import POSTGRES_URL, make_settings, postgres_url
-from tests.support.waits import wait_until
 from interfaces.container import build_container
+from tests.support.settings import POSTGRES_URL, make_settings
+from tests.support.waits import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -207,8 +207,9 @@ def test_an_operator_lists_tenants_issues_lists_and_revokes_keys_and_reads_a_his
         assert principal.role.value == "planner"
         hook_secret = container.app.connect_webhook(container.app.authenticate(tenant, created["adminApiKey"]))
         assert hook_secret
-        from application.commands import ReceiveBatch
         from uuid import UUID, uuid4
+
+        from application.commands import ReceiveBatch
 
         body = b'{"externalOrderId":"ORD-CLI-1","deliveryAddress":"10 High St, London SW1A 1AA"}'
         container.app.receive_batch(

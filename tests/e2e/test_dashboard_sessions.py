@@ -13,7 +13,7 @@ import fnmatch
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -225,7 +225,7 @@ async def test_an_api_client_with_a_bearer_key_is_not_asked_for_csrf(client: Tes
 
 class MovableClock:
     def __init__(self) -> None:
-        self.moment = datetime(2025, 2, 22, 8, 0, tzinfo=timezone.utc)
+        self.moment = datetime(2025, 2, 22, 8, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.moment

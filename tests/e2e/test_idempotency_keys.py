@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
-from infrastructure.settings import Settings
 from tests.support.http import Webhook
 from tests.support.waits import eventually
 
@@ -30,7 +29,7 @@ ORDER = {"externalOrderId": "IDEM-1", "deliveryAddress": "10 High Street, London
 
 class MovableClock:
     def __init__(self) -> None:
-        self.moment = datetime.now(timezone.utc)
+        self.moment = datetime.now(UTC)
 
     def now(self) -> datetime:
         return self.moment

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -102,7 +102,7 @@ async def test_a_key_is_issued_with_a_name_and_listed_with_its_last_use(
     assert used.status == 200
     listed = {k["id"]: k for k in (await (await client.get(base, headers=tenant.auth())).json())["apiKeys"]}
     last_used = datetime.fromisoformat(listed[key["id"]]["lastUsedAt"].replace("Z", "+00:00"))
-    assert abs(datetime.now(timezone.utc) - last_used) < timedelta(minutes=1)
+    assert abs(datetime.now(UTC) - last_used) < timedelta(minutes=1)
 
 
 async def test_a_blank_or_overlong_key_name_is_refused_and_issues_nothing(
@@ -119,7 +119,7 @@ async def test_a_blank_or_overlong_key_name_is_refused_and_issues_nothing(
 
 class SteppingClock:
     def __init__(self) -> None:
-        self.at = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+        self.at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.at

@@ -152,7 +152,7 @@ def _furnish(container: Container, keys: TenantKeys, wms: TestServer, *, connect
         "tenantId": keys.tenant_id,
         "orderId": str(result.orders[0].order_id),
         "externalOrderId": "ROLE-1",
-        "customerId": customer["customerId"],
+        "customerId": customer.customer_id,
         "keyId": app.issue_api_key(admin, "planner").key_id,
         "endpointId": str(container.pull.add_endpoint(admin, url, "GET", None).endpoint_id),
         "spareEndpointId": str(container.pull.add_endpoint(admin, url, "GET", None).endpoint_id),

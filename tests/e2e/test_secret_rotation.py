@@ -9,7 +9,7 @@ secret stops at once, as documented.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ ORDER = b'{"externalOrderId": "ROT-1", "deliveryAddress": "10 High Street, Londo
 
 class MovableClock:
     def __init__(self) -> None:
-        self.moment = datetime.now(timezone.utc)
+        self.moment = datetime.now(UTC)
 
     def now(self) -> datetime:
         return self.moment

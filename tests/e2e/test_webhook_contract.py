@@ -10,7 +10,14 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.support.http import TenantKeys, Webhook, create_customer, later_write, post_orders, webhook_status
+from tests.support.http import (
+    TenantKeys,
+    Webhook,
+    create_customer,
+    later_write,
+    post_orders,
+    webhook_status,
+)
 from tests.support.waits import eventually
 
 # The documentation's examples, verbatim.
@@ -295,7 +302,7 @@ async def test_a_batch_whose_last_item_is_invalid_stores_nothing_and_keeps_last_
     before = await eventually(received)
     batch = [{"externalOrderId": f"N-{i}", "deliveryAddress": f"{i} Long Road"} for i in range(50)]
     batch.append({"externalOrderId": "BAD", "deliveryAddress": "x", "plannedDate": "2025-13-01"})
-    status, body, _ = await post_orders(client, webhook, batch)
+    status, _body, _ = await post_orders(client, webhook, batch)
     assert status == 422
     reached = await later_write(client, webhook.tenant)
     assert [o["externalOrderId"] for o in await orders_for(client, webhook.tenant, reached=reached)] == ["ORD-1"]

@@ -8,20 +8,20 @@ a third application that has never cached anything.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
 import pytest
 
-from infrastructure.event_store.aggregate_cache import AggregateCache
 from application.commands import ReceiveBatch
 from application.errors import ServiceUnavailableError
 from domain.customer import Customer
 from domain.ids import order_id
 from domain.order import Order
 from domain.source import Source
+from infrastructure.event_store.aggregate_cache import AggregateCache
 from interfaces.container import Container, build_container
 from tests.support.settings import make_settings
 
@@ -45,7 +45,7 @@ def send(container: Container, tenant: UUID, *items: dict[str, Any]) -> None:
             body_size=len(body),
             channel="webhook",
             request_id=uuid4().hex,
-            received_at=datetime.now(timezone.utc),
+            received_at=datetime.now(UTC),
             max_items=10_000,
             max_body_bytes=10 * 1024 * 1024,
         )

@@ -26,7 +26,6 @@ from tests.integration.test_pull_scheduler import (
 )
 from tests.support.fake_wms import FakeWms
 
-
 pytestmark = pytest.mark.settings(**PULL_SETTINGS)
 
 

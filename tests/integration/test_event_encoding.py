@@ -9,14 +9,20 @@ way of doing the same thing.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
 import pytest
-from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, StoredEvent, UUIDAsHex
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    StoredEvent,
+    UUIDAsHex,
+)
 
 from infrastructure.event_store.transcoder import OrjsonTranscoder
 from interfaces.container import Container, build_container
@@ -34,10 +40,10 @@ def library_transcoder() -> JSONTranscoder:
 
 
 STATES: list[dict[str, Any]] = [
-    {"timestamp": datetime(2025, 2, 22, 8, 30, tzinfo=timezone.utc), "name": AWKWARD_TEXT, "n": 1.5},
-    {"timestamp": datetime(2025, 2, 22, tzinfo=timezone.utc), "details": {"when": datetime(2024, 1, 1)}},
+    {"timestamp": datetime(2025, 2, 22, 8, 30, tzinfo=UTC), "name": AWKWARD_TEXT, "n": 1.5},
+    {"timestamp": datetime(2025, 2, 22, tzinfo=UTC), "details": {"when": datetime(2024, 1, 1)}},
     {"id": UUID("12345678-1234-5678-1234-567812345678"), "ids": [uuid4(), uuid4()], "price": Decimal("1.10")},
-    {"nested": {"deep": [{"at": datetime(2020, 5, 5, tzinfo=timezone.utc)}, None, True]}, "plain": "x"},
+    {"nested": {"deep": [{"at": datetime(2020, 5, 5, tzinfo=UTC)}, None, True]}, "plain": "x"},
     {"_type_": "not a tag", "other": 1},
     {"tag_in_a_string": '{"_type_": "uuid_hex", "_data_": "00"}', "t": datetime(2021, 1, 1)},
     {},
@@ -105,7 +111,7 @@ def test_writes_grouped_per_table_keep_each_tables_order_and_repeated_keys(conta
     what the writes one by one give, even with a key written twice and
     text that needs quoting in an array literal."""
     view = container.views["orders"]
-    at = datetime(2025, 2, 22, tzinfo=timezone.utc)
+    at = datetime(2025, 2, 22, tzinfo=UTC)
     customer = {"customer_id": "C1", "tenant_id": "T", "name": AWKWARD_TEXT, "contact": None,
                 "address": "1 High St", "address_key": "1 high st", "created_at": at}
     order = {"order_id": "O1", "tenant_id": "T", "external_order_id": 'E "1"', "customer_id": "C1",

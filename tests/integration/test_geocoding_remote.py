@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -38,8 +38,8 @@ from infrastructure.geocoding.remote import (
 from infrastructure.geocoding.worker import GeocodingWorker
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
-from tests.support.settings import make_settings
 from interfaces.http.presenters.orders import present_order
+from tests.support.settings import make_settings
 
 WESTMINSTER = "10 High Street, London SW1A 1AA"
 NO_POSTCODE = "The Old Barn, Nowhere Lane"
@@ -327,7 +327,7 @@ class MovableClock:
         self.ahead = timedelta()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.ahead
+        return datetime.now(UTC) + self.ahead
 
     def advance(self, seconds: float) -> None:
         self.ahead += timedelta(seconds=seconds)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 from uuid import UUID
@@ -24,16 +24,17 @@ from application.commands import IngestOrders, IngestResult, Principal, ReceiveB
 from application.errors import PayloadRejectedError
 from application.intake_app import IntakeApplication
 from application.order_lines import OrderLine
+from application.read_models import OrderFilter
 from application.timestamps import iso
 from domain.ids import order_id
 from interfaces.container import Container
-from tests.support.http import TenantKeys
 from interfaces.http.presenters.customers import present_customer
 from interfaces.http.presenters.deliveries import present_deliveries_page
 from interfaces.http.presenters.integrations import present_integration_status
 from interfaces.http.presenters.orders import present_order
+from tests.support.http import TenantKeys
 
-START = datetime(2025, 2, 20, 8, 0, tzinfo=timezone.utc)
+START = datetime(2025, 2, 20, 8, 0, tzinfo=UTC)
 ADDRESS = "10 High Street, London SW1A 1AA"
 ORDER_CREATED = "wms-intake:OrderCreated"
 ORDER_UPDATED = "wms-intake:OrderUpdated"
@@ -175,7 +176,7 @@ def test_a_customer_id_that_is_not_this_tenants_customer_is_refused_and_stores_n
 ) -> None:
     other = make_tenant("Other Co")
     other_principal = container.app.authenticate(other.tenant_id, other.admin_key)
-    theirs = container.app.create_customer(other_principal, "Their Customer", "5 Elm Road", None)["customerId"]
+    theirs = container.app.create_customer(other_principal, "Their Customer", "5 Elm Road", None).customer_id
     events_before = topic_counts(container.app)
 
     refused = wms.refused(
@@ -199,7 +200,7 @@ def test_a_customer_id_that_is_not_this_tenants_customer_is_refused_and_stores_n
 
 
 def test_an_accepted_batch_moves_last_received_at_to_its_moment(wms: Wms) -> None:
-    moment = datetime(2025, 2, 22, 9, 30, 15, tzinfo=timezone.utc)
+    moment = datetime(2025, 2, 22, 9, 30, 15, tzinfo=UTC)
 
     wms.send({"externalOrderId": "A", "deliveryAddress": ADDRESS}, received_at=moment)
 
@@ -233,7 +234,7 @@ def test_a_2000_order_batch_succeeds_in_one_delivery(wms: Wms) -> None:
         DELIVERY_ACCEPTED: 1,
     }
     wms.container.catch_up()
-    page = wms.container.queries.orders_page(wms.principal, "2025-03-02", 1000, None)
+    page = wms.container.queries.orders_page(wms.principal, OrderFilter("2025-03-02"), 1000, None)
     assert len(page.items) == 500 and page.next_cursor is None
     assert wms.order("BULK-01999")["totalWeight"] == 199.9
     assert wms.last_received_at() is not None
@@ -248,7 +249,7 @@ def test_the_same_batch_twice_gives_the_same_ids_created_false_and_no_new_order_
     customer = container.app.create_customer(wms.principal, "Acme", "2 Dock Road, Hull HU1 1AA", None)
     batch = [
         {"externalOrderId": "A", "deliveryAddress": ADDRESS, "totalWeight": 25.5, "plannedDate": "2025-02-22"},
-        {"externalOrderId": "B", "customerId": customer["customerId"], "specialHandling": ["fragile"]},
+        {"externalOrderId": "B", "customerId": customer.customer_id, "specialHandling": ["fragile"]},
         {"externalOrderId": 1001, "deliveryAddress": ADDRESS, "palletCount": 2},
     ]
     first = wms.send(batch)
@@ -376,10 +377,10 @@ def test_with_both_the_customer_id_decides_and_the_address_stays_on_the_order(
     customer = container.app.create_customer(wms.principal, "Acme", "2 Dock Road, Hull HU1 1AA", None)
     events_before = topic_counts(container.app)
 
-    wms.send({"externalOrderId": "A", "customerId": customer["customerId"], "deliveryAddress": ADDRESS})
+    wms.send({"externalOrderId": "A", "customerId": customer.customer_id, "deliveryAddress": ADDRESS})
 
     order = wms.order("A")
-    assert order["customerId"] == customer["customerId"]
+    assert order["customerId"] == customer.customer_id
     assert order["deliveryAddress"] == ADDRESS
     assert CUSTOMER_CREATED not in new_events(events_before, topic_counts(container.app))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -27,7 +27,7 @@ from interfaces.container import Container, build_container
 from tests.conftest import POSTGRES_URL, make_settings, postgres_url
 
 TENANT = UUID("3f2b6d4e-1c0a-4b7e-9d8c-2a1f0e3d4c5b")
-START = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+START = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 ADDRESS = "1 High Street, London"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,13 +24,13 @@ from application.commands import IngestResult, Principal, ReceiveBatch
 from application.errors import NotFoundError, PayloadRejectedError
 from application.read_models import TrackingConflictError
 from interfaces.container import Container, build_container
+from interfaces.http.presenters.integrations import present_integration_status
+from interfaces.http.presenters.orders import present_order
 from tests.support.http import TenantKeys
 from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 from tests.support.waits import wait_until
-from interfaces.http.presenters.integrations import present_integration_status
-from interfaces.http.presenters.orders import present_order
 
-START = datetime(2025, 2, 20, 8, 0, tzinfo=timezone.utc)
+START = datetime(2025, 2, 20, 8, 0, tzinfo=UTC)
 ADDRESS = "10 High Street, London SW1A 1AA"
 CORE_FOLLOWERS = ("orders", "integrations", "deliveries")
 

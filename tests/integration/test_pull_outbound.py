@@ -52,8 +52,13 @@ class Served:
         return str(self.server.make_url(path))
 
 
+#: The fixtures' types: a WMS serving the given routes, and a pull source.
+Serve = Callable[[dict[str, Handler]], Awaitable[Served]]
+MakeSource = Callable[..., AiohttpPullSource]
+
+
 @pytest.fixture
-async def serve(aiohttp_server: ServerFactory) -> Callable[[dict[str, Handler]], Awaitable[Served]]:
+async def serve(aiohttp_server: ServerFactory) -> Serve:
     async def start(routes: dict[str, Handler]) -> Served:
         recorder = Recorder()
         app = web.Application(middlewares=[recorder.middleware])
@@ -66,7 +71,7 @@ async def serve(aiohttp_server: ServerFactory) -> Callable[[dict[str, Handler]],
 
 
 @pytest.fixture
-async def make_source() -> AsyncIterator[Callable[..., AiohttpPullSource]]:
+async def make_source() -> AsyncIterator[MakeSource]:
     sources: list[AiohttpPullSource] = []
 
     def make(**policy: object) -> AiohttpPullSource:
@@ -93,6 +98,15 @@ async def release() -> AsyncIterator[asyncio.Event]:
     event.set()
 
 
+def redirecting(to: str, status: type[web.HTTPMove] = web.HTTPFound) -> Handler:
+    """A handler that redirects every request to ``to`` with ``status``."""
+
+    async def redirect(_: web.Request) -> web.StreamResponse:
+        raise status(to)
+
+    return redirect
+
+
 async def json_orders(_: web.Request) -> web.StreamResponse:
     return web.json_response({"orders": []})
 
@@ -107,8 +121,8 @@ async def fetch_error(source: AiohttpPullSource, url: str, method: str = "GET") 
 
 
 async def test_get_sends_the_bearer_secret_and_updated_since_as_a_query_parameter(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     wms = await serve({"/orders": json_orders})
 
@@ -126,8 +140,8 @@ async def test_get_sends_the_bearer_secret_and_updated_since_as_a_query_paramete
 
 
 async def test_get_without_updated_since_sends_no_updated_since_parameter(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     wms = await serve({"/orders": json_orders})
 
@@ -137,8 +151,8 @@ async def test_get_without_updated_since_sends_no_updated_since_parameter(
 
 
 async def test_post_sends_updated_since_in_a_json_body(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     wms = await serve({"/orders": json_orders})
 
@@ -153,8 +167,8 @@ async def test_post_sends_updated_since_in_a_json_body(
 
 
 async def test_post_without_updated_since_sends_an_empty_json_object(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     wms = await serve({"/orders": json_orders})
 
@@ -164,8 +178,8 @@ async def test_post_without_updated_since_sends_an_empty_json_object(
 
 
 async def test_a_server_error_becomes_an_http_status_error_quoting_the_body(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     async def broken(_: web.Request) -> web.StreamResponse:
         return web.Response(status=500, text="database is down\n" + "x" * 5000)
@@ -182,8 +196,8 @@ async def test_a_server_error_becomes_an_http_status_error_quoting_the_body(
 
 
 async def test_an_error_body_echoing_the_secret_has_it_redacted(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     async def echo(request: web.Request) -> web.StreamResponse:
         return web.Response(status=401, text=f"bad token: {request.headers['Authorization']}")
@@ -197,8 +211,8 @@ async def test_an_error_body_echoing_the_secret_has_it_redacted(
 
 
 async def test_a_server_slower_than_the_total_timeout_becomes_a_timeout_error(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
     release: asyncio.Event,
 ) -> None:
     async def stall(_: web.Request) -> web.StreamResponse:
@@ -215,8 +229,8 @@ async def test_a_server_slower_than_the_total_timeout_becomes_a_timeout_error(
 
 
 async def test_a_declared_content_length_over_the_limit_is_refused_before_reading_the_body(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
     release: asyncio.Event,
 ) -> None:
     async def announce_big(request: web.Request) -> web.StreamResponse:
@@ -237,8 +251,8 @@ async def test_a_declared_content_length_over_the_limit_is_refused_before_readin
 
 
 async def test_a_chunked_body_over_the_limit_is_refused_while_streaming(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     async def chunked(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
@@ -257,8 +271,8 @@ async def test_a_chunked_body_over_the_limit_is_refused_while_streaming(
 
 
 async def test_a_body_of_exactly_the_limit_is_returned(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     async def full(_: web.Request) -> web.StreamResponse:
         return web.Response(body=b"y" * BODY_LIMIT)
@@ -269,12 +283,10 @@ async def test_a_body_of_exactly_the_limit_is_returned(
 
 
 async def test_a_redirect_to_the_same_origin_is_followed_with_the_secret(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
-    async def moved(_: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound("/v2/orders?page=1")
-
+    moved = redirecting("/v2/orders?page=1")
     wms = await serve({"/orders": moved, "/v2/orders": json_orders})
 
     body = await make_source().fetch(wms.url("/orders"), "GET", SECRET, None)
@@ -286,12 +298,10 @@ async def test_a_redirect_to_the_same_origin_is_followed_with_the_secret(
 
 
 async def test_a_see_other_redirect_turns_a_post_into_a_get(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
-    async def see_other(_: web.Request) -> web.StreamResponse:
-        raise web.HTTPSeeOther("/result")
-
+    see_other = redirecting("/result", web.HTTPSeeOther)
     wms = await serve({"/orders": see_other, "/result": json_orders})
 
     await make_source().fetch(wms.url("/orders"), "POST", SECRET, "2024-05-01T08:00:00Z")
@@ -304,12 +314,10 @@ async def test_a_see_other_redirect_turns_a_post_into_a_get(
 
 
 async def test_a_temporary_redirect_repeats_the_post_with_its_body(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
-    async def temporary(_: web.Request) -> web.StreamResponse:
-        raise web.HTTPTemporaryRedirect("/elsewhere")
-
+    temporary = redirecting("/elsewhere", web.HTTPTemporaryRedirect)
     wms = await serve({"/orders": temporary, "/elsewhere": json_orders})
 
     await make_source().fetch(wms.url("/orders"), "POST", SECRET, "2024-05-01T08:00:00Z")
@@ -321,16 +329,14 @@ async def test_a_temporary_redirect_repeats_the_post_with_its_body(
 
 @pytest.mark.parametrize("other_host", ["localhost", "127.0.0.1"])
 async def test_a_redirect_to_another_origin_is_refused_and_never_reaches_it(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
     other_host: str,
 ) -> None:
     elsewhere = await serve({"/orders": json_orders})
     port = elsewhere.server.port
 
-    async def away(_: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound(f"http://{other_host}:{port}/orders")
-
+    away = redirecting(f"http://{other_host}:{port}/orders")
     wms = await serve({"/orders": away})
 
     error = await fetch_error(make_source(), wms.url("/orders"))
@@ -342,8 +348,8 @@ async def test_a_redirect_to_another_origin_is_refused_and_never_reaches_it(
 
 
 async def test_more_redirects_than_allowed_are_refused(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     async def onwards(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(f"/orders/{int(request.match_info.get('n', '0')) + 1}")
@@ -359,17 +365,11 @@ async def test_more_redirects_than_allowed_are_refused(
 
 @pytest.mark.parametrize("cycle", [["/orders"], ["/orders", "/a", "/b"]])
 async def test_a_redirect_loop_is_named_a_loop(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
     cycle: list[str],
 ) -> None:
-    def to(path: str) -> Handler:
-        async def redirect(_: web.Request) -> web.StreamResponse:
-            raise web.HTTPFound(path)
-
-        return redirect
-
-    wms = await serve({path: to(cycle[(i + 1) % len(cycle)]) for i, path in enumerate(cycle)})
+    wms = await serve({path: redirecting(cycle[(i + 1) % len(cycle)]) for i, path in enumerate(cycle)})
 
     error = await fetch_error(make_source(max_redirects=5), wms.url("/orders"))
 
@@ -390,7 +390,7 @@ async def test_a_redirect_loop_is_named_a_loop(
     ],
 )
 async def test_urls_that_are_not_plain_http_or_https_are_invalid(
-    make_source: Callable[..., AiohttpPullSource], url: str
+    make_source: MakeSource, url: str
 ) -> None:
     error = await fetch_error(make_source(allow_private=False), url)
 
@@ -398,8 +398,8 @@ async def test_urls_that_are_not_plain_http_or_https_are_invalid(
 
 
 async def test_a_loopback_ip_url_is_refused_without_reaching_the_server(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     wms = await serve({"/orders": json_orders})
 
@@ -410,8 +410,8 @@ async def test_a_loopback_ip_url_is_refused_without_reaching_the_server(
 
 
 async def test_a_host_name_resolving_to_loopback_is_refused_without_reaching_the_server(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
 ) -> None:
     wms = await serve({"/orders": json_orders})
     url = f"http://localhost:{wms.server.port}/orders"
@@ -435,7 +435,7 @@ async def test_a_host_name_resolving_to_loopback_is_refused_without_reaching_the
     ],
 )
 async def test_non_public_ip_literals_are_refused(
-    make_source: Callable[..., AiohttpPullSource], host: str
+    make_source: MakeSource, host: str
 ) -> None:
     error = await fetch_error(make_source(allow_private=False), f"http://{host}:9/orders")
 
@@ -444,8 +444,8 @@ async def test_non_public_ip_literals_are_refused(
 
 @pytest.mark.parametrize("host", ["2130706433", "127.1", "0x7f.0.0.1", "017700000001"])
 async def test_legacy_numeric_forms_of_loopback_are_refused(
-    serve: Callable[[dict[str, Handler]], Awaitable[Served]],
-    make_source: Callable[..., AiohttpPullSource],
+    serve: Serve,
+    make_source: MakeSource,
     host: str,
 ) -> None:
     wms = await serve({"/orders": json_orders})

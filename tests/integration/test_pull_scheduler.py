@@ -8,27 +8,27 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import uuid4
 
 import pytest
 
-from application.commands import Principal
 from application.blocking import ExecutorRunner
+from application.commands import Principal
 from application.pull.schedule import Claim, lease_for
 from application.timestamps import iso
 from infrastructure.pull.scheduler import PullScheduler
 from infrastructure.read_models.pull_endpoints_view import SqlPullEndpointsView
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
+from interfaces.http.presenters.pull import present_pull_endpoints
 from tests.support.fake_wms import FakeWms
 from tests.support.settings import POSTGRES_ON, make_settings, postgres_url
 from tests.support.waits import eventually
-from interfaces.http.presenters.pull import present_pull_endpoints
 
 SECRET_KEY = "test-only-pull-secret-key-4f9c2a7e1b3d5f60a8c9e7d1"
-START = datetime(2025, 2, 22, 6, 0, tzinfo=timezone.utc)
+START = datetime(2025, 2, 22, 6, 0, tzinfo=UTC)
 
 
 class ManualClock:
@@ -124,7 +124,7 @@ async def ticks_pass(schedulers: list[PullScheduler], count: int = 3) -> None:
     marks = [s.ticks for s in schedulers]
 
     async def done() -> bool:
-        return all(s.ticks >= mark + count for s, mark in zip(schedulers, marks))
+        return all(s.ticks >= mark + count for s, mark in zip(schedulers, marks, strict=True))
 
     await eventually(done)
 
@@ -141,7 +141,7 @@ async def test_two_workers_on_one_postgresql_run_each_due_sync_exactly_once(
     containers = [build_container(settings, workers=[]) for _ in range(2)]
     schedulers = [scheduler_for(c, clock) for c in containers]
     try:
-        for container, scheduler in zip(containers, schedulers):
+        for container, scheduler in zip(containers, schedulers, strict=True):
             container.start_background()
             scheduler.start()
         principal = admin_of(containers[0])
@@ -164,7 +164,7 @@ async def test_two_workers_on_one_postgresql_run_each_due_sync_exactly_once(
         assert all(e["lastSyncStatus"] == "ok" and e["lastProcessed"] == 1 for e in entries)
         assert {e["nextSyncAt"] for e in entries} == {iso(clock.now() + timedelta(minutes=1))}
     finally:
-        for container, scheduler in zip(containers, schedulers):
+        for container, scheduler in zip(containers, schedulers, strict=True):
             scheduler.stop()
             container.close()
 

@@ -19,13 +19,14 @@ import orjson
 import pytest
 
 from application.commands import Principal, ReceiveBatch
+from application.read_models import OrderFilter
 from infrastructure.read_models.orders_view import SqlOrdersView
 from infrastructure.read_models.upgrade import stored_version
 from infrastructure.settings import Settings
 from interfaces import container as container_module
 from interfaces.container import Container, build_container
-from tests.support.waits import wait_until
 from interfaces.http.presenters.orders import present_order
+from tests.support.waits import wait_until
 
 
 class OrdersViewV2(SqlOrdersView):
@@ -83,7 +84,7 @@ def ingest(container: Container, tenant: Any, first: int, count: int) -> None:
 
 
 def planned(container: Container, admin: Principal) -> list[dict[str, Any]]:
-    return [present_order(o) for o in container.queries.orders_page(admin, "2025-02-22", 1000, None).items]
+    return [present_order(o) for o in container.queries.orders_page(admin, OrderFilter("2025-02-22"), 1000, None).items]
 
 
 def columns(container: Container) -> set[str]:

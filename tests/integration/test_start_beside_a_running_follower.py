@@ -42,7 +42,7 @@ def test_a_process_starts_while_a_follower_holds_its_tracking_row_without_deadlo
         try:
             build_container(settings).close()
             outcome["started"] = True
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             outcome["error"] = error
 
     with psycopg.connect(POSTGRES_URL) as follower, psycopg.connect(POSTGRES_URL, autocommit=True) as admin:

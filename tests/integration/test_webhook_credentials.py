@@ -9,7 +9,8 @@ by another process stops working at once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -39,38 +40,50 @@ def batch(tenant_id: UUID, secret: str, body: bytes = ORDER) -> ReceiveBatch:
         body_size=len(body),
         channel="webhook",
         request_id="req-1",
-        received_at=datetime.now(timezone.utc),
+        received_at=datetime.now(UTC),
         max_items=100,
         max_body_bytes=10_000,
         credential_hash=hash_secret(secret),
     )
 
 
+def connected_here(here: Container) -> tuple[Any, str]:
+    """A tenant with its webhook connected, whose secret ``here`` has checked
+    (so this process remembers it); the tenant as created, and the secret."""
+    created = here.app.create_tenant("Acme")
+    tenant = str(created.tenant_id)
+    secret = here.app.connect_webhook(here.app.authenticate(tenant, created.admin_api_key))
+    assert here.app.authenticate_webhook(tenant, secret) == created.tenant_id
+    return created, secret
+
+
 def notifications(container: Container) -> int:
     return len(container.app.recorder.select_notifications(start=None, limit=100_000))
+
+
+def refused_storing_nothing(here: Container, tenant_id: UUID, secret: str, *bodies: bytes) -> None:
+    """Each batch (one per body) sent with ``secret`` is refused as unauthorised, and nothing is stored."""
+    before = notifications(here)
+    for body in bodies:
+        with pytest.raises(UnauthorizedError):
+            here.app.receive_batch(batch(tenant_id, secret, body))
+    assert notifications(here) == before
 
 
 def test_a_secret_regenerated_by_another_process_stops_working_at_once(
     two_processes: tuple[Container, Container],
 ) -> None:
     here, there = two_processes
-    created = here.app.create_tenant("Acme")
+    created, old_secret = connected_here(here)
     tenant = str(created.tenant_id)
-    old_secret = here.app.connect_webhook(here.app.authenticate(tenant, created.admin_api_key))
-    assert here.app.authenticate_webhook(tenant, old_secret) == created.tenant_id
     here.app.receive_batch(batch(created.tenant_id, old_secret))
 
     new_secret = there.app.regenerate_webhook_secret(there.app.authenticate(tenant, created.admin_api_key))
 
     # This process still remembers the old secret for its pre-check ...
     assert here.app.webhook_tenant_if_known(tenant, old_secret) == created.tenant_id
-    before = notifications(here)
     # ... but neither a valid nor a refused batch gets past the fresh check.
-    with pytest.raises(UnauthorizedError):
-        here.app.receive_batch(batch(created.tenant_id, old_secret))
-    with pytest.raises(UnauthorizedError):
-        here.app.receive_batch(batch(created.tenant_id, old_secret, b"not json"))
-    assert notifications(here) == before
+    refused_storing_nothing(here, created.tenant_id, old_secret, ORDER, b"not json")
     # Having read the webhook again, this process knows the new secret.
     assert here.app.webhook_tenant_if_known(tenant, old_secret) is None
     assert here.app.receive_batch(batch(created.tenant_id, new_secret)).orders[0].created is False
@@ -80,15 +93,10 @@ def test_a_webhook_deactivated_by_another_process_refuses_batches_at_once(
     two_processes: tuple[Container, Container],
 ) -> None:
     here, there = two_processes
-    created = here.app.create_tenant("Acme")
+    created, secret = connected_here(here)
     tenant = str(created.tenant_id)
-    secret = here.app.connect_webhook(here.app.authenticate(tenant, created.admin_api_key))
-    assert here.app.authenticate_webhook(tenant, secret) == created.tenant_id
 
     there.app.set_webhook_active(there.app.authenticate(tenant, created.admin_api_key), False)
 
-    before = notifications(here)
-    with pytest.raises(UnauthorizedError):
-        here.app.receive_batch(batch(created.tenant_id, secret))
-    assert notifications(here) == before
+    refused_storing_nothing(here, created.tenant_id, secret, ORDER)
     assert here.app.webhook_tenant_if_known(tenant, secret) is None

@@ -13,16 +13,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from application.commands import ReceiveBatch
 from application.errors import PayloadRejectedError
+from application.read_models import OrderFilter
 from interfaces.container import Container
 from interfaces.http.presenters.deliveries import present_delivery
 from interfaces.http.presenters.orders import present_order
@@ -144,7 +147,7 @@ def send(container: Container, tenant_id: UUID, items: list[dict[str, Any]], n: 
                 body_size=len(body),
                 channel="webhook",
                 request_id=f"property-{n}",
-                received_at=datetime.now(timezone.utc),
+                received_at=datetime.now(UTC),
                 max_items=10_000,
                 max_body_bytes=10 * 1024 * 1024,
             )
@@ -171,13 +174,13 @@ def test_any_sequence_of_batches_leaves_the_read_model_as_the_reference_model_sa
     named = app.create_customer(Principal(tenant.tenant_id, tenant.admin_key_id, Role.ADMIN), "Named Ltd", "1 Named Road", None)
     reference = Reference()
     for n, batch in enumerate(sequence):
-        items = [{**item, "customerId": named["customerId"]} if item.get("customerId") == NAMED else item for item, _ in batch]
+        items = [{**item, "customerId": named.customer_id} if item.get("customerId") == NAMED else item for item, _ in batch]
         got = send(container, tenant.tenant_id, items, n)
         want = reference.apply(batch)
         assert got == want, (n, batch)
 
     container.catch_up()
-    shown = {o["externalOrderId"]: o for o in map(present_order, container.views["orders"].list_orders(tenant_id, None, 1000, None).items)}
+    shown = {o["externalOrderId"]: o for o in map(present_order, container.views["orders"].list_orders(tenant_id, OrderFilter(), 1000, None).items)}
     assert set(shown) == set(reference.orders)
     customer_of: dict[str, str] = {}
     for ext, want in reference.orders.items():
@@ -185,7 +188,7 @@ def test_any_sequence_of_batches_leaves_the_read_model_as_the_reference_model_sa
         assert {name: order[name] for name in WIRE_FIELDS} == {name: want[name] for name in WIRE_FIELDS}, ext
         assert order["version"] == want["version"], ext
         if want["customer"] == NAMED:
-            assert (order["customerId"], order["customerName"]) == (named["customerId"], "Named Ltd")
+            assert (order["customerId"], order["customerName"]) == (named.customer_id, "Named Ltd")
         else:
             assert order["customerName"] == reference.customers[want["customer"]]
             # One customer per normalised address, a different one per address.

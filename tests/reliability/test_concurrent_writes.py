@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -33,10 +33,18 @@ def batch(tenant: TenantKeys, items: list[dict[str, Any]], request_id: str) -> R
         body_size=len(body),
         channel="webhook",
         request_id=request_id,
-        received_at=datetime.now(timezone.utc),
+        received_at=datetime.now(UTC),
         max_items=10_000,
         max_body_bytes=10 * 1024 * 1024,
     )
+
+
+def send(
+    container: Container, tenant: TenantKeys, request_id: str, external_id: str, address: str, **fields: Any
+) -> IngestResult:
+    """A batch of one order, received as the webhook receives it."""
+    items = [{"externalOrderId": external_id, "deliveryAddress": address, **fields}]
+    return container.app.receive_batch(batch(tenant, items, request_id))
 
 
 def order(container: Container, tenant: TenantKeys, external_id: str) -> dict[str, Any]:
@@ -64,20 +72,14 @@ def interleave(container: Container, meanwhile: Callable[[], object]) -> None:
 def test_a_batch_that_finds_nothing_to_change_on_stale_state_is_not_lost(
     container: Container, tenant: TenantKeys
 ) -> None:
-    app = container.app
     address = "10 High Street, London SW1A 1AA"
-    app.receive_batch(batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": address, "palletCount": 10}], "first"))
+    send(container, tenant, "first", "A-1", address, palletCount=10)
 
     # Batch "late" loads A-1 (10 pallets) and finds its own value, 10, unchanged;
     # meanwhile batch "between" sets 2 pallets and commits first. "late" commits
     # last, so the order must end with the late batch's 10 pallets.
-    interleave(
-        container,
-        lambda: app.receive_batch(
-            batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": address, "palletCount": 2}], "between")
-        ),
-    )
-    app.receive_batch(batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": address, "palletCount": 10}], "late"))
+    interleave(container, lambda: send(container, tenant, "between", "A-1", address, palletCount=2))
+    send(container, tenant, "late", "A-1", address, palletCount=10)
 
     assert order(container, tenant, "A-1")["palletCount"] == 10
     assert count_topic(container, "wms-intake:OrderUpdated") == 2
@@ -86,19 +88,11 @@ def test_a_batch_that_finds_nothing_to_change_on_stale_state_is_not_lost(
 def test_two_batches_changing_the_same_order_both_apply_in_commit_order(
     container: Container, tenant: TenantKeys
 ) -> None:
-    app = container.app
     address = "10 High Street, London SW1A 1AA"
-    app.receive_batch(batch(tenant, [{"externalOrderId": "B-1", "deliveryAddress": address, "volume": 1.0}], "first"))
+    send(container, tenant, "first", "B-1", address, volume=1.0)
 
-    interleave(
-        container,
-        lambda: app.receive_batch(
-            batch(tenant, [{"externalOrderId": "B-1", "deliveryAddress": address, "totalWeight": 5.0}], "between")
-        ),
-    )
-    result: IngestResult = app.receive_batch(
-        batch(tenant, [{"externalOrderId": "B-1", "deliveryAddress": address, "volume": 2.0}], "late")
-    )
+    interleave(container, lambda: send(container, tenant, "between", "B-1", address, totalWeight=5.0))
+    result: IngestResult = send(container, tenant, "late", "B-1", address, volume=2.0)
 
     assert [o.created for o in result.orders] == [False]
     shown = order(container, tenant, "B-1")
@@ -108,18 +102,10 @@ def test_two_batches_changing_the_same_order_both_apply_in_commit_order(
 def test_two_creators_of_one_order_make_one_order_and_one_of_them_reports_created(
     container: Container, tenant: TenantKeys
 ) -> None:
-    app = container.app
     address = "1 Mill Lane, Leeds LS1 4AP"
     results: list[IngestResult] = []
-    interleave(
-        container,
-        lambda: results.append(
-            app.receive_batch(batch(tenant, [{"externalOrderId": "C-1", "deliveryAddress": address, "volume": 1.0}], "a"))
-        ),
-    )
-    results.append(
-        app.receive_batch(batch(tenant, [{"externalOrderId": "C-1", "deliveryAddress": address, "volume": 3.0}], "b"))
-    )
+    interleave(container, lambda: results.append(send(container, tenant, "a", "C-1", address, volume=1.0)))
+    results.append(send(container, tenant, "b", "C-1", address, volume=3.0))
 
     assert [r.orders[0].created for r in results] == [True, False]
     assert count_topic(container, "wms-intake:OrderCreated") == 1
@@ -138,12 +124,7 @@ def test_an_unchanged_order_and_a_changed_one_in_one_batch_stay_consistent(
     ]
     app.receive_batch(batch(tenant, first, "first"))
     for round_ in range(repeat):
-        interleave(
-            container,
-            lambda: app.receive_batch(
-                batch(tenant, [{"externalOrderId": "D-1", "deliveryAddress": address, "palletCount": 7}], f"m{round_}")
-            ),
-        )
+        interleave(container, lambda: send(container, tenant, f"m{round_}", "D-1", address, palletCount=7))
         # D-1 unchanged (1) as loaded, D-2 changed: both must hold after commit.
         app.receive_batch(
             batch(
@@ -180,7 +161,7 @@ def test_a_batch_whose_commit_acknowledgement_was_lost_is_reported_as_the_succes
 
     recorder.insert_events = commit_then_lose_the_reply  # type: ignore[method-assign]
     address = "7 Station Street, Bristol BS1 5TR"
-    app.receive_batch(batch(tenant, [{"externalOrderId": "E-0", "deliveryAddress": address}], "before"))
+    send(container, tenant, "before", "E-0", address)
     lost.append(True)
     with written_position() as written:
         result = app.receive_batch(
@@ -212,7 +193,7 @@ def test_a_batch_that_keeps_losing_races_on_a_hot_order_still_succeeds(
     # writer's turn, and the writer that comes then has to wait for us.
     app = container.app
     address = "3 Dock Road, Hull HU1 1AA"
-    app.receive_batch(batch(tenant, [{"externalOrderId": "F-1", "deliveryAddress": address, "palletCount": 0}], "first"))
+    send(container, tenant, "first", "F-1", address, palletCount=0)
     ours = threading.current_thread()
     writers: list[threading.Thread] = []
     original = container.store.load_many
@@ -231,7 +212,7 @@ def test_a_batch_that_keeps_losing_races_on_a_hot_order_still_succeeds(
         return loaded
 
     container.store.load_many = load_then_let_another_writer_in  # type: ignore[method-assign]
-    result = app.receive_batch(batch(tenant, [{"externalOrderId": "F-1", "deliveryAddress": address, "palletCount": 1}], "ours"))
+    result = send(container, tenant, "ours", "F-1", address, palletCount=1)
     for writer in writers:
         writer.join(30)
 
@@ -252,7 +233,7 @@ def test_a_stale_unchanged_order_is_caught_inside_one_group_commit_too(
     # values must be the ones left.
     app = container.app
     address = "9 Quay Street, Bristol BS1 4DJ"
-    app.receive_batch(batch(tenant, [{"externalOrderId": "G-1", "deliveryAddress": address, "palletCount": 10}], "first"))
+    send(container, tenant, "first", "G-1", address, palletCount=10)
     release = threading.Event()
     holding = threading.Event()
 
@@ -271,7 +252,7 @@ def test_a_stale_unchanged_order_is_caught_inside_one_group_commit_too(
         writers.append(writer)
         # Queued in this order, behind the held writer: one group when released.
         deadline = time.monotonic() + 30
-        while len(container.store.committer._queue) < n + 1 and time.monotonic() < deadline:  # noqa: SLF001
+        while len(container.store.committer._queue) < n + 1 and time.monotonic() < deadline:
             time.sleep(0.005)
     release.set()
     for thread in (holder, *writers):

@@ -9,7 +9,6 @@ again without a restart.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,7 +58,7 @@ async def test_every_route_answers_503_with_retry_after_within_seconds_of_the_da
             async with client.request(method, path, headers=headers, data=body, timeout=DEADLINE) as response:
                 await response.read()
                 return response.status, response.headers.get("Retry-After")
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return 0, "no answer within the deadline"
 
     admin = {**tenant.auth(), "Content-Type": "application/json"}

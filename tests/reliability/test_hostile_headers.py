@@ -109,7 +109,7 @@ def test_a_webhook_secret_that_is_not_utf8_gets_the_same_401_and_stores_nothing(
     headers = [(b"Content-Type", b"application/json")]
     reference = target.send("POST", target.webhook_path, [*headers, (b"Authorization", b"Bearer whs_wrong")], ORDER)
     assert reference.status == 401 and reference.body == UNAUTHORIZED
-    for value in corrupted(f"Bearer {target.webhook_secret}") + [b"Bearer " + NOT_UTF8[0], b"\xff\xfe " + b"x"]:
+    for value in [*corrupted(f"Bearer {target.webhook_secret}"), b"Bearer " + NOT_UTF8[0], b"\xff\xfe " + b"x"]:
         answer = target.send("POST", target.webhook_path, [*headers, (b"Authorization", value)], ORDER)
         assert_same_refusal(target, reference, repr(value), answer, before)
         assert answer.headers["WWW-Authenticate"] == "Bearer"

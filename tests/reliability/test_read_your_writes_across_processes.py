@@ -22,9 +22,9 @@ import aiohttp
 import pytest
 
 from bench.loadgen import ServerProcess
+from interfaces.container import build_container
 from tests.support.processes import servers_running
 from tests.support.settings import SECRET_KEY, make_settings
-from interfaces.container import build_container
 
 PAIRS = 1000
 WORKERS = 8

@@ -18,6 +18,7 @@ import orjson
 import requests
 
 from bench.loadgen import REPO_ROOT, ServerProcess, free_port
+from bench.stopping import stop_process
 from tests.support.settings import SECRET_KEY
 from tests.support.waits import wait_until
 
@@ -34,6 +35,9 @@ def service_env(database_url: str, scratch: Path, **extra: str) -> dict[str, str
             "WMS_INTAKE_GEOCODER": "none",
             "WMS_INTAKE_PULL_ALLOW_PRIVATE": "true",
             "WMS_INTAKE_PROJECTION_POLL_INTERVAL": "0.05",
+            # Each process opens its pool's base size at once (the overflow only under
+            # load); several test runs share one PostgreSQL and its connection limit.
+            "WMS_INTAKE_DB_POOL_SIZE": "2",
             # The supervisor's metrics directory is made here, where the test can see it.
             "TMPDIR": str(scratch),
             "PYTHONPATH": str(REPO_ROOT),
@@ -87,14 +91,8 @@ class Process:
             raise AssertionError(f"not ready within {within}s:\n{self.log()}") from None
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        if self.process is not None:
+            stop_process(self.process, signal.SIGTERM, grace=30)
 
     def log(self) -> str:
         try:

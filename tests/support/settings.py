@@ -32,7 +32,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "projection_poll_interval": 0.05,
         "pull_allow_private": True,
         "worker_threads": 8,
-        "db_pool_size": 4,
+        # A pool opens its base size at once and the overflow only under load:
+        # several test runs share one PostgreSQL, and its connection limit.
+        "db_pool_size": 2,
         "db_max_overflow": 8,
         "secret_key": SECRET_KEY,
     }

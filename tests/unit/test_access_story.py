@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -18,7 +18,7 @@ from infrastructure.event_store import EventStore
 
 class Clock:
     def __init__(self) -> None:
-        self.at = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+        self.at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.at
@@ -52,7 +52,7 @@ def test_a_revoked_key_opens_nothing_and_an_auditor_may_not_issue_keys(store: Ev
     keys.revoke_api_key(admin, issued.key_id)
     with pytest.raises(UnauthorizedError):
         keys.authenticate(str(admin.tenant_id), issued.api_key)
-    assert [k["revoked"] for k in keys.list_api_keys(admin) if k["id"] == issued.key_id] == [True]
+    assert [k.revoked for k in keys.list_api_keys(admin) if k.key_id == issued.key_id] == [True]
 
 
 def test_one_credential_check_for_the_webhook_and_the_rotation_window(store: EventStore) -> None:

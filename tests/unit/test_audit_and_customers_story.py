@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 import orjson
@@ -31,7 +31,7 @@ def send(store: EventStore, tenant: UUID, pallets: int, request_id: str) -> UUID
     result = OrderIntake(store, WebhookAccess(store)).receive_batch(
         ReceiveBatch(
             tenant_id=tenant, body=body, body_size=len(body), channel="webhook", request_id=request_id,
-            received_at=datetime.now(timezone.utc), max_items=10, max_body_bytes=10_000,
+            received_at=datetime.now(UTC), max_items=10, max_body_bytes=10_000,
         )
     )
     return result.orders[0].order_id
@@ -46,8 +46,8 @@ def test_an_orders_history_and_its_earlier_versions(store: EventStore, admin: Pr
     first = audit.order_as_of(admin, str(oid), version=1)
     now = audit.order_as_of(admin, str(oid))
 
-    assert len(history["events"]) == 2
-    assert first["palletCount"] == 4 and now["palletCount"] == 6
+    assert len(history.events) == 2
+    assert first.fields["pallet_count"] == 4 and now.fields["pallet_count"] == 6
     with pytest.raises(NotFoundError):
         audit.order_as_of(admin, str(oid), version=3)
     with pytest.raises(NotFoundError):
@@ -58,7 +58,7 @@ def test_a_customer_is_registered_once_per_address(store: EventStore, admin: Pri
     customers = Customers(store)
     created = customers.create_customer(admin, "Acme Hull", ADDRESS, None)
 
-    assert created["name"] == "Acme Hull" and created["address"] == ADDRESS
+    assert created.name == "Acme Hull" and created.address == ADDRESS
     with pytest.raises(ConflictError):
         customers.create_customer(admin, "Again", ADDRESS, None)
     auditor = Principal(tenant_id=admin.tenant_id, key_id="k", role=Role.AUDITOR)

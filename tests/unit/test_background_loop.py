@@ -196,6 +196,28 @@ def test_stop_cancels_an_async_pass_in_flight_when_asked_to() -> None:
     assert cancelled.is_set() and exits == [1] and not loop.running
 
 
+def test_stop_waits_for_the_blocking_call_of_a_cancelled_pass() -> None:
+    """Cancelling a pass does not stop a call it runs in a thread: stop waits for
+    that call, so the caller may close what the call writes to."""
+    inside, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def blocking() -> None:
+        inside.set()
+        release.wait(DEADLINE)
+        finished.set()
+
+    async def run() -> float:
+        await asyncio.to_thread(blocking)
+        return LONG
+
+    loop = BackgroundLoop("test-thread", run, first_backoff=0.01, longest_backoff=0.01, cancel_on_stop=True)
+    loop.start()
+    assert inside.wait(DEADLINE)
+    threading.Timer(0.2, release.set).start()
+    loop.stop(timeout=DEADLINE)
+    assert finished.is_set(), "stop returned while the cancelled pass's thread still ran"
+
+
 def test_an_async_pass_can_leave_tasks_running_on_the_loop_while_it_rests() -> None:
     done = threading.Event()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,7 +12,7 @@ from domain.delivery import Delivery
 from domain.errors import InvalidValueError
 
 TENANT = "0b6a3f2e-1c1d-4f7e-9b0a-6d1f0a2b3c4d"
-RECEIVED = datetime(2025, 2, 22, 9, 30, tzinfo=timezone.utc)
+RECEIVED = datetime(2025, 2, 22, 9, 30, tzinfo=UTC)
 
 
 def accepted(**overrides: Any) -> Delivery:

@@ -11,7 +11,7 @@ import dataclasses
 import importlib
 import pkgutil
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,7 +20,6 @@ from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
 import domain
-from infrastructure.event_store import EventStore
 from domain.customer import Customer
 from domain.delivery import Delivery
 from domain.order import Order
@@ -28,8 +27,9 @@ from domain.roles import Role
 from domain.source import Source
 from domain.tenant import Tenant
 from domain.webhook import WmsWebhook
+from infrastructure.event_store import EventStore
 
-NOW = datetime(2025, 2, 22, 9, 30, 15, 123456, tzinfo=timezone.utc)
+NOW = datetime(2025, 2, 22, 9, 30, 15, 123456, tzinfo=UTC)
 WEBHOOK = Source(channel="webhook", delivery_id="delivery-1", request_id="request-1")
 ADMIN = Source(channel="api", api_key_id="key-1")
 
@@ -86,7 +86,7 @@ def test_every_aggregate_and_event_class_names_its_own_topic(cls: type) -> None:
 
 
 def test_no_two_classes_share_a_topic() -> None:
-    topics = [getattr(cls, "TOPIC") for cls in AGGREGATES + EVENTS]
+    topics = [cls.TOPIC for cls in AGGREGATES + EVENTS]
 
     assert len(topics) == len(set(topics))
 
@@ -143,7 +143,7 @@ def test_every_event_class_round_trips_through_the_mapper(
     stored = app.mapper.to_stored_event(event)
     again = app.mapper.to_domain_event(stored)
 
-    assert stored.topic == getattr(cls, "TOPIC")
+    assert stored.topic == cls.TOPIC
     assert type(again) is cls
     assert again == event
 

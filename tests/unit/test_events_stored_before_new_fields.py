@@ -7,7 +7,7 @@ and rebuilds the aggregate from those bytes.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,11 +15,11 @@ import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from infrastructure.event_store import EventStore
 from domain.delivery import Delivery
 from domain.location import Location
 from domain.roles import Role
 from domain.tenant import Tenant
+from infrastructure.event_store import EventStore
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_a_geocoding_failure_stored_before_causes_loads_without_one(app: EventSt
 def test_a_delivery_accepted_before_warnings_loads_with_none(app: EventStore) -> None:
     delivery = Delivery.accept(
         id=UUID(int=1), tenant_id=str(uuid4()), channel="webhook", request_id="r1",
-        received_at=datetime(2025, 2, 22, tzinfo=timezone.utc), processed=1, created=1, updated=0,
+        received_at=datetime(2025, 2, 22, tzinfo=UTC), processed=1, created=1, updated=0,
         endpoint_id=None, payload_bytes=10, payload_sha256="0" * 64,
         warnings=[{"index": 0, "externalOrderId": "A", "field": "x", "message": "unknown field, ignored"}],
     )

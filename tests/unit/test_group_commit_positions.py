@@ -39,12 +39,12 @@ def test_requests_saved_in_one_transaction_each_get_the_id_of_their_own_last_eve
     first = threading.Thread(target=commit, args=("a", 1))
     first.start()
     deadline = time.monotonic() + 5
-    while not committer._busy and time.monotonic() < deadline:  # noqa: SLF001 - "a" holds the writer
+    while not committer._busy and time.monotonic() < deadline:
         time.sleep(0.001)
     others = [threading.Thread(target=commit, args=(name, count)) for name, count in (("b", 3), ("c", 2))]
     for thread in others:
         thread.start()
-    while len(committer._queue) < 2 and time.monotonic() < deadline:  # noqa: SLF001 - both queued behind "a"
+    while len(committer._queue) < 2 and time.monotonic() < deadline:
         time.sleep(0.001)
     store.release.set()
     for thread in (first, *others):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +36,7 @@ def batch(tenant: UUID, items: Any, request_id: str, **fields: Any) -> ReceiveBa
     body = orjson.dumps(items)
     return ReceiveBatch(
         tenant_id=tenant, body=body, body_size=len(body), channel="webhook", request_id=request_id,
-        received_at=datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), max_items=100, max_body_bytes=100_000,
+        received_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC), max_items=100, max_body_bytes=100_000,
         **fields,
     )
 
@@ -74,7 +74,7 @@ def test_a_batch_with_a_secret_that_no_longer_opens_the_webhook_is_refused(store
     keys = ApiKeys(store)
     webhooks = WebhookAccess(store)
     intake = OrderIntake(store, webhooks)
-    admin = keys.principal_of_key(tenant, keys.list_api_keys(operator_of(tenant))[0]["id"])
+    admin = keys.principal_of_key(tenant, keys.list_api_keys(operator_of(tenant))[0].key_id)
     old = webhooks.connect_webhook(admin)
     webhooks.regenerate_webhook_secret(admin)
     items = [{"externalOrderId": "C-1", "deliveryAddress": ADDRESS, "palletCount": 1}]

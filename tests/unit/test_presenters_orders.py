@@ -4,7 +4,7 @@ a typed value in, the documented wire body out (checked against its schema too).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,9 +18,13 @@ from interfaces.http.presenters.batch_results import present_ingest_result
 from interfaces.http.presenters.changes import present_changes_page
 from interfaces.http.presenters.customers import present_customers_page
 from interfaces.http.presenters.history import present_history
-from interfaces.http.presenters.orders import present_order, present_orders_page, present_planned_dates
+from interfaces.http.presenters.orders import (
+    present_order,
+    present_orders_page,
+    present_planned_dates,
+)
 
-AT = datetime(2025, 2, 22, 9, 30, tzinfo=timezone.utc)
+AT = datetime(2025, 2, 22, 9, 30, tzinfo=UTC)
 STAMP = "2025-02-22T09:30:00.000000Z"
 ORDER_ID = UUID("6f1d2c3b-0a9e-4d8c-b7a6-5f4e3d2c1b0a")
 FULL = {
@@ -113,7 +117,7 @@ def test_the_history_names_the_fields_each_event_set_and_where_it_came_from() ->
 
 
 def test_a_change_carries_the_whole_state_after_it() -> None:
-    later = datetime(2025, 2, 23, tzinfo=timezone.utc)
+    later = datetime(2025, 2, 23, tzinfo=UTC)
     change = OrderChange(
         position=42, kind="OrderUpdated", order_id=str(ORDER_ID), external_order_id="SO-1", version=2,
         timestamp=later, changes={"planned_date": "2025-02-25"}, state={**FULL, "planned_date": "2025-02-25"},

@@ -5,12 +5,21 @@ the documented wire body out (checked against its schema too)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from application.access.api_keys import ApiKeyRow, TenantSummary
 from application.commands import IssuedApiKey, Principal
-from application.read_models import DeliveryRow, IntegrationStatus, Page, PullEndpointRow, WebhookRow
+from application.key_usage import UsedApiKey
+from application.ports.refusals import RefusalTally
+from application.read_models import (
+    DeliveryRow,
+    IntegrationStatus,
+    Page,
+    PullEndpointRow,
+    WebhookRow,
+)
 from domain.roles import Role
 from interfaces.http import response_schemas as rs
 from interfaces.http.dashboard.pages import pages_for
@@ -21,7 +30,11 @@ from interfaces.http.presenters.integrations import (
     present_webhook_active,
     present_webhook_connected,
 )
-from interfaces.http.presenters.keys import present_issued_key, present_key_list
+from interfaces.http.presenters.keys import (
+    present_issued_key,
+    present_key_list,
+    present_used_key_list,
+)
 from interfaces.http.presenters.operations import present_health, present_ready, present_unready
 from interfaces.http.presenters.pull import present_pull_endpoints
 from interfaces.http.presenters.sessions import present_session
@@ -54,7 +67,8 @@ def test_a_delivery_shows_refused_items_and_warnings_only_when_it_has_them() -> 
 def test_the_integration_status_shows_the_webhook_its_refusals_and_the_pull_endpoints() -> None:
     assert present_integration_status(IntegrationStatus(URL, None, [])) == {"webhook": None, "pullEndpoints": []}
     refused = {"wrongSecret": {"count": 2, "lastAt": STAMP}, "deactivated": {"count": 0, "lastAt": None}}
-    status = IntegrationStatus(URL, WebhookRow(True, STAMP, None, None), [ENDPOINT], refused)
+    tallies = {"wrongSecret": RefusalTally(2, STAMP), "deactivated": RefusalTally(0, None)}
+    status = IntegrationStatus(URL, WebhookRow(True, STAMP, None, None), [ENDPOINT], tallies)
     body = present_integration_status(status)
     assert body["webhook"] == {"webhookUrl": URL, "active": True, "connectedAt": STAMP, "lastReceivedAt": None,
                                "previousSecretExpiresAt": None, "refusedRequests": refused}
@@ -77,7 +91,7 @@ def test_the_webhook_answers_name_its_url_and_a_new_secret_once() -> None:
     assert connected == {"webhookUrl": URL, "secret": "s3cret", "active": True}
     rs.WebhookConnected.model_validate({**connected, "eventPosition": 1})
     assert present_new_webhook_secret("new", None) == {"secret": "new"}
-    until = datetime(2025, 2, 22, 10, tzinfo=timezone.utc)
+    until = datetime(2025, 2, 22, 10, tzinfo=UTC)
     rotated = present_new_webhook_secret("new", until)
     assert rotated == {"secret": "new", "previousSecretExpiresAt": "2025-02-22T10:00:00.000000Z"}
     rs.NewSecret.model_validate({**rotated, "eventPosition": 1})
@@ -88,20 +102,22 @@ def test_keys_are_shown_with_the_documented_names_and_the_secret_only_when_issue
     issued = present_issued_key(IssuedApiKey("k-1", "wms_abc", Role.PLANNER, "Night shift"))
     assert issued == {"id": "k-1", "apiKey": "wms_abc", "role": "planner", "name": "Night shift"}
     rs.ApiKeyIssued.model_validate({**issued, "eventPosition": 1})
-    listed = present_key_list([
-        {"id": "k-1", "name": None, "role": "admin", "createdAt": STAMP, "revoked": False, "lastUsedAt": None},
-        {"id": "k-2", "name": "x", "role": "auditor", "createdAt": STAMP, "revoked": True},
-    ])
-    assert [sorted(k) for k in listed["apiKeys"]] == [
+    used = present_used_key_list([UsedApiKey(ApiKeyRow("k-1", None, Role.ADMIN, STAMP, False), None)])
+    listed = present_key_list([ApiKeyRow("k-2", "x", Role.AUDITOR, STAMP, True)])
+    assert [sorted(k) for k in used["apiKeys"] + listed["apiKeys"]] == [
         ["createdAt", "id", "lastUsedAt", "name", "revoked", "role"],
         ["createdAt", "id", "name", "revoked", "role"],
     ]
+    assert used["apiKeys"][0] == {
+        "id": "k-1", "name": None, "role": "admin", "createdAt": STAMP, "revoked": False, "lastUsedAt": None}
+    assert listed["apiKeys"][0] == {"id": "k-2", "name": "x", "role": "auditor", "createdAt": STAMP, "revoked": True}
+    rs.ApiKeyList.model_validate(used)
     rs.ApiKeyList.model_validate(listed)
 
 
 def test_the_tenant_the_session_and_health() -> None:
-    tenant = present_tenant({"tenantId": "t-1", "name": "Acme"})
-    assert tenant == {"tenantId": "t-1", "name": "Acme"}
+    tenant = present_tenant(TenantSummary(UUID(int=1), "Acme"))
+    assert tenant == {"tenantId": str(UUID(int=1)), "name": "Acme"}
     rs.TenantSummary.model_validate(tenant)
     principal = Principal(UUID(int=7), "k-1", Role.AUDITOR)
     session = present_session(principal, "csrf", "/dashboard/orders", pages_for(principal), "https://tiles", "©")

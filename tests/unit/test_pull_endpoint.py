@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -13,7 +13,7 @@ from domain.source import Source
 
 TENANT = UUID("0b6a3f2e-1c1d-4f7e-9b0a-6d1f0a2b3c4d")
 ADMIN = Source(channel="api", api_key_id="key-1")
-T0 = datetime(2025, 2, 22, 6, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 2, 22, 6, 0, tzinfo=UTC)
 
 
 def added(interval: int | None = 10) -> PullEndpoint:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -189,7 +189,7 @@ def test_setting_the_state_it_already_has_records_nothing() -> None:
 
 
 def test_a_rotation_keeps_the_old_secret_for_its_window_only() -> None:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     hook = connected()
     hook.rotate_secret("hash-2", now, timedelta(hours=1), ADMIN)
     [rotated] = hook.collect_events()
@@ -205,7 +205,7 @@ def test_a_rotation_keeps_the_old_secret_for_its_window_only() -> None:
 
 
 def test_a_zero_window_is_the_documented_regeneration_and_a_long_one_is_refused() -> None:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     hook = connected()
     hook.rotate_secret("hash-2", now, timedelta(0), ADMIN)
     assert [type(e).__name__ for e in hook.collect_events()] == ["SecretRegenerated"]
@@ -215,7 +215,7 @@ def test_a_zero_window_is_the_documented_regeneration_and_a_long_one_is_refused(
 
 
 def test_deactivating_and_ending_early_close_the_window() -> None:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     hook = connected()
     hook.rotate_secret("hash-2", now, timedelta(hours=1), ADMIN)
     assert hook.end_previous_secret(ADMIN) is True

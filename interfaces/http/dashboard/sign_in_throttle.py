@@ -10,6 +10,7 @@ to let someone lock an admin out by sending wrong keys in their tenant's name.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import OrderedDict, deque
@@ -82,8 +83,6 @@ def _keys_of(request: web.Request, api_key: str) -> list[str]:
     # An API key names its tenant (wik_<tenant>_<key id>_<secret>).
     parts = api_key.split("_", 3)
     if len(parts) == 4:
-        try:
+        with contextlib.suppress(ValueError):
             keys.append(f"tenant:{UUID(hex=parts[1])}")
-        except ValueError:
-            pass
     return keys

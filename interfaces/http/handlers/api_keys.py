@@ -8,7 +8,11 @@ from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.positions import with_position
-from interfaces.http.presenters.keys import present_issued_key, present_key_list
+from interfaces.http.presenters.keys import (
+    present_issued_key,
+    present_key_list,
+    present_used_key_list,
+)
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import IssueApiKey, parse_body
 
@@ -25,8 +29,10 @@ async def issue_api_key(request: web.Request) -> web.Response:
 async def list_api_keys(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     container = request.app[CONTAINER]
-    lister = container.key_usage.list_keys if container.key_usage else container.app.list_api_keys
-    keys = await offload(request, lister, principal)
+    if container.key_usage:
+        used = await offload(request, container.key_usage.list_keys, principal)
+        return json_response(present_used_key_list(used))
+    keys = await offload(request, container.app.list_api_keys, principal)
     return json_response(present_key_list(keys))
 
 

@@ -18,7 +18,7 @@ async def readyz(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     try:
         await offload(request, container.db.query, "SELECT 1 AS ok")
-    except Exception as error:  # noqa: BLE001 - readiness reports any failure as not ready
+    except Exception as error:  # readiness reports any failure as not ready
         return json_response(
             present_unready(error),
             status=503,

@@ -8,23 +8,22 @@ from aiohttp import web
 
 from application.errors import InvalidRequestError
 from application.order_payload import is_calendar_date
+from application.read_models import OrderFilter
 from application.timestamps import parse_iso
 from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.paging import page_params
 from interfaces.http.positions import consistent_reads, min_position, with_position
-from interfaces.http.presenters.customers import (
-    present_created_customer,
-    present_customer,
-    present_customers_page,
-)
+from interfaces.http.presenters.customers import present_customer, present_customers_page
 from interfaces.http.presenters.history import present_history
-from interfaces.http.presenters.orders import present_order, present_orders_page, present_planned_dates
+from interfaces.http.presenters.orders import (
+    present_order,
+    present_orders_page,
+    present_planned_dates,
+)
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import CreateCustomer, parse_body
-
-
 
 #: ``?plannedDate=none``: the orders that have no planned date.
 NO_DATE = "none"
@@ -46,7 +45,7 @@ async def list_orders(request: web.Request) -> web.Response:
     if search is not None and (len(search) > MAX_SEARCH or "\x00" in search):
         raise InvalidRequestError(f"search must be at most {MAX_SEARCH} characters, without NUL")
     page = await consistent_reads(request).orders_page(
-        principal, planned, limit, cursor, min_position(request), search, undated
+        principal, OrderFilter(planned, search, undated), limit, cursor, min_position(request)
     )
     return json_response(present_orders_page(page))
 
@@ -96,7 +95,7 @@ async def create_customer(request: web.Request) -> web.Response:
     customer = await offload(
         request, request.app[CONTAINER].app.create_customer, principal, body.name, body.address, body.contact
     )
-    return json_response(await with_position(request, present_created_customer(customer)), status=201)
+    return json_response(await with_position(request, present_customer(customer)), status=201)
 
 
 async def list_customers(request: web.Request) -> web.Response:

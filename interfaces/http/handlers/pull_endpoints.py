@@ -10,7 +10,13 @@ from interfaces.http.keys import CONTAINER
 from interfaces.http.middleware import request_id_of
 from interfaces.http.offload import offload
 from interfaces.http.positions import consistent_reads, min_position, with_position
-from interfaces.http.presenters.pull import present_pull_endpoints, present_pull_secret
+from interfaces.http.presenters.batch_results import present_ingest_result
+from interfaces.http.presenters.pull import (
+    present_added_pull_endpoint,
+    present_changed_pull_endpoint,
+    present_pull_endpoints,
+    present_pull_secret,
+)
 from interfaces.http.pull_schemas import AddPullEndpoint, ChangePullEndpoint
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import parse_body
@@ -26,7 +32,7 @@ async def add_endpoint(request: web.Request) -> web.Response:
     added = await offload(
         request, request.app[CONTAINER].pull.add_endpoint, principal, body.url, body.method, body.intervalMinutes
     )
-    return json_response(await with_position(request, added.as_body()), status=201)
+    return json_response(await with_position(request, present_added_pull_endpoint(added)), status=201)
 
 
 async def list_endpoints(request: web.Request) -> web.Response:
@@ -50,7 +56,7 @@ async def change_endpoint(request: web.Request) -> web.Response:
     view = await offload(
         request, request.app[CONTAINER].pull.change_endpoint, principal, _endpoint_id(request), change
     )
-    return json_response(await with_position(request, view))
+    return json_response(await with_position(request, present_changed_pull_endpoint(view)))
 
 
 async def remove_endpoint(request: web.Request) -> web.Response:
@@ -72,4 +78,4 @@ async def sync_now(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     # The service awaits the WMS here and runs its store calls in the thread pool itself.
     result = await request.app[CONTAINER].pull.sync_now(principal, _endpoint_id(request), request_id_of(request))
-    return json_response(result.as_body())
+    return json_response(present_ingest_result(result.stored()))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from uuid import UUID
 
 from aiohttp import web
 
 from application.commands import ReceiveBatch
 from application.errors import InvalidRequestError, PayloadRejectedError
-from application.tokens import hash_secret
 from application.media_types import is_json_media_type
 from application.redaction import Redactor
+from application.tokens import hash_secret
 from interfaces.http.auth import bearer_token
 from interfaces.http.body import read_capped
 from interfaces.http.errors import TooManyRequestsError
@@ -31,7 +32,11 @@ async def receive_orders(request: web.Request) -> web.Response:
     # other refusal).
     route_tenant, secret = request.match_info["tenantId"], bearer_token(request)
     cached = container.app.webhook_tenant_if_known(route_tenant, secret)
-    tenant_id = cached or await offload(request, container.app.authenticate_webhook, route_tenant, secret)
+    tenant_id: UUID = (
+        cached
+        if cached is not None
+        else await offload(request, container.app.authenticate_webhook, route_tenant, secret)
+    )
     async with _refusals_after_fresh_authentication(request, cached is not None, route_tenant, secret):
         wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
         if wait is not None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.commands import IngestResult
+from application.commands import IngestResult, OrderOutcome
+from application.errors import EveryItemRejectedError
 
 
 def present_ingest_result(result: IngestResult) -> dict[str, Any]:
@@ -30,7 +31,20 @@ def present_ingest_result(result: IngestResult) -> dict[str, Any]:
 
 def present_partial_result(result: IngestResult) -> dict[str, Any]:
     """A partial acceptance: what was stored and what was refused, each with its index."""
-    orders, rejected = result.orders, result.rejected
+    return _partial_body(result.orders, result.indexes, result.rejected, result.warnings)
+
+
+def present_every_item_rejected(refusal: EveryItemRejectedError) -> dict[str, Any]:
+    """The refusal of a partial batch that stored nothing: the partial body, with its error."""
+    return _partial_body((), (), refusal.rejected, ())
+
+
+def _partial_body(
+    orders: tuple[OrderOutcome, ...],
+    indexes: tuple[int, ...],
+    rejected: tuple[dict[str, Any], ...],
+    warnings: tuple[dict[str, Any], ...],
+) -> dict[str, Any]:
     body: dict[str, Any] = {} if orders or not rejected else {"error": "Every order was rejected"}
     body.update(
         {
@@ -40,11 +54,11 @@ def present_partial_result(result: IngestResult) -> dict[str, Any]:
             "rejected": len(rejected),
             "orders": [
                 {"index": index, "externalOrderId": o.external_order_id, "orderId": str(o.order_id), "created": o.created}
-                for index, o in zip(result.indexes, orders)
+                for index, o in zip(indexes, orders, strict=False)
             ],
             "rejectedItems": list(rejected),
         }
     )
-    if result.warnings:
-        body["warnings"] = list(result.warnings)
+    if warnings:
+        body["warnings"] = list(warnings)
     return body

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from application.read_models import CustomerRow, Page
@@ -16,12 +15,6 @@ def present_customer(customer: CustomerRow) -> dict[str, Any]:
         "address": customer.address,
         "createdAt": customer.created_at,
     }
-
-
-def present_created_customer(customer: Mapping[str, Any]) -> dict[str, Any]:
-    """The 201 of a new customer. The use case answers with the wire names
-    already; this keeps to the documented keys."""
-    return {name: customer[name] for name in ("customerId", "name", "contact", "address", "createdAt")}
 
 
 def present_customers_page(page: Page[CustomerRow]) -> dict[str, Any]:

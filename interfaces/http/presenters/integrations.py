@@ -38,5 +38,7 @@ def present_integration_status(status: IntegrationStatus) -> dict[str, Any]:
             "previousSecretExpiresAt": row.previous_secret_expires_at,
         }
         if status.refused is not None:
-            webhook["refusedRequests"] = status.refused
+            webhook["refusedRequests"] = {
+                shown: {"count": tally.count, "lastAt": tally.last_at} for shown, tally in status.refused.items()
+            }
     return {"webhook": webhook, "pullEndpoints": [present_pull_endpoint(e) for e in status.pull_endpoints]}

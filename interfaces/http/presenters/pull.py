@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.pull.results import AddedPullEndpoint, ChangedPullEndpoint
 from application.read_models import PullEndpointRow
 
 
@@ -18,6 +19,30 @@ def present_pull_endpoint(endpoint: PullEndpointRow) -> dict[str, Any]:
         "lastSyncStatus": endpoint.last_sync_status,
         "lastError": endpoint.last_error,
         "lastProcessed": endpoint.last_processed,
+        "nextSyncAt": endpoint.next_sync_at,
+    }
+
+
+def present_added_pull_endpoint(added: AddedPullEndpoint) -> dict[str, Any]:
+    """The 201 body: the only time the secret is shown."""
+    body: dict[str, Any] = {
+        "id": str(added.endpoint_id),
+        "url": added.url,
+        "method": added.method,
+        "intervalMinutes": added.interval_minutes,
+        "secret": added.secret,
+    }
+    if added.warnings:
+        body["warnings"] = list(added.warnings)
+    return body
+
+
+def present_changed_pull_endpoint(endpoint: ChangedPullEndpoint) -> dict[str, Any]:
+    return {
+        "id": str(endpoint.endpoint_id),
+        "url": endpoint.url,
+        "method": endpoint.method,
+        "intervalMinutes": endpoint.interval_minutes,
         "nextSyncAt": endpoint.next_sync_at,
     }
 

@@ -15,7 +15,7 @@ def present_session(
     csrf_token: str,
     home: str,
     pages: Iterable[DashboardPage],
-    map_tile_url: str,
+    map_tile_url: str | None,
     map_attribution: str,
 ) -> dict[str, Any]:
     return {

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from application.access.api_keys import TenantSummary
 
-def present_tenant(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The use case answers with the wire names already; this keeps to the documented keys."""
-    return {"tenantId": summary["tenantId"], "name": summary["name"]}
+
+def present_tenant(summary: TenantSummary) -> dict[str, Any]:
+    return {"tenantId": str(summary.tenant_id), "name": summary.name}

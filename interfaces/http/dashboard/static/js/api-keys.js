@@ -5,7 +5,7 @@ import {
   announce,
   api,
   busy,
-  confirmAction,
+  confirmDanger,
   copyButton,
   describeError,
   h,
@@ -57,14 +57,10 @@ function renderKeys(keys) {
 
 async function revokeKey(key, button, mine) {
   const name = key.name || key.id;
-  const confirmed = await confirmAction({
-    title: `Revoke “${name}”?`,
-    message: mine
-      ? "This is the key you are signed in with: it stops working at once and you will be signed out."
-      : "It stops working at once, for the API and for every dashboard session signed in with it. This cannot be undone.",
-    confirm: "Revoke key",
-    danger: true,
-  });
+  const message = mine
+    ? "This is the key you are signed in with: it stops working at once and you will be signed out."
+    : "It stops working at once, for the API and for every dashboard session signed in with it. This cannot be undone.";
+  const confirmed = await confirmDanger(`Revoke “${name}”?`, message, "Revoke key");
   if (!confirmed) return;
   try {
     await busy(button, () => api("DELETE", `/api-keys/${encodeURIComponent(key.id)}`));

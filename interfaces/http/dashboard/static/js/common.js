@@ -341,6 +341,11 @@ export function confirmAction({ title, message, confirm, danger = false }) {
   });
 }
 
+/** The confirmation of an action that cannot be taken back (its button shows the danger). */
+export function confirmDanger(title, message, confirm) {
+  return confirmAction({ title, message, confirm, danger: true });
+}
+
 /** The shell every signed-in page starts with. */
 export async function startPage(pageName) {
   const session = await getSession();

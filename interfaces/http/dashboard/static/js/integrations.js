@@ -7,7 +7,7 @@ import {
   api,
   ApiError,
   busy,
-  confirmAction,
+  confirmDanger,
   copyButton,
   describeError,
   formatCount,
@@ -167,12 +167,7 @@ async function connectWms() {
 }
 
 async function regenerateSecret() {
-  const confirmed = await confirmAction({
-    title: "Regenerate the webhook secret?",
-    message: "The current secret stops working at once: your WMS gets 401 Unauthorized until you store the new secret in it.",
-    confirm: "Regenerate secret",
-    danger: true,
-  });
+  const confirmed = await confirmDanger("Regenerate the webhook secret?", "The current secret stops working at once: your WMS gets 401 Unauthorized until you store the new secret in it.", "Regenerate secret");
   if (!confirmed) return;
   try {
     const { secret } = await api("POST", "/integrations/wms/webhook/secret");
@@ -186,12 +181,7 @@ async function regenerateSecret() {
 
 async function setActive(active) {
   if (!active) {
-    const confirmed = await confirmAction({
-      title: "Deactivate the webhook?",
-      message: "Batches sent to the webhook are refused with 401 Unauthorized until you activate it again. Nothing else changes.",
-      confirm: "Deactivate",
-      danger: true,
-    });
+    const confirmed = await confirmDanger("Deactivate the webhook?", "Batches sent to the webhook are refused with 401 Unauthorized until you activate it again. Nothing else changes.", "Deactivate");
     if (!confirmed) return;
   }
   try {
@@ -432,12 +422,7 @@ async function syncNow(endpoint, result) {
 }
 
 async function regeneratePullSecret(endpoint) {
-  const confirmed = await confirmAction({
-    title: "Create a new secret for this endpoint?",
-    message: "The current secret stops being sent at once: store the new one in your WMS so it keeps accepting our requests.",
-    confirm: "Create new secret",
-    danger: true,
-  });
+  const confirmed = await confirmDanger("Create a new secret for this endpoint?", "The current secret stops being sent at once: store the new one in your WMS so it keeps accepting our requests.", "Create new secret");
   if (!confirmed) return;
   try {
     const { secret } = await api("POST", `/integrations/wms/pull-endpoints/${endpoint.id}/secret`);
@@ -453,12 +438,7 @@ async function regeneratePullSecret(endpoint) {
 }
 
 async function removeEndpoint(endpoint) {
-  const confirmed = await confirmAction({
-    title: "Remove this pull endpoint?",
-    message: `${endpoint.url} will no longer be pulled from. Orders already received stay.`,
-    confirm: "Remove",
-    danger: true,
-  });
+  const confirmed = await confirmDanger("Remove this pull endpoint?", `${endpoint.url} will no longer be pulled from. Orders already received stay.`, "Remove");
   if (!confirmed) return;
   try {
     await api("DELETE", `/integrations/wms/pull-endpoints/${endpoint.id}`);
