@@ -141,6 +141,7 @@ def patched_lines(
     one of the line's address, registered (into ``loaded`` and ``touched``)
     the first time the batch meets it.
     """
+    texts: dict[UUID, str] = {}  # a batch's orders share few customers: each id made text once
     for line, oid, named, by_address in zip(
         lines, keys.order_ids, keys.named_customers, keys.address_customers, strict=False
     ):
@@ -148,7 +149,7 @@ def patched_lines(
             tenant_id, line, by_address, loaded, touched, source
         )
         patch = dict(line.patch)
-        patch["customer_id"] = str(customer_id)
+        patch["customer_id"] = texts.get(customer_id) or texts.setdefault(customer_id, str(customer_id))
         yield line, oid, patch
 
 
