@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID, uuid4
 
 from application.order_lines import OrderLine
@@ -79,6 +79,18 @@ class ReceiveBatch:
     redactor: Redactor | None = field(default=None, repr=False)
     pulled: PulledBatch | None = None
     partial: bool = False
+
+
+class DeliveryFields(TypedDict):
+    """What a batch's stored delivery and its recorded refusal both say of where it came from."""
+
+    tenant_id: UUID
+    channel: Channel
+    request_id: str
+    received_at: datetime
+    payload_bytes: int
+    payload_sha256: str
+    endpoint_id: str | None
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from application.timestamps import iso, parse_iso  # noqa: E402
+from bench.bench_tenant import BenchTenant  # noqa: E402
 from bench.reports import emit_report  # noqa: E402
 from domain.customer import Customer  # noqa: E402
 from domain.ids import order_id  # noqa: E402
@@ -249,11 +250,7 @@ class BackendKiller(threading.Thread):
 
 
 @dataclass
-class Tenant:
-    index: int
-    tenant_id: str
-    admin_key: str
-    secret: str = ""
+class Tenant(BenchTenant):
     customer_id: str = ""
     addresses: list[str] = field(default_factory=list)
     known_ids: list[str] = field(default_factory=list)

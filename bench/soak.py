@@ -71,6 +71,7 @@ from aiohttp import web
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.bench_tenant import BenchTenant  # noqa: E402
 from bench.reports import emit_report  # noqa: E402
 from bench.stopping import stop_process  # noqa: E402
 
@@ -251,11 +252,7 @@ def wms_cli(argv: list[str], env: dict[str, str], workdir: Path) -> dict[str, An
 
 
 @dataclass
-class Tenant:
-    index: int
-    tenant_id: str
-    admin_key: str
-    secret: str = ""
+class Tenant(BenchTenant):
     pull_id: str = ""
     pull_secret: str = ""
     #: Acknowledged external ids in the order first acknowledged (to pick from).

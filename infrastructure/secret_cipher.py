@@ -32,7 +32,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -78,22 +78,20 @@ class SecretCipher:
 
     def decrypt(self, token: str) -> str:
         """Decrypt a token made by :meth:`encrypt` with any configured key."""
-        try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except (InvalidToken, ValueError):
-            # ValueError covers a non-ASCII token and a non-UTF-8 plaintext.
-            raise SecretCipherError(
-                "cannot decrypt the secret: wrong key or damaged token"
-            ) from None
+        return self._open(self._fernet.decrypt, token, "utf-8", "decrypt")
 
     def rotate(self, token: str) -> str:
         """Re-encrypt ``token`` under the first key (after adding a new key)."""
+        return self._open(self._fernet.rotate, token, "ascii", "rotate")
+
+    @staticmethod
+    def _open(operation: Callable[[bytes], bytes], token: str, encoding: str, verb: str) -> str:
+        """``operation`` on a stored token, its result as text; any failure a :class:`SecretCipherError`."""
         try:
-            return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+            return operation(token.encode("ascii")).decode(encoding)
         except (InvalidToken, ValueError):
-            raise SecretCipherError(
-                "cannot rotate the secret: wrong key or damaged token"
-            ) from None
+            # ValueError covers a non-ASCII token and a non-UTF-8 plaintext.
+            raise SecretCipherError(f"cannot {verb} the secret: wrong key or damaged token") from None
 
     @classmethod
     def from_settings(cls, secret_key: str | None, key_file: Path) -> SecretCipher:

@@ -16,6 +16,7 @@ from uuid import UUID
 from application.access.webhook import WebhookAccess
 from application.batch import apply_batch, check_named_customers, keys_of
 from application.commands import (
+    DeliveryFields,
     IngestOrders,
     IngestResult,
     OrderOutcome,
@@ -81,6 +82,16 @@ class OrderIntake:
         the delivery log, alone, and re-raised for the caller's response.
         """
         digest = hashlib.sha256(command.body).hexdigest() if command.body is not None else ""
+        # What both the stored batch and a recorded refusal say of the delivery.
+        delivery = DeliveryFields(
+            tenant_id=command.tenant_id,
+            channel=command.channel,
+            request_id=command.request_id,
+            received_at=command.received_at,
+            payload_bytes=command.body_size,
+            payload_sha256=digest,
+            endpoint_id=command.endpoint_id,
+        )
         try:
             if command.body is None:
                 raise PayloadRejectedError(
@@ -103,17 +114,11 @@ class OrderIntake:
                 lines, warnings = parse_order_batch_with_warnings(command.body, max_items=command.max_items)
             return self.ingest_orders(
                 IngestOrders(
+                    **delivery,
                     partial=command.partial,
                     indexes=indexes,
                     rejected=refused_items,
-                    tenant_id=command.tenant_id,
                     lines=lines,
-                    channel=command.channel,
-                    request_id=command.request_id,
-                    received_at=command.received_at,
-                    payload_bytes=command.body_size,
-                    payload_sha256=digest,
-                    endpoint_id=command.endpoint_id,
                     delivery_id=command.delivery_id,
                     credential_hash=command.credential_hash,
                     warnings=warnings,
@@ -134,16 +139,7 @@ class OrderIntake:
                 )
             self.record_rejected_delivery(
                 RecordRejectedDelivery(
-                    tenant_id=command.tenant_id,
-                    channel=command.channel,
-                    request_id=command.request_id,
-                    received_at=command.received_at,
-                    status=rejected.status,
-                    error=rejected.body,
-                    payload_bytes=command.body_size,
-                    payload_sha256=digest,
-                    endpoint_id=command.endpoint_id,
-                    secret_used=secret_used,
+                    **delivery, status=rejected.status, error=rejected.body, secret_used=secret_used
                 )
             )
             if rejected is refused:

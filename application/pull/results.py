@@ -23,25 +23,27 @@ class PullEndpointChange:
 
 
 @dataclass(frozen=True)
-class AddedPullEndpoint:
-    """A new pull endpoint, with its secret (shown this once) and what its URL risks."""
+class PullEndpointTarget:
+    """What every answer about one endpoint names: which it is, what it pulls, how often."""
 
     endpoint_id: UUID
     url: str
     method: str
     interval_minutes: int | None
+
+
+@dataclass(frozen=True)
+class AddedPullEndpoint(PullEndpointTarget):
+    """A new pull endpoint, with its secret (shown this once) and what its URL risks."""
+
     secret: str = field(repr=False)
     warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class ChangedPullEndpoint:
+class ChangedPullEndpoint(PullEndpointTarget):
     """An endpoint as it is after a change (never its secret)."""
 
-    endpoint_id: UUID
-    url: str
-    method: str
-    interval_minutes: int | None
     next_sync_at: str | None
 
 

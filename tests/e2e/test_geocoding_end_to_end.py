@@ -46,14 +46,19 @@ async def location_when(
     return dict(await eventually(check, within=timeout))
 
 
+async def location_of_new_order(client: TestClient, hook: Webhook, body: bytes, status: str) -> dict[str, Any]:
+    """Send a one-order batch and wait for the order's location to reach ``status``."""
+    [entry] = (await accept_orders(client, hook, body))["orders"]
+    return await location_when(client, hook, entry["orderId"], status)
+
+
 # ---------------------------------------------------------------------- embedded default
 
 
 async def test_the_documented_curl_order_gets_coordinates_without_any_network(
     client: TestClient, webhook: Webhook
 ) -> None:
-    [entry] = (await accept_orders(client, webhook, DOC_CURL))["orders"]
-    location = await location_when(client, webhook, entry["orderId"], "ok")
+    location = await location_of_new_order(client, webhook, DOC_CURL, "ok")
     assert location["lat"] == pytest.approx(51.501, abs=0.001)
     assert location["lon"] == pytest.approx(-0.142, abs=0.001)
     assert location["precision"] == "postcode"
@@ -65,8 +70,7 @@ async def test_orders_of_a_named_customer_are_located_at_the_customers_address(
     tenant = webhook.tenant
     customer_id = await create_customer(client, tenant, "Existing Co", "1 Dock Road, Leeds LS1 4AP")
     body = b'{"externalOrderId": "ORD-2", "customerId": "%s"}' % customer_id.encode()
-    [entry] = (await accept_orders(client, webhook, body))["orders"]
-    location = await location_when(client, webhook, entry["orderId"], "ok")
+    location = await location_of_new_order(client, webhook, body, "ok")
     assert location["lat"] == pytest.approx(53.79, abs=0.05)
     assert location["lon"] == pytest.approx(-1.55, abs=0.05)
 
@@ -75,8 +79,7 @@ async def test_an_address_without_a_postcode_fails_permanently_and_says_so(
     client: TestClient, webhook: Webhook
 ) -> None:
     body = b'{"externalOrderId": "ORD-3", "deliveryAddress": "The Old Barn, Nowhere Lane"}'
-    [entry] = (await accept_orders(client, webhook, body))["orders"]
-    location = await location_when(client, webhook, entry["orderId"], "failed")
+    location = await location_of_new_order(client, webhook, body, "failed")
     assert location == {
         "lat": None, "lon": None, "precision": None, "status": "failed", "reason": "no postcode found",
     }
@@ -86,8 +89,7 @@ async def test_a_belfast_postcode_fails_because_the_offline_data_is_great_britai
     client: TestClient, webhook: Webhook
 ) -> None:
     body = b'{"externalOrderId": "ORD-BT", "deliveryAddress": "1 Queen\'s Road, Belfast BT3 9EP"}'
-    [entry] = (await accept_orders(client, webhook, body))["orders"]
-    location = await location_when(client, webhook, entry["orderId"], "failed")
+    location = await location_of_new_order(client, webhook, body, "failed")
     assert location["reason"] == "postcode not in the offline data (Great Britain only)"
 
 

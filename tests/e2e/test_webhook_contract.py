@@ -6,10 +6,12 @@ Each test states the sentence of the contract (docs/contract.md) it proves.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from interfaces.http.examples import DOCUMENTED_SINGLE
 from tests.support.http import (
     TenantKeys,
     Webhook,
@@ -20,16 +22,9 @@ from tests.support.http import (
 )
 from tests.support.waits import eventually
 
-# The documentation's examples, verbatim.
-DOC_SINGLE = b"""{
-"externalOrderId": "WMS-ORD-001",
-"deliveryAddress": "10 High Street, London SW1A 1AA",
-"customerName": "Acme Ltd",
-"customerContact": "deliveries@acme.com",
-"totalWeight": 25.5,
-"palletCount": 1,
-"plannedDate": "2025-02-22"
-}"""
+# The documentation's examples, verbatim: the single order is the API's own
+# documented example, laid out one field a line as the contract shows it.
+DOC_SINGLE = json.dumps(DOCUMENTED_SINGLE, indent=0).encode()
 
 DOC_CURL = b'{"externalOrderId":"ORD-1","deliveryAddress":"10 High St, London SW1A 1AA","customerName":"Acme","plannedDate":"2025-02-22"}'
 

@@ -35,6 +35,17 @@ def hit(result: OfflineGeocodeHit | OfflineGeocodeMiss) -> OfflineGeocodeHit:
     return result
 
 
+def assert_located(
+    geocoder: OfflineUkGeocoder, address: str, precision: str, matched: str, lat: float, lon: float
+) -> None:
+    """``address`` is a hit of that precision and match, at that position to the centimetre."""
+    result = hit(geocoder.geocode(address))
+
+    assert (result.precision, result.matched) == (precision, matched)
+    assert result.lat == pytest.approx(lat, abs=CENTIMETRE_IN_DEGREES)
+    assert result.lon == pytest.approx(lon, abs=CENTIMETRE_IN_DEGREES)
+
+
 def miss(result: OfflineGeocodeHit | OfflineGeocodeMiss) -> OfflineGeocodeMiss:
     assert isinstance(result, OfflineGeocodeMiss), result
     return result
@@ -68,11 +79,7 @@ def test_the_brief_example_lands_on_buckingham_palace(geocoder: OfflineUkGeocode
 def test_a_known_unit_postcode_is_located_to_its_code_point_position(
     geocoder: OfflineUkGeocoder, address: str, matched: str, lat: float, lon: float
 ) -> None:
-    result = hit(geocoder.geocode(address))
-
-    assert (result.precision, result.matched) == ("postcode", matched)
-    assert result.lat == pytest.approx(lat, abs=CENTIMETRE_IN_DEGREES)
-    assert result.lon == pytest.approx(lon, abs=CENTIMETRE_IN_DEGREES)
+    assert_located(geocoder, address, "postcode", matched, lat, lon)
 
 
 @pytest.mark.parametrize(
@@ -117,11 +124,7 @@ def test_an_unknown_unit_in_a_known_sector_falls_back_to_the_sector_centroid(
     geocoder: OfflineUkGeocoder,
 ) -> None:
     # SW1A 1ZZ does not exist; SW1A 1 has 67 units averaging E 529252.91 N 180099.46.
-    result = hit(geocoder.geocode("The Mall, London SW1A 1ZZ"))
-
-    assert (result.precision, result.matched) == ("sector", "SW1A 1")
-    assert result.lat == pytest.approx(51.5050559, abs=CENTIMETRE_IN_DEGREES)
-    assert result.lon == pytest.approx(-0.1390755, abs=CENTIMETRE_IN_DEGREES)
+    assert_located(geocoder, "The Mall, London SW1A 1ZZ", "sector", "SW1A 1", 51.5050559, -0.1390755)
 
 
 def test_a_unit_without_coordinates_in_the_data_falls_back_to_its_sector(
@@ -129,11 +132,7 @@ def test_a_unit_without_coordinates_in_the_data_falls_back_to_its_sector(
 ) -> None:
     # SK2 9DA is in the data with positional quality 90 (no coordinates, 0,0);
     # the other units of SK2 9 all sit at E 389357 N 390095.
-    result = hit(geocoder.geocode("Stockport SK2 9DA"))
-
-    assert (result.precision, result.matched) == ("sector", "SK2 9")
-    assert result.lat == pytest.approx(53.4075612, abs=CENTIMETRE_IN_DEGREES)
-    assert result.lon == pytest.approx(-2.1615617, abs=CENTIMETRE_IN_DEGREES)
+    assert_located(geocoder, "Stockport SK2 9DA", "sector", "SK2 9", 53.4075612, -2.1615617)
 
 
 @pytest.mark.parametrize(
@@ -150,11 +149,7 @@ def test_a_unit_without_coordinates_in_the_data_falls_back_to_its_sector(
 def test_an_unknown_sector_in_a_known_district_falls_back_to_the_district_centroid(
     geocoder: OfflineUkGeocoder, address: str, matched: str, lat: float, lon: float
 ) -> None:
-    result = hit(geocoder.geocode(address))
-
-    assert (result.precision, result.matched) == ("district", matched)
-    assert result.lat == pytest.approx(lat, abs=CENTIMETRE_IN_DEGREES)
-    assert result.lon == pytest.approx(lon, abs=CENTIMETRE_IN_DEGREES)
+    assert_located(geocoder, address, "district", matched, lat, lon)
 
 
 def test_an_address_ending_in_an_outcode_is_located_to_the_district(

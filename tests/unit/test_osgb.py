@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from infrastructure.geocoding.osgb import grid_to_osgb36, grid_to_wgs84, osgb36_to_wgs84
+from infrastructure.geocoding.osgb import LatLon, grid_to_osgb36, grid_to_wgs84, osgb36_to_wgs84
 
 ARCSECOND = 1.0 / 3600.0
 
@@ -13,30 +15,35 @@ def dms(degrees: int, minutes: int, seconds: float) -> float:
     return degrees + minutes / 60.0 + seconds / 3600.0
 
 
-def test_the_ordnance_survey_worked_example_inverts_to_the_published_osgb36_position() -> None:
-    # OS "A guide to coordinate systems in Great Britain", Annex C.2 (Caister water tower).
-    position = grid_to_osgb36(651409.903, 313177.270)
+@pytest.mark.parametrize(
+    ("convert", "easting", "northing", "lat", "lon", "tolerance"),
+    [
+        # OS "A guide to coordinate systems in Great Britain", Annex C.2 (Caister water tower).
+        pytest.param(
+            grid_to_osgb36, 651409.903, 313177.270, dms(52, 39, 27.2531), dms(1, 43, 4.5177), 0.0001 * ARCSECOND,
+            id="the OS worked example inverts to the published OSGB36 position",
+        ),
+        # IOGP Guidance Note 7-2, Transverse Mercator: 50°30'N 0°30'E is E 577274.99 N 69740.50,
+        # published to the centimetre, so the inverse is good to about 1e-7 degrees.
+        pytest.param(
+            grid_to_osgb36, 577274.99, 69740.50, 50.5, 0.5, 2e-7,
+            id="the EPSG guidance note example inverts to its whole half degrees",
+        ),
+        # Published for the same grid reference and the same OS Helmert parameters by
+        # C. Veness' geodesy library (OsGridRef.toLatLon): 52°39'28.723"N, 001°42'57.787"E.
+        pytest.param(
+            grid_to_wgs84, 651409.903, 313177.270, dms(52, 39, 28.723), dms(1, 42, 57.787), 0.002 * ARCSECOND,
+            id="the worked example in WGS84 matches the published Helmert result",
+        ),
+    ],
+)
+def test_published_worked_examples_convert_to_their_published_positions(
+    convert: Callable[[float, float], LatLon], easting: float, northing: float, lat: float, lon: float, tolerance: float
+) -> None:
+    position = convert(easting, northing)
 
-    assert position.lat == pytest.approx(dms(52, 39, 27.2531), abs=0.0001 * ARCSECOND)
-    assert position.lon == pytest.approx(dms(1, 43, 4.5177), abs=0.0001 * ARCSECOND)
-
-
-def test_the_epsg_guidance_note_example_inverts_to_its_whole_half_degrees() -> None:
-    # IOGP Guidance Note 7-2, Transverse Mercator: 50°30'N 0°30'E is E 577274.99 N 69740.50,
-    # published to the centimetre, so the inverse is good to about 1e-7 degrees.
-    position = grid_to_osgb36(577274.99, 69740.50)
-
-    assert position.lat == pytest.approx(50.5, abs=2e-7)
-    assert position.lon == pytest.approx(0.5, abs=2e-7)
-
-
-def test_the_worked_example_in_wgs84_matches_the_published_helmert_result() -> None:
-    # Published for the same grid reference and the same OS Helmert parameters by
-    # C. Veness' geodesy library (OsGridRef.toLatLon): 52°39'28.723"N, 001°42'57.787"E.
-    position = grid_to_wgs84(651409.903, 313177.270)
-
-    assert position.lat == pytest.approx(dms(52, 39, 28.723), abs=0.002 * ARCSECOND)
-    assert position.lon == pytest.approx(dms(1, 42, 57.787), abs=0.002 * ARCSECOND)
+    assert position.lat == pytest.approx(lat, abs=tolerance)
+    assert position.lon == pytest.approx(lon, abs=tolerance)
 
 
 def test_the_helmert_shift_moves_a_point_by_the_expected_hundred_metres_or_so() -> None:

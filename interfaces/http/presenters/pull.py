@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.pull.results import AddedPullEndpoint, ChangedPullEndpoint
+from application.pull.results import AddedPullEndpoint, ChangedPullEndpoint, PullEndpointTarget
 from application.read_models import PullEndpointRow
 
 
@@ -23,28 +23,25 @@ def present_pull_endpoint(endpoint: PullEndpointRow) -> dict[str, Any]:
     }
 
 
+def _present_target(endpoint: PullEndpointTarget) -> dict[str, Any]:
+    return {
+        "id": str(endpoint.endpoint_id),
+        "url": endpoint.url,
+        "method": endpoint.method,
+        "intervalMinutes": endpoint.interval_minutes,
+    }
+
+
 def present_added_pull_endpoint(added: AddedPullEndpoint) -> dict[str, Any]:
     """The 201 body: the only time the secret is shown."""
-    body: dict[str, Any] = {
-        "id": str(added.endpoint_id),
-        "url": added.url,
-        "method": added.method,
-        "intervalMinutes": added.interval_minutes,
-        "secret": added.secret,
-    }
+    body = {**_present_target(added), "secret": added.secret}
     if added.warnings:
         body["warnings"] = list(added.warnings)
     return body
 
 
 def present_changed_pull_endpoint(endpoint: ChangedPullEndpoint) -> dict[str, Any]:
-    return {
-        "id": str(endpoint.endpoint_id),
-        "url": endpoint.url,
-        "method": endpoint.method,
-        "intervalMinutes": endpoint.interval_minutes,
-        "nextSyncAt": endpoint.next_sync_at,
-    }
+    return {**_present_target(endpoint), "nextSyncAt": endpoint.next_sync_at}
 
 
 def present_pull_endpoints(endpoints: list[PullEndpointRow]) -> dict[str, Any]:
