@@ -46,23 +46,16 @@ def keys_of(tenant_id: UUID, lines: Sequence[OrderLine]) -> BatchKeys:
             by_address[line.delivery_address] = Customer.id_for(tenant_id, line.delivery_address)
     return BatchKeys(
         order_ids=tuple(order_id(tenant_id, line.external_order_id) for line in lines),
-        named_customers=tuple(
-            _parse_uuid(line.customer_id) if line.customer_id else None for line in lines
-        ),
+        named_customers=tuple(_parse_uuid(line.customer_id) if line.customer_id else None for line in lines),
         address_customers=tuple(
-            by_address[line.delivery_address]
-            if not line.customer_id and line.delivery_address
-            else None
+            by_address[line.delivery_address] if not line.customer_id and line.delivery_address else None
             for line in lines
         ),
     )
 
 
 def check_named_customers(
-    tenant_id: UUID,
-    lines: Sequence[OrderLine],
-    keys: BatchKeys,
-    loaded: Mapping[UUID, Aggregate],
+    tenant_id: UUID, lines: Sequence[OrderLine], keys: BatchKeys, loaded: Mapping[UUID, Aggregate]
 ) -> None:
     """A ``customerId`` must name a customer of this tenant: an order never points at another tenant's data."""
     problems = ProblemList()
@@ -145,8 +138,8 @@ def patched_lines(
     for line, oid, named, by_address in zip(
         lines, keys.order_ids, keys.named_customers, keys.address_customers, strict=False
     ):
-        customer_id = named if named is not None else _customer_for(
-            tenant_id, line, by_address, loaded, touched, source
+        customer_id = (
+            named if named is not None else _customer_for(tenant_id, line, by_address, loaded, touched, source)
         )
         patch = dict(line.patch)
         patch["customer_id"] = texts.get(customer_id) or texts.setdefault(customer_id, str(customer_id))
@@ -168,11 +161,7 @@ def _customer_for(
         )
     if not isinstance(loaded.get(customer_id), Customer):
         customer = Customer.register(
-            tenant_id,
-            line.delivery_address,
-            source,
-            name=line.customer_name,
-            contact=line.customer_contact,
+            tenant_id, line.delivery_address, source, name=line.customer_name, contact=line.customer_contact
         )
         loaded[customer_id] = touched[customer_id] = customer
     return customer_id

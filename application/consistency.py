@@ -176,10 +176,7 @@ class ConsistentReads:
         return await self.run(lambda: self.queries.integration_status(principal, webhook_url))
 
     async def pull_endpoints(
-        self,
-        principal: Principal,
-        list_endpoints: Callable[[], list[PullEndpointRow]],
-        after: int | None = None,
+        self, principal: Principal, list_endpoints: Callable[[], list[PullEndpointRow]], after: int | None = None
     ) -> list[PullEndpointRow]:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         await self.reach(("pull_endpoints",), await self._now_or(after))

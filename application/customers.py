@@ -18,17 +18,13 @@ class Customers:
     def __init__(self, store: AggregateStore) -> None:
         self.store = store
 
-    def create_customer(
-        self, principal: Principal, name: str, address: str, contact: str | None
-    ) -> CustomerRow:
+    def create_customer(self, principal: Principal, name: str, address: str, contact: str | None) -> CustomerRow:
         require(principal, Permission.MANAGE_CUSTOMERS)
         customer_id = Customer.id_for(principal.tenant_id, address)
         if load(self.store, customer_id, Customer) is not None:
             raise ConflictError("A customer with this address exists", customerId=str(customer_id))
         try:
-            customer = Customer.register(
-                principal.tenant_id, address, acting(principal), name=name, contact=contact
-            )
+            customer = Customer.register(principal.tenant_id, address, acting(principal), name=name, contact=contact)
         except DomainError as error:
             raise InvalidRequestError(str(error)) from None
         self.store.save(customer)

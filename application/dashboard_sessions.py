@@ -42,9 +42,7 @@ class SignedIn:
 
 
 class DashboardSessions:
-    def __init__(
-        self, keys: KeyAuthenticator, store: SessionStore, clock: Clock, lifetime: timedelta
-    ) -> None:
+    def __init__(self, keys: KeyAuthenticator, store: SessionStore, clock: Clock, lifetime: timedelta) -> None:
         self._keys = keys
         self._store = store
         self._clock = clock

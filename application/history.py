@@ -37,7 +37,11 @@ def history_entry(event: Any) -> HistoryEntry:
     if isinstance(event, Order.Created):
         changes: dict[str, FieldValue] = {k: v for k, v in event.details.items() if v is not None}
         return HistoryEntry(
-            "OrderCreated", event.originator_version, event.timestamp, changes, event.source,
+            "OrderCreated",
+            event.originator_version,
+            event.timestamp,
+            changes,
+            event.source,
             external_order_id=event.external_order_id,
         )
     return HistoryEntry("OrderUpdated", event.originator_version, event.timestamp, dict(event.changes), event.source)

@@ -64,14 +64,10 @@ Claim = Proceed | Replay | Mismatch | InProgress
 class IdempotencyStore(Protocol):
     """Kept answers, shared by every process (a table beside the read models)."""
 
-    def claim(
-        self, tenant_id: str, key_hash: str, fingerprint: str, owner: str, now: datetime
-    ) -> Claim:
+    def claim(self, tenant_id: str, key_hash: str, fingerprint: str, owner: str, now: datetime) -> Claim:
         """Take the key for this request, or say why not (replay, mismatch, in progress)."""
 
-    def finish(
-        self, tenant_id: str, key_hash: str, owner: str, status: int, content_type: str, body: bytes
-    ) -> None:
+    def finish(self, tenant_id: str, key_hash: str, owner: str, status: int, content_type: str, body: bytes) -> None:
         """Keep the answer of the request that held the key."""
 
     def release(self, tenant_id: str, key_hash: str, owner: str) -> None:

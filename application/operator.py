@@ -82,4 +82,6 @@ class OperatorCommands:
         try:
             return UUID(tenant_id)
         except ValueError:
-            raise NotFoundError(f"no tenant {tenant_id!r}: tenant ids look like 'wms-intake tenants list' shows them") from None
+            raise NotFoundError(
+                f"no tenant {tenant_id!r}: tenant ids look like 'wms-intake tenants list' shows them"
+            ) from None

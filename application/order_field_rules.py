@@ -200,9 +200,7 @@ def problems_of(error: ValidationError, index: int, reference: str | None) -> li
             words = f"must have at most {e['ctx']['max_length']} entries"
         else:
             words = _TYPE_WORDS.get(e["type"], e["msg"])
-        problems.append(
-            {"index": index, "externalOrderId": reference, "field": field, "message": f"{where} {words}"}
-        )
+        problems.append({"index": index, "externalOrderId": reference, "field": field, "message": f"{where} {words}"})
     return problems
 
 

@@ -39,14 +39,24 @@ from domain.order import FIELDS
 
 # Re-exported: the HTTP schemas and the OpenAPI document use these limits and rules.
 __all__ = [
-    "MAX_ID", "MAX_TAG", "MAX_TAGS", "MAX_TEXT", "NoNul", "OrderItem", "is_calendar_date",
-    "number_as_string", "parse_order_batch", "parse_order_batch_partially", "parse_order_batch_with_warnings",
+    "MAX_ID",
+    "MAX_TAG",
+    "MAX_TAGS",
+    "MAX_TEXT",
+    "NoNul",
+    "OrderItem",
+    "is_calendar_date",
+    "number_as_string",
+    "parse_order_batch",
+    "parse_order_batch_partially",
+    "parse_order_batch_with_warnings",
 ]
 
 # Wire name -> Order field name, for the fields an item sets directly on the
 # order (the customer is decided from customerId / deliveryAddress instead).
 _ORDER_FIELD_OF = {f.wire: f.name for f in FIELDS if f.name != "customer_id"}
 _ITEMS: TypeAdapter[list[BaseModel]] = TypeAdapter(list[PlainOrderItem])  # type: ignore[valid-type]
+
 
 def parse_order_batch(body: bytes, *, max_items: int) -> tuple[OrderLine, ...]:
     """Parse and validate a webhook body; raise ``PayloadRejectedError`` with
@@ -153,15 +163,22 @@ def parse_order_batch_partially(
     for index, raw in enumerate(raw_items):
         if not isinstance(raw, dict):
             rejected.append(
-                {"index": index, "externalOrderId": None, "status": 400, "error": "Invalid payload shape",
-                 "details": [{"index": index, "message": "each order must be a JSON object"}]}
+                {
+                    "index": index,
+                    "externalOrderId": None,
+                    "status": 400,
+                    "error": "Invalid payload shape",
+                    "details": [{"index": index, "message": "each order must be a JSON object"}],
+                }
             )
             continue
         try:
             [item] = _validate_items([raw], index)
             _check_planned_dates([raw], index)
         except PayloadRejectedError as refused:
-            rejected.append({"index": index, "externalOrderId": reference_of(raw), "status": refused.status, **refused.body})
+            rejected.append(
+                {"index": index, "externalOrderId": reference_of(raw), "status": refused.status, **refused.body}
+            )
             continue
         lines.append((index, _line_of(item)))
     kept = {index for index, _ in lines}
@@ -181,11 +198,7 @@ def _items_of(document: Any) -> list[dict[str, Any]]:
             return document
         raise PayloadRejectedError(400, not_objects.body("Invalid payload shape"))
     raise PayloadRejectedError(
-        400,
-        {
-            "error": "Invalid payload shape",
-            "details": "expected an order object or an array of order objects",
-        },
+        400, {"error": "Invalid payload shape", "details": "expected an order object or an array of order objects"}
     )
 
 

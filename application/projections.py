@@ -57,9 +57,7 @@ class OrdersProjection(Generic[W]):
         changes = dict(event.changes)
         if "delivery_address" in changes:
             changes["address_key"] = _address_key(changes["delivery_address"])
-        writer.update_order(
-            str(event.originator_id), changes, event.timestamp, event.originator_version
-        )
+        writer.update_order(str(event.originator_id), changes, event.timestamp, event.originator_version)
 
     @process.register
     def _(self, event: Customer.Created, writer: OrdersWriter) -> None:
@@ -77,9 +75,7 @@ class OrdersProjection(Generic[W]):
 
     @process.register
     def _(self, event: Location.Created, writer: OrdersWriter) -> None:
-        writer.location_created(
-            str(event.originator_id), event.tenant_id, event.normalised_address, event.timestamp
-        )
+        writer.location_created(str(event.originator_id), event.tenant_id, event.normalised_address, event.timestamp)
 
     @process.register
     def _(self, event: Location.Geocoded, writer: OrdersWriter) -> None:
@@ -188,4 +184,3 @@ def _delivery_row(event: Any, *, status: int, processed: int, error: Any) -> dic
         "rejected": getattr(event, "rejected", 0),
         "rejected_items": getattr(event, "rejected_items", None),
     }
-

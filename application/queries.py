@@ -47,9 +47,7 @@ class IntakeQueries:
         _require(principal, Permission.READ_ORDERS)
         return _found(self.orders.get_order_by_external_id(str(principal.tenant_id), external_id), "Order")
 
-    def orders_page(
-        self, principal: Principal, which: OrderFilter, limit: int, cursor: str | None
-    ) -> Page[OrderView]:
+    def orders_page(self, principal: Principal, which: OrderFilter, limit: int, cursor: str | None) -> Page[OrderView]:
         _require(principal, Permission.READ_ORDERS)
         return self.orders.list_orders(str(principal.tenant_id), which, min(limit, MAX_PAGE), cursor)
 

@@ -17,12 +17,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from eventsourcing.persistence import IntegrityError
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 T = TypeVar("T")
 
@@ -66,6 +61,7 @@ def retry_on_conflict(
 def backoff(first: float, longest: float) -> Callable[[int], float]:
     """Seconds to wait after the ``n``-th failure in a row (``n`` from 1):
     ``first``, then twice as long each time, never more than ``longest``."""
+
     def seconds(failures: int) -> float:
         return float(min(longest, first * 2 ** (max(1, failures) - 1)))
 

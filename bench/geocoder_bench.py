@@ -26,11 +26,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from infrastructure.geocoding.offline_uk import (
-    OfflineGeocodeHit,
-    OfflineUkGeocoder,
-    default_data_dir,
-)
+from infrastructure.geocoding.offline_uk import OfflineGeocodeHit, OfflineUkGeocoder, default_data_dir
 
 # Share of sampled postcodes turned into unknown units to exercise the sector fallback.
 UNKNOWN_UNIT_SHARE = 0.125
@@ -56,10 +52,7 @@ def main() -> None:
     print(f"lookups per pass: {len(addresses)}, hits: {hits}, cache: {args.max_cached_areas} areas")
     _report("cold pass, all lookups", cold)
     _report("cold pass, first lookup in an area (parse)", [cold[i] for i in first_in_area])
-    _report(
-        "cold pass, lookups in an already parsed area",
-        [t for i, t in enumerate(cold) if i not in first_in_area],
-    )
+    _report("cold pass, lookups in an already parsed area", [t for i, t in enumerate(cold) if i not in first_in_area])
     _report("warm pass, all lookups", warm)
     print(
         f"RSS: {rss_before:.1f} MiB before the geocoder, {rss_after:.1f} MiB after "

@@ -186,9 +186,22 @@ def webhook_wrk(url: str, concurrency: int, duration: float, prefix: str) -> dic
         script.write_text(WRK_SCRIPT % ORDER_TEMPLATE)
         env = dict(os.environ, BENCH_PREFIX=prefix)
         completed = subprocess.run(
-            [wrk, f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--timeout", "30s",
-             "-s", str(script), url],
-            env=env, capture_output=True, text=True, timeout=duration + 60, check=False,
+            [
+                wrk,
+                f"-t{threads}",
+                f"-c{concurrency}",
+                f"-d{max(1, round(duration))}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(script),
+                url,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
+            check=False,
         )
         finished = time.monotonic()
     if completed.returncode != 0:
@@ -298,9 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "webhook" and args.tool == "wrk":
         result = webhook_wrk(args.url, args.concurrency, args.duration, args.prefix)
     elif args.mode == "webhook":
-        result = asyncio.run(
-            webhook_python(args.url, args.concurrency, args.duration, args.max_requests, args.prefix)
-        )
+        result = asyncio.run(webhook_python(args.url, args.concurrency, args.duration, args.max_requests, args.prefix))
     else:
         result = asyncio.run(batches(args.url, args.size, args.count, args.prefix, args.update))
     if args.lag_url:

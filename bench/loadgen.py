@@ -135,12 +135,24 @@ class ServerProcess:
         return self.process.pid
 
     def start(self, ready_within: float = 60.0) -> None:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith("WMS_INTAKE_")
-        } | {"WMS_INTAKE_DATABASE_URL": self.database_url, **self.extra_env}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WMS_INTAKE_")} | {
+            "WMS_INTAKE_DATABASE_URL": self.database_url,
+            **self.extra_env,
+        }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "interfaces.cli", "serve", "--processes", "1", "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "interfaces.cli",
+                    "serve",
+                    "--processes",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=log,
@@ -309,7 +321,9 @@ class Workload:
         planned: list[Planned] = []
         # Once each, at fixed points of the run: the documented item limit,
         # one item over it, and empty batches.
-        specials = sorted([(count // 5, "empty"), (count // 3, "too_many"), (count // 2, "big"), ((4 * count) // 5, "empty")])
+        specials = sorted(
+            [(count // 5, "empty"), (count // 3, "too_many"), (count // 2, "big"), ((4 * count) // 5, "empty")]
+        )
         kinds, weights = zip(*self.KINDS, strict=True)
         while len(planned) < count:
             seq = len(planned)
@@ -322,7 +336,9 @@ class Workload:
                 tenant = self.rng.choice(self.tenants)
                 ids = self.rng.sample(HOT_ORDER_IDS, self.rng.randint(1, 4))
                 for _ in range(min(self.rng.randint(3, 6), count - len(planned))):
-                    planned.append(self._valid(len(planned), "hot", tenant, [self._item(tenant, i, update=True) for i in ids]))
+                    planned.append(
+                        self._valid(len(planned), "hot", tenant, [self._item(tenant, i, update=True) for i in ids])
+                    )
                 continue
             planned.append(self._one(seq, kind))
         return planned
@@ -341,7 +357,9 @@ class Workload:
             return self._valid(seq, "update", tenant, [self._item(tenant, i, update=True) for i in ids])
         if kind == "repeat":
             original = self.rng.choice(self.sent_any)
-            repeat = Planned(seq, "repeat", original.tenant, original.body, original.items, original.expect, original.content_type)
+            repeat = Planned(
+                seq, "repeat", original.tenant, original.body, original.items, original.expect, original.content_type
+            )
             self.sent_any.append(repeat)
             return repeat
         if kind == "named_customer":
@@ -382,14 +400,28 @@ class Workload:
         # Good-looking items (new poison ids and known ids with poison values)
         # around one bad item: the batch must leave no trace at all.
         good = [
-            {"externalOrderId": f"poison-{self._next()}", "deliveryAddress": "13 Poison Lane, Leeds LS1 1AA", "totalWeight": 666.0}
+            {
+                "externalOrderId": f"poison-{self._next()}",
+                "deliveryAddress": "13 Poison Lane, Leeds LS1 1AA",
+                "totalWeight": 666.0,
+            }
             for _ in range(self.rng.randint(0, 4))
         ] + [
             {"externalOrderId": i, "deliveryAddress": "13 Poison Lane, Leeds LS1 1AA", "totalWeight": 666.0}
             for i in self.rng.sample(tenant.known_ids, min(len(tenant.known_ids), self.rng.randint(0, 3)))
         ]
         variant = self.rng.choice(
-            ("missing_id", "negative", "wrong_type", "planned_date", "unknown_customer", "no_address", "json", "shape", "media")
+            (
+                "missing_id",
+                "negative",
+                "wrong_type",
+                "planned_date",
+                "unknown_customer",
+                "no_address",
+                "json",
+                "shape",
+                "media",
+            )
         )
         bad: dict[str, Any] = {"externalOrderId": f"poison-{self._next()}", "deliveryAddress": "13 Poison Lane"}
         if variant == "missing_id":
@@ -511,7 +543,9 @@ async def send_one(session: aiohttp.ClientSession, base_url: str, tenant: Tenant
     outcome.started = datetime.now(UTC)
     clock = time.perf_counter()
     try:
-        async with session.post(f"{base_url}/api/integrations/wms/{tenant.tenant_id}", data=p.body, headers=headers) as response:
+        async with session.post(
+            f"{base_url}/api/integrations/wms/{tenant.tenant_id}", data=p.body, headers=headers
+        ) as response:
             outcome.status = response.status
             outcome.retry_after = response.headers.get("Retry-After")
             raw = await response.read()
@@ -617,7 +651,9 @@ def wait_for_projections(container: Container, within: float) -> None:
         time.sleep(0.1)
 
 
-async def read_models(base_url: str, tenants: list[Tenant]) -> tuple[dict[tuple[int, str], dict[str, Any]], dict[int, Any]]:
+async def read_models(
+    base_url: str, tenants: list[Tenant]
+) -> tuple[dict[tuple[int, str], dict[str, Any]], dict[int, Any]]:
     """Every order and the integration status of every tenant, through the API."""
     orders: dict[tuple[int, str], dict[str, Any]] = {}
     status: dict[int, Any] = {}
@@ -691,7 +727,9 @@ class Reconciliation:
         committed.sort(key=lambda pair: pair[0])
         return [outcome for _, outcome in committed]
 
-    def _reference(self, committed: list[Outcome]) -> tuple[dict[tuple[int, str], dict[str, Any]], dict[str, list[bool]]]:
+    def _reference(
+        self, committed: list[Outcome]
+    ) -> tuple[dict[tuple[int, str], dict[str, Any]], dict[str, list[bool]]]:
         """The documented semantics, replayed in commit order: present overwrites,
         absent keeps, null clears; the first write of an id creates it."""
         state: dict[tuple[int, str], dict[str, Any]] = {}
@@ -701,7 +739,9 @@ class Reconciliation:
             flags = []
             for item in outcome.planned.items or ():
                 key = (tenant.index, str(item["externalOrderId"]))
-                customer = item.get("customerId") or str(Customer.id_for(uuid.UUID(tenant.tenant_id), item["deliveryAddress"]))
+                customer = item.get("customerId") or str(
+                    Customer.id_for(uuid.UUID(tenant.tenant_id), item["deliveryAddress"])
+                )
                 patch = {DOMAIN_NAME[name]: item[name] for name in FIELDS if name in item}
                 patch["customer_id"] = customer
                 flags.append(key not in state)
@@ -729,20 +769,23 @@ class Reconciliation:
     def _check_orders(
         self, expected: dict[tuple[int, str], dict[str, Any]], api_orders: dict[tuple[int, str], dict[str, Any]]
     ) -> int:
-        by_id = {
-            (self._tenant_index(o["tenant_id"]), o["external_order_id"]): o for o in self.scan.orders.values()
-        }
+        by_id = {(self._tenant_index(o["tenant_id"]), o["external_order_id"]): o for o in self.scan.orders.values()}
         for key, want in expected.items():
             stored = by_id.get(key)
             shown = api_orders.get(key)
             if stored is None or shown is None:
-                self.fail("ordersLost", f"{key}: event store {'yes' if stored else 'no'}, read model {'yes' if shown else 'no'}")
+                self.fail(
+                    "ordersLost",
+                    f"{key}: event store {'yes' if stored else 'no'}, read model {'yes' if shown else 'no'}",
+                )
                 continue
             if stored["details"] != want:
                 self.fail("eventStoreMismatch", f"{key}: stored {stored['details']}, want {want}")
             wire = {name: shown[name] for name in DOMAIN_NAME}
             if {DOMAIN_NAME[k]: v for k, v in wire.items()} != want or shown["version"] != stored["version"]:
-                self.fail("readModelMismatch", f"{key}: shown {wire} v{shown['version']}, want {want} v{stored['version']}")
+                self.fail(
+                    "readModelMismatch", f"{key}: shown {wire} v{shown['version']}, want {want} v{stored['version']}"
+                )
         for key in set(by_id) | set(api_orders):
             if key not in expected:
                 self.fail("unexpectedOrders", f"{key} exists but no committed batch named it")
@@ -825,7 +868,9 @@ def figures(outcomes: list[Outcome], not_sent: int, seconds: float, kills: int) 
         "sent": len(outcomes),
         "notSentBeforeDeadline": not_sent,
         "acknowledged": len(acknowledged),
-        "rejected": {str(s): n for s, n in sorted(statuses.items(), key=lambda p: p[0] or 0) if s is not None and 400 <= s < 500},
+        "rejected": {
+            str(s): n for s, n in sorted(statuses.items(), key=lambda p: p[0] or 0) if s is not None and 400 <= s < 500
+        },
         "5xx": {str(s): n for s, n in sorted(statuses.items(), key=lambda p: p[0] or 0) if s is not None and s >= 500},
         "5xxWithoutRetryAfter": sum(1 for o in errors if o.status != 503 or not o.retry_after),
         "noAnswer": sum(1 for o in outcomes if o.status is None),
@@ -833,7 +878,9 @@ def figures(outcomes: list[Outcome], not_sent: int, seconds: float, kills: int) 
         "faultsInjected": kills,
         "seconds": round(seconds, 2),
         "requestsPerSecond": round(len(outcomes) / seconds, 1) if seconds else 0.0,
-        "ordersPerSecond": round(sum(len(o.planned.items or ()) for o in acknowledged) / seconds, 1) if seconds else 0.0,
+        "ordersPerSecond": round(sum(len(o.planned.items or ()) for o in acknowledged) / seconds, 1)
+        if seconds
+        else 0.0,
         "latencyMs": {
             "p50": round(percentile(latencies, 0.50), 1),
             "p95": round(percentile(latencies, 0.95), 1),
@@ -870,7 +917,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 killer.start()
             try:
                 outcomes, not_sent, seconds = asyncio.run(
-                    send_all(server.base_url, tenants, planned, args.concurrency, args.max_seconds, args.request_timeout)
+                    send_all(
+                        server.base_url, tenants, planned, args.concurrency, args.max_seconds, args.request_timeout
+                    )
                 )
             finally:
                 if killer is not None:
@@ -919,9 +968,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop sending after this long")
     parser.add_argument("--request-timeout", type=float, default=120.0)
     parser.add_argument("--settle-seconds", type=float, default=120.0, help="how long read models may take to catch up")
-    parser.add_argument("--big-batch", type=int, default=10_000, help="items of the one large batch (the documented limit)")
+    parser.add_argument(
+        "--big-batch", type=int, default=10_000, help="items of the one large batch (the documented limit)"
+    )
     parser.add_argument("--max-items", type=int, default=10_000, help="the server's WMS_INTAKE_MAX_BATCH_ITEMS")
-    parser.add_argument("--kill-every", type=float, default=0.0, help="PostgreSQL only: terminate a busy backend every N seconds")
+    parser.add_argument(
+        "--kill-every", type=float, default=0.0, help="PostgreSQL only: terminate a busy backend every N seconds"
+    )
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE", help="extra server setting")
     parser.add_argument("--seed", type=int, default=20250222)
     parser.add_argument("--json-out", type=Path, help="also write the figures here")

@@ -56,8 +56,20 @@ def _record(pid: int, out: Path, gil: bool) -> subprocess.Popen[bytes]:
     # --gil: only the thread running Python code is sampled, so threads waiting
     # (for the database, for a lock) don't hide where the interpreter's time goes.
     return subprocess.Popen(
-        [_py_spy(), "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking",
-         *(["--gil"] if gil else []), "--output", str(out)],
+        [
+            _py_spy(),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--nonblocking",
+            *(["--gil"] if gil else []),
+            "--output",
+            str(out),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -125,15 +137,19 @@ def main(argv: list[str] | None = None) -> int:
         sections = [f"# py-spy profile of the server ({sampled}), {args.store}, serve --processes 1 --no-worker", ""]
         with scratch_database(args.store, args.postgres_url, scratch) as database_url:
             env = {"WMS_INTAKE_DATABASE_URL": database_url, "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0"}
-            with background_worker(env, scratch, True), harness.serving(
-                serve_argv("split", 1), env, f"profile-{args.store}"
-            ) as server:
+            with (
+                background_worker(env, scratch, True),
+                harness.serving(serve_argv("split", 1), env, f"profile-{args.store}") as server,
+            ):
                 url, auth = _connect_webhook(server, env, scratch)
                 harness.batch_load(url, 10, 3, "warmup", False, auth)
                 phases = [
-                    ("1,000-order batches, new then updated", lambda: [
-                        harness.batch_load(url, 1000, args.batches, "p", update, auth) for update in (False, True)
-                    ]),
+                    (
+                        "1,000-order batches, new then updated",
+                        lambda: [
+                            harness.batch_load(url, 1000, args.batches, "p", update, auth) for update in (False, True)
+                        ],
+                    ),
                     ("single-order webhook, 32 connections", lambda: harness.webhook_load(url, 32, "w", auth)),
                 ]
                 for title, load in phases:

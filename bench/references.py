@@ -179,11 +179,7 @@ def _pool_ctx(key: web.AppKey[AsyncConnectionPool], dsn: str, schema: str, size:
     # inside a measured window.
     async def pool(app: web.Application) -> AsyncIterator[None]:
         opened = AsyncConnectionPool(
-            dsn,
-            min_size=size,
-            max_size=size,
-            kwargs={"options": f"-c search_path={schema}"},
-            open=False,
+            dsn, min_size=size, max_size=size, kwargs={"options": f"-c search_path={schema}"}, open=False
         )
         await opened.open(wait=True)
         app[key] = opened
@@ -203,7 +199,9 @@ class Driver(Protocol):
 
     def webhook_load(self, url: str, concurrency: int, prefix: str, auth: str | None) -> dict[str, Any]: ...
 
-    def batch_load(self, url: str, size: int, count: int, prefix: str, update: bool, auth: str | None) -> dict[str, Any]: ...
+    def batch_load(
+        self, url: str, size: int, count: int, prefix: str, update: bool, auth: str | None
+    ) -> dict[str, Any]: ...
 
 
 @contextlib.contextmanager
@@ -239,9 +237,7 @@ def measure_references(
 
     def webhooks(server: Any, kind: str) -> dict[str, Any]:
         return {
-            "webhook": [
-                driver.webhook_load(server.url("/orders"), c, f"ref-{kind}-c{c}", None) for c in concurrencies
-            ]
+            "webhook": [driver.webhook_load(server.url("/orders"), c, f"ref-{kind}-c{c}", None) for c in concurrencies]
         }
 
     def batches(server: Any, kind: str) -> dict[str, Any]:

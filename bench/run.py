@@ -175,9 +175,21 @@ class Harness:
         self, url: str, concurrency: int, prefix: str, auth: str | None, lag_url: str | None = None
     ) -> dict[str, Any]:
         plan = self.plan
-        argv = ["webhook", "--url", url, "--concurrency", str(concurrency), "--prefix", prefix,
-                "--duration", str(plan.webhook_seconds), "--max-requests", str(plan.webhook_max_requests),
-                "--tool", self.load_tool]
+        argv = [
+            "webhook",
+            "--url",
+            url,
+            "--concurrency",
+            str(concurrency),
+            "--prefix",
+            prefix,
+            "--duration",
+            str(plan.webhook_seconds),
+            "--max-requests",
+            str(plan.webhook_max_requests),
+            "--tool",
+            self.load_tool,
+        ]
         return self._load(argv + (["--lag-url", lag_url] if lag_url else []), auth, plan.webhook_seconds + 120)
 
     def batch_load(
@@ -386,9 +398,10 @@ def measure_store(
         env = {"WMS_INTAKE_DATABASE_URL": database_url, "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0"}
         store_harness = Harness(workdir, harness.load_tool, plan)
         split = topology == "split"
-        with background_worker(env, workdir, split), store_harness.serving(
-            serve_argv(topology, processes), env, f"wms-intake-{store}-{topology}"
-        ) as server:
+        with (
+            background_worker(env, workdir, split),
+            store_harness.serving(serve_argv(topology, processes), env, f"wms-intake-{store}-{topology}") as server,
+        ):
             webhook_url, auth = _connect_webhook(server, env, workdir)
             metrics_url = server.url("/metrics")
             store_harness.batch_load(webhook_url, 10, 3, "warmup", False, auth, metrics_url)
@@ -402,7 +415,7 @@ def measure_store(
                     # RSS is sampled only around the big batches: a 5 ms poll costs CPU.
                     pids = process_tree(server.pid) if size == plan.big_size else []
                     rss = Sampler(functools.partial(largest_process_bytes, pids, "VmRSS"), 0.005)
-                    with _lag_sampler(server) as behind, (rss if size == plan.big_size else contextlib.nullcontext()):
+                    with _lag_sampler(server) as behind, rss if size == plan.big_size else contextlib.nullcontext():
                         run = store_harness.batch_load(webhook_url, size, count, f"b{size}", update, auth, metrics_url)
                     if size == plan.big_size:
                         run["peakRssBytes"] = int(rss.peak)
@@ -443,9 +456,12 @@ def measure_scaling(harness: Harness, store: str, plan: Plan, postgres_url: str)
             store_harness = Harness(workdir, harness.load_tool, plan)
             one = processes == 1
             topology = "split" if one else "production"
-            with background_worker(env, workdir, one), store_harness.serving(
-                serve_argv(topology, processes), env, f"wms-intake-{store}-{processes}-http"
-            ) as server:
+            with (
+                background_worker(env, workdir, one),
+                store_harness.serving(
+                    serve_argv(topology, processes), env, f"wms-intake-{store}-{processes}-http"
+                ) as server,
+            ):
                 webhook_url, auth = _connect_webhook(server, env, workdir)
                 store_harness.batch_load(webhook_url, 10, 3, "warmup", False, auth, server.url("/metrics"))
                 runs[processes] = store_harness.webhook_load(webhook_url, top, f"s{processes}", auth)
@@ -597,9 +613,8 @@ def scaling_rows(store: str, scaling: dict[str, Any]) -> list[Row]:
     c = scaling["concurrency"]
 
     def figure(run: dict[str, Any]) -> str:
-        return (
-            f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms"
-            + (f" · {run['errors']} errors" if run["errors"] else "")
+        return f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms" + (
+            f" · {run['errors']} errors" if run["errors"] else ""
         )
 
     two = Row(
@@ -624,13 +639,21 @@ def reference_rows(refs: dict[str, Any]) -> list[Row]:
     rows = []
     for key, measured in refs.items():
         for run in measured.get("webhook", []):
-            rows.append(Row(f"{names[key]}, {run['concurrency']} conn.",
-                            f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms"
-                            + (f" · {run['errors']} errors" if run["errors"] else "")))
+            rows.append(
+                Row(
+                    f"{names[key]}, {run['concurrency']} conn.",
+                    f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms"
+                    + (f" · {run['errors']} errors" if run["errors"] else ""),
+                )
+            )
         for run in measured.get("batches", []):
-            rows.append(Row(f"{names[key]}, batches of {run['size']:,}",
-                            f"{_n(run['ordersPerSecond'])} orders/s · {run['msPerBatchP50']:.1f} ms/batch"
-                            + (f" · {run['errors']} errors" if run["errors"] else "")))
+            rows.append(
+                Row(
+                    f"{names[key]}, batches of {run['size']:,}",
+                    f"{_n(run['ordersPerSecond'])} orders/s · {run['msPerBatchP50']:.1f} ms/batch"
+                    + (f" · {run['errors']} errors" if run["errors"] else ""),
+                )
+            )
     return rows
 
 
@@ -687,19 +710,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=("postgres", "sqlite", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the CI smoke run)")
     parser.add_argument("--out", type=Path, help="results JSON (default bench/results/<timestamp>.json)")
-    parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto",
-                        help="webhook load: wrk if installed (auto), or the asyncio client")
-    parser.add_argument("--postgres-url", default=os.environ.get("WMS_INTAKE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
-                        help="database where scratch schemas are created and dropped")
-    parser.add_argument("--topology", choices=("embedded", "split", "production", "all"), default="all",
-                        help="embedded: one process does everything (serve --processes 1); "
-                        "split: serve --no-worker plus a separate worker process; "
-                        "production: serve --processes N (N HTTP processes plus a worker); "
-                        "all: embedded, and on PostgreSQL production too")
-    parser.add_argument("--processes", type=int, default=len(os.sched_getaffinity(0)),
-                        help="N of the production topology (default: the number of cores)")
-    parser.add_argument("--no-scaling", action="store_true",
-                        help="skip the 1-versus-2 HTTP processes comparison")
+    parser.add_argument(
+        "--load-tool",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="webhook load: wrk if installed (auto), or the asyncio client",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("WMS_INTAKE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help="database where scratch schemas are created and dropped",
+    )
+    parser.add_argument(
+        "--topology",
+        choices=("embedded", "split", "production", "all"),
+        default="all",
+        help="embedded: one process does everything (serve --processes 1); "
+        "split: serve --no-worker plus a separate worker process; "
+        "production: serve --processes N (N HTTP processes plus a worker); "
+        "all: embedded, and on PostgreSQL production too",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="N of the production topology (default: the number of cores)",
+    )
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 1-versus-2 HTTP processes comparison")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     stores = ["postgres", "sqlite"] if args.store == "both" else [args.store]

@@ -164,17 +164,35 @@ class PrivatePostgres:
 
     def _pg_ctl(self, *action: str) -> None:
         options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-            "-c max_connections=60 -c shared_buffers=64MB"
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=60 -c shared_buffers=64MB"
         )
         self._run(
-            [postgres_bin("pg_ctl", self.bin_dir), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", *action]
+            [
+                postgres_bin("pg_ctl", self.bin_dir),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                options,
+                "-w",
+                *action,
+            ]
         )
 
     def start(self) -> None:
         self._run(
-            [postgres_bin("initdb", self.bin_dir), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--no-instructions", "--no-sync"]
+            [
+                postgres_bin("initdb", self.bin_dir),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+                "--no-sync",
+            ]
         )
         self._pg_ctl("start")
 
@@ -233,14 +251,23 @@ def start_process(name: str, argv: list[str], env: dict[str, str], workdir: Path
     with log.open("wb") as sink:
         popen = subprocess.Popen(
             [sys.executable, "-m", "interfaces.cli", *argv],
-            env=env, cwd=workdir, stdout=sink, stderr=sink, preexec_fn=_die_with_parent,
+            env=env,
+            cwd=workdir,
+            stdout=sink,
+            stderr=sink,
+            preexec_fn=_die_with_parent,
         )
     return Process(name, popen, log)
 
 
 def wms_cli(argv: list[str], env: dict[str, str], workdir: Path) -> dict[str, Any]:
     completed = subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", *argv], env=env, cwd=workdir, capture_output=True, timeout=120, check=False
+        [sys.executable, "-m", "interfaces.cli", *argv],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"wms-intake {argv[0]} failed: {completed.stderr.decode(errors='replace')[-2000:]}")
@@ -342,7 +369,13 @@ class Soak:
     # -------------------------------------------------------------- requests
 
     async def call(
-        self, op: str, method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes | None = None,
+        self,
+        op: str,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
         url: str | None = None,
     ) -> tuple[int | None, Any, dict[str, str]]:
         assert self.session is not None
@@ -351,7 +384,9 @@ class Soak:
         payload: Any = None
         response_headers: dict[str, str] = {}
         try:
-            async with self.session.request(method, url or f"{self.base}{path}", headers=headers, data=body) as response:
+            async with self.session.request(
+                method, url or f"{self.base}{path}", headers=headers, data=body
+            ) as response:
                 status = response.status
                 raw = await response.read()
                 response_headers = dict(response.headers)
@@ -362,7 +397,9 @@ class Soak:
         self.results.append(Result(op, started, time.monotonic(), status))
         return status, payload, response_headers
 
-    async def until_definite(self, op: str, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+    async def until_definite(
+        self, op: str, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
         """Send until the answer is definite (not 5xx, not dropped); the body never changes."""
         while True:
             status, payload, _ = await self.call(op, method, path, headers=headers, body=body)
@@ -411,8 +448,9 @@ class Soak:
         broken = self.values(ext) | {"totalWeight": "heavy", "plannedDate": "2026-02-30"}
         tenant.refused.update({ext, good["externalOrderId"]})
         body = orjson.dumps([good, broken])
-        await self.until_definite("webhook_invalid", "POST", f"/api/integrations/wms/{tenant.tenant_id}",
-                                  self.webhook_headers(tenant), body)
+        await self.until_definite(
+            "webhook_invalid", "POST", f"/api/integrations/wms/{tenant.tenant_id}", self.webhook_headers(tenant), body
+        )
 
     async def pull_sync(self, tenant: Tenant) -> None:
         if tenant.pull_lock.locked():
@@ -436,23 +474,36 @@ class Soak:
 
     async def read_order(self, tenant: Tenant) -> None:
         ext = self._known(tenant) or "none"
-        await self.call("read_order", "GET", f"/api/tenants/{tenant.tenant_id}/orders/by-external-id/{ext}",
-                        headers=self.admin(tenant))
+        await self.call(
+            "read_order",
+            "GET",
+            f"/api/tenants/{tenant.tenant_id}/orders/by-external-id/{ext}",
+            headers=self.admin(tenant),
+        )
 
     async def list_orders(self, tenant: Tenant) -> None:
         day = (date(2026, 1, 5) + timedelta(days=self.rng.randint(0, 13))).isoformat()
-        await self.call("list_orders", "GET", f"/api/tenants/{tenant.tenant_id}/orders?plannedDate={day}&limit=100",
-                        headers=self.admin(tenant))
+        await self.call(
+            "list_orders",
+            "GET",
+            f"/api/tenants/{tenant.tenant_id}/orders?plannedDate={day}&limit=100",
+            headers=self.admin(tenant),
+        )
 
     async def history(self, tenant: Tenant) -> None:
         order_id = self._known_order(tenant)
-        await self.call("history", "GET", f"/api/tenants/{tenant.tenant_id}/orders/{order_id}/history",
-                        headers=self.admin(tenant))
+        await self.call(
+            "history", "GET", f"/api/tenants/{tenant.tenant_id}/orders/{order_id}/history", headers=self.admin(tenant)
+        )
 
     async def as_of(self, tenant: Tenant) -> None:
         order_id = self._known_order(tenant)
-        await self.call("as_of", "GET", f"/api/tenants/{tenant.tenant_id}/orders/{order_id}?asOfVersion=1",
-                        headers=self.admin(tenant))
+        await self.call(
+            "as_of",
+            "GET",
+            f"/api/tenants/{tenant.tenant_id}/orders/{order_id}?asOfVersion=1",
+            headers=self.admin(tenant),
+        )
 
     async def sign_in(self, tenant: Tenant) -> None:
         # A browser of its own: the session cookie lives only for this sign-in.
@@ -473,8 +524,9 @@ class Soak:
                     await r.read()
                     self.results.append(Result("sign_in", started, time.monotonic(), r.status))
                 started = time.monotonic()
-                async with browser.delete(f"{self.base}/dashboard/session",
-                                          headers={"X-CSRF-Token": body["csrfToken"]}) as r:
+                async with browser.delete(
+                    f"{self.base}/dashboard/session", headers={"X-CSRF-Token": body["csrfToken"]}
+                ) as r:
                     await r.read()
                     self.results.append(Result("sign_in", started, time.monotonic(), r.status))
             except (TimeoutError, aiohttp.ClientError):
@@ -485,7 +537,11 @@ class Soak:
 
     def _known_order(self, tenant: Tenant) -> str:
         ext = self._known(tenant)
-        return tenant.order_ids.get(ext, "00000000-0000-0000-0000-000000000000") if ext else "00000000-0000-0000-0000-000000000000"
+        return (
+            tenant.order_ids.get(ext, "00000000-0000-0000-0000-000000000000")
+            if ext
+            else "00000000-0000-0000-0000-000000000000"
+        )
 
     # -------------------------------------------------------------- driving
 
@@ -531,13 +587,15 @@ class Soak:
         tenant.busy.add(ext)
         item = self.values(ext)
         path = f"/api/integrations/wms/{tenant.tenant_id}"
-        status, payload, _ = await self.call("probe", "POST", path, headers=self.webhook_headers(tenant),
-                                             body=orjson.dumps(item))
+        status, payload, _ = await self.call(
+            "probe", "POST", path, headers=self.webhook_headers(tenant), body=orjson.dumps(item)
+        )
         definite = status is not None and status < 500
         if not definite:
             # Stored or not? Settle it by sending it again until the answer is definite.
-            status, payload = await self.until_definite("probe", "POST", path, self.webhook_headers(tenant),
-                                                        orjson.dumps(item))
+            status, payload = await self.until_definite(
+                "probe", "POST", path, self.webhook_headers(tenant), orjson.dumps(item)
+            )
         tenant.busy.discard(ext)
         if status != 200:
             tenant.refused.add(ext)
@@ -613,8 +671,9 @@ async def reconcile(soak: Soak) -> dict[str, Any]:
         cursor: str | None = None
         while True:
             query = "?limit=1000" + (f"&cursor={cursor}" if cursor else "")
-            status, page, _ = await soak.call("reconcile", "GET", f"/api/tenants/{tenant.tenant_id}/orders{query}",
-                                              headers=soak.admin(tenant))
+            status, page, _ = await soak.call(
+                "reconcile", "GET", f"/api/tenants/{tenant.tenant_id}/orders{query}", headers=soak.admin(tenant)
+            )
             if status != 200:
                 raise RuntimeError(f"listing orders answered {status}")
             for order in page["orders"]:
@@ -647,12 +706,21 @@ async def reconcile(soak: Soak) -> dict[str, Any]:
 # ---------------------------------------------------------------------- main
 
 
-async def drive(args: argparse.Namespace, pg: PrivatePostgres, serve: Process, worker: Process,
-                base: str, env: dict[str, str], workdir: Path) -> dict[str, Any]:
-    created = await asyncio.gather(*(
-        asyncio.to_thread(wms_cli, ["tenants", "create", "--name", f"Soak tenant {index}"], env, workdir)
-        for index in range(args.tenants)
-    ))
+async def drive(
+    args: argparse.Namespace,
+    pg: PrivatePostgres,
+    serve: Process,
+    worker: Process,
+    base: str,
+    env: dict[str, str],
+    workdir: Path,
+) -> dict[str, Any]:
+    created = await asyncio.gather(
+        *(
+            asyncio.to_thread(wms_cli, ["tenants", "create", "--name", f"Soak tenant {index}"], env, workdir)
+            for index in range(args.tenants)
+        )
+    )
     tenants = [Tenant(index, c["tenantId"], c["adminApiKey"]) for index, c in enumerate(created)]
     by_index = {str(t.index): t for t in tenants}
     wms_runner, wms_url = await start_fake_wms(by_index)
@@ -662,13 +730,16 @@ async def drive(args: argparse.Namespace, pg: PrivatePostgres, serve: Process, w
         soak = Soak(args, base, wms_url, tenants)
         soak.session = session
         for tenant in tenants:
-            status, body, _ = await soak.call("setup", "POST", f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook",
-                                              headers=soak.admin(tenant))
+            status, body, _ = await soak.call(
+                "setup", "POST", f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=soak.admin(tenant)
+            )
             if status != 201:
                 raise RuntimeError(f"Connect WMS answered {status}")
             tenant.secret = body["secret"]
             status, body, _ = await soak.call(
-                "setup", "POST", f"/api/tenants/{tenant.tenant_id}/integrations/wms/pull-endpoints",
+                "setup",
+                "POST",
+                f"/api/tenants/{tenant.tenant_id}/integrations/wms/pull-endpoints",
                 headers=soak.admin(tenant) | {"Content-Type": "application/json"},
                 body=orjson.dumps({"url": f"{wms_url}/wms/{tenant.index}/orders", "method": "GET"}),
             )
@@ -702,8 +773,15 @@ async def drive(args: argparse.Namespace, pg: PrivatePostgres, serve: Process, w
                             lags = {k: float(v) for k, v in LAG_METRIC.findall(await r.text())}
                 visible = await soak.visibility(tenants[turn % len(tenants)])
                 turn += 1
-                samples.append(Sample(at, len(soak.results) - ops_before, {"serve": serve.rss(), "worker": worker.rss()},
-                                      lags, visible))
+                samples.append(
+                    Sample(
+                        at,
+                        len(soak.results) - ops_before,
+                        {"serve": serve.rss(), "worker": worker.rss()},
+                        lags,
+                        visible,
+                    )
+                )
                 ops_before = len(soak.results)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop_sampling.wait(), args.sample_seconds)
@@ -760,13 +838,21 @@ async def drive(args: argparse.Namespace, pg: PrivatePostgres, serve: Process, w
     warm_until = min(args.warm_up_seconds, end / 4)
     rss = summarise_rss(samples, warm_until, end)
     lag_series = [
-        {"at": round(s.at, 1), "lagEvents": max(s.lag_events.values(), default=None),
-         "visibleAfterMs": None if s.visible_after is None else round(s.visible_after * 1000, 1),
-         "rssMiB": {k: round(v / 2**20, 1) for k, v in s.rss.items()}, "opsSinceLast": s.ops}
+        {
+            "at": round(s.at, 1),
+            "lagEvents": max(s.lag_events.values(), default=None),
+            "visibleAfterMs": None if s.visible_after is None else round(s.visible_after * 1000, 1),
+            "rssMiB": {k: round(v / 2**20, 1) for k, v in s.rss.items()},
+            "opsSinceLast": s.ops,
+        }
         for s in samples
     ]
-    visible = sorted(s.visible_after for s in samples if s.visible_after is not None
-                     and not (restart_window and restart_window[0] - begin <= s.at <= restart_window[1] - begin))
+    visible = sorted(
+        s.visible_after
+        for s in samples
+        if s.visible_after is not None
+        and not (restart_window and restart_window[0] - begin <= s.at <= restart_window[1] - begin)
+    )
     report: dict[str, Any] = {
         "seconds": round(end, 1),
         "capacityOpsPerSecond": round(capacity, 1),
@@ -776,8 +862,9 @@ async def drive(args: argparse.Namespace, pg: PrivatePostgres, serve: Process, w
         "requests": len(measured),
         "retriedWrites": soak.retries,
         "statuses": dict(sorted(status_counts.items())),
-        "restartWindowSeconds": None if restart_window is None else [
-            round(restart_window[0] - begin, 1), round(restart_window[1] - begin, 1)],
+        "restartWindowSeconds": None
+        if restart_window is None
+        else [round(restart_window[0] - begin, 1), round(restart_window[1] - begin, 1)],
         "fiveXxOutsideRestartWindow": dict(outside),
         "fiveXxInsideRestartWindow": dict(inside),
         "rss": rss,
@@ -793,12 +880,7 @@ async def drive(args: argparse.Namespace, pg: PrivatePostgres, serve: Process, w
         "samples": lag_series,
     }
     rss_ok = all(p["growth"] <= args.max_rss_growth for p in rss.values()) if args.check_rss else True
-    report["ok"] = (
-        not outside
-        and not reconciliation["failures"]
-        and rss_ok
-        and restart_window is not None
-    )
+    report["ok"] = not outside and not reconciliation["failures"] and rss_ok and restart_window is not None
     return report
 
 
@@ -811,7 +893,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pg.start()
         env = service_env(pg.url, workdir)
         port = free_port()
-        serve = start_process("serve", ["serve", "--processes", "1", "--no-worker", "--host", "127.0.0.1", "--port", str(port)], env, workdir)
+        serve = start_process(
+            "serve",
+            ["serve", "--processes", "1", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+            env,
+            workdir,
+        )
         processes.append(serve)
         worker = start_process("worker", ["worker"], env, workdir)
         processes.append(worker)
@@ -849,8 +936,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"- PostgreSQL restarted at {window[0] + 1:.0f} s; restart window (to ready + grace) {window[0]}–{window[1]} s; "
         f"5xx inside it: {sum(report['fiveXxInsideRestartWindow'].values())}, outside it: "
         f"{sum(report['fiveXxOutsideRestartWindow'].values())}; writes re-sent after no definite answer: {report['retriedWrites']}",
-        "- RSS after warm-up → end (peak), growth: " + "; ".join(
-            f"{name} {r['afterWarmUpMiB']} → {r['endMiB']} MiB ({r['peakMiB']}), {r['growth'] * 100:+.1f}%" for name, r in rss.items()
+        "- RSS after warm-up → end (peak), growth: "
+        + "; ".join(
+            f"{name} {r['afterWarmUpMiB']} → {r['endMiB']} MiB ({r['peakMiB']}), {r['growth'] * 100:+.1f}%"
+            for name, r in rss.items()
         ),
         f"- read model: lag at most {report['readModel']['maxLagEvents']} events; an acknowledged order readable after "
         f"p50 {report['readModel']['visibleAfterMs']['p50']} ms, p99 {report['readModel']['visibleAfterMs']['p99']} ms, "
@@ -884,13 +973,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-in-flight", type=int, default=64)
     parser.add_argument("--tenants", type=int, default=3)
     parser.add_argument("--restart-at", type=float, default=0.5, help="when to restart PostgreSQL (share of the run)")
-    parser.add_argument("--restart-grace", type=float, default=5.0,
-                        help="seconds after the service is ready again still counted in the restart window")
+    parser.add_argument(
+        "--restart-grace",
+        type=float,
+        default=5.0,
+        help="seconds after the service is ready again still counted in the restart window",
+    )
     parser.add_argument("--warm-up-seconds", type=float, default=180.0)
     parser.add_argument("--sample-seconds", type=float, default=None)
     parser.add_argument("--max-rss-growth", type=float, default=0.10)
-    parser.add_argument("--no-rss-check", dest="check_rss", action="store_false",
-                        help="report RSS without judging it (runs too short for a warm-up)")
+    parser.add_argument(
+        "--no-rss-check",
+        dest="check_rss",
+        action="store_false",
+        help="report RSS without judging it (runs too short for a warm-up)",
+    )
     parser.add_argument("--request-timeout", type=float, default=60.0)
     parser.add_argument("--drain-seconds", type=float, default=120.0)
     parser.add_argument("--settle-seconds", type=float, default=120.0)
@@ -899,7 +996,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--summarise", type=Path, metavar="JSON", help="print the markdown summary of an earlier run")
     args = parser.parse_args(argv)
-    args.duration = args.seconds if args.seconds is not None else 60 * (args.minutes if args.minutes is not None else 20)
+    args.duration = (
+        args.seconds if args.seconds is not None else 60 * (args.minutes if args.minutes is not None else 20)
+    )
     if args.calibrate_seconds is None:
         args.calibrate_seconds = 30.0 if args.duration >= 300 else 4.0
     if args.sample_seconds is None:

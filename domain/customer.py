@@ -39,12 +39,7 @@ class Customer(Aggregate):
 
     @classmethod
     def register(
-        cls,
-        tenant_id: UUID,
-        address: str,
-        source: Source,
-        name: str | None = None,
-        contact: str | None = None,
+        cls, tenant_id: UUID, address: str, source: Source, name: str | None = None, contact: str | None = None
     ) -> Customer:
         """A new customer at ``address``; name and contact take the documented defaults."""
         normalised = normalise_address(address)

@@ -95,10 +95,7 @@ class Delivery(Aggregate):
         _check_channel(channel)
         extra: dict[str, Any] = {}
         if rejected_items is not None:
-            extra = {
-                "rejected": len(rejected_items),
-                "rejected_items": rejected_items[:MAX_KEPT_REJECTIONS],
-            }
+            extra = {"rejected": len(rejected_items), "rejected_items": rejected_items[:MAX_KEPT_REJECTIONS]}
         return cls._create(
             cls.Accepted,
             warnings=warnings or None,
@@ -157,9 +154,7 @@ def _check_channel(channel: str) -> None:
 
 def _assign(aggregate: Aggregate, created: Any, *, accepted: bool) -> None:
     # The record is immutable after creation: its state is its creation event.
-    aggregate.__dict__.update(
-        {k: v for k, v in created.__dict__.items() if not k.startswith("originator")}
-    )
+    aggregate.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("originator")})
     aggregate.__dict__["accepted"] = accepted
     # Accepted before warnings were kept (and every rejection): none.
     aggregate.__dict__.setdefault("warnings", None)

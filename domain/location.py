@@ -98,9 +98,7 @@ class Location(Aggregate):
         """Never tried, or only failed for a reason that may pass."""
         return self.status == "pending" or (self.status == "failed" and self.retryable)
 
-    def geocoded(
-        self, lat: float, lon: float, precision: str, provider: str, matched_address: str
-    ) -> None:
+    def geocoded(self, lat: float, lon: float, precision: str, provider: str, matched_address: str) -> None:
         """Record where the address is; coordinates must be a real WGS84 point."""
         self._require_open()
         if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
@@ -126,14 +124,10 @@ class Location(Aggregate):
 
     def _require_open(self) -> None:
         if not self.needs_geocoding:
-            raise LocationAlreadyResolvedError(
-                f"the location of {self.normalised_address!r} is already {self.status}"
-            )
+            raise LocationAlreadyResolvedError(f"the location of {self.normalised_address!r} is already {self.status}")
 
     @event(Geocoded)
-    def _record_geocoded(
-        self, lat: float, lon: float, precision: str, provider: str, matched_address: str
-    ) -> None:
+    def _record_geocoded(self, lat: float, lon: float, precision: str, provider: str, matched_address: str) -> None:
         self.status = "ok"
         self.lat = lat
         self.lon = lon

@@ -53,11 +53,7 @@ FIELDS: tuple[OrderField, ...] = (
     OrderField("volume", "volume", float, "Volume in m³."),
     OrderField("pallet_count", "palletCount", int, "Number of pallets."),
     OrderField(
-        "special_handling",
-        "specialHandling",
-        str,
-        'Array of strings (e.g. ["fragile", "timed_slot"]).',
-        many=True,
+        "special_handling", "specialHandling", str, 'Array of strings (e.g. ["fragile", "timed_slot"]).', many=True
     ),
     OrderField(
         "planned_date",
@@ -106,9 +102,7 @@ def placed_details(details: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
     return full
 
 
-def revision(
-    current: Mapping[str, FieldValue], patch: Mapping[str, FieldValue]
-) -> dict[str, FieldValue]:
+def revision(current: Mapping[str, FieldValue], patch: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
     """The changes ``patch`` makes to an order holding ``current`` (empty: none).
 
     Present fields overwrite, absent keep, ``None`` clears; a field already
@@ -119,20 +113,14 @@ def revision(
         for name, value in patch.items()
         if (name in ORDER_FIELDS or name in COORDINATES) and current.get(name) != value
     }
-    if (
-        "delivery_address" in changes
-        and "latitude" not in patch
-        and current.get("latitude") is not None
-    ):
+    if "delivery_address" in changes and "latitude" not in patch and current.get("latitude") is not None:
         # Coordinates belong to the address they came with: a new address
         # without its own drops them, and the order is geocoded again.
         changes.update({name: None for name in COORDINATES})
     return changes
 
 
-def revise_details(
-    details: MutableMapping[str, FieldValue], changes: Mapping[str, FieldValue]
-) -> None:
+def revise_details(details: MutableMapping[str, FieldValue], changes: Mapping[str, FieldValue]) -> None:
     """Apply recorded ``changes`` to an order's ``details``."""
     details.update(changes)
 
@@ -179,11 +167,7 @@ class Order(Aggregate):
 
     @event(Created)
     def __init__(
-        self,
-        tenant_id: str,
-        external_order_id: str,
-        details: dict[str, FieldValue],
-        source: dict[str, str | None],
+        self, tenant_id: str, external_order_id: str, details: dict[str, FieldValue], source: dict[str, str | None]
     ) -> None:
         self.tenant_id = tenant_id
         self.external_order_id = external_order_id

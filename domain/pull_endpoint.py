@@ -69,9 +69,7 @@ class PullTarget:
         if not host:
             raise InvalidValueError("url must name a host")
         if parts.username is not None or parts.password is not None:
-            raise InvalidValueError(
-                "url must not contain credentials: the WMS gets the pull secret as a Bearer token"
-            )
+            raise InvalidValueError("url must not contain credentials: the WMS gets the pull secret as a Bearer token")
         if not _URL.fullmatch(self.url):
             raise InvalidValueError(
                 "url must be http(s)://host[:port][/path] in visible ASCII: a host name or IPv4 "
@@ -86,15 +84,11 @@ def checked_interval(minutes: int | None) -> int | None:
     if isinstance(minutes, bool) or not isinstance(minutes, int):
         raise InvalidValueError("intervalMinutes must be a whole number of minutes")
     if not MIN_INTERVAL_MINUTES <= minutes <= MAX_INTERVAL_MINUTES:
-        raise InvalidValueError(
-            f"intervalMinutes must be between {MIN_INTERVAL_MINUTES} and {MAX_INTERVAL_MINUTES}"
-        )
+        raise InvalidValueError(f"intervalMinutes must be between {MIN_INTERVAL_MINUTES} and {MAX_INTERVAL_MINUTES}")
     return minutes
 
 
-def next_sync_after(
-    interval_minutes: int | None, finished_at: datetime, failures_in_a_row: int
-) -> datetime | None:
+def next_sync_after(interval_minutes: int | None, finished_at: datetime, failures_in_a_row: int) -> datetime | None:
     """When a scheduled endpoint is next due after an attempt that finished at ``finished_at``.
 
     After a success, one interval later. After ``n`` failures in a row the wait
@@ -253,9 +247,7 @@ class PullEndpoint(Aggregate):
         self.failures_in_a_row = 0
         self.target_generation += 1
 
-    def change_interval(
-        self, interval_minutes: int | None, changed_at: datetime, source: Source
-    ) -> bool:
+    def change_interval(self, interval_minutes: int | None, changed_at: datetime, source: Source) -> bool:
         """Set, change or drop the schedule; a no-op records nothing.
 
         The next sync is one (backed-off) interval after the last attempt, or
@@ -275,10 +267,7 @@ class PullEndpoint(Aggregate):
 
     @event("IntervalChanged", topic="wms-intake:PullEndpointIntervalChanged")
     def _record_interval_changed(
-        self,
-        interval_minutes: int | None,
-        next_sync_at: datetime | None,
-        source: dict[str, str | None],
+        self, interval_minutes: int | None, next_sync_at: datetime | None, source: dict[str, str | None]
     ) -> None:
         self.interval_minutes = interval_minutes
         self.next_sync_at = next_sync_at
@@ -348,14 +337,8 @@ class PullEndpoint(Aggregate):
             and (current is None or attempt.started_at >= current)
         )
         next_sync_at = next_sync_after(self.interval_minutes, attempt.finished_at, failures)
-        if (
-            next_sync_at is not None
-            and attempt.not_before is not None
-            and self.interval_minutes is not None
-        ):
-            ceiling = attempt.finished_at + max(
-                timedelta(minutes=self.interval_minutes), MAX_BACKOFF
-            )
+        if next_sync_at is not None and attempt.not_before is not None and self.interval_minutes is not None:
+            ceiling = attempt.finished_at + max(timedelta(minutes=self.interval_minutes), MAX_BACKOFF)
             next_sync_at = max(next_sync_at, min(attempt.not_before, ceiling))
         self._record_sync_attempted(
             attempt_id=str(attempt.attempt_id),

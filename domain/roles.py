@@ -17,9 +17,7 @@ class Role(str, Enum):
         try:
             return cls(value)
         except ValueError:
-            raise InvalidValueError(
-                f"role must be one of {', '.join(r.value for r in cls)}"
-            ) from None
+            raise InvalidValueError(f"role must be one of {', '.join(r.value for r in cls)}") from None
 
 
 class Permission(str, Enum):

@@ -65,17 +65,13 @@ class Tenant(Aggregate):
                 name=self.name,
             )
 
-    def issue_api_key(
-        self, key_id: str, secret_hash: str, role: Role, name: str | None = None
-    ) -> None:
+    def issue_api_key(self, key_id: str, secret_hash: str, role: Role, name: str | None = None) -> None:
         if key_id in self.api_keys:
             raise InvalidValueError("API key ids are unique within a tenant")
         name = name.strip() if name is not None else None
         if name is not None and not name:
             raise InvalidValueError("an API key's name must not be blank")
-        self.trigger_event(
-            self.ApiKeyIssued, key_id=key_id, secret_hash=secret_hash, role=role.value, name=name
-        )
+        self.trigger_event(self.ApiKeyIssued, key_id=key_id, secret_hash=secret_hash, role=role.value, name=name)
 
     def revoke_api_key(self, key_id: str) -> None:
         record = self.api_keys.get(key_id)

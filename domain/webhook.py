@@ -61,9 +61,7 @@ class WmsWebhook(Aggregate):
 
     MAX_PREVIOUS_VALID = timedelta(days=7)
 
-    def rotate_secret(
-        self, secret_hash: str, now: datetime, previous_valid_for: timedelta, source: Source
-    ) -> None:
+    def rotate_secret(self, secret_hash: str, now: datetime, previous_valid_for: timedelta, source: Source) -> None:
         """A new secret; the current one keeps working until ``now + previous_valid_for``.
 
         Policy: one previous secret at most (a rotation during a window drops
@@ -76,9 +74,7 @@ class WmsWebhook(Aggregate):
             self.regenerate_secret(secret_hash, source)
             return
         self._record_secret_rotated(
-            secret_hash=secret_hash,
-            previous_valid_until=now + previous_valid_for,
-            source=source.as_record(),
+            secret_hash=secret_hash, previous_valid_until=now + previous_valid_for, source=source.as_record()
         )
 
     @event("SecretRotated", topic="wms-intake:WmsWebhookSecretRotated")

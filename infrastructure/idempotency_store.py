@@ -11,15 +11,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timedelta
 
-from application.idempotency import (
-    KEY_LIFETIME,
-    LEASE,
-    Claim,
-    InProgress,
-    Mismatch,
-    Proceed,
-    Replay,
-)
+from application.idempotency import KEY_LIFETIME, LEASE, Claim, InProgress, Mismatch, Proceed, Replay
 from application.timestamps import iso
 from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sql import Database, SqlTable
@@ -78,9 +70,7 @@ class SqlIdempotencyStore(SqlTable):
             )
             return Proceed(owner) if taken == 1 else InProgress()
 
-    def finish(
-        self, tenant_id: str, key_hash: str, owner: str, status: int, content_type: str, body: bytes
-    ) -> None:
+    def finish(self, tenant_id: str, key_hash: str, owner: str, status: int, content_type: str, body: bytes) -> None:
         sealed = self.cipher.encrypt(base64.b64encode(body).decode("ascii"))
         with self.db.transaction() as cursor:
             cursor.execute(
@@ -92,8 +82,7 @@ class SqlIdempotencyStore(SqlTable):
     def release(self, tenant_id: str, key_hash: str, owner: str) -> None:
         with self.db.transaction() as cursor:
             cursor.execute(
-                f"DELETE FROM {self.table} WHERE tenant_id = %s AND key_hash = %s AND owner = %s "
-                "AND status IS NULL",
+                f"DELETE FROM {self.table} WHERE tenant_id = %s AND key_hash = %s AND owner = %s AND status IS NULL",
                 (tenant_id, key_hash, owner),
             )
 

@@ -12,8 +12,7 @@ from infrastructure.sql import SqlTable
 class SqlKeyUsageStore(SqlTable):
     NAME = "api_key_usage"
     COLUMNS = (
-        "tenant_id TEXT NOT NULL, key_id TEXT NOT NULL, last_used_at TEXT NOT NULL, "
-        "PRIMARY KEY (tenant_id, key_id)"
+        "tenant_id TEXT NOT NULL, key_id TEXT NOT NULL, last_used_at TEXT NOT NULL, PRIMARY KEY (tenant_id, key_id)"
     )
 
     def record(self, tenant_id: UUID, key_id: str, at: datetime) -> None:
@@ -27,7 +26,5 @@ class SqlKeyUsageStore(SqlTable):
             )
 
     def last_used(self, tenant_id: UUID) -> dict[str, datetime]:
-        rows = self.db.query(
-            f"SELECT key_id, last_used_at FROM {self.table} WHERE tenant_id = %s", (str(tenant_id),)
-        )
+        rows = self.db.query(f"SELECT key_id, last_used_at FROM {self.table} WHERE tenant_id = %s", (str(tenant_id),))
         return {row["key_id"]: parse_iso(row["last_used_at"]) for row in rows}

@@ -38,8 +38,7 @@ class SqlRefusalStore(SqlTable):
     def refused(self, tenant_id: str, source: str = "webhook") -> dict[str, RefusalTally]:
         """reason -> its tally, for every reason this tenant's source was refused for."""
         rows = self.db.query(
-            f"SELECT reason, count, last_at FROM {self.table} WHERE tenant_id = %s AND source = %s",
-            (tenant_id, source),
+            f"SELECT reason, count, last_at FROM {self.table} WHERE tenant_id = %s AND source = %s", (tenant_id, source)
         )
         return {r["reason"]: RefusalTally(int(r["count"]), r["last_at"]) for r in rows}
 

@@ -121,12 +121,9 @@ def _fernet_key(text: str, source: str) -> bytes:
         return text.encode("ascii")
     if len(text) < MIN_DERIVED_KEY_CHARS:
         raise SecretCipherError(
-            f"{source}: a key must be a Fernet key or a random string of at least "
-            f"{MIN_DERIVED_KEY_CHARS} characters"
+            f"{source}: a key must be a Fernet key or a random string of at least {MIN_DERIVED_KEY_CHARS} characters"
         )
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
-        text.encode("utf-8")
-    )
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(text.encode("utf-8"))
     return base64.urlsafe_b64encode(derived)
 
 

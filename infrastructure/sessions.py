@@ -29,19 +29,12 @@ class SqlSessionStore(SqlTable):
             cursor.execute(
                 f"INSERT INTO {self.table} (token_hash, tenant_id, key_id, created_at, expires_at) "
                 "VALUES (%s, %s, %s, %s, %s)",
-                (
-                    token_hash,
-                    str(record.tenant_id),
-                    record.key_id,
-                    iso(record.created_at),
-                    iso(record.expires_at),
-                ),
+                (token_hash, str(record.tenant_id), record.key_id, iso(record.created_at), iso(record.expires_at)),
             )
 
     def find(self, token_hash: str, now: datetime) -> SessionRecord | None:
         row = self.db.query_one(
-            f"SELECT * FROM {self.table} WHERE token_hash = %s AND expires_at > %s",
-            (token_hash, iso(now)),
+            f"SELECT * FROM {self.table} WHERE token_hash = %s AND expires_at > %s", (token_hash, iso(now))
         )
         if row is None:
             return None

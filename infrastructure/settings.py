@@ -77,9 +77,7 @@ class Settings(BaseSettings):
     def _tile_template(cls, value: str | None) -> str | None:
         if not value:
             return None
-        if urlsplit(value).scheme not in ("http", "https") or not all(
-            part in value for part in ("{z}", "{x}", "{y}")
-        ):
+        if urlsplit(value).scheme not in ("http", "https") or not all(part in value for part in ("{z}", "{x}", "{y}")):
             raise ValueError("map_tile_url must be an http(s) URL template with {z}, {x} and {y}")
         return value
 

@@ -90,9 +90,7 @@ class Database:
         with self.transaction() as cursor:
             return cursor.execute(statement, params)
 
-    def query(
-        self, statement: str, params: Sequence[Any] = (), *, prepare: bool | None = None
-    ) -> list[dict[str, Any]]:
+    def query(self, statement: str, params: Sequence[Any] = (), *, prepare: bool | None = None) -> list[dict[str, Any]]:
         """Rows of one read-only statement; retried once after a dead connection.
 
         Connections are not pinged before use (a round trip per query). When

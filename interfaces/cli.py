@@ -21,13 +21,7 @@ from interfaces.http.presenters.history import present_history
 from interfaces.http.presenters.keys import present_key_list
 from interfaces.logging_setup import configure_logging
 from interfaces.startup import RUNTIME, StartupError, explain, load_settings, safe_store
-from interfaces.supervisor import (
-    DRAIN_SECONDS,
-    MULTIPROC_ENV,
-    default_processes,
-    run_supervisor,
-    share_rate_limit,
-)
+from interfaces.supervisor import DRAIN_SECONDS, MULTIPROC_ENV, default_processes, run_supervisor, share_rate_limit
 
 #: The read models ``projections rebuild`` knows, in the order it rebuilds them.
 READ_MODELS = ("orders", "integrations", "deliveries", "pull_endpoints")
@@ -83,9 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
 
     def command(parent: Any, name: str, help: str) -> argparse.ArgumentParser:
-        return parent.add_parser(
-            name, help=help, description=help, parents=[common], formatter_class=_HelpFormatter
-        )
+        return parent.add_parser(name, help=help, description=help, parents=[common], formatter_class=_HelpFormatter)
 
     def group(name: str, help: str) -> Any:
         return commands.add_parser(name, help=help, description=help).add_subparsers(title=name)
@@ -93,7 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = command(commands, "serve", "run the HTTP service (and, unless --no-worker, the background work)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
-    serve.add_argument("--no-worker", action="store_true", help="no background work in this process (run 'wms-intake worker' beside it)")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="no background work in this process (run 'wms-intake worker' beside it)",
+    )
     serve.add_argument(
         "--processes",
         type=int,
@@ -108,7 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     worker = command(commands, "worker", "run the background work only (read models, geocoding, scheduled pulls)")
-    worker.add_argument("--metrics-port", type=int, default=0, help="serve this process's Prometheus metrics on this port (0: off)")
+    worker.add_argument(
+        "--metrics-port", type=int, default=0, help="serve this process's Prometheus metrics on this port (0: off)"
+    )
     worker.add_argument("--metrics-host", default="127.0.0.1", help="address of the metrics port")
     worker.set_defaults(run=_worker)
 
@@ -203,12 +201,7 @@ def _supervise(args: argparse.Namespace, settings: Settings, processes: int) -> 
     finally:
         container.close()
     return run_supervisor(
-        host=args.host,
-        port=args.port,
-        processes=processes,
-        with_worker=not args.no_worker,
-        banner=banner,
-        say=_say,
+        host=args.host, port=args.port, processes=processes, with_worker=not args.no_worker, banner=banner, say=_say
     )
 
 
@@ -334,7 +327,9 @@ def _operate(settings: Settings, tenant: str, action: Any) -> int:
         _print(action(OperatorCommands(container.app)))
     except NotFoundError as error:
         detail = "" if str(error) == "Not found" else f" ({error})"
-        sys.stderr.write(f"wms-intake: not found{detail}; 'wms-intake tenants list' shows the tenants ({tenant!r} given)\n")
+        sys.stderr.write(
+            f"wms-intake: not found{detail}; 'wms-intake tenants list' shows the tenants ({tenant!r} given)\n"
+        )
         return 1
     except InvalidRequestError as error:
         sys.stderr.write(f"wms-intake: {error}\n")
@@ -363,7 +358,11 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     container = build_container(settings)
     try:
-        _print(present_history(OperatorCommands(container.app).order_history(args.tenant_id, args.order_id, args.external_id)))
+        _print(
+            present_history(
+                OperatorCommands(container.app).order_history(args.tenant_id, args.order_id, args.external_id)
+            )
+        )
     except NotFoundError as error:
         sys.stderr.write(f"{error}\n")
         return 1

@@ -21,12 +21,7 @@ from application.geocoding import GeocodingMonitor
 from application.idempotency import IdempotencyStore
 from application.intake_app import IntakeApplication
 from application.key_usage import KeyUsage
-from application.projections import (
-    DeliveriesProjection,
-    IntegrationsProjection,
-    OrdersProjection,
-    Projection,
-)
+from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection, Projection
 from application.pull.concurrency import SyncSlots
 from application.pull.endpoints_projection import PullEndpointsProjection
 from application.pull.schedule import lease_for
@@ -138,9 +133,7 @@ class Container:
         self.app.close()
 
 
-def build_container(
-    settings: Settings | None = None, *, workers: list[BackgroundWorker] | None = None
-) -> Container:
+def build_container(settings: Settings | None = None, *, workers: list[BackgroundWorker] | None = None) -> Container:
     """Everything the service runs on. ``workers`` replaces the background
     workers started after the followers (the scheduled pulls, geocoding)."""
     settings = settings or Settings()
@@ -156,9 +149,7 @@ def _build(settings: Settings, workers: list[BackgroundWorker] | None) -> Contai
     integrations = SqlIntegrationsView(db)
     deliveries = SqlDeliveriesView(db)
     pull_endpoints = SqlPullEndpointsView(db)
-    views: dict[str, SqlTrackedView] = {
-        v.name: v for v in (orders, integrations, deliveries, pull_endpoints)
-    }
+    views: dict[str, SqlTrackedView] = {v.name: v for v in (orders, integrations, deliveries, pull_endpoints)}
     for view in views.values():
         view.create_tables()
     projections: dict[str, Projection[Any]] = {
@@ -191,9 +182,7 @@ def _build(settings: Settings, workers: list[BackgroundWorker] | None) -> Contai
     refusal_store.create_table()
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake")
     pull, pull_source, pull_scheduler = _pull_from_wms(app, pull_endpoints, executor, settings)
-    queries = IntakeQueries(
-        orders, integrations, deliveries, pull_endpoints=pull_endpoints, refusals=refusal_store
-    )
+    queries = IntakeQueries(orders, integrations, deliveries, pull_endpoints=pull_endpoints, refusals=refusal_store)
     usage_store = SqlKeyUsageStore(db)
     usage_store.create_table()
     geocoding = build_geocoding(settings, app, db)

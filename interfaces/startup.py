@@ -71,7 +71,8 @@ def explain(error: BaseException, settings: Settings | None, port: int | None = 
     if isinstance(error, (sqlite3.Error, PersistenceError)) and settings is not None and not settings.is_postgres:
         return StartupError(
             f"cannot open {store}: {error}; WMS_INTAKE_DATABASE_URL must name a SQLite file (or a new one) "
-            "in a writable directory", CONFIGURATION,
+            "in a writable directory",
+            CONFIGURATION,
         )
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return StartupError(

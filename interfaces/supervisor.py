@@ -94,7 +94,9 @@ class Supervisor:
                 continue
             if now - child.started >= HEALTHY_RUN_SECONDS:
                 child.backoff = BACKOFF_FIRST_SECONDS
-            self.say(f"wms-intake: {child.name} (pid {child.process.pid}) exited with {code}; restarting in {child.backoff:.1f}s")
+            self.say(
+                f"wms-intake: {child.name} (pid {child.process.pid}) exited with {code}; restarting in {child.backoff:.1f}s"
+            )
             child.restart_at = now + child.backoff
             child.backoff = min(BACKOFF_MAX_SECONDS, child.backoff * 2)
 
@@ -129,13 +131,7 @@ def child_argv(command: str, *extra: str) -> list[str]:
 
 
 def run_supervisor(
-    *,
-    host: str,
-    port: int,
-    processes: int,
-    with_worker: bool,
-    banner: list[str],
-    say: Callable[[str], None],
+    *, host: str, port: int, processes: int, with_worker: bool, banner: list[str], say: Callable[[str], None]
 ) -> int:
     """Run until SIGTERM or SIGINT; 0 once every child has stopped."""
     metrics_dir = tempfile.mkdtemp(prefix="wms-intake-metrics-")
@@ -147,8 +143,18 @@ def run_supervisor(
         Child(
             f"serve[{n}]",
             child_argv(
-                "serve", "--processes", "1", "--no-worker", "--reuse-port", "--quiet", "--share-of", str(processes),
-                "--host", host, "--port", str(port),
+                "serve",
+                "--processes",
+                "1",
+                "--no-worker",
+                "--reuse-port",
+                "--quiet",
+                "--share-of",
+                str(processes),
+                "--host",
+                host,
+                "--port",
+                str(port),
             ),
         )
         for n in range(processes)

@@ -101,10 +101,8 @@ def make_tenant(container: Container) -> Callable[[str], TenantKeys]:
 
 @pytest.fixture
 async def webhook(client: TestClient, tenant: TenantKeys) -> Webhook:
-    """"Connect WMS" done through the API, as an admin would."""
-    response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth()
-    )
+    """ "Connect WMS" done through the API, as an admin would."""
+    response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth())
     assert response.status == 201, await response.text()
     body = await response.json()
     return Webhook(tenant, body["webhookUrl"], body["secret"])

@@ -67,9 +67,7 @@ class ApiKeys:
     def list_api_keys(self, principal: Principal) -> list[ApiKeyRow]:
         require(principal, Permission.MANAGE_API_KEYS)
         tenant = self._tenant(principal.tenant_id)
-        return [
-            ApiKeyRow(k.key_id, k.name, k.role, iso(k.issued_at), k.revoked) for k in tenant.api_keys.values()
-        ]
+        return [ApiKeyRow(k.key_id, k.name, k.role, iso(k.issued_at), k.revoked) for k in tenant.api_keys.values()]
 
     def revoke_api_key(self, principal: Principal, key_id: str) -> None:
         require(principal, Permission.MANAGE_API_KEYS)

@@ -37,7 +37,7 @@ class WebhookAccess:
         self.auth_refusals = RefusalCounter()
 
     def connect_webhook(self, principal: Principal) -> str:
-        """"Connect WMS": returns the secret, shown once."""
+        """ "Connect WMS": returns the secret, shown once."""
         require(principal, Permission.MANAGE_INTEGRATIONS)
         if load(self.store, webhook_id(principal.tenant_id), WmsWebhook) is not None:
             raise ConflictError("WMS webhook already connected")
@@ -63,10 +63,7 @@ class WebhookAccess:
         secret = new_secret(WEBHOOK_SECRET_PREFIX)
         try:
             hook.rotate_secret(
-                hash_secret(secret),
-                self.clock.now(),
-                timedelta(seconds=previous_valid_for_seconds),
-                acting(principal),
+                hash_secret(secret), self.clock.now(), timedelta(seconds=previous_valid_for_seconds), acting(principal)
             )
         except DomainError as error:
             raise InvalidRequestError(str(error)) from None

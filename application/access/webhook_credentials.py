@@ -41,7 +41,12 @@ class WebhookCredentials:
             return None
         if current:
             return "current"
-        if previous and self.previous_hash is not None and self.previous_until is not None and now < self.previous_until:
+        if (
+            previous
+            and self.previous_hash is not None
+            and self.previous_until is not None
+            and now < self.previous_until
+        ):
             return "previous"
         return None
 

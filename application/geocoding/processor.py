@@ -76,9 +76,7 @@ class GeocodingProcessor:
         recorded with one ``save`` — a burst of new addresses costs a few
         transactions, not a few per address.
         """
-        claimed = await asyncio.to_thread(
-            self.queue.claim_due, self.now(), self.batch_size, self.policy.lease_seconds
-        )
+        claimed = await asyncio.to_thread(self.queue.claim_due, self.now(), self.batch_size, self.policy.lease_seconds)
         if not claimed:
             return 0
         try:
@@ -86,9 +84,7 @@ class GeocodingProcessor:
         except Exception:
             log.exception("geocoding could not read the locations of %d addresses", len(claimed))
             return len(claimed)
-        outcomes = await asyncio.gather(
-            *(self._outcome_safely(item, known.get(self._key(item))) for item in claimed)
-        )
+        outcomes = await asyncio.gather(*(self._outcome_safely(item, known.get(self._key(item))) for item in claimed))
         await asyncio.to_thread(self._record_all, claimed, known, outcomes)
         return len(claimed)
 
@@ -141,10 +137,7 @@ class GeocodingProcessor:
         return {oid: loc for oid, loc in found.items() if isinstance(loc, Location)}
 
     def _record_all(
-        self,
-        items: list[QueuedAddress],
-        known: Mapping[UUID, Location],
-        outcomes: list[GeocodeOutcome | None],
+        self, items: list[QueuedAddress], known: Mapping[UUID, Location], outcomes: list[GeocodeOutcome | None]
     ) -> None:
         answered = [
             (item, self._answer(item, known.get(self._key(item)), outcome))
@@ -170,13 +163,10 @@ class GeocodingProcessor:
         if isinstance(outcome, GeocodeHit):
             try:
                 location.geocoded(
-                    outcome.lat, outcome.lon, outcome.precision, outcome.provider,
-                    outcome.matched_address,
+                    outcome.lat, outcome.lon, outcome.precision, outcome.provider, outcome.matched_address
                 )
             except InvalidValueError as error:
-                location.geocoding_failed(
-                    f"{outcome.provider} answered {error}", retryable=False, cause=REMOTE_ERROR
-                )
+                location.geocoding_failed(f"{outcome.provider} answered {error}", retryable=False, cause=REMOTE_ERROR)
         else:
             location.geocoding_failed(outcome.reason, retryable=outcome.retryable, cause=outcome.cause)
         return location

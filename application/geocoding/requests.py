@@ -49,6 +49,4 @@ class GeocodingRequests:
         # without them (the order drops its old ones) does.
         provided = event.changes.get("latitude") is not None
         if isinstance(address, str) and normalise_address(address) and not provided:
-            writer.enqueue_for_order(
-                str(event.originator_id), address, event.timestamp.timestamp()
-            )
+            writer.enqueue_for_order(str(event.originator_id), address, event.timestamp.timestamp())

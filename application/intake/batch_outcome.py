@@ -16,10 +16,7 @@ from domain.pull_endpoint import PullEndpoint
 
 
 def batch_result(
-    command: IngestOrders,
-    outcomes: list[OrderOutcome],
-    indexes: tuple[int, ...],
-    rejected: tuple[dict[str, Any], ...],
+    command: IngestOrders, outcomes: list[OrderOutcome], indexes: tuple[int, ...], rejected: tuple[dict[str, Any], ...]
 ) -> IngestResult:
     """What a stored batch answers (now, or found stored by a retried attempt)."""
     return IngestResult(
@@ -43,8 +40,13 @@ def without_unknown_customers(
     bad = {problem["index"] for problem in problems}
     kept = [k for k, index in enumerate(command.indexes) if index not in bad]
     refused = [
-        {"index": p["index"], "externalOrderId": p["externalOrderId"], "status": 400,
-         "error": "Customer not found", "details": [p]}
+        {
+            "index": p["index"],
+            "externalOrderId": p["externalOrderId"],
+            "status": 400,
+            "error": "Customer not found",
+            "details": [p],
+        }
         for p in problems
     ]
     return (

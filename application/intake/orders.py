@@ -24,12 +24,7 @@ from application.commands import (
     RecordRejectedDelivery,
 )
 from application.errors import EveryItemRejectedError, PayloadRejectedError, ServiceUnavailableError
-from application.intake.batch_outcome import (
-    batch_result,
-    bounded_error,
-    pulled_endpoint,
-    without_unknown_customers,
-)
+from application.intake.batch_outcome import batch_result, bounded_error, pulled_endpoint, without_unknown_customers
 from application.order_lines import OrderLine
 from application.order_payload import parse_order_batch_partially, parse_order_batch_with_warnings
 from application.order_rows import record_batch
@@ -138,9 +133,7 @@ class OrderIntake:
                     command.tenant_id, command.credential_hash, self.store.load_many([hook_id]).get(hook_id)
                 )
             self.record_rejected_delivery(
-                RecordRejectedDelivery(
-                    **delivery, status=rejected.status, error=rejected.body, secret_used=secret_used
-                )
+                RecordRejectedDelivery(**delivery, status=rejected.status, error=rejected.body, secret_used=secret_used)
             )
             if rejected is refused:
                 raise
@@ -155,6 +148,7 @@ class OrderIntake:
         races (hot orders under heavy concurrency) the batch is read and stored
         in the writer's own turn, where no request of this process can overtake it.
         """
+
         def attempt(n: int) -> IngestResult:
             if n < OPTIMISTIC_ATTEMPTS:
                 result = self._ingest_once(command, self.store.commit)
@@ -167,9 +161,7 @@ class OrderIntake:
             attempt,
             attempts=MAX_CONFLICT_RETRIES,
             first_wait=0.002,
-            exhausted=lambda: ServiceUnavailableError(
-                "too much contention on these orders; retry", retry_after=1
-            ),
+            exhausted=lambda: ServiceUnavailableError("too much contention on these orders; retry", retry_after=1),
         )
 
     def _ingest_once(self, command: IngestOrders, save: Save) -> IngestResult:
@@ -195,11 +187,7 @@ class OrderIntake:
                 raise EveryItemRejectedError(rejected)
         else:
             check_named_customers(command.tenant_id, command.lines, keys, loaded)
-        source = Source(
-            channel=command.channel,
-            delivery_id=str(command.delivery_id),
-            request_id=command.request_id,
-        )
+        source = Source(channel=command.channel, delivery_id=str(command.delivery_id), request_id=command.request_id)
         if self.lean_batches:
             touched, changed, outcomes = record_batch(command.tenant_id, lines, keys, loaded, source)
         else:
@@ -260,7 +248,9 @@ class OrderIntake:
         for line, oid in zip(lines, order_ids, strict=False):
             source = getattr(first_events.get(oid), "source", None) or {}
             outcomes.append(
-                OrderOutcome(line.external_order_id, oid, created=oid not in seen and source.get("deliveryId") == delivery)
+                OrderOutcome(
+                    line.external_order_id, oid, created=oid not in seen and source.get("deliveryId") == delivery
+                )
             )
             seen.add(oid)
         return batch_result(command, outcomes, indexes, rejected)

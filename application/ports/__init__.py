@@ -57,9 +57,7 @@ class Geocoder(Protocol):
 class PullSource(Protocol):
     """Fetches a WMS's order payload (the webhook's JSON shape) over HTTP."""
 
-    async def fetch(
-        self, url: str, method: str, secret: str, updated_since: str | None
-    ) -> bytes: ...
+    async def fetch(self, url: str, method: str, secret: str, updated_since: str | None) -> bytes: ...
 
 
 class Lease(Protocol):

@@ -51,9 +51,7 @@ class PullUrlCheck(Protocol):
 
 
 class SyncLeases(Protocol):
-    def take(
-        self, endpoint_id: UUID, attempt_id: UUID, trigger: str, now: datetime, until: datetime
-    ) -> str | None:
+    def take(self, endpoint_id: UUID, attempt_id: UUID, trigger: str, now: datetime, until: datetime) -> str | None:
         """Take the endpoint's lease for ``attempt_id``: None when taken, else the holder's attempt id."""
 
     def give_back(self, endpoint_id: UUID, attempt_id: UUID) -> None:

@@ -9,12 +9,7 @@ from application.ports.pull import PullFetchError, PullUrlCheck
 from application.principals import acting, require
 from application.pull.endpoint_store import PullEndpointStore
 from application.pull.failures import url_refused
-from application.pull.results import (
-    AddedPullEndpoint,
-    ChangedPullEndpoint,
-    PullEndpointChange,
-    changed_endpoint,
-)
+from application.pull.results import AddedPullEndpoint, ChangedPullEndpoint, PullEndpointChange, changed_endpoint
 from application.read_models import PullEndpointRow, PullEndpointsQueries
 from application.redaction import Redactor
 from application.tokens import new_secret

@@ -42,9 +42,7 @@ class PullEndpointStore:
             raise NotFoundError(NOT_FOUND)
         return endpoint
 
-    def change(
-        self, tenant_id: UUID, endpoint_id: str, apply: Callable[[PullEndpoint], bool]
-    ) -> PullEndpoint:
+    def change(self, tenant_id: UUID, endpoint_id: str, apply: Callable[[PullEndpoint], bool]) -> PullEndpoint:
         """Load, ``apply`` (False: nothing changed), save; retried on fresh state after a conflict."""
 
         def attempt(_: int) -> PullEndpoint:

@@ -45,8 +45,7 @@ class PullEndpointsProjection:
     @process.register
     def _(self, event: PullEndpoint.IntervalChanged, writer: PullEndpointsWriter) -> None:  # type: ignore[name-defined]  # made by @event
         writer.endpoint_changed(
-            str(event.originator_id),
-            {"interval_minutes": event.interval_minutes, "next_sync_at": event.next_sync_at},
+            str(event.originator_id), {"interval_minutes": event.interval_minutes, "next_sync_at": event.next_sync_at}
         )
 
     @process.register

@@ -61,9 +61,7 @@ class SyncPlanning:
         except Exception:
             self.leases.give_back(endpoint.id, attempt_id)
             raise
-        source = Source(
-            channel="pull", delivery_id=str(attempt_id), request_id=request_id, api_key_id=principal.key_id
-        )
+        source = Source(channel="pull", delivery_id=str(attempt_id), request_id=request_id, api_key_id=principal.key_id)
         return self._plan(endpoint, attempt_id, "manual", request_id, source)
 
     def _plan_scheduled(self, endpoint_id: UUID, attempt_id: UUID) -> SyncPlan | None:

@@ -67,7 +67,7 @@ class PullService(EndpointAdmin, SyncPlanning):
         self.check_url = check_url
 
     async def sync_now(self, principal: Principal, endpoint_id: str, request_id: str) -> SyncOutcome:
-        """"Sync now": the outcome of a sync that stored what it pulled, or
+        """ "Sync now": the outcome of a sync that stored what it pulled, or
         UpstreamError (502) saying why not."""
         require_admin(principal)
         if not self.slots.try_take():
@@ -185,5 +185,6 @@ class PullService(EndpointAdmin, SyncPlanning):
         try:
             self.endpoint_store.change(plan.tenant_id, str(plan.endpoint_id), apply)
         except NotFoundError:
-            log.info("pull endpoint %s was removed during a sync; attempt %s not recorded",
-                     plan.endpoint_id, plan.attempt_id)
+            log.info(
+                "pull endpoint %s was removed during a sync; attempt %s not recorded", plan.endpoint_id, plan.attempt_id
+            )

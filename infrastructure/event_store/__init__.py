@@ -37,8 +37,6 @@ def open_event_store(settings: Settings) -> tuple[EventStore, Database]:
             return Database(datastore, "postgres", schema=datastore.schema)
         return Database(datastore, "sqlite")
 
-    store = EventStore(
-        eventsourcing_env(settings), aggregate_cache_size=settings.aggregate_cache_size, sql=sql
-    )
+    store = EventStore(eventsourcing_env(settings), aggregate_cache_size=settings.aggregate_cache_size, sql=sql)
     assert store.db is not None
     return store, store.db

@@ -52,9 +52,7 @@ class GroupCommitter:
         self._queue: list[_Entry] = []
         self._busy = False
 
-    def commit(
-        self, events: Sequence[Any], expected_versions: Mapping[UUID, int] | None = None
-    ) -> int | None:
+    def commit(self, events: Sequence[Any], expected_versions: Mapping[UUID, int] | None = None) -> int | None:
         """Store ``events`` in one transaction (possibly shared); raise on failure.
 
         Returns the notification id of the last of ``events`` (None: no events)."""

@@ -38,12 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import (
-    InterfaceError,
-    OperationalError,
-    ProgrammingError,
-    StoredEvent,
-)
+from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.utils import retry
 from psycopg import ClientCursor, Cursor
 from psycopg.pq import ExecStatus

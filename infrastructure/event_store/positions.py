@@ -31,8 +31,7 @@ class SqlEventPositions:
             return None
         if self.db.dialect == "postgres":
             row = self.db.query_one(
-                f"SELECT MAX({self.id_column}) AS position FROM {self.table} "
-                "WHERE originator_id = ANY(%s::uuid[])",
+                f"SELECT MAX({self.id_column}) AS position FROM {self.table} WHERE originator_id = ANY(%s::uuid[])",
                 (array_literal(ids),),
             )
         else:

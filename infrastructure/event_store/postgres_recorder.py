@@ -28,12 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import (
-    InterfaceError,
-    OperationalError,
-    ProgrammingError,
-    StoredEvent,
-)
+from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import Cursor
@@ -51,20 +46,13 @@ class ArrayInsertPostgresRecorder(PostgresApplicationRecorder):
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
             "RETURNING notification_id"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.events_table_name),
-        )
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         table = {"schema": Identifier(self.datastore.schema), "table": Identifier(self.events_table_name)}
         # Several statements in one simple query (no parameters): one round trip.
         self.prelude_statement = SQL(
             "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; "
             "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}"
-        ).format(
-            timeout=SQL(str(int(self.datastore.lock_timeout))),
-            channel=Identifier(self.channel_name),
-            **table,
-        )
+        ).format(timeout=SQL(str(int(self.datastore.lock_timeout))), channel=Identifier(self.channel_name), **table)
         # Claims run in the same statement as the insert, which sees the table
         # as it was before the statement: the rows this statement inserts are
         # added to what a claim looks at. A group commit saves several requests
@@ -111,17 +99,10 @@ class ArrayInsertPostgresRecorder(PostgresApplicationRecorder):
                 raise
             curs.execute("COMMIT")
             if len(notification_ids) != len(stored_events):
-                raise ProgrammingError(
-                    f"expected {len(stored_events)} notification ids, got {len(notification_ids)}"
-                )
+                raise ProgrammingError(f"expected {len(stored_events)} notification ids, got {len(notification_ids)}")
             return notification_ids
 
-    def _insert_stored_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> None:
+    def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         curs.execute(*self.insert_statement(stored_events, kwargs.get(EXPECTED_VERSIONS)))
 
     def insert_statement(self, stored_events: Sequence[StoredEvent], expected: Any) -> tuple[SQL | Composed, list[Any]]:

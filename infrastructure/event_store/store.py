@@ -147,9 +147,7 @@ class EventStore(Application[UUID]):
 
     # ------------------------------------------------------------------ plumbing
 
-    def _store_notified(
-        self, events: list[Any], expected_versions: Mapping[UUID, int] | None = None
-    ) -> list[int]:
+    def _store_notified(self, events: list[Any], expected_versions: Mapping[UUID, int] | None = None) -> list[int]:
         """Store ``events``; their notification ids (the group committer's store)."""
         return [r.notification.id for r in self._store_events(events, expected_versions)]
 

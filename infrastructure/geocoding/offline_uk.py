@@ -49,12 +49,7 @@ from typing import Final
 
 from application.geocode_result import NO_POSTCODE, NOT_IN_OFFLINE_DATA, OFFLINE_DATA_UNREADABLE
 from infrastructure.geocoding.osgb import LatLon, grid_to_wgs84
-from infrastructure.geocoding.uk_postcodes import (
-    extract_outcode,
-    extract_postcode,
-    postcode_area,
-    postcode_sector,
-)
+from infrastructure.geocoding.uk_postcodes import extract_outcode, extract_postcode, postcode_area, postcode_sector
 
 __all__ = [
     "OfflineGeocodeHit",
@@ -74,9 +69,7 @@ _MIN_COLUMNS: Final = 4
 _NO_COORDINATES_QUALITY: Final = "90"
 # A postcode cell as shipped ("SW1A 1AA") or as in raw Code-Point Open, padded
 # to seven characters ("B1  1AY", "SW1A1AA").
-_UNIT_CELL: Final = re.compile(
-    r"[A-Z]{1,2}[0-9][A-Z0-9]? {0,2}[0-9][A-Z]{2}", re.ASCII | re.IGNORECASE
-)
+_UNIT_CELL: Final = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]? {0,2}[0-9][A-Z]{2}", re.ASCII | re.IGNORECASE)
 # Postcodes contain only 0-9 and A-Z and never start with a digit, so reading
 # the space-free form as a base-36 number is a unique 64-bit key.
 _KEY_BASE: Final = 36
@@ -245,8 +238,7 @@ class OfflineUkGeocoder:
             # A damaged install must not crash order intake; the log tells ops.
             _log.exception("offline postcode data for area %s could not be read", area)
             return OfflineGeocodeMiss(
-                f"the offline postcode data for area {area} could not be read",
-                cause=OFFLINE_DATA_UNREADABLE,
+                f"the offline postcode data for area {area} could not be read", cause=OFFLINE_DATA_UNREADABLE
             )
 
     def _load_area(self, area: str, path: pathlib.Path) -> _AreaIndex:
@@ -295,9 +287,7 @@ def _find_area_files(data_dir: pathlib.Path) -> dict[str, pathlib.Path]:
         if known is None or not known.name.endswith(".gz"):
             files[area] = path
     if not files:
-        raise OfflineUkDataNotFoundError(
-            f"UK postcode data directory {data_dir} holds no area files"
-        )
+        raise OfflineUkDataNotFoundError(f"UK postcode data directory {data_dir} holds no area files")
     return files
 
 
@@ -331,9 +321,7 @@ def _parse_area_file(path: pathlib.Path) -> _AreaIndex:
     )
 
 
-def _sector_sums(
-    compacts: list[str], eastings: list[int], northings: list[int]
-) -> dict[str, _CentroidSums]:
+def _sector_sums(compacts: list[str], eastings: list[int], northings: list[int]) -> dict[str, _CentroidSums]:
     """Sums keyed by the space-free sector, e.g. "SW1A1" for "SW1A1AA"."""
     sectors: dict[str, _CentroidSums] = {}
     for compact, easting, northing in zip(compacts, eastings, northings, strict=True):

@@ -20,12 +20,7 @@ from __future__ import annotations
 import math
 from typing import Final, NamedTuple
 
-__all__ = [
-    "LatLon",
-    "grid_to_osgb36",
-    "grid_to_wgs84",
-    "osgb36_to_wgs84",
-]
+__all__ = ["LatLon", "grid_to_osgb36", "grid_to_wgs84", "osgb36_to_wgs84"]
 
 
 class LatLon(NamedTuple):
@@ -150,11 +145,7 @@ def _to_cartesian(lat: float, lon: float, ellipsoid: _Ellipsoid) -> tuple[float,
     """Geodetic (radians, zero height) to earth-centred cartesian metres (OS guide, B.1)."""
     sin_lat = math.sin(lat)
     nu = ellipsoid.a / math.sqrt(1.0 - ellipsoid.e2 * sin_lat * sin_lat)
-    return (
-        nu * math.cos(lat) * math.cos(lon),
-        nu * math.cos(lat) * math.sin(lon),
-        (1.0 - ellipsoid.e2) * nu * sin_lat,
-    )
+    return (nu * math.cos(lat) * math.cos(lon), nu * math.cos(lat) * math.sin(lon), (1.0 - ellipsoid.e2) * nu * sin_lat)
 
 
 def _helmert_osgb36_to_wgs84(x: float, y: float, z: float) -> tuple[float, float, float]:

@@ -44,10 +44,8 @@ class SqlGeocodingQueue(SqlTrackedView):
             "tenant_id TEXT NOT NULL, address_key TEXT NOT NULL, address TEXT NOT NULL, "
             "state TEXT NOT NULL, attempts INTEGER NOT NULL, due_at DOUBLE PRECISION NOT NULL, "
             "last_error TEXT, PRIMARY KEY (tenant_id, address_key))",
-            "CREATE INDEX IF NOT EXISTS geocoding_addresses_due "
-            f"ON {self.addresses} (state, due_at)",
-            f"CREATE TABLE IF NOT EXISTS {self.order_tenants} ("
-            "order_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS geocoding_addresses_due ON {self.addresses} (state, due_at)",
+            f"CREATE TABLE IF NOT EXISTS {self.order_tenants} (order_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL)",
         ]
 
     def on_enqueued(self, listener: Callable[[], None]) -> None:
@@ -93,9 +91,7 @@ class SqlGeocodingQueue(SqlTrackedView):
         return claimed
 
     def next_due(self) -> float | None:
-        row = self.db.query_one(
-            f"SELECT MIN(due_at) AS due FROM {self.addresses} WHERE state = 'queued'"
-        )
+        row = self.db.query_one(f"SELECT MIN(due_at) AS due FROM {self.addresses} WHERE state = 'queued'")
         return float(row["due"]) if row and row["due"] is not None else None
 
     def resolved(self, item: QueuedAddress) -> None:
@@ -105,16 +101,10 @@ class SqlGeocodingQueue(SqlTrackedView):
         self._set(item, "state = 'parked'", ())
 
     def retry_later(self, item: QueuedAddress, due_at: float, attempts: int, error: str) -> None:
-        self._set(
-            item,
-            "due_at = %s, attempts = %s, last_error = %s",
-            (due_at, attempts, error[:MAX_ERROR_CHARS]),
-        )
+        self._set(item, "due_at = %s, attempts = %s, last_error = %s", (due_at, attempts, error[:MAX_ERROR_CHARS]))
 
     def depth(self) -> int:
-        row = self.db.query_one(
-            f"SELECT COUNT(*) AS n FROM {self.addresses} WHERE state = 'queued'"
-        )
+        row = self.db.query_one(f"SELECT COUNT(*) AS n FROM {self.addresses} WHERE state = 'queued'")
         return int(row["n"]) if row else 0
 
     def _set(self, item: QueuedAddress, assignments: str, params: tuple[Any, ...]) -> None:
@@ -170,8 +160,7 @@ class GeocodingQueueTableWriter:
     def _flush_row_by_row(self) -> None:
         addresses, tenants = self.queue.addresses, self.queue.order_tenants
         self.cursor.executemany(
-            f"INSERT INTO {tenants} (order_id, tenant_id) VALUES (%s, %s) "
-            "ON CONFLICT (order_id) DO NOTHING",
+            f"INSERT INTO {tenants} (order_id, tenant_id) VALUES (%s, %s) ON CONFLICT (order_id) DO NOTHING",
             self._tenants,
         )
         self.cursor.executemany(

@@ -30,23 +30,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from geopy.adapters import AdapterHTTPError, AioHTTPAdapter, get_retry_after
-from geopy.exc import (
-    GeocoderRateLimited,
-    GeocoderServiceError,
-    GeocoderTimedOut,
-    GeocoderUnavailable,
-    GeopyError,
-)
+from geopy.exc import GeocoderRateLimited, GeocoderServiceError, GeocoderTimedOut, GeocoderUnavailable, GeopyError
 from geopy.geocoders import Nominatim, Pelias, Photon
 from geopy.geocoders.base import Geocoder as GeopyGeocoder
 
-from application.geocode_result import (
-    NOT_FOUND,
-    REMOTE_ERROR,
-    GeocodeHit,
-    GeocodeMiss,
-    GeocodeOutcome,
-)
+from application.geocode_result import NOT_FOUND, REMOTE_ERROR, GeocodeHit, GeocodeMiss, GeocodeOutcome
 
 DEFAULT_DOMAINS: Mapping[str, str | None] = {
     "nominatim": "nominatim.openstreetmap.org",
@@ -191,11 +179,7 @@ class RemoteGeocoder:
         return self._miss(f"{type(error).__name__} ({error})", retryable=False)
 
     def _miss(
-        self,
-        reason: str,
-        retryable: bool,
-        retry_after: float | None = None,
-        not_found: bool = False,
+        self, reason: str, retryable: bool, retry_after: float | None = None, not_found: bool = False
     ) -> GeocodeMiss:
         return GeocodeMiss(
             provider=self.provider,
@@ -215,9 +199,7 @@ def _scheme_and_domain(provider: str, base_url: str | None) -> tuple[str, str]:
     if not base_url:
         default = DEFAULT_DOMAINS[provider]
         if default is None:
-            raise GeocoderConfigurationError(
-                f"{provider} has no public service: set WMS_INTAKE_GEOCODER_URL"
-            )
+            raise GeocoderConfigurationError(f"{provider} has no public service: set WMS_INTAKE_GEOCODER_URL")
         return "https", default
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:

@@ -26,13 +26,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = [
-    "extract_outcode",
-    "extract_postcode",
-    "normalise_postcode",
-    "postcode_area",
-    "postcode_sector",
-]
+__all__ = ["extract_outcode", "extract_postcode", "normalise_postcode", "postcode_area", "postcode_sector"]
 
 _OUTWARD: Final = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
 _INWARD: Final = r"[0-9][ABD-HJLNP-UW-Z]{2}"

@@ -13,12 +13,7 @@ import logging
 
 from application.background import BackgroundLoop
 from application.follower import ProjectionFollower
-from application.geocoding import (
-    GeocodingProcessor,
-    GeocodingRequests,
-    GeocodingSnapshot,
-    RetryPolicy,
-)
+from application.geocoding import GeocodingProcessor, GeocodingRequests, GeocodingSnapshot, RetryPolicy
 from application.intake_app import IntakeApplication
 from application.ports import Geocoder
 from infrastructure.geocoding.offline_adapter import OfflineUkPort
@@ -151,6 +146,4 @@ def build_geocoding(settings: Settings, app: IntakeApplication, db: Database) ->
         policy=policy,
         batch_size=500 if settings.geocoder == "offline-uk" else 8,
     )
-    return GeocodingWorker(
-        follower, queue, processor, poll_interval=settings.projection_poll_interval
-    )
+    return GeocodingWorker(follower, queue, processor, poll_interval=settings.projection_poll_interval)

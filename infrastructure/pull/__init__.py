@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from infrastructure.pull.outbound import (
-    AiohttpPullSource,
-    OutboundPolicy,
-    PullFetchError,
-)
+from infrastructure.pull.outbound import AiohttpPullSource, OutboundPolicy, PullFetchError
 
 __all__ = ["AiohttpPullSource", "OutboundPolicy", "PullFetchError"]

@@ -230,8 +230,7 @@ class AiohttpPullSource:
                 return await self._follow_redirects(session, target, verb, headers, body, secret)
         except TimeoutError as exc:
             raise PullFetchError(
-                "timeout",
-                f"{_origin(target)} did not answer within {self._policy.total_timeout:g} s",
+                "timeout", f"{_origin(target)} did not answer within {self._policy.total_timeout:g} s"
             ) from exc
 
     async def close(self) -> None:
@@ -247,15 +246,11 @@ class AiohttpPullSource:
     def _open_session(self) -> aiohttp.ClientSession:
         if self._session is not None and not self._session.closed:
             return self._session
-        resolver: AbstractResolver = (
-            DefaultResolver() if self._policy.allow_private else AddressGuardResolver()
-        )
+        resolver: AbstractResolver = DefaultResolver() if self._policy.allow_private else AddressGuardResolver()
         self._resolver = resolver
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(resolver=resolver),
-            timeout=aiohttp.ClientTimeout(
-                total=self._policy.total_timeout, sock_connect=self._policy.connect_timeout
-            ),
+            timeout=aiohttp.ClientTimeout(total=self._policy.total_timeout, sock_connect=self._policy.connect_timeout),
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
         )
@@ -288,8 +283,7 @@ class AiohttpPullSource:
                 )
             visited.add((verb, str(current)))
         raise PullFetchError(
-            "redirect_refused",
-            f"{_origin(target)} redirected more than {self._policy.max_redirects} times",
+            "redirect_refused", f"{_origin(target)} redirected more than {self._policy.max_redirects} times"
         )
 
     async def _exchange(
@@ -305,9 +299,7 @@ class AiohttpPullSource:
         """One request: the body on 2xx, or (status, next URL) on a redirect."""
         origin = _origin(url)
         try:
-            async with session.request(
-                verb, url, headers=headers, json=body, allow_redirects=False
-            ) as response:
+            async with session.request(verb, url, headers=headers, json=body, allow_redirects=False) as response:
                 if response.status in _REDIRECT_STATUSES:
                     return response.status, _redirect_target(response, url, original)
                 if not 200 <= response.status < 300:
@@ -316,8 +308,7 @@ class AiohttpPullSource:
                     response.close()
                     raise PullFetchError(
                         "http_status",
-                        f"{origin} answered HTTP {response.status}"
-                        + (f": {snippet}" if snippet else ""),
+                        f"{origin} answered HTTP {response.status}" + (f": {snippet}" if snippet else ""),
                         status=response.status,
                         retry_after=retry_after,
                     )
@@ -337,18 +328,12 @@ class AiohttpPullSource:
             raise
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, RefusedAddressError):
-                raise PullFetchError(
-                    "refused_address", f"{origin} resolves only to non-public addresses"
-                ) from exc
-            raise PullFetchError(
-                "unreachable", f"cannot connect to {origin}: {_reason(exc)}"
-            ) from exc
+                raise PullFetchError("refused_address", f"{origin} resolves only to non-public addresses") from exc
+            raise PullFetchError("unreachable", f"cannot connect to {origin}: {_reason(exc)}") from exc
         except aiohttp.InvalidURL as exc:
             raise PullFetchError("invalid_url", f"aiohttp rejected the URL for {origin}") from exc
         except aiohttp.ClientError as exc:
-            raise PullFetchError(
-                "unreachable", f"exchange with {origin} failed: {type(exc).__name__}"
-            ) from exc
+            raise PullFetchError("unreachable", f"exchange with {origin} failed: {type(exc).__name__}") from exc
 
     async def _read_capped(self, response: aiohttp.ClientResponse, origin: str) -> bytes:
         limit = self._policy.max_body_bytes
@@ -356,9 +341,7 @@ class AiohttpPullSource:
         if declared is not None and declared > limit:
             response.close()
             raise PullFetchError(
-                "too_large",
-                f"{origin} announced {declared} bytes; the limit is {limit}",
-                status=response.status,
+                "too_large", f"{origin} announced {declared} bytes; the limit is {limit}", status=response.status
             )
         # Counted while streaming too: a chunked response announces no length,
         # and the count is of decompressed bytes, which also caps a gzip bomb.
@@ -367,11 +350,7 @@ class AiohttpPullSource:
             received.extend(chunk)
             if len(received) > limit:
                 response.close()
-                raise PullFetchError(
-                    "too_large",
-                    f"{origin} sent more than {limit} bytes",
-                    status=response.status,
-                )
+                raise PullFetchError("too_large", f"{origin} sent more than {limit} bytes", status=response.status)
         return bytes(received)
 
 
@@ -439,10 +418,7 @@ def _parse_pull_url(url: str) -> URL:
     if not parsed.absolute or not host or port is None:
         raise PullFetchError("invalid_url", "the pull URL must name a host")
     if parsed.user is not None or parsed.password is not None:
-        raise PullFetchError(
-            "invalid_url",
-            "the pull URL must not contain credentials; the secret is sent separately",
-        )
+        raise PullFetchError("invalid_url", "the pull URL must not contain credentials; the secret is sent separately")
     return parsed.with_fragment(None)
 
 
@@ -499,9 +475,7 @@ def _redirect_target(response: aiohttp.ClientResponse, current: URL, original: U
         same_origin = _origin_key(target) == _origin_key(original)
     except (TypeError, ValueError):
         raise PullFetchError(
-            "redirect_refused",
-            f"{_origin(current)} redirected to an unparseable Location",
-            status=response.status,
+            "redirect_refused", f"{_origin(current)} redirected to an unparseable Location", status=response.status
         ) from None
     if not same_origin:
         raise PullFetchError(
@@ -512,9 +486,7 @@ def _redirect_target(response: aiohttp.ClientResponse, current: URL, original: U
         )
     if target.user is not None or target.password is not None:
         raise PullFetchError(
-            "redirect_refused",
-            f"{_origin(current)} redirected to a URL with credentials",
-            status=response.status,
+            "redirect_refused", f"{_origin(current)} redirected to a URL with credentials", status=response.status
         )
     return target
 

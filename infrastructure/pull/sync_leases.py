@@ -29,9 +29,7 @@ class SqlSyncLeases(SqlTable):
         "started_at TEXT NOT NULL, lease_until TEXT NOT NULL"
     )
 
-    def take(
-        self, endpoint_id: UUID, attempt_id: UUID, trigger: str, now: datetime, until: datetime
-    ) -> str | None:
+    def take(self, endpoint_id: UUID, attempt_id: UUID, trigger: str, now: datetime, until: datetime) -> str | None:
         for _ in range(3):
             with self.db.transaction() as cursor:
                 won = cursor.execute(

@@ -9,12 +9,7 @@ import orjson
 from application.errors import InvalidRequestError
 from application.read_models import DeliveryRow, Page
 from application.timestamps import iso
-from infrastructure.read_models.tracked_view import (
-    BatchedWriter,
-    SqlTrackedView,
-    decode_cursor,
-    encode_cursor,
-)
+from infrastructure.read_models.tracked_view import BatchedWriter, SqlTrackedView, decode_cursor, encode_cursor
 from infrastructure.sql import SqlCursor
 
 
@@ -33,8 +28,7 @@ class SqlDeliveriesView(SqlTrackedView):
             "channel TEXT NOT NULL, received_at TEXT NOT NULL, status INTEGER NOT NULL, "
             "processed INTEGER NOT NULL, error TEXT, endpoint_id TEXT, payload_bytes BIGINT, "
             "secret_used TEXT, rejected INTEGER, rejected_items TEXT)",
-            "CREATE INDEX IF NOT EXISTS rm_deliveries_newest "
-            f"ON {table} (tenant_id, received_at, delivery_id)",
+            f"CREATE INDEX IF NOT EXISTS rm_deliveries_newest ON {table} (tenant_id, received_at, delivery_id)",
             f"CREATE INDEX IF NOT EXISTS rm_deliveries_by_request ON {table} (tenant_id, request_id)",
             f"CREATE TABLE IF NOT EXISTS {self.db.table('rm_delivery_warnings')} ("
             "delivery_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, warnings TEXT NOT NULL)",
@@ -59,14 +53,11 @@ class SqlDeliveriesView(SqlTrackedView):
         rows = self.db.query(
             f"SELECT d.*, w.warnings FROM {self.db.table('rm_deliveries')} d "
             f"LEFT JOIN {self.db.table('rm_delivery_warnings')} w ON w.delivery_id = d.delivery_id "
-            "WHERE " + " AND ".join(where)
-            + " ORDER BY d.received_at DESC, d.delivery_id DESC LIMIT %s",
+            "WHERE " + " AND ".join(where) + " ORDER BY d.received_at DESC, d.delivery_id DESC LIMIT %s",
             (*params, limit + 1),
         )
         page = rows[:limit]
-        next_cursor = (
-            encode_cursor([page[-1]["received_at"], page[-1]["delivery_id"]]) if len(rows) > limit else None
-        )
+        next_cursor = encode_cursor([page[-1]["received_at"], page[-1]["delivery_id"]]) if len(rows) > limit else None
         return Page([_delivery_of(r) for r in page], next_cursor)
 
 

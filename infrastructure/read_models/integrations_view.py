@@ -26,9 +26,7 @@ class SqlIntegrationsView(SqlTrackedView):
         return IntegrationsTableWriter(self, cursor)
 
     def webhook_status(self, tenant_id: str) -> WebhookRow | None:
-        row = self.db.query_one(
-            f"SELECT * FROM {self.db.table('rm_webhooks')} WHERE tenant_id = %s", (tenant_id,)
-        )
+        row = self.db.query_one(f"SELECT * FROM {self.db.table('rm_webhooks')} WHERE tenant_id = %s", (tenant_id,))
         if row is None:
             return None
         until = row["previous_secret_expires_at"]

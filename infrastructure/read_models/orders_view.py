@@ -9,15 +9,7 @@ import orjson
 
 from application.errors import InvalidRequestError
 from application.history import provided_location
-from application.read_models import (
-    CustomerRow,
-    DateCount,
-    Location,
-    OrderFilter,
-    OrderView,
-    Page,
-    PlannedDates,
-)
+from application.read_models import CustomerRow, DateCount, Location, OrderFilter, OrderView, Page, PlannedDates
 from application.timestamps import iso
 from domain.order import COORDINATES, ORDER_FIELDS
 from infrastructure.read_models.tracked_view import (
@@ -68,8 +60,7 @@ class SqlOrdersView(SqlTrackedView):
             "volume DOUBLE PRECISION, pallet_count BIGINT, special_handling TEXT, planned_date TEXT, "
             "address_key TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
             "version BIGINT NOT NULL, latitude DOUBLE PRECISION, longitude DOUBLE PRECISION)",
-            "CREATE UNIQUE INDEX IF NOT EXISTS rm_orders_by_external_id "
-            f"ON {orders} (tenant_id, external_order_id)",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS rm_orders_by_external_id ON {orders} (tenant_id, external_order_id)",
             "CREATE INDEX IF NOT EXISTS rm_orders_by_planned_date "
             f"ON {orders} (tenant_id, planned_date, external_order_id)",
             f"CREATE TABLE IF NOT EXISTS {locations} ("
@@ -77,8 +68,7 @@ class SqlOrdersView(SqlTrackedView):
             "location_status TEXT, location_lat DOUBLE PRECISION, location_lon DOUBLE PRECISION, "
             "location_precision TEXT, provider TEXT, matched_address TEXT, failure TEXT, "
             "updated_at TEXT NOT NULL)",
-            "CREATE UNIQUE INDEX IF NOT EXISTS rm_locations_by_address "
-            f"ON {locations} (tenant_id, address_key)",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS rm_locations_by_address ON {locations} (tenant_id, address_key)",
         ]
 
     def writer(self, cursor: SqlCursor) -> OrdersTableWriter:
@@ -100,17 +90,14 @@ class SqlOrdersView(SqlTrackedView):
     def get_order(self, tenant_id: str, order_id: str) -> OrderView | None:
         if not storable(order_id):
             return None
-        row = self.db.query_one(
-            self._select() + "WHERE o.tenant_id = %s AND o.order_id = %s", (tenant_id, order_id)
-        )
+        row = self.db.query_one(self._select() + "WHERE o.tenant_id = %s AND o.order_id = %s", (tenant_id, order_id))
         return _order_of(row) if row else None
 
     def get_order_by_external_id(self, tenant_id: str, external_id: str) -> OrderView | None:
         if not storable(external_id):
             return None
         row = self.db.query_one(
-            self._select() + "WHERE o.tenant_id = %s AND o.external_order_id = %s",
-            (tenant_id, external_id),
+            self._select() + "WHERE o.tenant_id = %s AND o.external_order_id = %s", (tenant_id, external_id)
         )
         return _order_of(row) if row else None
 
@@ -132,8 +119,7 @@ class SqlOrdersView(SqlTrackedView):
             where.append("o.external_order_id > %s")
             params.append(after[0])
         rows = self.db.query(
-            self._select() + "WHERE " + " AND ".join(where)
-            + " ORDER BY o.external_order_id LIMIT %s",
+            self._select() + "WHERE " + " AND ".join(where) + " ORDER BY o.external_order_id LIMIT %s",
             (*params, limit + 1),
         )
         items = [_order_of(r) for r in rows[:limit]]
@@ -149,8 +135,7 @@ class SqlOrdersView(SqlTrackedView):
             (tenant_id, since or "0000-00-00", limit),
         )
         undated = self.db.query_one(
-            f"SELECT COUNT(*) AS orders FROM {orders} WHERE tenant_id = %s AND planned_date IS NULL",
-            (tenant_id,),
+            f"SELECT COUNT(*) AS orders FROM {orders} WHERE tenant_id = %s AND planned_date IS NULL", (tenant_id,)
         )
         return PlannedDates(
             [DateCount(row["planned_date"], int(row["orders"])) for row in rows],
@@ -168,9 +153,7 @@ class SqlOrdersView(SqlTrackedView):
             return None
         return _customer_of(row)
 
-    def list_customers(
-        self, tenant_id: str, search: str | None, limit: int, cursor: str | None
-    ) -> Page[CustomerRow]:
+    def list_customers(self, tenant_id: str, search: str | None, limit: int, cursor: str | None) -> Page[CustomerRow]:
         """A tenant's customers by name (then id); ``search`` matches any part
         of the name or the address, ignoring case."""
         where, params = ["tenant_id = %s"], [tenant_id]
@@ -187,7 +170,8 @@ class SqlOrdersView(SqlTrackedView):
             where.append("(name > %s OR (name = %s AND customer_id > %s))")
             params += [after[0], after[0], after[1]]
         rows = self.db.query(
-            f"SELECT * FROM {self.db.table('rm_customers')} WHERE " + " AND ".join(where)
+            f"SELECT * FROM {self.db.table('rm_customers')} WHERE "
+            + " AND ".join(where)
             + " ORDER BY name, customer_id LIMIT %s",
             (*params, limit + 1),
         )
@@ -239,10 +223,7 @@ class OrdersTableWriter(BatchedWriter):
                 iso(row["created_at"]),
             ),
             bulk=f"INSERT INTO {self.customers} (customer_id, tenant_id, name, contact, address, "
-            "address_key, created_at) SELECT * FROM unnest("
-            + ", ".join(["%s::text[]"] * 7)
-            + ") "
-            + _UPSERT_CUSTOMER,
+            "address_key, created_at) SELECT * FROM unnest(" + ", ".join(["%s::text[]"] * 7) + ") " + _UPSERT_CUSTOMER,
         )
 
     def location_created(self, location_id: str, tenant_id: str, address_key: str, at: datetime) -> None:
@@ -298,9 +279,7 @@ class OrdersTableWriter(BatchedWriter):
             bulk=self.insert_orders,
         )
 
-    def update_order(
-        self, order_id: str, changes: dict[str, Any], updated_at: datetime, version: int
-    ) -> None:
+    def update_order(self, order_id: str, changes: dict[str, Any], updated_at: datetime, version: int) -> None:
         names = [name for name in ORDER_COLUMNS if name in changes]
         assignments = ", ".join(f"{name} = %s" for name in names)
         row = (*(_column_value(name, changes[name]) for name in names), iso(updated_at), version, order_id)

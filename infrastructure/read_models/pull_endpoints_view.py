@@ -48,8 +48,7 @@ class SqlPullEndpointsView(SqlTrackedView):
 
     def list_pull_endpoints(self, tenant_id: str) -> list[PullEndpointRow]:
         rows = self.db.query(
-            f"SELECT * FROM {self.db.table(TABLE)} WHERE tenant_id = %s ORDER BY created_at, endpoint_id",
-            (tenant_id,),
+            f"SELECT * FROM {self.db.table(TABLE)} WHERE tenant_id = %s ORDER BY created_at, endpoint_id", (tenant_id,)
         )
         return [_endpoint_of(row) for row in rows]
 

@@ -101,16 +101,14 @@ class SqlTrackedView:
     def create_current_tables(self) -> None:
         with self.db.transaction() as cursor:
             cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.tracking} "
-                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+                f"CREATE TABLE IF NOT EXISTS {self.tracking} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
             )
             # The tracking row before the tables: a follower in another process
             # moves that row first, then writes the tables. Were the tables
             # locked here first (an existing index's CREATE INDEX IF NOT EXISTS
             # takes a SHARE lock), each would wait for the other: a deadlock.
             cursor.execute(
-                f"INSERT INTO {self.tracking} (name, position) VALUES (%s, 0) "
-                "ON CONFLICT (name) DO NOTHING",
+                f"INSERT INTO {self.tracking} (name, position) VALUES (%s, 0) ON CONFLICT (name) DO NOTHING",
                 (self.tracking_name,),
             )
             for statement in self.ddl():
@@ -160,10 +158,7 @@ class SqlTrackedView:
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of every table, in a stable order (to compare rebuilds)."""
-        return {
-            table: self.db.query(f"SELECT * FROM {self.db.table(table)} ORDER BY 1")
-            for table in self.tables
-        }
+        return {table: self.db.query(f"SELECT * FROM {self.db.table(table)} ORDER BY 1") for table in self.tables}
 
 
 def encode_cursor(values: Sequence[Any]) -> str:

@@ -69,8 +69,7 @@ def _versions(db: Database) -> str:
 
 def _ensure_versions_table(cursor: SqlCursor, db: Database) -> None:
     cursor.execute(
-        f"CREATE TABLE IF NOT EXISTS {_versions(db)} "
-        "(name TEXT PRIMARY KEY, version BIGINT NOT NULL, building BIGINT)"
+        f"CREATE TABLE IF NOT EXISTS {_versions(db)} (name TEXT PRIMARY KEY, version BIGINT NOT NULL, building BIGINT)"
     )
 
 
@@ -93,9 +92,7 @@ def prepare_versioned(view: SqlTrackedView) -> None:
             cursor.execute(f"SELECT 1 FROM {view.tracking} WHERE name = %s", (view.name,))
             # Tables made before versions were recorded are version 1.
             found = 1 if cursor.fetchone() is not None else view.version
-            cursor.execute(
-                f"INSERT INTO {_versions(view.db)} (name, version) VALUES (%s, %s)", (view.name, found)
-            )
+            cursor.execute(f"INSERT INTO {_versions(view.db)} (name, version) VALUES (%s, %s)", (view.name, found))
         else:
             found = int(row["version"])
     if found == view.version:
@@ -103,11 +100,17 @@ def prepare_versioned(view: SqlTrackedView) -> None:
     elif found > view.version:
         log.warning(
             "read model %s is at version %s, newer than this release's %s: this process will not write it",
-            view.name, found, view.version,
+            view.name,
+            found,
+            view.version,
         )
     else:
-        log.info("read model %s: version %s in the store, %s in this release: upgrade pending",
-                 view.name, found, view.version)
+        log.info(
+            "read model %s: version %s in the store, %s in this release: upgrade pending",
+            view.name,
+            found,
+            view.version,
+        )
 
 
 def recreate_if_other_version(view: SqlTrackedView) -> bool:
@@ -198,9 +201,7 @@ class ReadModelUpgrade:
             if row is None or row["building"] != view.version:
                 _drop_tables(cursor, db, view.tables, SUFFIX)
                 cursor.execute(f"DELETE FROM {view.tracking} WHERE name = %s", (_shadow_name(view),))
-                cursor.execute(
-                    f"UPDATE {_versions(db)} SET building = %s WHERE name = %s", (view.version, view.name)
-                )
+                cursor.execute(f"UPDATE {_versions(db)} SET building = %s WHERE name = %s", (view.version, view.name))
             for statement in self.shadow.ddl():
                 cursor.execute(_INDEX.sub(lambda m: m.group(1) + m.group(2) + SUFFIX, statement))
             cursor.execute(
@@ -240,9 +241,7 @@ class ReadModelUpgrade:
                 for statement in view.ddl():
                     cursor.execute(statement)  # the tables exist now: this makes their indexes
             cursor.execute(f"DELETE FROM {view.tracking} WHERE name = %s", (view.name,))
-            cursor.execute(
-                f"UPDATE {view.tracking} SET name = %s WHERE name = %s", (view.name, _shadow_name(view))
-            )
+            cursor.execute(f"UPDATE {view.tracking} SET name = %s WHERE name = %s", (view.name, _shadow_name(view)))
         log.info("read model %s: version %s swapped in", view.name, view.version)
 
 

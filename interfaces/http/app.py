@@ -33,9 +33,7 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
     app[CONTAINER] = container
     app[METRICS] = Metrics()
     app[METRICS].count_batches_of(container.app)
-    app[RATE_LIMITER] = TenantRateLimiter(
-        container.settings.rate_limit_per_second, container.settings.rate_limit_burst
-    )
+    app[RATE_LIMITER] = TenantRateLimiter(container.settings.rate_limit_per_second, container.settings.rate_limit_burst)
     add_routes(app)
     install_api_security_headers(app)
     install_sign_in_throttle(app, container.settings.sign_in_failures_per_minute)

@@ -75,21 +75,20 @@ async def idempotency_keys(request: web.Request, handler: Handler) -> web.Stream
             break
         if isinstance(claim, Replay):
             return web.Response(
-                body=claim.body, status=claim.status, content_type=claim.content_type,
-                headers={REPLAYED: "true"},
+                body=claim.body, status=claim.status, content_type=claim.content_type, headers={REPLAYED: "true"}
             )
         if isinstance(claim, Mismatch):
             return json_response(
-                {"error": "Idempotency-Key reused with a different request",
-                 "details": "a key names one request (method, path, query and body) for 24 hours"},
+                {
+                    "error": "Idempotency-Key reused with a different request",
+                    "details": "a key names one request (method, path, query and body) for 24 hours",
+                },
                 422,
             )
         # InProgress: another request holds the key; wait for its answer, within bounds.
         if time.monotonic() > deadline:
             return json_response(
-                {"error": "A request with this Idempotency-Key is still in progress; retry"},
-                409,
-                {"Retry-After": "1"},
+                {"error": "A request with this Idempotency-Key is still in progress; retry"}, 409, {"Retry-After": "1"}
             )
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.25)
@@ -105,8 +104,7 @@ async def idempotency_keys(request: web.Request, handler: Handler) -> web.Stream
         raise
     if keeps(response.status) and isinstance(response, web.Response) and isinstance(response.body, bytes):
         await offload(
-            request, store.finish, tenant_id, key_hash, owner,
-            response.status, response.content_type, response.body,
+            request, store.finish, tenant_id, key_hash, owner, response.status, response.content_type, response.body
         )
     else:
         await offload(request, store.release, tenant_id, key_hash, owner)
@@ -116,5 +114,3 @@ async def idempotency_keys(request: web.Request, handler: Handler) -> web.Stream
 async def tenant_api_tenant(request: web.Request) -> str:
     """The tenant of a tenant-API caller, authenticated as the route itself will."""
     return str((await principal_of(request)).tenant_id)
-
-

@@ -116,17 +116,27 @@ ROUTE_TABLE: web.AppKey[Sequence[Route]] = web.AppKey("route_table")
 
 # ---------------------------------------------------------------- common replies
 
-UNAUTHORIZED = Reply("missing, unknown, wrong or revoked credentials (same body for every cause)",
-                     headers=("WWW-Authenticate",), example={"error": "Unauthorized"})
+UNAUTHORIZED = Reply(
+    "missing, unknown, wrong or revoked credentials (same body for every cause)",
+    headers=("WWW-Authenticate",),
+    example={"error": "Unauthorized"},
+)
 FORBIDDEN = Reply("the API key's role does not allow this route", example={"error": "Forbidden"})
-NOT_FOUND = Reply("no such thing in this tenant (a key of another tenant gets 404 for every route)",
-                  example={"error": "Not found"})
-BAD_REQUEST = Reply("the request is malformed; the error says how", example={
-    "error": "Validation failed",
-    "details": [{"field": "role", "message": "Input should be 'admin', 'planner' or 'auditor'"}],
-})
-UNAVAILABLE = Reply("the database is unavailable; retry shortly", headers=("Retry-After",),
-                    example={"error": "the database is unavailable; retry shortly"})
+NOT_FOUND = Reply(
+    "no such thing in this tenant (a key of another tenant gets 404 for every route)", example={"error": "Not found"}
+)
+BAD_REQUEST = Reply(
+    "the request is malformed; the error says how",
+    example={
+        "error": "Validation failed",
+        "details": [{"field": "role", "message": "Input should be 'admin', 'planner' or 'auditor'"}],
+    },
+)
+UNAVAILABLE = Reply(
+    "the database is unavailable; retry shortly",
+    headers=("Retry-After",),
+    example={"error": "the database is unavailable; retry shortly"},
+)
 
 
 def tenant_api(own: Mapping[int, Reply], *, bad_request: bool = False) -> dict[int, Reply]:
@@ -140,14 +150,15 @@ def tenant_api(own: Mapping[int, Reply], *, bad_request: bool = False) -> dict[i
 
 def page_query(default: int) -> tuple[Query, ...]:
     return (
-        Query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": default},
-              "page size"),
-        Query("cursor",
-              {"type": "string", "pattern": "^[A-Za-z0-9_=-]*$", "maxLength": 4096},
-              "Opaque: the nextCursor of the previous page, passed back unchanged (URL-safe base64); "
-              "absent or empty: the first page. "
-              "Only a cursor this list made is accepted, which a schema can't state: any other "
-              "value gets 400 Invalid cursor."),
+        Query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": default}, "page size"),
+        Query(
+            "cursor",
+            {"type": "string", "pattern": "^[A-Za-z0-9_=-]*$", "maxLength": 4096},
+            "Opaque: the nextCursor of the previous page, passed back unchanged (URL-safe base64); "
+            "absent or empty: the first page. "
+            "Only a cursor this list made is accepted, which a schema can't state: any other "
+            "value gets 400 Invalid cursor.",
+        ),
     )
 
 
@@ -186,12 +197,18 @@ IDEMPOTENCY_PARAMETER = {
     ),
 }
 IDEMPOTENCY_REPLIES = {
-    400: Reply("a malformed Idempotency-Key (or another malformed request)",
-               example={"error": "Invalid Idempotency-Key"}),
-    409: Reply("another request with this Idempotency-Key is still in progress", headers=("Retry-After",),
-               example={"error": "A request with this Idempotency-Key is still in progress; retry"}),
-    422: Reply("this Idempotency-Key was first used for a different request",
-               example={"error": "Idempotency-Key reused with a different request"}),
+    400: Reply(
+        "a malformed Idempotency-Key (or another malformed request)", example={"error": "Invalid Idempotency-Key"}
+    ),
+    409: Reply(
+        "another request with this Idempotency-Key is still in progress",
+        headers=("Retry-After",),
+        example={"error": "A request with this Idempotency-Key is still in progress; retry"},
+    ),
+    422: Reply(
+        "this Idempotency-Key was first used for a different request",
+        example={"error": "Idempotency-Key reused with a different request"},
+    ),
 }
 
 
@@ -244,36 +261,37 @@ def openapi_document(routes: Sequence[Route], server_url: str) -> dict[str, Any]
     paths: dict[str, dict[str, Any]] = {}
     for route in described:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs)
-    return describe_event_positions({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "wms-intake",
-            "version": _version(),
-            "description": "Delivery orders from a customer's WMS (webhook or pull), for delivery planning.",
-        },
-        "servers": [{"url": server_url, "description": "this service"}],
-        "tags": [{"name": tag, "description": text} for tag, text in TAGS.items()],
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {
-                "apiKey": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "a tenant API key; its role (admin, planner, auditor) decides the routes",
+    return describe_event_positions(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "wms-intake",
+                "version": _version(),
+                "description": "Delivery orders from a customer's WMS (webhook or pull), for delivery planning.",
+            },
+            "servers": [{"url": server_url, "description": "this service"}],
+            "tags": [{"name": tag, "description": text} for tag, text in TAGS.items()],
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "apiKey": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "a tenant API key; its role (admin, planner, auditor) decides the routes",
+                    },
+                    "webhookSecret": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "the webhook secret shown once by Connect WMS",
+                    },
                 },
-                "webhookSecret": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "the webhook secret shown once by Connect WMS",
+                "headers": {
+                    name: {"description": text, "schema": {"type": "string"}} for name, text in RESPONSE_HEADERS.items()
                 },
             },
-            "headers": {
-                name: {"description": text, "schema": {"type": "string"}}
-                for name, text in RESPONSE_HEADERS.items()
-            },
-        },
-    })
+        }
+    )
 
 
 TAGS = {
@@ -313,25 +331,25 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         "summary": route.summary,
         "tags": [route.tag],
         "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMA,
-             "description": PATH_PARAMETERS.get(name, name)}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": PATH_SCHEMA,
+                "description": PATH_PARAMETERS.get(name, name),
+            }
             for name in _path_names(route.path)
         ]
         + [
-            {"name": q.name, "in": "query", "required": q.required, "schema": q.schema,
-             "description": q.description}
+            {"name": q.name, "in": "query", "required": q.required, "schema": q.schema, "description": q.description}
             for q in route.query
         ],
-        "responses": {
-            str(status): _response(reply, refs) for status, reply in sorted(route.replies.items())
-        },
+        "responses": {str(status): _response(reply, refs) for status, reply in sorted(route.replies.items())},
     }
     _idempotency(route, described, refs)
     if route.links:
         success = min(status for status in route.replies if 200 <= status < 300)
-        described["responses"][str(success)]["links"] = {
-            name: _link(link) for name, link in route.links.items()
-        }
+        described["responses"][str(success)]["links"] = {name: _link(link) for name, link in route.links.items()}
     roles = f"Roles: {', '.join(route.roles)}." if route.roles else ""
     described["description"] = " ".join(p for p in (route.description, roles) if p) or route.summary
     if route.roles:
@@ -455,8 +473,11 @@ def webhook_order_schema() -> dict[str, Any]:
     properties["customerContact"] = _nullable(text)
     properties["palletCount"] = _nullable({"type": "integer", "minimum": 0, "maximum": 2**31 - 1})
     properties["specialHandling"] = _nullable(
-        {"type": "array", "maxItems": MAX_TAGS,
-         "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG, "pattern": TEXT_WITH_CONTENT}}
+        {
+            "type": "array",
+            "maxItems": MAX_TAGS,
+            "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG, "pattern": TEXT_WITH_CONTENT},
+        }
     )
     properties["plannedDate"] = _nullable({"type": "string", "format": "date", "pattern": CALENDAR_DATE})
     for name, text_of_field in WEBHOOK_FIELDS.items():
@@ -464,10 +485,12 @@ def webhook_order_schema() -> dict[str, Any]:
     schema["additionalProperties"] = True
     # latitude and longitude come together: both given or neither, and both
     # numbers or both null (a point needs both; one alone is a 400).
-    together = {"anyOf": [
-        {"properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}},
-        {"properties": {"latitude": {"type": "null"}, "longitude": {"type": "null"}}},
-    ]}
+    together = {
+        "anyOf": [
+            {"properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}},
+            {"properties": {"latitude": {"type": "null"}, "longitude": {"type": "null"}}},
+        ]
+    }
     schema["dependentSchemas"] = {
         "latitude": {"required": ["longitude"], **together},
         "longitude": {"required": ["latitude"], **together},
@@ -479,7 +502,10 @@ def _webhook_order_by(field: str, max_length: int, pattern: str, description: st
     """The webhook's order with ``field`` required (non-blank text, as ``pattern`` says)."""
     schema = webhook_order_schema()
     schema["properties"][field] = {
-        "type": "string", "maxLength": max_length, "pattern": pattern, "description": WEBHOOK_FIELDS[field],
+        "type": "string",
+        "maxLength": max_length,
+        "pattern": pattern,
+        "description": WEBHOOK_FIELDS[field],
     }
     schema["required"] = ["externalOrderId", field]
     schema["description"] = description
@@ -491,12 +517,16 @@ def webhook_order_schemas() -> dict[str, Any]:
     and spaces) or a customerId (not blank), or both. Each way is a whole
     schema of its own, so that generated clients get every field either way."""
     by_address = _webhook_order_by(
-        "deliveryAddress", MAX_TEXT, ADDRESS,
+        "deliveryAddress",
+        MAX_TEXT,
+        ADDRESS,
         "An order delivered to its deliveryAddress (a customer at that address is found or created). "
         "Unknown fields are ignored; null clears an optional field.",
     )
     by_customer = _webhook_order_by(
-        "customerId", MAX_ID, TEXT_WITH_CONTENT,
+        "customerId",
+        MAX_ID,
+        TEXT_WITH_CONTENT,
         "An order for an existing customer. Unknown fields are ignored; null clears an optional field.",
     )
     return {
@@ -505,7 +535,7 @@ def webhook_order_schemas() -> dict[str, Any]:
         "WebhookOrder": {
             "description": (
                 "One order: deliveryAddress or customerId is required (a rule across two fields, "
-                "stated as two schemas; the 400 names it: \"deliveryAddress or customerId is required\")."
+                'stated as two schemas; the 400 names it: "deliveryAddress or customerId is required").'
             ),
             "anyOf": [
                 {"$ref": "#/components/schemas/WebhookOrderByAddress"},

@@ -11,12 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interfaces.http.positions import (
-    AFTER_PARAMETER,
-    MIN_POSITION_HEADER,
-    POSITION_FIELD,
-    POSITION_HEADER,
-)
+from interfaces.http.positions import AFTER_PARAMETER, MIN_POSITION_HEADER, POSITION_FIELD, POSITION_HEADER
 
 TENANT = "/api/tenants/{tenantId}"
 WRITE_METHODS = ("post", "patch", "put", "delete")
@@ -77,31 +72,44 @@ def describe_event_positions(document: dict[str, Any]) -> dict[str, Any]:
 def _position_header(operation: dict[str, Any]) -> None:
     for status, response in operation.get("responses", {}).items():
         if status.startswith("2"):
-            response.setdefault("headers", {})[POSITION_HEADER] = {
-                "$ref": f"#/components/headers/{POSITION_HEADER}"
-            }
+            response.setdefault("headers", {})[POSITION_HEADER] = {"$ref": f"#/components/headers/{POSITION_HEADER}"}
 
 
 def _waits_for_a_position(operation: dict[str, Any]) -> None:
     position = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
     operation.setdefault("parameters", []).extend(
         [
-            {"name": AFTER_PARAMETER, "in": "query", "required": False, "schema": position,
-             "description": "answer only once the read model has reached this position "
-             f"(the {POSITION_HEADER} or {POSITION_FIELD} of a write)"},
-            {"name": MIN_POSITION_HEADER, "in": "header", "required": False, "schema": position,
-             "description": f"the same as ?{AFTER_PARAMETER}= (the higher of the two counts)"},
+            {
+                "name": AFTER_PARAMETER,
+                "in": "query",
+                "required": False,
+                "schema": position,
+                "description": "answer only once the read model has reached this position "
+                f"(the {POSITION_HEADER} or {POSITION_FIELD} of a write)",
+            },
+            {
+                "name": MIN_POSITION_HEADER,
+                "in": "header",
+                "required": False,
+                "schema": position,
+                "description": f"the same as ?{AFTER_PARAMETER}= (the higher of the two counts)",
+            },
         ]
     )
     responses = operation.setdefault("responses", {})
-    responses.setdefault("400", {
-        "description": "after or X-Min-Event-Position is not a position of this event store",
-        "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-        "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/ErrorBody"},
-            "examples": {"position": {"value": {"error": POSITION_ERROR_EXAMPLE}}},
-        }},
-    })
+    responses.setdefault(
+        "400",
+        {
+            "description": "after or X-Min-Event-Position is not a position of this event store",
+            "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/ErrorBody"},
+                    "examples": {"position": {"value": {"error": POSITION_ERROR_EXAMPLE}}},
+                }
+            },
+        },
+    )
     if "503" in responses:
         responses["503"]["description"] = _joined(
             responses["503"].get("description"), "or the read model did not reach the position in time"

@@ -14,12 +14,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, mode
 from pydantic.json_schema import SkipJsonSchema
 
 from application.order_payload import NoNul
-from domain.pull_endpoint import (
-    MAX_INTERVAL_MINUTES,
-    MAX_URL_LENGTH,
-    MIN_INTERVAL_MINUTES,
-    URL_PATTERN,
-)
+from domain.pull_endpoint import MAX_INTERVAL_MINUTES, MAX_URL_LENGTH, MIN_INTERVAL_MINUTES, URL_PATTERN
 from interfaces.http.schema_rules import SchemaPattern
 from interfaces.http.schemas import StrictBody, integral_float_as_int
 
@@ -31,8 +26,7 @@ _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _HOST_CHAR = "A-Za-z0-9\\-_~!$&'()*+,;=%"
 PULL_URL_PATTERN = URL_PATTERN.replace(
     "[A-Za-z0-9\\-._~!$&'()*+,;=%]+",
-    f"(?:{_OCTET}(?:\\.{_OCTET}){{3}}"
-    f"|(?:[{_HOST_CHAR}.]*\\.)?[{_HOST_CHAR.replace('0-9', '')}][{_HOST_CHAR}]*\\.?)",
+    f"(?:{_OCTET}(?:\\.{_OCTET}){{3}}|(?:[{_HOST_CHAR}.]*\\.)?[{_HOST_CHAR.replace('0-9', '')}][{_HOST_CHAR}]*\\.?)",
     1,
 )
 assert PULL_URL_PATTERN != URL_PATTERN
@@ -42,8 +36,10 @@ PullUrl = Annotated[
     StringConstraints(min_length=1, max_length=MAX_URL_LENGTH),
     NoNul,
     SchemaPattern(PULL_URL_PATTERN),
-    Field(description="the WMS URL to pull from: http:// or https://, a host name or IPv4 address, "
-          "no credentials, visible ASCII (percent-encode the rest)"),
+    Field(
+        description="the WMS URL to pull from: http:// or https://, a host name or IPv4 address, "
+        "no credentials, visible ASCII (percent-encode the rest)"
+    ),
 ]
 PullMethod = Literal["GET", "POST"]
 IntervalMinutes = Annotated[

@@ -191,8 +191,7 @@ class NewSecret(Shape):
     secret: str = Field(description="the new secret; shown once; the old one stopped working")
     eventPosition: int = EventPosition
     previousSecretExpiresAt: str | None = Field(
-        default=None,
-        description="only with previousValidForSeconds > 0: until when the old secret keeps working",
+        default=None, description="only with previousValidForSeconds > 0: until when the old secret keeps working"
     )
 
 
@@ -315,9 +314,7 @@ class ApiKeyInfo(Shape):
     role: Literal["admin", "planner", "auditor"]
     createdAt: str = Timestamp
     revoked: bool
-    lastUsedAt: str | None = Field(
-        default=None, description="ISO 8601 UTC, exact to a minute; null: never used"
-    )
+    lastUsedAt: str | None = Field(default=None, description="ISO 8601 UTC, exact to a minute; null: never used")
 
 
 class ApiKeyList(Shape):

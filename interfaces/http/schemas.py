@@ -6,14 +6,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from application.errors import InvalidRequestError
 from application.order_payload import NoNul
@@ -24,10 +17,7 @@ from interfaces.http.schema_rules import ADDRESS, NO_NUL, TEXT_WITH_CONTENT, Sch
 MAX_REQUEST_BYTES = 64 * 1024
 
 Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    NoNul,
-    SchemaPattern(TEXT_WITH_CONTENT),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul, SchemaPattern(TEXT_WITH_CONTENT)
 ]
 
 
@@ -61,9 +51,7 @@ def integral_float_as_int(value: Any) -> Any:
 class RotateWebhookSecret(StrictBody):
     """Optional body of "regenerate": how long the replaced secret keeps working."""
 
-    previousValidForSeconds: Annotated[
-        int, Field(ge=0, le=7 * 24 * 3600), BeforeValidator(integral_float_as_int)
-    ] = 0
+    previousValidForSeconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600), BeforeValidator(integral_float_as_int)] = 0
 
 
 class IssueApiKey(StrictBody):
@@ -78,9 +66,7 @@ M = TypeVar("M", bound=BaseModel)
 async def parse_body(request: web.Request, model: type[M]) -> M:
     """The request's JSON body as ``model``, or a 400 that says what is wrong."""
     # read_capped reads to the end: one read() returns only what has arrived.
-    raw, _ = await read_capped(
-        request, MAX_REQUEST_BYTES, request.app[CONTAINER].settings.client_timeout_seconds
-    )
+    raw, _ = await read_capped(request, MAX_REQUEST_BYTES, request.app[CONTAINER].settings.client_timeout_seconds)
     if raw is None:
         raise InvalidRequestError("Request body too large")
     try:

@@ -87,9 +87,11 @@ class Watch:
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
         page.on(
             "console",
-            lambda message: self.errors.append(f"console: {message.text}")
-            if message.type == "error" and not EXPECTED_CONSOLE.search(message.text)
-            else None,
+            lambda message: (
+                self.errors.append(f"console: {message.text}")
+                if message.type == "error" and not EXPECTED_CONSOLE.search(message.text)
+                else None
+            ),
         )
         return page
 
@@ -175,8 +177,7 @@ async def settled_orders(client: TestClient, tenant: TenantKeys) -> list[dict[st
         cursor = ""
         while True:
             response = await client.get(
-                f"/api/tenants/{tenant.tenant_id}/orders?plannedDate={DAY}&limit=1000{cursor}",
-                headers=tenant.auth(),
+                f"/api/tenants/{tenant.tenant_id}/orders?plannedDate={DAY}&limit=1000{cursor}", headers=tenant.auth()
             )
             page = await response.json()
             found.extend(page["orders"])
@@ -226,11 +227,24 @@ async def test_a_new_admin_does_everything_the_documentation_describes_from_the_
 
     # The WMS posts orders with that secret (a batch, an update, and a refused batch).
     batch = [
-        {"externalOrderId": "WMS-ORD-001", "deliveryAddress": "10 High Street, London SW1A 1AA",
-         "customerName": "Acme Ltd", "totalWeight": 25.5, "volume": 1.25, "palletCount": 1,
-         "specialHandling": ["fragile", "timed_slot"], "plannedDate": DAY},
-        {"externalOrderId": "WMS-ORD-002", "deliveryAddress": "1 Deansgate, Manchester M3 1AZ",
-         "customerName": "Beta plc", "totalWeight": 10, "palletCount": 2, "plannedDate": DAY},
+        {
+            "externalOrderId": "WMS-ORD-001",
+            "deliveryAddress": "10 High Street, London SW1A 1AA",
+            "customerName": "Acme Ltd",
+            "totalWeight": 25.5,
+            "volume": 1.25,
+            "palletCount": 1,
+            "specialHandling": ["fragile", "timed_slot"],
+            "plannedDate": DAY,
+        },
+        {
+            "externalOrderId": "WMS-ORD-002",
+            "deliveryAddress": "1 Deansgate, Manchester M3 1AZ",
+            "customerName": "Beta plc",
+            "totalWeight": 10,
+            "palletCount": 2,
+            "plannedDate": DAY,
+        },
     ]
     assert (await client.post(hook_path, json=batch, headers=bearer(secret))).status == 200
     update = {**batch[0], "totalWeight": 30}
@@ -333,8 +347,15 @@ async def test_a_new_admin_does_everything_the_documentation_describes_from_the_
 
     # Pull from WMS: add an endpoint on a loopback WMS, read its secret, "Sync now".
     async with FakeWms() as wms:
-        pulled = [{"externalOrderId": "PULL-001", "deliveryAddress": "5 Princes Street, Edinburgh EH2 2AN",
-                   "customerName": "Gamma Ltd", "totalWeight": 5, "plannedDate": DAY}]
+        pulled = [
+            {
+                "externalOrderId": "PULL-001",
+                "deliveryAddress": "5 Princes Street, Edinburgh EH2 2AN",
+                "customerName": "Gamma Ltd",
+                "totalWeight": 5,
+                "plannedDate": DAY,
+            }
+        ]
         wms.serve_json("/orders", pulled)
         await page.get_by_label("WMS URL").fill(wms.url("/orders"))
         await page.get_by_label("Method").select_option("POST")
@@ -454,9 +475,7 @@ def busy_day() -> list[dict[str, Any]]:
 
 
 async def connect_webhook(client: TestClient, tenant: TenantKeys) -> str:
-    response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth()
-    )
+    response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth())
     return str((await response.json())["secret"])
 
 
@@ -469,10 +488,14 @@ async def test_a_busy_tenant_s_map_orders_keys_and_warnings_in_the_browser(
     response = await client.post(f"/api/integrations/wms/{tenant.tenant_id}", json=orders, headers=bearer(secret))
     assert response.status == 200
     accepted = await response.json()
-    assert accepted["warnings"] == [{
-        "index": len(orders) - 1, "externalOrderId": "TYPO-0001", "field": "planedDate",
-        "message": "unknown field, ignored; did you mean plannedDate?",
-    }]
+    assert accepted["warnings"] == [
+        {
+            "index": len(orders) - 1,
+            "externalOrderId": "TYPO-0001",
+            "field": "planedDate",
+            "message": "unknown field, ignored; did you mean plannedDate?",
+        }
+    ]
     planned = len(orders) - 1
     settled = await settled_orders(client, tenant)
     assert len(settled) == planned
@@ -535,7 +558,9 @@ async def test_a_busy_tenant_s_map_orders_keys_and_warnings_in_the_browser(
 
     # A date with no orders: one line, not a blank map.
     await page.get_by_role("button", name="Next day").click()
-    await expect(page.locator("#map-empty")).to_have_text("No orders are planned for this date, so there is nothing to map.")
+    await expect(page.locator("#map-empty")).to_have_text(
+        "No orders are planned for this date, so there is nothing to map."
+    )
     await expect(page.locator("#map")).to_be_hidden()
     await expect(page.locator("#total-weight")).to_have_text("—")
     await shots.take(page, "planning-empty")
@@ -652,16 +677,16 @@ async def test_with_a_tile_server_configured_its_tiles_replace_the_offline_layer
     tiles.router.add_get("/{z}/{x}/{y}.png", tile)
     tile_server = await aiohttp_client(tiles)
     tile_url = f"{origin_of(tile_server)}/{{z}}/{{x}}/{{y}}.png"
-    container = build_container(
-        make_settings(database_url, map_tile_url=tile_url, map_tile_attribution="© Test Tiles")
-    )
+    container = build_container(make_settings(database_url, map_tile_url=tile_url, map_tile_attribution="© Test Tiles"))
     try:
         client = await aiohttp_client(create_app(container))
         created = container.app.create_tenant("Tiles Ltd")
         tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
         secret = await connect_webhook(client, tenant)
         order = {"externalOrderId": "T-1", "deliveryAddress": "10 Downing Street, London SW1A 1AA", "plannedDate": DAY}
-        assert (await client.post(f"/api/integrations/wms/{tenant.tenant_id}", json=order, headers=bearer(secret))).status == 200
+        assert (
+            await client.post(f"/api/integrations/wms/{tenant.tenant_id}", json=order, headers=bearer(secret))
+        ).status == 200
         await settled_orders(client, tenant)
         base = origin_of(client)
         watch = Watch()

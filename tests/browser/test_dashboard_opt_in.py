@@ -14,16 +14,7 @@ import orjson
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
-from tests.browser.test_dashboard import (
-    LAPTOP,
-    Screenshots,
-    Watch,
-    bearer,
-    browser,
-    origin_of,
-    shots,
-    sign_in,
-)
+from tests.browser.test_dashboard import LAPTOP, Screenshots, Watch, bearer, browser, origin_of, shots, sign_in
 from tests.support.http import TenantKeys
 from tests.support.waits import eventually
 
@@ -56,7 +47,11 @@ async def test_rotation_window_partial_results_and_provided_locations_show_on_th
         status = await (await client.get(f"{api}/integrations", headers=tenant.auth())).json()
         log = await (await client.get(f"{api}/integrations/wms/deliveries", headers=tenant.auth())).json()
         order = await client.get(f"{api}/orders/{order_id}", headers=tenant.auth())
-        return bool((status["webhook"] or {}).get("previousSecretExpiresAt")) and len(log["deliveries"]) == 1 and order.status == 200
+        return (
+            bool((status["webhook"] or {}).get("previousSecretExpiresAt"))
+            and len(log["deliveries"]) == 1
+            and order.status == 200
+        )
 
     await eventually(settled)
     watch = Watch()
@@ -74,9 +69,11 @@ async def test_rotation_window_partial_results_and_provided_locations_show_on_th
     await shots.take(page, "integrations-rotation-and-partial")
     await page.get_by_role("button", name="End now").click()
     await expect(page.locator("#previous-secret")).to_have_count(0)
-    assert (await client.post(
-        f"/api/integrations/wms/{tenant.tenant_id}", data=orjson.dumps(batch[:1]), headers=bearer(secret)
-    )).status == 401
+    assert (
+        await client.post(
+            f"/api/integrations/wms/{tenant.tenant_id}", data=orjson.dumps(batch[:1]), headers=bearer(secret)
+        )
+    ).status == 401
 
     await page.goto(f"{base}/dashboard/order?id={order_id}")
     await expect(page.locator('dd[data-field="location"]').first).to_contain_text("provided by the WMS")

@@ -14,11 +14,16 @@ from tests.support.waits import eventually
 
 
 async def test_the_integrations_page_says_how_many_requests_were_refused_and_when(
-    client: TestClient, tenant: TenantKeys, webhook: Webhook, browser: Browser  # noqa: F811
+    client: TestClient,
+    tenant: TenantKeys,
+    webhook: Webhook,
+    browser: Browser,  # noqa: F811
 ) -> None:
     order = orjson.dumps({"externalOrderId": "R-1", "deliveryAddress": "1 High St, York YO1 7HH"})
     for _ in range(3):
-        response = await client.post(webhook.path, data=order, headers={**bearer("whs_old"), "Content-Type": "application/json"})
+        response = await client.post(
+            webhook.path, data=order, headers={**bearer("whs_old"), "Content-Type": "application/json"}
+        )
         assert response.status == 401
 
     async def counted() -> Any:

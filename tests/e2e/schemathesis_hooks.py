@@ -93,7 +93,11 @@ def map_case(context: Any, case: Any) -> Any:
         if isinstance(cursor, str) and _CURSOR.fullmatch(cursor) and len(cursor) <= 4096:
             # (an empty cursor is valid as it is: the first page)
             case.query["cursor"] = CURSORS[operation_id]
-    if isinstance(case.query, dict) and _beyond_the_store(case.query.get("after")) and operation_id != "listOrderChanges":
+    if (
+        isinstance(case.query, dict)
+        and _beyond_the_store(case.query.get("after"))
+        and operation_id != "listOrderChanges"
+    ):
         case.query["after"] = EVENT_POSITION
     if isinstance(case.headers, dict):
         if _beyond_the_store(case.headers.get("X-Min-Event-Position")):
@@ -148,4 +152,3 @@ def after_call(context: Any, case: Any, response: Any) -> None:
         # A deactivated webhook answers 401 to everything after: switch it back
         # on, so the rest of the run still reaches the webhook's own checks.
         requests.patch(f"{API}/integrations/wms/webhook", json={"active": True}, headers=ADMIN, timeout=10)
-

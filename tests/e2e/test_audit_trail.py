@@ -77,20 +77,34 @@ async def delivery_log(client: TestClient, tenant: TenantKeys, count: int) -> li
 async def test_an_auditor_finds_what_the_wms_changed_in_which_request_and_how_it_was_before(
     client: TestClient, webhook: Webhook, tenant: TenantKeys
 ) -> None:
-    created = {"externalOrderId": "AUD-1", "deliveryAddress": ADDRESS, "customerName": "Acme Ltd",
-               "totalWeight": 25.5, "palletCount": 1, "plannedDate": "2025-02-22", "ignoredField": "x"}
+    created = {
+        "externalOrderId": "AUD-1",
+        "deliveryAddress": ADDRESS,
+        "customerName": "Acme Ltd",
+        "totalWeight": 25.5,
+        "palletCount": 1,
+        "plannedDate": "2025-02-22",
+        "ignoredField": "x",
+    }
     status, body, first = await send(client, webhook, created)
     assert status == 200
     order_id = body["orders"][0]["orderId"]
-    status, _, second = await send(client, webhook, {"externalOrderId": "AUD-1", "deliveryAddress": ADDRESS,
-                                                      "palletCount": 3, "plannedDate": "2025-02-23"})
+    status, _, second = await send(
+        client,
+        webhook,
+        {"externalOrderId": "AUD-1", "deliveryAddress": ADDRESS, "palletCount": 3, "plannedDate": "2025-02-23"},
+    )
     assert status == 200
     # The same values again change nothing and record no event.
-    status, _, unchanged = await send(client, webhook, {"externalOrderId": "AUD-1", "deliveryAddress": ADDRESS,
-                                                         "palletCount": 3})
+    status, _, unchanged = await send(
+        client, webhook, {"externalOrderId": "AUD-1", "deliveryAddress": ADDRESS, "palletCount": 3}
+    )
     assert status == 200
-    status, _, third = await send(client, webhook, {"externalOrderId": "AUD-1", "deliveryAddress": ADDRESS,
-                                                     "totalWeight": None, "specialHandling": ["fragile"]})
+    status, _, third = await send(
+        client,
+        webhook,
+        {"externalOrderId": "AUD-1", "deliveryAddress": ADDRESS, "totalWeight": None, "specialHandling": ["fragile"]},
+    )
     assert status == 200
 
     auditor = (await issue(client, tenant, "auditor"))["apiKey"]
@@ -99,11 +113,17 @@ async def test_an_auditor_finds_what_the_wms_changed_in_which_request_and_how_it
     assert status == 200 and history["orderId"] == order_id
     events = history["events"]
     assert [(e["type"], e["version"]) for e in events] == [
-        ("OrderCreated", 1), ("OrderUpdated", 2), ("OrderUpdated", 3)
+        ("OrderCreated", 1),
+        ("OrderUpdated", 2),
+        ("OrderUpdated", 3),
     ]
     assert events[0]["changes"] == {
-        "externalOrderId": "AUD-1", "customerId": events[0]["changes"]["customerId"],
-        "deliveryAddress": ADDRESS, "totalWeight": 25.5, "palletCount": 1, "plannedDate": "2025-02-22",
+        "externalOrderId": "AUD-1",
+        "customerId": events[0]["changes"]["customerId"],
+        "deliveryAddress": ADDRESS,
+        "totalWeight": 25.5,
+        "palletCount": 1,
+        "plannedDate": "2025-02-22",
     }
     assert events[1]["changes"] == {"palletCount": 3, "plannedDate": "2025-02-23"}
     assert events[2]["changes"] == {"totalWeight": None, "specialHandling": ["fragile"]}
@@ -122,7 +142,11 @@ async def test_an_auditor_finds_what_the_wms_changed_in_which_request_and_how_it
     # What it looked like before each change.
     status, before_second = await get(client, f"{base}?asOfVersion=1", auditor)
     assert status == 200
-    assert (before_second["version"], before_second["palletCount"], before_second["plannedDate"]) == (1, 1, "2025-02-22")
+    assert (before_second["version"], before_second["palletCount"], before_second["plannedDate"]) == (
+        1,
+        1,
+        "2025-02-22",
+    )
     assert before_second["totalWeight"] == 25.5 and before_second["specialHandling"] is None
     assert before_second["customerName"] == "Acme Ltd" and before_second["externalOrderId"] == "AUD-1"
     status, before_third = await get(client, f"{base}?asOfVersion=2", auditor)
@@ -152,11 +176,19 @@ async def test_an_auditor_finds_what_the_wms_changed_in_which_request_and_how_it
     }
 
 
-async def test_as_of_asks_are_checked(client: TestClient, webhook: Webhook, tenant: TenantKeys, make_tenant: Any) -> None:
+async def test_as_of_asks_are_checked(
+    client: TestClient, webhook: Webhook, tenant: TenantKeys, make_tenant: Any
+) -> None:
     status, body, _ = await send(client, webhook, {"externalOrderId": "AUD-2", "deliveryAddress": ADDRESS})
     base = f"/api/tenants/{tenant.tenant_id}/orders/{body['orders'][0]['orderId']}"
-    for query in ("asOfVersion=0", "asOfVersion=-1", "asOfVersion=two", "asOf=yesterday",
-                  "asOf=2025-13-01T00:00:00Z", "asOfVersion=1&asOf=2025-01-01T00:00:00Z"):
+    for query in (
+        "asOfVersion=0",
+        "asOfVersion=-1",
+        "asOfVersion=two",
+        "asOf=yesterday",
+        "asOf=2025-13-01T00:00:00Z",
+        "asOfVersion=1&asOf=2025-01-01T00:00:00Z",
+    ):
         status, answer = await get(client, f"{base}?{query}", tenant.admin_key)
         assert status == 400 and answer["error"], query
     status, answer = await get(client, f"{base}?asOfVersion=2", tenant.admin_key)
@@ -203,7 +235,9 @@ async def test_pulled_changes_name_the_sync_request_and_the_pull_channel(
     wms_app.router.add_get("/orders", orders)
     wms: TestServer = await aiohttp_server(wms_app)
     base = f"/api/tenants/{tenant.tenant_id}/integrations/wms/pull-endpoints"
-    response = await client.post(base, json={"url": str(wms.make_url("/orders")), "method": "GET"}, headers=tenant.auth())
+    response = await client.post(
+        base, json={"url": str(wms.make_url("/orders")), "method": "GET"}, headers=tenant.auth()
+    )
     assert response.status == 201
     endpoint = await response.json()
     response = await client.post(f"{base}/{endpoint['id']}/sync", headers=tenant.auth())
@@ -214,7 +248,11 @@ async def test_pulled_changes_name_the_sync_request_and_the_pull_channel(
     [event] = history["events"]
     assert event["source"]["channel"] == "pull" and event["source"]["requestId"] == request_id
     [entry] = await delivery_log(client, tenant, 1)
-    assert (entry["channel"], entry["requestId"], entry["deliveryId"]) == ("pull", request_id, event["source"]["deliveryId"])
+    assert (entry["channel"], entry["requestId"], entry["deliveryId"]) == (
+        "pull",
+        request_id,
+        event["source"]["deliveryId"],
+    )
 
 
 # ---------------------------------------------------------------- the delivery log
@@ -229,12 +267,16 @@ async def test_the_delivery_log_shows_accepted_and_rejected_batches_newest_first
     sent.append(await send(client, webhook, b"{not json"))
     sent.append(await send(client, webhook, [1, "two"]))
     sent.append(await send(client, webhook, [{"externalOrderId": "LOG-2"}, {"deliveryAddress": ADDRESS}]))
-    sent.append(await send(client, webhook, {"externalOrderId": "LOG-3", "deliveryAddress": ADDRESS,
-                                             "plannedDate": "2025-02-30"}))
+    sent.append(
+        await send(
+            client, webhook, {"externalOrderId": "LOG-3", "deliveryAddress": ADDRESS, "plannedDate": "2025-02-30"}
+        )
+    )
     sent.append(await send(client, webhook, {"externalOrderId": "LOG-4", "customerId": customer}))
     container.settings.max_batch_items = 2
-    sent.append(await send(client, webhook, [{"externalOrderId": f"LOG-5{i}", "deliveryAddress": ADDRESS}
-                                             for i in range(3)]))
+    sent.append(
+        await send(client, webhook, [{"externalOrderId": f"LOG-5{i}", "deliveryAddress": ADDRESS} for i in range(3)])
+    )
     container.settings.max_batch_items = 10_000
     container.settings.max_body_bytes = 2048
     sent.append(await send(client, webhook, {"externalOrderId": "LOG-6", "deliveryAddress": "x" * 4096}))
@@ -245,7 +287,9 @@ async def test_the_delivery_log_shows_accepted_and_rejected_batches_newest_first
     # Refused before the batch is judged: not a delivery (no entry).
     status, _, unauthorised = await send(client, webhook, {"externalOrderId": "LOG-7"}, secret="wrong")
     assert status == 401
-    response = await client.post(webhook.path, data=b"a=b", headers={**webhook.headers(), "Content-Type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        webhook.path, data=b"a=b", headers={**webhook.headers(), "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert response.status == 415
 
     entries = await delivery_log(client, tenant, len(sent))
@@ -350,7 +394,9 @@ def _everything_stored(settings: Settings) -> str:
 # ---------------------------------------------------------------- the CLI
 
 
-def test_the_cli_prints_the_same_history_as_the_api(container: Container, settings: Settings, tenant: TenantKeys) -> None:
+def test_the_cli_prints_the_same_history_as_the_api(
+    container: Container, settings: Settings, tenant: TenantKeys
+) -> None:
     app = container.app
     admin = app.authenticate(tenant.tenant_id, tenant.admin_key)
     bodies = (
@@ -359,23 +405,35 @@ def test_the_cli_prints_the_same_history_as_the_api(container: Container, settin
     )
     for number, body in enumerate(bodies):
         result = app.receive_batch(
-            ReceiveBatch(tenant_id=admin.tenant_id, body=body, body_size=len(body), channel="webhook",
-                         request_id=f"cli-request-{number}", received_at=app.clock.now(), max_items=10,
-                         max_body_bytes=10_000)
+            ReceiveBatch(
+                tenant_id=admin.tenant_id,
+                body=body,
+                body_size=len(body),
+                channel="webhook",
+                request_id=f"cli-request-{number}",
+                received_at=app.clock.now(),
+                max_items=10,
+                max_body_bytes=10_000,
+            )
         )
     order_id = str(result.orders[0].order_id)
     expected = present_history(app.order_history(admin, order_id))
     env = {**os.environ, "WMS_INTAKE_DATABASE_URL": settings.database_url}
     done = subprocess.run(
         [sys.executable, "-m", "interfaces.cli", "orders", "history", tenant.tenant_id, order_id],
-        env=env, capture_output=True, timeout=60, cwd=Path(__file__).parents[2],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
     )
     assert done.returncode == 0, done.stderr
     assert orjson.loads(done.stdout) == expected
     assert [e["source"]["requestId"] for e in expected["events"]] == ["cli-request-0", "cli-request-1"]
     missing = subprocess.run(
         [sys.executable, "-m", "interfaces.cli", "orders", "history", tenant.tenant_id, str(UUID(int=1))],
-        env=env, capture_output=True, timeout=60, cwd=Path(__file__).parents[2],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
     )
     assert missing.returncode == 1 and b"not found" in missing.stderr.lower()
-

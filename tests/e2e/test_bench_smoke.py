@@ -57,9 +57,7 @@ def assert_batch_runs(runs: list[dict[str, Any]], sizes: list[int], kinds: tuple
         assert run["errors"] == 0 and run["ok"] == run["batches"], run
 
 
-def test_the_quick_benchmark_reports_every_figure_of_the_store_and_its_references(
-    store: str, tmp_path: Path
-) -> None:
+def test_the_quick_benchmark_reports_every_figure_of_the_store_and_its_references(store: str, tmp_path: Path) -> None:
     completed, report = run_quick_bench(store, tmp_path / "bench.json")
 
     plan = report["meta"]["planDetail"]

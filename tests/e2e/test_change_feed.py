@@ -35,9 +35,7 @@ async def changes(
     client: TestClient, tenant: TenantKeys, after: str = "0", key: str | None = None, **params: str
 ) -> dict[str, Any]:
     response = await client.get(
-        f"/api/tenants/{tenant.tenant_id}/orders/changes",
-        params={"after": after, **params},
-        headers=tenant.auth(key),
+        f"/api/tenants/{tenant.tenant_id}/orders/changes", params={"after": after, **params}, headers=tenant.auth(key)
     )
     assert response.status == 200, await response.text()
     return dict(await response.json())
@@ -47,13 +45,22 @@ async def test_a_consumer_sees_each_version_once_in_order_with_changes_and_state
     client: TestClient, webhook: Webhook, make_tenant: Any
 ) -> None:
     tenant = webhook.tenant
-    await accept_orders(client, webhook, [
-        {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 1},
-        {"externalOrderId": "F-2", "deliveryAddress": ADDRESS},
-    ])
-    await accept_orders(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2,
-                                 "latitude": 51.5, "longitude": -0.1})
-    await accept_orders(client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2})  # no change
+    await accept_orders(
+        client,
+        webhook,
+        [
+            {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 1},
+            {"externalOrderId": "F-2", "deliveryAddress": ADDRESS},
+        ],
+    )
+    await accept_orders(
+        client,
+        webhook,
+        {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2, "latitude": 51.5, "longitude": -0.1},
+    )
+    await accept_orders(
+        client, webhook, {"externalOrderId": "F-1", "deliveryAddress": ADDRESS, "palletCount": 2}
+    )  # no change
     # Another tenant's orders never show in this feed.
     other = make_tenant("Other Co")
     response = await client.post(f"/api/tenants/{other.tenant_id}/integrations/wms/webhook", headers=other.auth())
@@ -71,7 +78,12 @@ async def test_a_consumer_sees_each_version_once_in_order_with_changes_and_state
     assert (update["externalOrderId"], update["version"], update["type"]) == ("F-1", 2, "OrderUpdated")
     assert update["changes"] == {"palletCount": 2, "latitude": 51.5, "longitude": -0.1}
     state = update["state"]
-    assert (state["palletCount"], state["deliveryAddress"], state["version"], state["latitude"]) == (2, ADDRESS, 2, 51.5)
+    assert (state["palletCount"], state["deliveryAddress"], state["version"], state["latitude"]) == (
+        2,
+        ADDRESS,
+        2,
+        51.5,
+    )
     assert int(update["position"]) > int(first["changes"][-1]["position"])
     # Caught up: nothing more, and the cursor stays usable.
     last = await changes(client, tenant, after=second["nextCursor"])
@@ -80,7 +92,9 @@ async def test_a_consumer_sees_each_version_once_in_order_with_changes_and_state
     assert [(c["externalOrderId"], c["version"]) for c in other_feed["changes"]] == [("F-1", 1)]
 
     for role in ("planner", "auditor"):
-        response = await client.post(f"/api/tenants/{tenant.tenant_id}/api-keys", json={"role": role}, headers=tenant.auth())
+        response = await client.post(
+            f"/api/tenants/{tenant.tenant_id}/api-keys", json={"role": role}, headers=tenant.auth()
+        )
         key = (await response.json())["apiKey"]
         assert len((await changes(client, tenant, key=key))["changes"]) == 3
     assert (await client.get(f"/api/tenants/{other.tenant_id}/orders/changes", headers=tenant.auth())).status == 404
@@ -108,14 +122,17 @@ async def test_a_long_poll_answers_with_the_change_that_arrives(client: TestClie
 @pytest.fixture
 def servers(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two ``wms-intake serve`` processes on the test's database."""
-    env = {"WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0", "WMS_INTAKE_LOG_LEVEL": "WARNING", "WMS_INTAKE_SECRET_KEY": SECRET_KEY}
+    env = {
+        "WMS_INTAKE_RATE_LIMIT_PER_SECOND": "0",
+        "WMS_INTAKE_LOG_LEVEL": "WARNING",
+        "WMS_INTAKE_SECRET_KEY": SECRET_KEY,
+    }
     with servers_running(2, database_url, tmp_path, env) as (one, two):
         yield one, two
 
 
 async def test_a_tailing_consumer_sees_every_version_of_every_order_once_in_order_under_concurrent_load(
-    servers: tuple[ServerProcess, ServerProcess], client: TestClient, webhook: Webhook,
-    container: Container, store: str,
+    servers: tuple[ServerProcess, ServerProcess], client: TestClient, webhook: Webhook, container: Container, store: str
 ) -> None:
     # PostgreSQL: 20,000 orders; SQLite (one writer at a time): 2,000.
     orders = 20_000 if store == "postgres" else 2_000
@@ -134,7 +151,9 @@ async def test_a_tailing_consumer_sees_every_version_of_every_order_once_in_orde
     async with aiohttp.ClientSession() as session:
 
         async def send(n: int, payload: Any) -> None:
-            async with session.post(bases[n % 2] + webhook.path, data=orjson.dumps(payload), headers=webhook.headers()) as response:
+            async with session.post(
+                bases[n % 2] + webhook.path, data=orjson.dumps(payload), headers=webhook.headers()
+            ) as response:
                 assert response.status == 200, await response.text()
 
         async def consume() -> None:
@@ -157,15 +176,27 @@ async def test_a_tailing_consumer_sees_every_version_of_every_order_once_in_orde
 
         async def send_batches(worker: int) -> None:
             for start in range(worker * batch_size, batched, batch_size * 4):
-                await send(worker, [{"externalOrderId": f"B-{n}", "deliveryAddress": ADDRESS, "palletCount": n % 7}
-                                    for n in range(start, min(start + batch_size, batched))])
+                await send(
+                    worker,
+                    [
+                        {"externalOrderId": f"B-{n}", "deliveryAddress": ADDRESS, "palletCount": n % 7}
+                        for n in range(start, min(start + batch_size, batched))
+                    ],
+                )
                 # Now and then a batch updates earlier orders (second and third versions).
                 if start and rng.random() < 0.3:
                     earlier = rng.sample(range(0, start), min(batch_size, start))
-                    await send(worker + 1, [
-                        {"externalOrderId": f"B-{n}", "deliveryAddress": ADDRESS, "totalWeight": rng.randint(1, 10**6)}
-                        for n in earlier
-                    ])
+                    await send(
+                        worker + 1,
+                        [
+                            {
+                                "externalOrderId": f"B-{n}",
+                                "deliveryAddress": ADDRESS,
+                                "totalWeight": rng.randint(1, 10**6),
+                            }
+                            for n in earlier
+                        ],
+                    )
 
         async def send_singles(worker: int) -> None:
             for n in range(worker, singles, 16):
@@ -191,8 +222,12 @@ async def test_a_tailing_consumer_sees_every_version_of_every_order_once_in_orde
     assert len(rows) == orders
     for row in rows:
         state = states[row["order_id"]]
-        assert (state["version"], state["palletCount"], state["totalWeight"], state["plannedDate"], state["deliveryAddress"]) == (
-            row["version"], row["pallet_count"], row["total_weight"], row["planned_date"], row["delivery_address"]
-        )
+        assert (
+            state["version"],
+            state["palletCount"],
+            state["totalWeight"],
+            state["plannedDate"],
+            state["deliveryAddress"],
+        ) == (row["version"], row["pallet_count"], row["total_weight"], row["planned_date"], row["delivery_address"])
         assert seen[row["order_id"]][-1] == row["version"]
     print(f"{store}: {orders} orders, {len(positions)} changes tailed in {time.monotonic() - started:.1f} s")

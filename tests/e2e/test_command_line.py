@@ -29,7 +29,9 @@ from tests.support.waits import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "interfaces.cli", *args],
         cwd=cwd,
@@ -194,8 +196,7 @@ def test_an_operator_lists_tenants_issues_lists_and_revokes_keys_and_reads_a_his
 
     # The way back in: a new admin key for a tenant whose key was lost.
     issued = run(
-        "api-keys", "create", "--tenant", tenant, "--role", "planner", "--name", "Planner tablet",
-        cwd=tmp_path, env=env,
+        "api-keys", "create", "--tenant", tenant, "--role", "planner", "--name", "Planner tablet", cwd=tmp_path, env=env
     )
     assert issued.returncode == 0, issued.stderr
     key = orjson.loads(issued.stdout)
@@ -214,8 +215,14 @@ def test_an_operator_lists_tenants_issues_lists_and_revokes_keys_and_reads_a_his
         body = b'{"externalOrderId":"ORD-CLI-1","deliveryAddress":"10 High St, London SW1A 1AA"}'
         container.app.receive_batch(
             ReceiveBatch(
-                tenant_id=UUID(tenant), body=body, body_size=len(body), channel="webhook", request_id="r-1",
-                received_at=container.app.clock.now(), max_items=10, max_body_bytes=10_000,
+                tenant_id=UUID(tenant),
+                body=body,
+                body_size=len(body),
+                channel="webhook",
+                request_id="r-1",
+                received_at=container.app.clock.now(),
+                max_items=10,
+                max_body_bytes=10_000,
                 delivery_id=uuid4(),
             )
         )
@@ -244,7 +251,11 @@ def test_a_worker_serves_its_own_metrics_on_request(tmp_path: Path) -> None:
     port = free_port()
     worker = subprocess.Popen(
         [sys.executable, "-m", "interfaces.cli", "worker", "--metrics-port", str(port)],
-        cwd=tmp_path, env=_env(None), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=_env(None),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
 

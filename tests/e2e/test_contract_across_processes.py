@@ -58,7 +58,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     env = service_env(url, scratch)
     worker = Process(["worker"], env, scratch / "worker.log").start()
     servers = [
-        Process(["serve", "--processes", "1", "--no-worker", "--host", "127.0.0.1", "--port", "0"], env, scratch / f"serve-{n}.log")
+        Process(
+            ["serve", "--processes", "1", "--no-worker", "--host", "127.0.0.1", "--port", "0"],
+            env,
+            scratch / f"serve-{n}.log",
+        )
         for n in range(2)
     ]
     try:

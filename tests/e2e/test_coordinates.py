@@ -43,9 +43,7 @@ async def test_coordinates_sent_by_the_wms_are_the_location_and_a_new_address_wi
     client: TestClient, webhook: Webhook
 ) -> None:
     status, body, _ = await post_orders(
-        client,
-        webhook,
-        {"externalOrderId": "C-1", "deliveryAddress": ADDRESS, "latitude": 51.5, "longitude": -0.12},
+        client, webhook, {"externalOrderId": "C-1", "deliveryAddress": ADDRESS, "latitude": 51.5, "longitude": -0.12}
     )
     assert status == 200, body
     order_id = body["orders"][0]["orderId"]
@@ -80,9 +78,7 @@ async def test_coordinates_sent_by_the_wms_are_the_location_and_a_new_address_wi
     assert order["location"]["lon"] == pytest.approx(-2.24, abs=0.05)
 
     tenant = webhook.tenant
-    response = await client.get(
-        f"/api/tenants/{tenant.tenant_id}/orders/{order_id}/history", headers=tenant.auth()
-    )
+    response = await client.get(f"/api/tenants/{tenant.tenant_id}/orders/{order_id}/history", headers=tenant.auth())
     events = (await response.json())["events"]
     assert [e["version"] for e in events] == [1, 2, 3]
     assert events[0]["changes"]["latitude"] == 51.5 and events[0]["changes"]["longitude"] == -0.12
@@ -95,9 +91,7 @@ async def test_coordinates_sent_by_the_wms_are_the_location_and_a_new_address_wi
     assert "latitude" not in as_of
 
 
-async def test_an_order_with_coordinates_is_not_sent_to_the_geocoder(
-    client: TestClient, webhook: Webhook
-) -> None:
+async def test_an_order_with_coordinates_is_not_sent_to_the_geocoder(client: TestClient, webhook: Webhook) -> None:
     tenant = webhook.tenant
     customer_id = await create_customer(client, tenant, "Existing Co", "1 Dock Road, Leeds LS1 4AP")
     await eventually(lambda: _at_least(client, 1.0))
@@ -105,15 +99,21 @@ async def test_an_order_with_coordinates_is_not_sent_to_the_geocoder(
     status, _, _ = await post_orders(
         client,
         webhook,
-        {"externalOrderId": "C-2", "customerId": customer_id, "deliveryAddress": ADDRESS,
-         "latitude": 51.501, "longitude": -0.1416},
+        {
+            "externalOrderId": "C-2",
+            "customerId": customer_id,
+            "deliveryAddress": ADDRESS,
+            "latitude": 51.501,
+            "longitude": -0.1416,
+        },
     )
     assert status == 200
     # An order after it without coordinates is geocoded; the queue works in
     # order, so once it is done, the one before would have been too.
     status, _, _ = await post_orders(
-        client, webhook, {"externalOrderId": "C-3", "customerId": customer_id,
-                          "deliveryAddress": "Royal Exchange, Manchester M2 7DB"},
+        client,
+        webhook,
+        {"externalOrderId": "C-3", "customerId": customer_id, "deliveryAddress": "Royal Exchange, Manchester M2 7DB"},
     )
     assert status == 200
     await eventually(lambda: _at_least(client, 2.0))
@@ -129,7 +129,11 @@ async def _at_least(client: TestClient, count: float) -> bool:
     [
         ({"latitude": 51.5}, "longitude", "latitude and longitude must be given together (both or neither)"),
         ({"longitude": -0.1}, "latitude", "latitude and longitude must be given together (both or neither)"),
-        ({"latitude": 51.5, "longitude": None}, "longitude", "latitude and longitude must be given together (both or neither)"),
+        (
+            {"latitude": 51.5, "longitude": None},
+            "longitude",
+            "latitude and longitude must be given together (both or neither)",
+        ),
         ({"latitude": 91, "longitude": 0}, "latitude", "latitude must be between -90 and 90"),
         ({"latitude": 0, "longitude": -180.5}, "longitude", "longitude must be between -180 and 180"),
         ({"latitude": "51.5", "longitude": 0}, "latitude", "latitude must be a number"),
@@ -146,7 +150,5 @@ async def test_coordinates_out_of_range_or_alone_get_400_and_store_nothing(
     assert body["error"] == "Validation failed"
     assert {"index": 1, "externalOrderId": "BAD-1", "field": field, "message": message} in body["details"]
     tenant = webhook.tenant
-    response = await client.get(
-        f"/api/tenants/{tenant.tenant_id}/orders/by-external-id/OK-1", headers=tenant.auth()
-    )
+    response = await client.get(f"/api/tenants/{tenant.tenant_id}/orders/by-external-id/OK-1", headers=tenant.auth())
     assert response.status == 404

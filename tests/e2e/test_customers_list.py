@@ -43,7 +43,8 @@ async def test_customers_are_listed_by_name_in_pages_and_found_by_name_or_addres
     made = await create_customers(client, tenant)
     other = make_tenant("Other Ltd")
     await client.post(
-        f"/api/tenants/{other.tenant_id}/customers", json={"name": "Zed", "address": "9 Zed St, York YO1 7HH"},
+        f"/api/tenants/{other.tenant_id}/customers",
+        json={"name": "Zed", "address": "9 Zed St, York YO1 7HH"},
         headers=other.auth(),
     )
 
@@ -80,7 +81,9 @@ async def test_listing_customers_is_for_admins_and_planners_and_a_bad_cursor_is_
 ) -> None:
     keys = {}
     for role in ("planner", "auditor"):
-        response = await client.post(f"/api/tenants/{tenant.tenant_id}/api-keys", json={"role": role}, headers=tenant.auth())
+        response = await client.post(
+            f"/api/tenants/{tenant.tenant_id}/api-keys", json={"role": role}, headers=tenant.auth()
+        )
         keys[role] = (await response.json())["apiKey"]
     assert (await listed(client, tenant, key=keys["planner"]))[0] == 200
     assert (await listed(client, tenant, key=keys["auditor"]))[0] == 403

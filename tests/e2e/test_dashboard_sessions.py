@@ -51,9 +51,7 @@ def origin_of(client: TestClient) -> str:
 
 
 async def sign_in(client: TestClient, api_key: str) -> Session:
-    response = await client.post(
-        "/dashboard/session", json={"apiKey": api_key}, headers={"Origin": origin_of(client)}
-    )
+    response = await client.post("/dashboard/session", json={"apiKey": api_key}, headers={"Origin": origin_of(client)})
     assert response.status == 201, await response.text()
     raw = response.headers["Set-Cookie"]
     cookie = SimpleCookie(raw)[SESSION_COOKIE].value
@@ -78,7 +76,13 @@ async def test_signing_in_sets_an_httponly_strict_session_cookie_and_keeps_no_ke
     assert "httponly" in attributes and "samesite=strict" in attributes and "path=/" in attributes
     assert "secure" not in attributes.replace("samesite", "")  # plain http on 127.0.0.1
     assert session.body["tenantId"] == tenant.tenant_id and session.body["role"] == "admin"
-    assert [page["name"] for page in session.body["pages"]] == ["integrations", "api-keys", "planning", "orders", "order"]
+    assert [page["name"] for page in session.body["pages"]] == [
+        "integrations",
+        "api-keys",
+        "planning",
+        "orders",
+        "order",
+    ]
     assert tenant.admin_key not in str(session.body)
     rows = container.db.query(f"SELECT * FROM {container.db.table('dashboard_sessions')}")
     assert len(rows) == 1
@@ -151,8 +155,7 @@ async def test_a_session_of_one_tenant_gets_404_on_another_tenants_routes(
 
 
 @pytest.mark.parametrize(
-    ("role", "allowed"),
-    [("planner", {"planning", "orders", "order"}), ("auditor", {"orders", "order"})],
+    ("role", "allowed"), [("planner", {"planning", "orders", "order"}), ("auditor", {"orders", "order"})]
 )
 async def test_pages_open_to_exactly_the_roles_the_api_allows(
     client: TestClient, tenant: TenantKeys, role: str, allowed: set[str]
@@ -190,9 +193,7 @@ async def test_revoking_the_key_ends_its_sessions_at_once(client: TestClient, te
     planner = await issue_key(client, tenant, "planner")
     session = await sign_in(client, planner["apiKey"])
     assert (await client.get("/dashboard/session", headers=session.headers())).status == 200
-    revoked = await client.delete(
-        f"/api/tenants/{tenant.tenant_id}/api-keys/{planner['id']}", headers=tenant.auth()
-    )
+    revoked = await client.delete(f"/api/tenants/{tenant.tenant_id}/api-keys/{planner['id']}", headers=tenant.auth())
     assert revoked.status == 204
     assert (await client.get("/dashboard/session", headers=session.headers())).status == 401
     orders = await client.get(f"/api/tenants/{tenant.tenant_id}/orders", headers=session.headers())
@@ -201,9 +202,7 @@ async def test_revoking_the_key_ends_its_sessions_at_once(client: TestClient, te
     assert page.status == 303
 
 
-async def test_signing_out_needs_the_csrf_token_and_ends_the_session(
-    client: TestClient, tenant: TenantKeys
-) -> None:
+async def test_signing_out_needs_the_csrf_token_and_ends_the_session(client: TestClient, tenant: TenantKeys) -> None:
     session = await sign_in(client, tenant.admin_key)
     refused = await client.delete("/dashboard/session", headers=session.headers())
     assert refused.status == 403

@@ -40,7 +40,11 @@ def generate_client(document_url: str, where: Path) -> Callable[[str], ModuleTyp
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     generated = subprocess.run(
         [GENERATOR, "generate", "--path", str(document), "--meta", "none", "--output-path", str(where / PACKAGE)],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert generated.returncode == 0, generated.stdout + generated.stderr
     # A client that generated with warnings has pieces missing: none may be.
@@ -85,8 +89,9 @@ def test_the_generated_client_runs_the_readme_walk_throughs(
 
         def call(module: str, **kwargs: Any) -> Any:
             """One operation through the generated client; its parsed success body."""
-            response = load(f"api.{module}").sync_detailed(tenant_id=tenant, client=kwargs.pop("client", admin),
-                                                           **kwargs)
+            response = load(f"api.{module}").sync_detailed(
+                tenant_id=tenant, client=kwargs.pop("client", admin), **kwargs
+            )
             assert 200 <= response.status_code < 300, (module, response.status_code, response.content)
             return response.parsed
 
@@ -98,8 +103,10 @@ def test_the_generated_client_runs_the_readme_walk_throughs(
         # The documentation's cURL example, with the secret as the Bearer token
         wms = client_module.AuthenticatedClient(base_url=service.base_url, token=connected.secret)
         order = models.WebhookOrderByAddress(
-            external_order_id="ORD-1", delivery_address="10 High St, London SW1A 1AA",
-            customer_name="Acme", planned_date=datetime.date(2025, 2, 22),
+            external_order_id="ORD-1",
+            delivery_address="10 High St, London SW1A 1AA",
+            customer_name="Acme",
+            planned_date=datetime.date(2025, 2, 22),
         )
         accepted = call("webhook.receive_orders", client=wms, body=order)
         assert isinstance(accepted, models.WebhookAccepted)
@@ -107,12 +114,14 @@ def test_the_generated_client_runs_the_readme_walk_throughs(
         order_id = accepted.orders[0].order_id
 
         # Planning's view for that date, the integration status, the delivery log
-        planned = read_until(lambda: call("orders.list_orders", planned_date=order.planned_date),
-                             lambda page: len(page.orders) == 1)
+        planned = read_until(
+            lambda: call("orders.list_orders", planned_date=order.planned_date), lambda page: len(page.orders) == 1
+        )
         assert planned.orders[0].external_order_id == "ORD-1"
         assert planned.orders[0].customer_name == "Acme"
-        status = read_until(lambda: call("integrations.get_integration_status"),
-                            lambda s: s.webhook.last_received_at is not None)
+        status = read_until(
+            lambda: call("integrations.get_integration_status"), lambda s: s.webhook.last_received_at is not None
+        )
         assert status.webhook.active is True
         log = read_until(lambda: call("integrations.list_deliveries"), lambda page: len(page.deliveries) == 1)
         assert (log.deliveries[0].status, log.deliveries[0].processed) == (200, 1)
@@ -123,23 +132,35 @@ def test_the_generated_client_runs_the_readme_walk_throughs(
         assert history.events[0].source.channel == "webhook"
 
         # Pull from WMS: add the endpoint (its secret shown once), Sync now, status, orders
-        added = call("pull_from_wms.add_pull_endpoint", body=models.AddPullEndpoint(
-            url=f"{wms_demo}/orders.json", method=models.AddPullEndpointMethod.GET))
+        added = call(
+            "pull_from_wms.add_pull_endpoint",
+            body=models.AddPullEndpoint(url=f"{wms_demo}/orders.json", method=models.AddPullEndpointMethod.GET),
+        )
         assert added.secret
         synced = call("pull_from_wms.sync_pull_endpoint", endpoint_id=added.id)
         assert (synced.accepted, synced.processed) == (True, 1)
-        status = read_until(lambda: call("integrations.get_integration_status"),
-                            lambda s: s.pull_endpoints and s.pull_endpoints[0].last_sync_status is not None)
+        status = read_until(
+            lambda: call("integrations.get_integration_status"),
+            lambda s: s.pull_endpoints and s.pull_endpoints[0].last_sync_status is not None,
+        )
         assert status.pull_endpoints[0].last_sync_status == "ok"
-        planned = read_until(lambda: call("orders.list_orders", planned_date=order.planned_date),
-                             lambda page: len(page.orders) == 2)
+        planned = read_until(
+            lambda: call("orders.list_orders", planned_date=order.planned_date), lambda page: len(page.orders) == 2
+        )
         assert [o.external_order_id for o in planned.orders] == ["ORD-1", "PULL-1"]
         # Every 5 minutes from now on, a new secret, then stop pulling
-        changed = call("pull_from_wms.change_pull_endpoint", endpoint_id=added.id,
-                       body=models.ChangePullEndpoint(interval_minutes=5))
+        changed = call(
+            "pull_from_wms.change_pull_endpoint",
+            endpoint_id=added.id,
+            body=models.ChangePullEndpoint(interval_minutes=5),
+        )
         assert changed.interval_minutes == 5 and changed.next_sync_at
         renewed = call("pull_from_wms.regenerate_pull_endpoint_secret", endpoint_id=added.id)
         assert renewed.secret and renewed.secret != added.secret
         call("pull_from_wms.remove_pull_endpoint", endpoint_id=added.id)
-        assert read_until(lambda: call("pull_from_wms.list_pull_endpoints"),
-                          lambda listed: listed.pull_endpoints == []).pull_endpoints == []
+        assert (
+            read_until(
+                lambda: call("pull_from_wms.list_pull_endpoints"), lambda listed: listed.pull_endpoints == []
+            ).pull_endpoints
+            == []
+        )

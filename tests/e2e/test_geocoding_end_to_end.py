@@ -80,9 +80,7 @@ async def test_an_address_without_a_postcode_fails_permanently_and_says_so(
 ) -> None:
     body = b'{"externalOrderId": "ORD-3", "deliveryAddress": "The Old Barn, Nowhere Lane"}'
     location = await location_of_new_order(client, webhook, body, "failed")
-    assert location == {
-        "lat": None, "lon": None, "precision": None, "status": "failed", "reason": "no postcode found",
-    }
+    assert location == {"lat": None, "lon": None, "precision": None, "status": "failed", "reason": "no postcode found"}
 
 
 async def test_a_belfast_postcode_fails_because_the_offline_data_is_great_britain_only(
@@ -93,9 +91,7 @@ async def test_a_belfast_postcode_fails_because_the_offline_data_is_great_britai
     assert location["reason"] == "postcode not in the offline data (Great Britain only)"
 
 
-async def test_a_changed_delivery_address_is_located_again(
-    client: TestClient, webhook: Webhook
-) -> None:
+async def test_a_changed_delivery_address_is_located_again(client: TestClient, webhook: Webhook) -> None:
     [entry] = (await accept_orders(client, webhook, DOC_CURL))["orders"]
     await location_when(client, webhook, entry["orderId"], "ok")
     moved = b'{"externalOrderId": "ORD-1", "deliveryAddress": "Royal Exchange, Manchester M2 7DB"}'
@@ -178,9 +174,7 @@ async def nominatim() -> AsyncIterator[tuple[HeldNominatim, str]]:
 class TestRemoteGeocoder:
     @pytest.fixture
     def settings(self, database_url: str, nominatim: tuple[HeldNominatim, str]) -> Settings:
-        return make_settings(
-            database_url, geocoder="nominatim", geocoder_url=nominatim[1], geocoder_rate_per_second=50
-        )
+        return make_settings(database_url, geocoder="nominatim", geocoder_url=nominatim[1], geocoder_rate_per_second=50)
 
     async def test_the_webhook_answers_while_geocoding_waits_then_the_order_is_located(
         self, client: TestClient, webhook: Webhook, nominatim: tuple[HeldNominatim, str]

@@ -48,7 +48,9 @@ async def send(
 async def deliveries_up_to_a_marker(client: TestClient, hook: Webhook) -> list[dict[str, Any]]:
     """Every delivery so far: sends one more batch and waits until the log shows it
     (the log follows the commit order, so everything before it shows too)."""
-    response = await client.post(hook.path, data=orjson.dumps({**ORDER, "externalOrderId": "MARKER"}), headers=hook.headers())
+    response = await client.post(
+        hook.path, data=orjson.dumps({**ORDER, "externalOrderId": "MARKER"}), headers=hook.headers()
+    )
     marker = response.headers["X-Request-Id"]
     tenant = hook.tenant
 
@@ -86,9 +88,7 @@ async def test_the_same_key_and_body_replay_the_first_answer_and_store_once(
     assert [e["version"] for e in (await response.json())["events"]] == [1]
 
 
-async def test_the_same_key_with_another_body_gets_422_and_stores_nothing(
-    client: TestClient, webhook: Webhook
-) -> None:
+async def test_the_same_key_with_another_body_gets_422_and_stores_nothing(client: TestClient, webhook: Webhook) -> None:
     assert (await send(client, webhook, ORDER))[0] == 200
     other = {**ORDER, "externalOrderId": "IDEM-OTHER"}
     status, body, _ = await send(client, webhook, other)
@@ -110,9 +110,7 @@ async def test_a_key_answers_only_its_authenticated_tenant(
     status, body, _ = await send(client, webhook, ORDER, secret="whs_not-the-secret")
     assert (status, orjson.loads(body)) == (401, {"error": "Unauthorized"})
     other = make_tenant("Other Co")
-    response = await client.post(
-        f"/api/tenants/{other.tenant_id}/integrations/wms/webhook", headers=other.auth()
-    )
+    response = await client.post(f"/api/tenants/{other.tenant_id}/integrations/wms/webhook", headers=other.auth())
     other_hook = Webhook(other, "", (await response.json())["secret"])
     status, body, headers = await send(client, other_hook, ORDER)
     assert status == 200 and "Idempotent-Replayed" not in headers
@@ -186,9 +184,7 @@ async def test_concurrent_requests_with_one_key_through_two_processes_do_the_wor
     # its write lock.
     other = await aiohttp_client(create_app(second_container, run_background=False))
     batch = [{**ORDER, "externalOrderId": f"RACE-{n}"} for n in range(200)]
-    answers = await asyncio.gather(
-        *(send(c, webhook, batch, key="race-key") for c in (client, other) * 6)
-    )
+    answers = await asyncio.gather(*(send(c, webhook, batch, key="race-key") for c in (client, other) * 6))
     statuses = [status for status, _, _ in answers]
     done = [(body, headers) for status, body, headers in answers if status == 200]
     assert set(statuses) <= {200, 409} and done

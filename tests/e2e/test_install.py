@@ -58,8 +58,17 @@ def build_wheel(out: Path) -> Path:
         ROOT,
         source,
         ignore=shutil.ignore_patterns(
-            ".venv", ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
-            "var", "test-artifacts", "tests", "bench",
+            ".venv",
+            ".git",
+            "build",
+            "*.egg-info",
+            "__pycache__",
+            ".pytest_cache",
+            ".hypothesis",
+            "var",
+            "test-artifacts",
+            "tests",
+            "bench",
         ),
     )
     subprocess.run(
@@ -72,9 +81,7 @@ def build_wheel(out: Path) -> Path:
     return wheel
 
 
-def test_the_wheel_installed_in_a_clean_venv_serves_the_curl_example_with_a_geocoded_location(
-    tmp_path: Path,
-) -> None:
+def test_the_wheel_installed_in_a_clean_venv_serves_the_curl_example_with_a_geocoded_location(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()

@@ -25,28 +25,32 @@ from tests.support.waits import eventually
 
 
 async def deliveries(client: TestClient, tenant: TenantKeys) -> list[dict[str, Any]]:
-    response = await client.get(
-        f"/api/tenants/{tenant.tenant_id}/integrations/wms/deliveries", headers=tenant.auth()
-    )
+    response = await client.get(f"/api/tenants/{tenant.tenant_id}/integrations/wms/deliveries", headers=tenant.auth())
     return list((await response.json())["deliveries"])
 
 
 # ---------------------------------------------------------------------- ignored fields
 
 
-async def test_a_misspelt_field_is_accepted_and_named_in_the_warnings(
-    client: TestClient, webhook: Webhook
-) -> None:
+async def test_a_misspelt_field_is_accepted_and_named_in_the_warnings(client: TestClient, webhook: Webhook) -> None:
     batch = [
         {"externalOrderId": "W-1", "deliveryAddress": "10 High St, London SW1A 1AA", "plannedDate": "2025-02-22"},
-        {"externalOrderId": "W-2", "deliveryAddress": "10 High St, London SW1A 1AA", "planedDate": "2025-02-22",
-         "colour": "red"},
+        {
+            "externalOrderId": "W-2",
+            "deliveryAddress": "10 High St, London SW1A 1AA",
+            "planedDate": "2025-02-22",
+            "colour": "red",
+        },
     ]
     body = await accept_orders(client, webhook, batch)
     assert body["accepted"] is True and body["processed"] == 2
     assert body["warnings"] == [
-        {"index": 1, "externalOrderId": "W-2", "field": "planedDate",
-         "message": "unknown field, ignored; did you mean plannedDate?"},
+        {
+            "index": 1,
+            "externalOrderId": "W-2",
+            "field": "planedDate",
+            "message": "unknown field, ignored; did you mean plannedDate?",
+        },
         {"index": 1, "externalOrderId": "W-2", "field": "colour", "message": "unknown field, ignored"},
     ]
 
@@ -72,11 +76,11 @@ async def _has_deliveries(client: TestClient, tenant: TenantKeys) -> bool:
     return bool(await deliveries(client, tenant))
 
 
-async def test_warnings_stop_at_one_hundred_however_many_items_have_them(
-    client: TestClient, webhook: Webhook
-) -> None:
-    batch = [{"externalOrderId": f"M-{i}", "deliveryAddress": "1 Deansgate, Manchester M3 1AZ", "extra": i}
-             for i in range(150)]
+async def test_warnings_stop_at_one_hundred_however_many_items_have_them(client: TestClient, webhook: Webhook) -> None:
+    batch = [
+        {"externalOrderId": f"M-{i}", "deliveryAddress": "1 Deansgate, Manchester M3 1AZ", "extra": i}
+        for i in range(150)
+    ]
     body = await accept_orders(client, webhook, batch)
     assert body["processed"] == 150
     assert len(body["warnings"]) == 100 and body["warnings"][-1]["index"] == 99
@@ -85,9 +89,7 @@ async def test_warnings_stop_at_one_hundred_however_many_items_have_them(
 # ---------------------------------------------------------------------- API keys and the tenant
 
 
-async def test_a_key_is_issued_with_a_name_and_listed_with_its_last_use(
-    client: TestClient, tenant: TenantKeys
-) -> None:
+async def test_a_key_is_issued_with_a_name_and_listed_with_its_last_use(client: TestClient, tenant: TenantKeys) -> None:
     base = f"/api/tenants/{tenant.tenant_id}/api-keys"
     issued = await client.post(base, json={"role": "planner", "name": "  Planner tablet "}, headers=tenant.auth())
     assert issued.status == 201
@@ -171,12 +173,16 @@ async def test_orders_are_searched_by_external_id_and_filtered_by_no_planned_dat
 ) -> None:
     tenant = webhook.tenant
     address = "1 Deansgate, Manchester M3 1AZ"
-    await accept_orders(client, webhook, [
-        {"externalOrderId": "ACME-100", "deliveryAddress": address, "plannedDate": "2025-02-22"},
-        {"externalOrderId": "acme-101", "deliveryAddress": address},
-        {"externalOrderId": "BETA_1", "deliveryAddress": address},
-        {"externalOrderId": "BETAX1", "deliveryAddress": address, "plannedDate": "2025-02-23"},
-    ])
+    await accept_orders(
+        client,
+        webhook,
+        [
+            {"externalOrderId": "ACME-100", "deliveryAddress": address, "plannedDate": "2025-02-22"},
+            {"externalOrderId": "acme-101", "deliveryAddress": address},
+            {"externalOrderId": "BETA_1", "deliveryAddress": address},
+            {"externalOrderId": "BETAX1", "deliveryAddress": address, "plannedDate": "2025-02-23"},
+        ],
+    )
     base = f"/api/tenants/{tenant.tenant_id}/orders"
 
     async def ids(query: str) -> list[str]:
@@ -199,17 +205,19 @@ async def _count_is(ids: Any, query: str, count: int) -> bool:
     return len(await ids(query)) == count
 
 
-async def test_the_dates_with_orders_are_listed_with_their_counts(
-    client: TestClient, webhook: Webhook
-) -> None:
+async def test_the_dates_with_orders_are_listed_with_their_counts(client: TestClient, webhook: Webhook) -> None:
     tenant = webhook.tenant
     address = "1 Deansgate, Manchester M3 1AZ"
-    await accept_orders(client, webhook, [
-        {"externalOrderId": "D-1", "deliveryAddress": address, "plannedDate": "2025-02-22"},
-        {"externalOrderId": "D-2", "deliveryAddress": address, "plannedDate": "2025-02-22"},
-        {"externalOrderId": "D-3", "deliveryAddress": address, "plannedDate": "2025-03-01"},
-        {"externalOrderId": "D-4", "deliveryAddress": address},
-    ])
+    await accept_orders(
+        client,
+        webhook,
+        [
+            {"externalOrderId": "D-1", "deliveryAddress": address, "plannedDate": "2025-02-22"},
+            {"externalOrderId": "D-2", "deliveryAddress": address, "plannedDate": "2025-02-22"},
+            {"externalOrderId": "D-3", "deliveryAddress": address, "plannedDate": "2025-03-01"},
+            {"externalOrderId": "D-4", "deliveryAddress": address},
+        ],
+    )
     base = f"/api/tenants/{tenant.tenant_id}/planned-dates"
 
     async def dates(query: str = "") -> dict[str, Any]:

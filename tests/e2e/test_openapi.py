@@ -91,9 +91,7 @@ def server(container: Container) -> Iterator[str]:
 
 def test_every_registered_route_is_described(container: Container) -> None:
     app = create_app(container)
-    assert undescribed_routes(app) == [], (
-        "add these routes to ROUTES in interfaces/http/routes.py"
-    )
+    assert undescribed_routes(app) == [], "add these routes to ROUTES in interfaces/http/routes.py"
     routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
     described = {route.key for route in ROUTES if route.key in routes}
     assert described == {key for key in routes if is_api_route(*key)}
@@ -200,10 +198,15 @@ def _seed(server: str, container: Container, tenant: TenantKeys, secret: str) ->
     spare API key: ids for the runs that should find something besides 404."""
     for _ in range(2):
         response = requests.post(
-        f"{server}/api/integrations/wms/{tenant.tenant_id}",
+            f"{server}/api/integrations/wms/{tenant.tenant_id}",
             json=[
-                {"externalOrderId": f"SEED-{i}", "deliveryAddress": f"{i} Seed Street, Leeds LS1 1AA",
-                 "plannedDate": "2025-02-22", "specialHandling": ["fragile"], "palletCount": i + _}
+                {
+                    "externalOrderId": f"SEED-{i}",
+                    "deliveryAddress": f"{i} Seed Street, Leeds LS1 1AA",
+                    "plannedDate": "2025-02-22",
+                    "specialHandling": ["fragile"],
+                    "palletCount": i + _,
+                }
                 for i in range(3)
             ],
             headers={"Authorization": f"Bearer {secret}"},
@@ -243,15 +246,19 @@ def test_text_with_a_nul_character_is_refused_and_never_stops_the_read_models(
     assert [p["field"] for p in response.json()["details"]] == ["deliveryAddress", "specialHandling"]
     api = f"{server}/api/tenants/{tenant.tenant_id}"
     auth = {"Authorization": f"Bearer {tenant.admin_key}"}
-    created = requests.post(f"{api}/customers", json={"name": "A\x00", "address": "1 B Street"}, headers=auth, timeout=10)
+    created = requests.post(
+        f"{api}/customers", json={"name": "A\x00", "address": "1 B Street"}, headers=auth, timeout=10
+    )
     assert created.status_code == 400 and created.json()["details"][0]["field"] == "name"
     for path in ("/orders/by-external-id/A%00B", "/customers/A%00B", "/orders/A%00B", "/orders/A%00B/history"):
         assert requests.get(api + path, headers=auth, timeout=10).status_code == 404, path
     # A cursor is ours only if it decodes to what we wrote: ["\u0000"] is not.
     assert requests.get(f"{api}/orders?cursor=WyJcdTAwMDAiXQ", headers=auth, timeout=10).status_code == 400
     ok = requests.post(
-        hook, json={"externalOrderId": "NUL-2", "deliveryAddress": "2 A Street"},
-        headers={"Authorization": f"Bearer {secret}"}, timeout=10,
+        hook,
+        json={"externalOrderId": "NUL-2", "deliveryAddress": "2 A Street"},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
     )
     assert ok.status_code == 200
     container.catch_up()

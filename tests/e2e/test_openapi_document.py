@@ -42,9 +42,21 @@ def _redocly() -> str:
                 pytest.skip("npm is not installed (WMS_INTAKE_TEST_REDOCLY=off)")
             pytest.fail("the Redocly lint needs npm (apt-get install npm)")
         installed = subprocess.run(
-            [npm, "install", "--prefix", str(REDOCLY.parents[2]), "--no-audit", "--no-fund",
-             "--loglevel", "error", f"@redocly/cli@{REDOCLY_VERSION}"],
-            capture_output=True, text=True, timeout=300, check=False,
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(REDOCLY.parents[2]),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel",
+                "error",
+                f"@redocly/cli@{REDOCLY_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert installed.returncode == 0, installed.stdout + installed.stderr
     return str(REDOCLY)
@@ -55,7 +67,10 @@ def test_redocly_lint_passes(document: dict[str, Any], tmp_path: Path) -> None:
     path.write_bytes(orjson.dumps(document))
     linted = subprocess.run(
         [_redocly(), "lint", str(path), "--config", str(CONFIG), "--format", "stylish"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env={**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"},
     )
     assert linted.returncode == 0, linted.stdout + linted.stderr
@@ -101,9 +116,19 @@ def test_operation_ids_are_unique_names(document: dict[str, Any]) -> None:
     ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids)) == len(ROUTES)
     assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", i) for i in ids), ids
-    assert {"receiveOrders", "connectWebhook", "regenerateWebhookSecret", "listOrders", "getOrderHistory",
-            "getOrder", "getOrderByExternalId", "addPullEndpoint", "syncPullEndpoint", "issueApiKey",
-            "createCustomer"} <= set(ids)
+    assert {
+        "receiveOrders",
+        "connectWebhook",
+        "regenerateWebhookSecret",
+        "listOrders",
+        "getOrderHistory",
+        "getOrder",
+        "getOrderByExternalId",
+        "addPullEndpoint",
+        "syncPullEndpoint",
+        "issueApiKey",
+        "createCustomer",
+    } <= set(ids)
 
 
 def test_every_creating_operation_links_to_the_operations_that_use_its_ids(document: dict[str, Any]) -> None:
@@ -116,8 +141,12 @@ def test_every_creating_operation_links_to_the_operations_that_use_its_ids(docum
     expected = {
         "receiveOrders": {"getOrder", "getOrderHistory", "getOrderByExternalId"},
         "syncPullEndpoint": {"getOrder", "getOrderHistory", "getOrderByExternalId"},
-        "addPullEndpoint": {"changePullEndpoint", "removePullEndpoint", "regeneratePullEndpointSecret",
-                            "syncPullEndpoint"},
+        "addPullEndpoint": {
+            "changePullEndpoint",
+            "removePullEndpoint",
+            "regeneratePullEndpointSecret",
+            "syncPullEndpoint",
+        },
         "issueApiKey": {"revokeApiKey"},
         "createCustomer": {"getCustomer"},
         "connectWebhook": {"receiveOrders", "setWebhookActive", "regenerateWebhookSecret"},
@@ -145,7 +174,9 @@ def test_the_rules_the_server_enforces_are_in_the_schema(document: dict[str, Any
     schemas = document["components"]["schemas"]
     # deliveryAddress or customerId: two whole schemas, one requiring each
     assert [b["$ref"].rsplit("/", 1)[1] for b in schemas["WebhookOrder"]["anyOf"]] == [
-        "WebhookOrderByAddress", "WebhookOrderByCustomer"]
+        "WebhookOrderByAddress",
+        "WebhookOrderByCustomer",
+    ]
     assert "deliveryAddress" in schemas["WebhookOrderByAddress"]["required"]
     assert "customerId" in schemas["WebhookOrderByCustomer"]["required"]
     # a pull URL: the domain's own pattern
@@ -157,8 +188,9 @@ def test_the_rules_the_server_enforces_are_in_the_schema(document: dict[str, Any
     # asOfVersion / asOf: said in words; the cursor: opaque
     get_order = document["paths"]["/api/tenants/{tenantId}/orders/{orderId}"]["get"]
     assert "mutually exclusive" in get_order["description"]
-    cursor = next(p for p in document["paths"]["/api/tenants/{tenantId}/orders"]["get"]["parameters"]
-                  if p["name"] == "cursor")
+    cursor = next(
+        p for p in document["paths"]["/api/tenants/{tenantId}/orders"]["get"]["parameters"] if p["name"] == "cursor"
+    )
     assert cursor["description"].startswith("Opaque")
     # closed response bodies
     assert schemas["OrderBody"]["additionalProperties"] is False

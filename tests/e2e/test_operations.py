@@ -59,8 +59,10 @@ async def test_health_and_readiness(client: TestClient) -> None:
 async def test_metrics_count_requests_orders_batches_and_latency(client: TestClient, webhook: Webhook) -> None:
     batches = [
         [{"externalOrderId": f"M-{i}", "deliveryAddress": ADDRESS_MARK} for i in range(3)],
-        [{"externalOrderId": "M-0", "deliveryAddress": ADDRESS_MARK, "palletCount": 2},
-         {"externalOrderId": "M-9", "deliveryAddress": ADDRESS_MARK}],
+        [
+            {"externalOrderId": "M-0", "deliveryAddress": ADDRESS_MARK, "palletCount": 2},
+            {"externalOrderId": "M-9", "deliveryAddress": ADDRESS_MARK},
+        ],
     ]
     for batch in batches:
         response = await client.post(webhook.path, data=orjson.dumps(batch), headers=webhook.headers())
@@ -147,9 +149,7 @@ def log_lines() -> Iterator[io.StringIO]:
 async def test_one_json_log_line_per_request_without_secrets_or_payloads(
     client: TestClient, tenant: TenantKeys, log_lines: io.StringIO
 ) -> None:
-    response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth()
-    )
+    response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth())
     secret = (await response.json())["secret"]
     hook = f"/api/integrations/wms/{tenant.tenant_id}"
     sent = [response.headers["X-Request-Id"]]

@@ -76,8 +76,12 @@ async def test_valid_items_are_stored_and_each_invalid_one_is_reported_with_its_
         (5, 400, "Invalid payload shape"),
     ]
     assert rejected[1]["details"] == [
-        {"index": 1, "externalOrderId": "BAD-VALIDATION", "field": "totalWeight",
-         "message": "totalWeight must not be negative"}
+        {
+            "index": 1,
+            "externalOrderId": "BAD-VALIDATION",
+            "field": "totalWeight",
+            "message": "totalWeight must not be negative",
+        }
     ]
     assert rejected[2]["fieldErrors"]["plannedDate"][0].startswith("item 2 (externalOrderId 'BAD-DATE')")
     assert rejected[3]["details"][0]["field"] == "customerId"
@@ -116,7 +120,10 @@ async def test_a_partial_batch_with_nothing_valid_stores_nothing_and_does_not_mo
     assert [item["status"] for item in body["rejectedItems"]] == [422, 400]
 
     status, body, _ = await post_orders(
-        client, webhook, [{"externalOrderId": "BAD-DATE", "deliveryAddress": ADDRESS, "plannedDate": "x"}], query=PARTIAL
+        client,
+        webhook,
+        [{"externalOrderId": "BAD-DATE", "deliveryAddress": ADDRESS, "plannedDate": "x"}],
+        query=PARTIAL,
     )
     assert status == 422 and body["rejected"] == 1
 
@@ -137,11 +144,7 @@ async def test_a_partial_batch_with_nothing_valid_stores_nothing_and_does_not_mo
 
 
 @pytest.mark.parametrize(
-    ("payload", "status", "error"),
-    [
-        (b"{not json", 400, "Invalid JSON"),
-        (b'"a string"', 400, "Invalid payload shape"),
-    ],
+    ("payload", "status", "error"), [(b"{not json", 400, "Invalid JSON"), (b'"a string"', 400, "Invalid payload shape")]
 )
 async def test_what_concerns_the_whole_body_still_refuses_it_whole(
     client: TestClient, webhook: Webhook, payload: bytes, status: int, error: str
@@ -150,9 +153,7 @@ async def test_what_concerns_the_whole_body_still_refuses_it_whole(
     assert (got, body["error"]) == (status, error)
 
 
-async def test_without_the_parameter_a_mixed_batch_stays_all_or_nothing(
-    client: TestClient, webhook: Webhook
-) -> None:
+async def test_without_the_parameter_a_mixed_batch_stays_all_or_nothing(client: TestClient, webhook: Webhook) -> None:
     batch = [
         {"externalOrderId": "A-1", "deliveryAddress": ADDRESS},
         {"externalOrderId": "A-2", "deliveryAddress": ADDRESS, "plannedDate": "2025-02-30"},

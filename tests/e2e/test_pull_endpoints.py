@@ -297,9 +297,7 @@ async def test_the_wms_can_check_the_secret_and_a_regenerated_one_fails_until_th
 async def test_private_and_loopback_addresses_are_refused_when_added_naming_the_setting_that_allows_them(
     aiohttp_client: Any, database_url: str, wms: FakeWms
 ) -> None:
-    container = build_container(
-        make_settings(database_url, secret_key=SECRET_KEY, pull_allow_private=False)
-    )
+    container = build_container(make_settings(database_url, secret_key=SECRET_KEY, pull_allow_private=False))
     try:
         client = await aiohttp_client(create_app(container))
         created = container.app.create_tenant("Guarded Ltd")
@@ -315,7 +313,8 @@ async def test_private_and_loopback_addresses_are_refused_when_added_naming_the_
         # An IPv6 literal (here loopback, mapped) is no pull URL at all: the URL
         # rule, which the API's schema states, refuses it whatever the setting.
         mapped = await client.post(
-            pull_path(tenant), json={"url": f"http://[::ffff:127.0.0.1]:{wms.port}/orders", "method": "GET"},
+            pull_path(tenant),
+            json={"url": f"http://[::ffff:127.0.0.1]:{wms.port}/orders", "method": "GET"},
             headers=tenant.auth(),
         )
         assert mapped.status == 400
@@ -479,7 +478,9 @@ async def test_the_pull_secret_is_in_no_event_read_model_or_log_line(
     assert status == 502 and new_secret not in orjson.dumps(body).decode()
     assert wms.requests_to("/orders")[-1].headers["Authorization"] == f"Bearer {new_secret}"
     await status_after_attempts(client, tenant, added["id"], lambda e: e["lastSyncStatus"] == "failed")
-    status_text = await (await client.get(f"/api/tenants/{tenant.tenant_id}/integrations", headers=tenant.auth())).text()
+    status_text = await (
+        await client.get(f"/api/tenants/{tenant.tenant_id}/integrations", headers=tenant.auth())
+    ).text()
 
     stored = _everything_stored(container, tmp_path)
     formatter = JsonFormatter()
@@ -511,4 +512,3 @@ def _everything_stored(container: Container, tmp_path: Path) -> bytes:
                 for value in row:
                     chunks.append(bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode())
     return b"\n".join(chunks)
-

@@ -143,9 +143,7 @@ async def test_data_pulled_earlier_never_overwrites_data_pulled_later_even_when_
     assert older_body["details"]["reason"] == "superseded"
     stored = await order_by_external_id(clients[0], tenant, "PULL-1")
     assert stored["totalWeight"] == 20.0 and stored["version"] == 1
-    entry = await status_after_attempts(
-        clients[0], tenant, added["id"], lambda e: e["lastSyncStatus"] == "failed"
-    )
+    entry = await status_after_attempts(clients[0], tenant, added["id"], lambda e: e["lastSyncStatus"] == "failed")
     assert "not stored" in entry["lastError"]
 
 
@@ -269,7 +267,11 @@ def echoes(secret: str) -> dict[str, bytes]:
 def error_echoes(secret: str) -> dict[str, tuple[int, bytes, str]]:
     """Error pages that quote the token in forms the snippet's exact match misses."""
     return {
-        "escaped in a 500": (500, b'{"error": "bad token ' + secret.replace("_", "\\u005f").encode() + b'"}', "application/json"),
+        "escaped in a 500": (
+            500,
+            b'{"error": "bad token ' + secret.replace("_", "\\u005f").encode() + b'"}',
+            "application/json",
+        ),
         "URL-encoded in a 400": (400, b"token=" + quote(secret.replace("_", "%5F"), safe="%").encode(), "text/plain"),
         "cut off in a 401": (401, b"unknown key " + secret[:18].encode(), "text/plain"),
     }
@@ -404,7 +406,9 @@ async def test_every_response_that_shows_a_secret_is_no_store_and_every_api_resp
         ),
     ]
     endpoint_id = (await added.json())["id"]
-    shown.append(await client.post(f"{base}/integrations/wms/pull-endpoints/{endpoint_id}/secret", headers=tenant.auth()))
+    shown.append(
+        await client.post(f"{base}/integrations/wms/pull-endpoints/{endpoint_id}/secret", headers=tenant.auth())
+    )
     others = [
         await client.get(f"{base}/orders", headers=tenant.auth()),
         await client.get(f"{base}/orders", headers={"Authorization": "Bearer wrong"}),

@@ -62,7 +62,9 @@ async def test_every_write_answers_with_its_position_in_a_header_and_in_the_bodi
             key_id = body["id"]
 
     position, body = await written(
-        await client.patch(f"{api}/integrations/wms/pull-endpoints/{endpoint}", json={"intervalMinutes": 5}, headers=auth)
+        await client.patch(
+            f"{api}/integrations/wms/pull-endpoints/{endpoint}", json={"intervalMinutes": 5}, headers=auth
+        )
     )
     assert body["eventPosition"] == position
     positions.append(position)

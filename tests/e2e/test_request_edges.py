@@ -34,9 +34,7 @@ async def test_a_json_body_that_arrives_in_pieces_is_read_whole(client: TestClie
     assert status_line.startswith(b"HTTP/1.1 201"), (status_line, answer[-300:])
 
 
-async def test_digits_other_than_ascii_in_numbers_of_the_query_get_400(
-    client: TestClient, tenant: TenantKeys
-) -> None:
+async def test_digits_other_than_ascii_in_numbers_of_the_query_get_400(client: TestClient, tenant: TenantKeys) -> None:
     for query in ("limit=%C2%B2", "limit=%D9%A3"):
         r = await client.get(f"/api/tenants/{tenant.tenant_id}/orders?{query}", headers=tenant.auth())
         assert r.status == 400, query

@@ -174,9 +174,7 @@ async def test_every_tenant_route_has_an_expectation(client: TestClient) -> None
     assert set(EXPECTATIONS) <= routes, f"stale expectations: {sorted(set(EXPECTATIONS) - routes)}"
 
 
-async def test_every_route_answers_each_role_of_each_tenant_as_specified(
-    client: TestClient, world: World
-) -> None:
+async def test_every_route_answers_each_role_of_each_tenant_as_specified(client: TestClient, world: World) -> None:
     outcomes: list[str] = []
     routes = set(tenant_routes(client))
     for (method, template), expect in EXPECTATIONS.items():
@@ -235,11 +233,15 @@ async def test_without_a_valid_key_every_route_answers_401(
 
 async def test_a_revoked_key_stops_working_at_once_on_every_route(client: TestClient, world: World) -> None:
     a = world.ids["a"]
-    status, issued = await call(client, "POST", f"/api/tenants/{a['tenantId']}/api-keys", world.keys["admin"], {"role": "admin"})
+    status, issued = await call(
+        client, "POST", f"/api/tenants/{a['tenantId']}/api-keys", world.keys["admin"], {"role": "admin"}
+    )
     assert status == 201
     status, _ = await call(client, "GET", f"/api/tenants/{a['tenantId']}/api-keys", issued["apiKey"])
     assert status == 200
-    status, _ = await call(client, "DELETE", f"/api/tenants/{a['tenantId']}/api-keys/{issued['id']}", world.keys["admin"])
+    status, _ = await call(
+        client, "DELETE", f"/api/tenants/{a['tenantId']}/api-keys/{issued['id']}", world.keys["admin"]
+    )
     assert status == 204
     # No waiting: the very next request with the revoked key is refused, on every route.
     for method, template in tenant_routes(client):
@@ -275,7 +277,6 @@ async def test_keys_are_listed_without_secrets_and_issued_with_a_valid_role_only
     status, listed = await call(client, "GET", base, world.keys["admin"])
     assert {k["role"] for k in listed["apiKeys"]} == {"admin", "planner", "auditor"}
     assert all(set(k) == {"id", "name", "role", "createdAt", "revoked", "lastUsedAt"} for k in listed["apiKeys"])
-
 
 
 def test_the_openapi_document_names_the_same_roles() -> None:

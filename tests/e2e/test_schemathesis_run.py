@@ -36,26 +36,35 @@ def _seed(service: LiveService) -> dict[str, str]:
     """Two customers, two batches (so there are customer, delivery and order
     pages), the cursors their lists hand out, and an event position reached."""
     customer = requests.post(
-        f"{service.api}/customers", headers=service.admin(), timeout=10,
+        f"{service.api}/customers",
+        headers=service.admin(),
+        timeout=10,
         json={"name": "Seed Ltd", "address": "1 Seed Road, York YO1 7HH"},
     )
     assert customer.status_code == 201, customer.text
     other = requests.post(
-        f"{service.api}/customers", headers=service.admin(), timeout=10,
+        f"{service.api}/customers",
+        headers=service.admin(),
+        timeout=10,
         json={"name": "Seed Two Ltd", "address": "2 Seed Road, York YO1 7HH"},
     )
     assert other.status_code == 201, other.text
     for _ in range(2):
         sent = requests.post(
-            f"{service.base_url}/api/integrations/wms/{service.tenant_id}", timeout=10,
+            f"{service.base_url}/api/integrations/wms/{service.tenant_id}",
+            timeout=10,
             headers={"Authorization": f"Bearer {service.webhook_secret}"},
-            json=[{"externalOrderId": f"SEED-{i}", "deliveryAddress": f"{i} Seed Street, Leeds LS1 1AA"}
-                  for i in range(3)],
+            json=[
+                {"externalOrderId": f"SEED-{i}", "deliveryAddress": f"{i} Seed Street, Leeds LS1 1AA"} for i in range(3)
+            ],
         )
         assert sent.status_code == 200, sent.text
     cursors = {}
-    lists = (("ORDERS", "/orders?limit=1"), ("DELIVERIES", "/integrations/wms/deliveries?limit=1"),
-             ("CUSTOMERS", "/customers?limit=1"))
+    lists = (
+        ("ORDERS", "/orders?limit=1"),
+        ("DELIVERIES", "/integrations/wms/deliveries?limit=1"),
+        ("CUSTOMERS", "/customers?limit=1"),
+    )
     for name, path in lists:
         page = requests.get(service.api + path, headers=service.admin(), timeout=10)
         # Read models follow the event store: wait (bounded) until they show the seed.
@@ -65,8 +74,11 @@ def _seed(service: LiveService) -> dict[str, str]:
             page = requests.get(service.api + path, headers=service.admin(), timeout=10)
         cursors[f"WMS_FUZZ_{name}_CURSOR"] = page.json()["nextCursor"]
         assert cursors[f"WMS_FUZZ_{name}_CURSOR"], page.text
-    return {"WMS_FUZZ_CUSTOMER_ID": customer.json()["customerId"],
-            "WMS_FUZZ_EVENT_POSITION": str(other.json()["eventPosition"]), **cursors}
+    return {
+        "WMS_FUZZ_CUSTOMER_ID": customer.json()["customerId"],
+        "WMS_FUZZ_EVENT_POSITION": str(other.json()["eventPosition"]),
+        **cursors,
+    }
 
 
 def test_schemathesis_with_every_check_finds_no_failure(database_url: str, tmp_path: Path) -> None:
@@ -83,19 +95,37 @@ def test_schemathesis_with_every_check_finds_no_failure(database_url: str, tmp_p
         }
         run = subprocess.run(
             [
-                SCHEMATHESIS, "--no-color", "--config-file", str(CONFIG),
-                "run", f"{service.base_url}/api/openapi.json",
-                "--checks", "all",
-                "--phases", "examples,coverage,fuzzing,stateful",
-                "--seed", "20261205",
-                "--workers", "1",
+                SCHEMATHESIS,
+                "--no-color",
+                "--config-file",
+                str(CONFIG),
+                "run",
+                f"{service.base_url}/api/openapi.json",
+                "--checks",
+                "all",
+                "--phases",
+                "examples,coverage,fuzzing,stateful",
+                "--seed",
+                "20261205",
+                "--workers",
+                "1",
                 "--no-shrink",
                 "--continue-on-failure",
-                "--request-timeout", "30",
-                "--generation-database", "none",
-                "--report", "ndjson", "--report-dir", str(tmp_path / "report"),
+                "--request-timeout",
+                "30",
+                "--generation-database",
+                "none",
+                "--report",
+                "ndjson",
+                "--report-dir",
+                str(tmp_path / "report"),
             ],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
     print(run.stdout)
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-3000:]

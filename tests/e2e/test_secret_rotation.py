@@ -37,9 +37,7 @@ async def post_with(client: TestClient, hook: Webhook, secret: str, body: bytes 
 async def rotate(client: TestClient, hook: Webhook, body: Any = None) -> tuple[int, dict[str, Any]]:
     tenant = hook.tenant
     response = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook/secret",
-        json=body,
-        headers=tenant.auth(),
+        f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook/secret", json=body, headers=tenant.auth()
     )
     return response.status, dict(await response.json())
 

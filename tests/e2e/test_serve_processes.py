@@ -66,7 +66,9 @@ def roles(service: Process) -> dict[int, str]:
     }
 
 
-def call(service: Process, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
+def call(
+    service: Process, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any, Any]:
     """One request on a fresh connection (each may land on any of the processes)."""
     request = urllib.request.Request(service.base_url + path, data=body, method=method, headers=headers or {})
     try:
@@ -78,7 +80,9 @@ def call(service: Process, method: str, path: str, body: bytes | None = None, he
 
 def connect_webhook(service: Process, tenant: dict[str, str]) -> str:
     status, body, _ = call(
-        service, "POST", f"/api/tenants/{tenant['tenantId']}/integrations/wms/webhook",
+        service,
+        "POST",
+        f"/api/tenants/{tenant['tenantId']}/integrations/wms/webhook",
         headers={"Authorization": f"Bearer {tenant['adminKey']}"},
     )
     assert status == 201, body
@@ -93,7 +97,8 @@ def send_then_list(service: Process, tenant: dict[str, str]) -> list[dict[str, A
     status, _, headers = call(service, "POST", f"/api/integrations/wms/{tenant['tenantId']}", ORDER, hook)
     assert status == 200
     status, body, _ = call(
-        service, "GET",
+        service,
+        "GET",
         f"/api/tenants/{tenant['tenantId']}/orders?plannedDate=2025-02-22&after={headers['X-Event-Position']}",
         headers={"Authorization": f"Bearer {tenant['adminKey']}"},
     )
@@ -102,10 +107,7 @@ def send_then_list(service: Process, tenant: dict[str, str]) -> list[dict[str, A
 
 
 def metrics_files_by_pid(scratch: Path) -> set[int]:
-    return {
-        int(path.stem.rsplit("_", 1)[1])
-        for path in scratch.glob("wms-intake-metrics-*/*.db")
-    }
+    return {int(path.stem.rsplit("_", 1)[1]) for path in scratch.glob("wms-intake-metrics-*/*.db")}
 
 
 @postgres_only
@@ -175,13 +177,19 @@ def lease_connections(pid: int) -> int:
 @postgres_only
 def test_a_killed_child_is_restarted(service: Process, tenant: dict[str, str]) -> None:
     before = roles(service)
-    victims = [next(pid for pid, role in before.items() if role == "serve"),
-               next(pid for pid, role in before.items() if role == "worker")]
+    victims = [
+        next(pid for pid, role in before.items() if role == "serve"),
+        next(pid for pid, role in before.items() if role == "worker"),
+    ]
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
     after = wait_until(
-        lambda: (now := roles(service)) and sorted(now.values()) == ["serve", "serve", "worker"]
-        and not set(victims) & set(now) and now,
+        lambda: (
+            (now := roles(service))
+            and sorted(now.values()) == ["serve", "serve", "worker"]
+            and not set(victims) & set(now)
+            and now
+        ),
         what="both killed children replaced",
     )
     assert len(after) == 3
@@ -191,8 +199,7 @@ def test_a_killed_child_is_restarted(service: Process, tenant: dict[str, str]) -
     # answers 503 once its wait runs out (as it should). Starting takes a few seconds,
     # more on a busy machine than a read waits, so the write comes after the takeover.
     wait_until(
-        lambda: service.log().count("lease projection:orders taken") == 2,
-        what="the new worker following the orders",
+        lambda: service.log().count("lease projection:orders taken") == 2, what="the new worker following the orders"
     )
     # The new worker follows the read models again.
     assert len(send_then_list(service, tenant)) == 1
@@ -204,7 +211,10 @@ def test_sigterm_lets_the_requests_in_flight_finish_then_exits(service: Process,
     secret = connect_webhook(service, tenant)
     # A big batch: a couple of seconds of work that is under way when SIGTERM arrives.
     body = orjson.dumps(
-        [{"externalOrderId": f"DRAIN-{i:05d}", "deliveryAddress": f"{i} High Street, Leeds LS1 1AA"} for i in range(10_000)]
+        [
+            {"externalOrderId": f"DRAIN-{i:05d}", "deliveryAddress": f"{i} High Street, Leeds LS1 1AA"}
+            for i in range(10_000)
+        ]
     )
     head = (
         f"POST /api/integrations/wms/{tenant['tenantId']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -273,7 +283,8 @@ def test_the_rate_limit_is_each_process_s_own_unless_divided_among_them(
     database: str, tenant: dict[str, str], tmp_path: Path, divide: bool
 ) -> None:
     env = service_env(
-        database, tmp_path,
+        database,
+        tmp_path,
         WMS_INTAKE_RATE_LIMIT_PER_SECOND="0.01",
         WMS_INTAKE_RATE_LIMIT_BURST="2",
         WMS_INTAKE_RATE_LIMIT_DIVIDE_BY_PROCESSES=str(divide).lower(),
@@ -288,7 +299,9 @@ def test_the_rate_limit_is_each_process_s_own_unless_divided_among_them(
         statuses = []
         for _ in range(2):
             connection.request(
-                "POST", f"/api/integrations/wms/{tenant['tenantId']}", ORDER,
+                "POST",
+                f"/api/integrations/wms/{tenant['tenantId']}",
+                ORDER,
                 {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
             )
             response = connection.getresponse()

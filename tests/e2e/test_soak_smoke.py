@@ -25,8 +25,17 @@ def test_a_short_soak_with_a_postgresql_restart_loses_nothing_and_has_no_5xx_out
 ) -> None:
     out = tmp_path / "soak.json"
     completed = subprocess.run(
-        [sys.executable, "bench/soak.py", "--seconds", "20", "--calibrate-seconds", "3", "--no-rss-check",
-         "--json-out", str(out)],
+        [
+            sys.executable,
+            "bench/soak.py",
+            "--seconds",
+            "20",
+            "--calibrate-seconds",
+            "3",
+            "--no-rss-check",
+            "--json-out",
+            str(out),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -12,14 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from interfaces.http.examples import DOCUMENTED_SINGLE
-from tests.support.http import (
-    TenantKeys,
-    Webhook,
-    create_customer,
-    later_write,
-    post_orders,
-    webhook_status,
-)
+from tests.support.http import TenantKeys, Webhook, create_customer, later_write, post_orders, webhook_status
 from tests.support.waits import eventually
 
 # The documentation's examples, verbatim: the single order is the API's own
@@ -31,8 +24,7 @@ DOC_CURL = b'{"externalOrderId":"ORD-1","deliveryAddress":"10 High St, London SW
 
 def doc_batch(customer_id: str) -> bytes:
     """The documented batch; its ``"clxx..."`` placeholder stands for a real customer id."""
-    return (
-        b"""[
+    return b"""[
 {
 "externalOrderId": "WMS-ORD-001",
 "deliveryAddress": "10 High Street, London SW1A 1AA",
@@ -45,9 +37,7 @@ def doc_batch(customer_id: str) -> bytes:
 "totalWeight": 10,
 "plannedDate": "2025-02-22"
 }
-]"""
-        % customer_id.encode()
-    )
+]""" % customer_id.encode()
 
 
 async def orders_for(
@@ -62,7 +52,9 @@ async def orders_for(
     return list((await response.json())["orders"])
 
 
-async def integration(client: TestClient, tenant: TenantKeys, *, reached: dict[str, str] | None = None) -> dict[str, Any]:
+async def integration(
+    client: TestClient, tenant: TenantKeys, *, reached: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The webhook's integration status, once the read model shows the connection
     (and, with ``reached``, every write before ``later_write``)."""
 
@@ -105,9 +97,7 @@ async def test_the_documented_curl_body_is_accepted(client: TestClient, webhook:
     assert order["customerName"] == "Acme"
 
 
-async def test_the_documented_batch_creates_both_orders_in_input_order(
-    client: TestClient, webhook: Webhook
-) -> None:
+async def test_the_documented_batch_creates_both_orders_in_input_order(client: TestClient, webhook: Webhook) -> None:
     tenant = webhook.tenant
     customer_id = await create_customer(client, tenant, "Existing Co", "1 Dock Road, Leeds LS1 1AA")
 
@@ -186,9 +176,7 @@ async def test_a_deactivated_webhook_gets_401_and_last_received_at_does_not_move
 
 async def test_a_regenerated_secret_replaces_the_old_one_at_once(client: TestClient, webhook: Webhook) -> None:
     tenant = webhook.tenant
-    r = await client.post(
-        f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook/secret", headers=tenant.auth()
-    )
+    r = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook/secret", headers=tenant.auth())
     assert r.status == 200
     new_secret = (await r.json())["secret"]
     assert new_secret != webhook.secret
@@ -214,8 +202,14 @@ async def test_validation_lists_every_problem_of_every_item(client: TestClient, 
         {"deliveryAddress": "1 A St"},
         {"externalOrderId": "B"},
         {"externalOrderId": "", "deliveryAddress": "x"},
-        {"externalOrderId": "D", "deliveryAddress": "x", "totalWeight": -1, "volume": "big",
-         "palletCount": 1.5, "specialHandling": "fragile"},
+        {
+            "externalOrderId": "D",
+            "deliveryAddress": "x",
+            "totalWeight": -1,
+            "volume": "big",
+            "palletCount": 1.5,
+            "specialHandling": "fragile",
+        },
         {"externalOrderId": "E", "deliveryAddress": "x", "specialHandling": ["ok", 3]},
     ]
     status, body, _ = await post_orders(client, webhook, items)
@@ -238,7 +232,9 @@ async def test_validation_lists_every_problem_of_every_item(client: TestClient, 
     assert await orders_for(client, webhook.tenant, reached=await later_write(client, webhook.tenant)) == []
 
 
-async def test_an_invalid_planned_date_gets_422_with_a_message_per_bad_item(client: TestClient, webhook: Webhook) -> None:
+async def test_an_invalid_planned_date_gets_422_with_a_message_per_bad_item(
+    client: TestClient, webhook: Webhook
+) -> None:
     items = [
         {"externalOrderId": "OK", "deliveryAddress": "x", "plannedDate": "2025-02-22"},
         {"externalOrderId": "FEB30", "deliveryAddress": "x", "plannedDate": "2025-02-30"},
@@ -315,8 +311,7 @@ async def test_the_same_payload_twice_updates_nothing_and_gives_the_same_order_i
     assert second[1]["orders"][0]["created"] is False
     tenant = webhook.tenant
     history = await client.get(
-        f"/api/tenants/{tenant.tenant_id}/orders/{first[1]['orders'][0]['orderId']}/history",
-        headers=tenant.auth(),
+        f"/api/tenants/{tenant.tenant_id}/orders/{first[1]['orders'][0]['orderId']}/history", headers=tenant.auth()
     )
     assert [e["type"] for e in (await history.json())["events"]] == ["OrderCreated"]
 
@@ -328,8 +323,13 @@ async def test_a_later_request_updates_present_fields_keeps_absent_ones_and_null
     status, body, _ = await post_orders(
         client,
         webhook,
-        {"externalOrderId": "WMS-ORD-001", "deliveryAddress": "10 High Street, London SW1A 1AA",
-         "totalWeight": 30, "palletCount": None, "unknownField": {"ignored": True}},
+        {
+            "externalOrderId": "WMS-ORD-001",
+            "deliveryAddress": "10 High Street, London SW1A 1AA",
+            "totalWeight": 30,
+            "palletCount": None,
+            "unknownField": {"ignored": True},
+        },
     )
     assert status == 200 and body["orders"][0]["created"] is False
     tenant = webhook.tenant
@@ -422,8 +422,12 @@ async def test_too_many_items_gets_413(client: TestClient, webhook: Webhook, con
 
 async def test_a_2000_order_batch_is_accepted_whole(client: TestClient, webhook: Webhook) -> None:
     items = [
-        {"externalOrderId": f"BULK-{i:05d}", "deliveryAddress": f"{i} Bulk Street, Leeds LS1 1AA",
-         "totalWeight": i / 10, "plannedDate": "2025-03-01"}
+        {
+            "externalOrderId": f"BULK-{i:05d}",
+            "deliveryAddress": f"{i} Bulk Street, Leeds LS1 1AA",
+            "totalWeight": i / 10,
+            "plannedDate": "2025-03-01",
+        }
         for i in range(2000)
     ]
     status, body, _ = await post_orders(client, webhook, items)
@@ -453,8 +457,10 @@ async def test_sixteen_parallel_first_deliveries_of_one_order_create_it_once(
     client: TestClient, webhook: Webhook
 ) -> None:
     results = await asyncio.gather(
-        *(post_orders(client, webhook, {"externalOrderId": "RACE", "deliveryAddress": "1 Race St", "volume": 2})
-          for _ in range(16))
+        *(
+            post_orders(client, webhook, {"externalOrderId": "RACE", "deliveryAddress": "1 Race St", "volume": 2})
+            for _ in range(16)
+        )
     )
     assert [r[0] for r in results] == [200] * 16
     assert sum(r[1]["orders"][0]["created"] for r in results) == 1

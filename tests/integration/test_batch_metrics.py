@@ -56,10 +56,13 @@ async def test_scheduled_pulls_are_counted_created_then_unchanged_on_an_identica
         container.start_background()
         scheduler.start()
         principal = admin_of(container)
-        wms.serve_json("/orders", [
-            {"externalOrderId": "S-1", "deliveryAddress": "10 High Street, London SW1A 1AA"},
-            {"externalOrderId": "S-2", "deliveryAddress": "10 High Street, London SW1A 1AA"},
-        ])
+        wms.serve_json(
+            "/orders",
+            [
+                {"externalOrderId": "S-1", "deliveryAddress": "10 High Street, London SW1A 1AA"},
+                {"externalOrderId": "S-2", "deliveryAddress": "10 High Street, London SW1A 1AA"},
+            ],
+        )
         container.pull.add_endpoint(principal, wms.url("/orders"), "GET", 1)
         for _ in range(2):
             now = iso(clock.advance(minutes=1))

@@ -16,13 +16,7 @@ from uuid import UUID, uuid4
 
 import orjson
 import pytest
-from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
-    JSONTranscoder,
-    StoredEvent,
-    UUIDAsHex,
-)
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, StoredEvent, UUIDAsHex
 
 from infrastructure.event_store.transcoder import OrjsonTranscoder
 from interfaces.container import Container, build_container
@@ -69,7 +63,9 @@ def test_stored_events_with_awkward_topics_and_bytes_come_back_byte_for_byte(con
     recorder.insert_events(events)
 
     for event in events:
-        stored = recorder.select_events(event.originator_id, gt=event.originator_version - 1, lte=event.originator_version)
+        stored = recorder.select_events(
+            event.originator_id, gt=event.originator_version - 1, lte=event.originator_version
+        )
         assert [(e.topic, bytes(e.state)) for e in stored] == [(event.topic, event.state)]
     found = container.store.bulk_reader.select_events_of([e.originator_id for e in events] + [uuid4()])
     assert sorted(found) == sorted({e.originator_id for e in events})
@@ -79,9 +75,7 @@ def test_stored_events_with_awkward_topics_and_bytes_come_back_byte_for_byte(con
     ]
 
 
-def test_a_follower_whose_view_was_rebuilt_elsewhere_notices_and_applies_everything_once(
-    database_url: str,
-) -> None:
+def test_a_follower_whose_view_was_rebuilt_elsewhere_notices_and_applies_everything_once(database_url: str) -> None:
     # Two containers on one store stand for the server and a CLI rebuild.
     server = build_container(make_settings(database_url, projection_batch_size=7))
     other = build_container(make_settings(database_url, projection_batch_size=7))
@@ -112,12 +106,31 @@ def test_writes_grouped_per_table_keep_each_tables_order_and_repeated_keys(conta
     text that needs quoting in an array literal."""
     view = container.views["orders"]
     at = datetime(2025, 2, 22, tzinfo=UTC)
-    customer = {"customer_id": "C1", "tenant_id": "T", "name": AWKWARD_TEXT, "contact": None,
-                "address": "1 High St", "address_key": "1 high st", "created_at": at}
-    order = {"order_id": "O1", "tenant_id": "T", "external_order_id": 'E "1"', "customer_id": "C1",
-             "delivery_address": None, "total_weight": 1.5, "volume": None, "pallet_count": 2,
-             "special_handling": ["fragile"], "planned_date": "2025-02-22", "address_key": None,
-             "created_at": at, "updated_at": at, "version": 1}
+    customer = {
+        "customer_id": "C1",
+        "tenant_id": "T",
+        "name": AWKWARD_TEXT,
+        "contact": None,
+        "address": "1 High St",
+        "address_key": "1 high st",
+        "created_at": at,
+    }
+    order = {
+        "order_id": "O1",
+        "tenant_id": "T",
+        "external_order_id": 'E "1"',
+        "customer_id": "C1",
+        "delivery_address": None,
+        "total_weight": 1.5,
+        "volume": None,
+        "pallet_count": 2,
+        "special_handling": ["fragile"],
+        "planned_date": "2025-02-22",
+        "address_key": None,
+        "created_at": at,
+        "updated_at": at,
+        "version": 1,
+    }
     with view.batch(view.position(), view.position()) as writer:
         writer.upsert_customer(customer)
         writer.insert_order(order)
@@ -162,13 +175,18 @@ def test_the_geocoding_queue_written_in_bulk_counts_the_first_row_of_each_addres
         writer.enqueue_for_order("O1", "2 High St", 12.0)
         writer.enqueue_for_order("O1", "2 HIGH ST", 13.0)
         writer.enqueue("T", "3 High St", 14.0)
-    queue.db.execute(f"UPDATE {queue.addresses} SET state = 'parked', attempts = 5 WHERE address_key = %s", ("3 high st",))
+    queue.db.execute(
+        f"UPDATE {queue.addresses} SET state = 'parked', attempts = 5 WHERE address_key = %s", ("3 high st",)
+    )
     with queue.batch(queue.position(), queue.position()) as writer:
         writer.enqueue("T", "3 High St", 20.0)  # reopens the parked address
         writer.enqueue("T", "3 High Street?", 21.0)  # another address
         writer.enqueue("T", "3 HIGH ST", 22.0)  # finds it queued again: no change
         writer.enqueue_for_order("O1", "1 High St", 23.0)  # queued already: no change
-    rows = {r["address_key"]: (r["address"], r["state"], r["attempts"], r["due_at"]) for r in queue.dump()["geocoding_addresses"]}
+    rows = {
+        r["address_key"]: (r["address"], r["state"], r["attempts"], r["due_at"])
+        for r in queue.dump()["geocoding_addresses"]
+    }
     assert rows == {
         "1 high st": ("1 High St", "queued", 0, 10.0),
         "2 high st": ("2 High St", "queued", 0, 12.0),

@@ -30,11 +30,7 @@ from domain.customer import Customer
 from domain.location import Location
 from domain.order import Order
 from domain.source import Source
-from infrastructure.geocoding.remote import (
-    AsyncRateLimiter,
-    GeocoderConfigurationError,
-    RemoteGeocoder,
-)
+from infrastructure.geocoding.remote import AsyncRateLimiter, GeocoderConfigurationError, RemoteGeocoder
 from infrastructure.geocoding.worker import GeocodingWorker
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
@@ -202,16 +198,17 @@ async def test_photon_answers_with_its_feature_type_as_precision(
 
 
 async def test_pelias_sends_the_api_key_but_never_logs_it(
-    service: tuple[FakeGeocodingService, str],
-    remote: Callable[..., RemoteGeocoder],
-    caplog: pytest.LogCaptureFixture,
+    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder], caplog: pytest.LogCaptureFixture
 ) -> None:
     fake, _ = service
     fake.script(Answer(body=PELIAS_HIT))
     caplog.set_level(logging.DEBUG, logger="geopy")
     outcome = await remote("pelias", api_key=API_KEY).geocode(WESTMINSTER)
     assert isinstance(outcome, GeocodeHit)
-    assert (outcome.precision, outcome.matched_address) == ("address", "10 High Street, London, England, United Kingdom")
+    assert (outcome.precision, outcome.matched_address) == (
+        "address",
+        "10 High Street, London, England, United Kingdom",
+    )
     [request] = fake.requests
     assert request.path == "/v1/search" and request.query["api_key"] == API_KEY
     assert "geocode_api" in caplog.text  # geopy did log the request URL ...
@@ -247,10 +244,7 @@ async def test_429_is_retryable_and_its_retry_after_pauses_every_request(
     [(500, True), (502, True), (503, True), (504, True), (400, False), (403, False), (404, False)],
 )
 async def test_only_server_errors_are_retryable(
-    service: tuple[FakeGeocodingService, str],
-    remote: Callable[..., RemoteGeocoder],
-    status: int,
-    retryable: bool,
+    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder], status: int, retryable: bool
 ) -> None:
     fake, _ = service
     fake.script(Answer(status=status))
@@ -431,10 +425,7 @@ async def test_a_service_that_keeps_failing_falls_back_to_the_offline_geocoder(
     assert (location.provider, location.precision) == ("offline-uk", "postcode")
     assert location.lat == pytest.approx(51.501, abs=0.001)
     assert len(fake.requests) == 3
-    assert geocoding.processor.stats.requests() == {
-        ("nominatim", "retryable_error"): 3,
-        ("offline-uk", "ok"): 1,
-    }
+    assert geocoding.processor.stats.requests() == {("nominatim", "retryable_error"): 3, ("offline-uk", "ok"): 1}
 
 
 async def test_nothing_found_falls_back_to_the_offline_geocoder_at_once(
@@ -532,4 +523,3 @@ async def test_orders_show_the_location_recorded_for_their_address(
     geocoding.container.catch_up()
     later = geocoding.container.queries.orders.get_order_by_external_id(tenant, "ORD-2")
     assert later is not None and present_order(later)["location"]["status"] == "ok"
-

@@ -106,7 +106,9 @@ class Wms:
 
     def last_received_at(self) -> str | None:
         self.container.catch_up()
-        status = present_integration_status(self.container.queries.integration_status(self.principal, "http://127.0.0.1/hook"))
+        status = present_integration_status(
+            self.container.queries.integration_status(self.principal, "http://127.0.0.1/hook")
+        )
         return status["webhook"]["lastReceivedAt"]  # type: ignore[no-any-return]
 
     def stored_order_events(self, external_id: str) -> list[Any]:
@@ -138,7 +140,11 @@ def read_side(container: Container) -> dict[str, Any]:
     [
         ({"externalOrderId": "BAD", "deliveryAddress": ADDRESS, "totalWeight": -1}, 400, "Validation failed"),
         ({"externalOrderId": "BAD"}, 400, "Validation failed"),
-        ({"externalOrderId": "BAD", "deliveryAddress": ADDRESS, "plannedDate": "2025-02-30"}, 422, "Invalid plannedDate"),
+        (
+            {"externalOrderId": "BAD", "deliveryAddress": ADDRESS, "plannedDate": "2025-02-30"},
+            422,
+            "Invalid plannedDate",
+        ),
         ({"externalOrderId": "BAD", "customerId": "9f1d3c52-0d1b-4b47-b0ba-5d1c6a1e2f3a"}, 400, "Customer not found"),
     ],
     ids=["negative-weight", "no-customer", "planned-date", "customer-not-found"],
@@ -371,9 +377,7 @@ def test_a_new_address_without_a_name_creates_the_documented_default_customer(wm
     assert customer["contact"] == "N/A"
 
 
-def test_with_both_the_customer_id_decides_and_the_address_stays_on_the_order(
-    container: Container, wms: Wms
-) -> None:
+def test_with_both_the_customer_id_decides_and_the_address_stays_on_the_order(container: Container, wms: Wms) -> None:
     customer = container.app.create_customer(wms.principal, "Acme", "2 Dock Road, Hull HU1 1AA", None)
     events_before = topic_counts(container.app)
 
@@ -433,11 +437,7 @@ def test_eight_concurrent_updates_of_one_order_are_all_applied_and_none_lost(wms
         line = OrderLine(external_order_id="HOT", delivery_address=ADDRESS, patch={"total_weight": weights[i]})
         return wms.app.ingest_orders(
             IngestOrders(
-                tenant_id=wms.tenant_id,
-                lines=(line,),
-                channel="webhook",
-                request_id=f"update-{i}",
-                received_at=START,
+                tenant_id=wms.tenant_id, lines=(line,), channel="webhook", request_id=f"update-{i}", received_at=START
             )
         )
 

@@ -39,8 +39,7 @@ def stored_ids(schema: str, events: list[StoredEvent]) -> list[int]:
     with psycopg.connect(POSTGRES_URL) as conn:
         found = dict(
             conn.execute(
-                f'SELECT originator_id, notification_id FROM "{schema}".wmsintake_events '
-                "WHERE originator_id = ANY(%s)",
+                f'SELECT originator_id, notification_id FROM "{schema}".wmsintake_events WHERE originator_id = ANY(%s)',
                 [[e.originator_id for e in events]],
             ).fetchall()
         )
@@ -109,7 +108,9 @@ def test_a_follower_skips_nothing_behind_concurrent_writers_of_every_size(
 
 
 @pytest.mark.parametrize("count", [2, COPY_FROM + 10])
-def test_a_conflict_stores_nothing_and_frees_the_lock(pg_container: Container, postgres_schema: str, count: int) -> None:
+def test_a_conflict_stores_nothing_and_frees_the_lock(
+    pg_container: Container, postgres_schema: str, count: int
+) -> None:
     recorder = pg_container.app.recorder
     existing = rows(1)
     recorder.insert_events(existing)

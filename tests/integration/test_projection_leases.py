@@ -78,18 +78,21 @@ def second(shared_settings: Settings) -> Iterator[Container]:
 def holders(*containers: Container) -> dict[str, list[int]]:
     """For each projection, which of ``containers`` (by index) holds its lease."""
     names = containers[0].followers
-    return {
-        name: [i for i, c in enumerate(containers) if c.followers[name].holds_lease] for name in names
-    }
+    return {name: [i for i, c in enumerate(containers) if c.followers[name].holds_lease] for name in names}
 
 
 def write_order(container: Container, admin: Principal, external_id: str) -> None:
     body = f'{{"externalOrderId": "{external_id}", "deliveryAddress": "1 Lease Lane, Leeds LS1 1AA"}}'.encode()
     container.app.receive_batch(
         ReceiveBatch(
-            tenant_id=admin.tenant_id, body=body, body_size=len(body), channel="webhook",
-            request_id=f"lease-{external_id}", received_at=container.app.clock.now(),
-            max_items=10, max_body_bytes=10_000,
+            tenant_id=admin.tenant_id,
+            body=body,
+            body_size=len(body),
+            channel="webhook",
+            request_id=f"lease-{external_id}",
+            received_at=container.app.clock.now(),
+            max_items=10,
+            max_body_bytes=10_000,
         )
     )
 

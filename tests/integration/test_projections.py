@@ -79,8 +79,18 @@ def up_to_date(container: Container) -> bool:
 
 def some_history(wms: Wms) -> None:
     """Creations, updates, no-op repeats, a customer reused and a rejection."""
-    wms.send([{"externalOrderId": f"H-{i}", "deliveryAddress": f"{i % 3} Mill Lane, York YO1 1AA", "totalWeight": i} for i in range(12)])
-    wms.send([{"externalOrderId": f"H-{i}", "deliveryAddress": f"{i % 3} Mill Lane, York YO1 1AA", "totalWeight": i + 0.5} for i in range(0, 12, 2)])
+    wms.send(
+        [
+            {"externalOrderId": f"H-{i}", "deliveryAddress": f"{i % 3} Mill Lane, York YO1 1AA", "totalWeight": i}
+            for i in range(12)
+        ]
+    )
+    wms.send(
+        [
+            {"externalOrderId": f"H-{i}", "deliveryAddress": f"{i % 3} Mill Lane, York YO1 1AA", "totalWeight": i + 0.5}
+            for i in range(0, 12, 2)
+        ]
+    )
     wms.send({"externalOrderId": "H-1", "deliveryAddress": "1 Mill Lane, York YO1 1AA", "totalWeight": 1})
     wms.send({"externalOrderId": "H-3", "deliveryAddress": "0 Mill Lane, York YO1 1AA", "plannedDate": "2025-03-01"})
     with pytest.raises(PayloadRejectedError):
@@ -223,7 +233,9 @@ def test_a_follower_whose_queries_fail_keeps_running_and_catches_up(container: C
         assert wms.visible("DURING") is None
     finally:
         with container.db.transaction() as cursor:
-            cursor.execute(f"ALTER TABLE {container.db.table('projection_tracking_away')} RENAME TO projection_tracking")
+            cursor.execute(
+                f"ALTER TABLE {container.db.table('projection_tracking_away')} RENAME TO projection_tracking"
+            )
 
     wait_until(lambda: wms.visible("DURING"), what="the order written during the outage")
     wms.send({"externalOrderId": "AFTER", "deliveryAddress": ADDRESS})
@@ -242,8 +254,7 @@ def backends(admin: psycopg.Connection[Any], schema: str, *, waiting_only: bool)
     """Backends of this test alone: their last query names its private schema."""
     rows = admin.execute(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND query ILIKE %s"
-        + (" AND wait_event_type = 'Lock'" if waiting_only else ""),
+        "AND pid <> pg_backend_pid() AND query ILIKE %s" + (" AND wait_event_type = 'Lock'" if waiting_only else ""),
         (f'%"{schema}".%',),
     ).fetchall()
     return [row[0] for row in rows]
@@ -251,9 +262,7 @@ def backends(admin: psycopg.Connection[Any], schema: str, *, waiting_only: bool)
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_ON, reason="WMS_INTAKE_TEST_POSTGRES=off")
-def test_a_follower_whose_connection_is_killed_is_restarted_not_left_dead(
-    pg: tuple[Container, str],
-) -> None:
+def test_a_follower_whose_connection_is_killed_is_restarted_not_left_dead(pg: tuple[Container, str]) -> None:
     container, schema = pg
     created = container.app.create_tenant("Acme")
     wms = Wms(container, TenantKeys(str(created.tenant_id), created.admin_api_key))
@@ -280,8 +289,7 @@ def test_a_follower_whose_connection_is_killed_is_restarted_not_left_dead(
         # the follower's step: either way the follower must carry on.
         gone = set(waiting)
         wait_until(
-            lambda: not gone & set(backends(admin, schema, waiting_only=False)),
-            what="the killed backends to be gone",
+            lambda: not gone & set(backends(admin, schema, waiting_only=False)), what="the killed backends to be gone"
         )
         wait_until(lambda: wms.visible("DURING"), what="the order written while the followers were cut off")
 

@@ -75,11 +75,7 @@ async def make_source() -> AsyncIterator[MakeSource]:
     sources: list[AiohttpPullSource] = []
 
     def make(**policy: object) -> AiohttpPullSource:
-        settings: dict[str, object] = {
-            "allow_private": True,
-            "total_timeout": 5.0,
-            "max_body_bytes": BODY_LIMIT,
-        }
+        settings: dict[str, object] = {"allow_private": True, "total_timeout": 5.0, "max_body_bytes": BODY_LIMIT}
         settings.update(policy)
         source = AiohttpPullSource(OutboundPolicy(**settings))  # type: ignore[arg-type]
         sources.append(source)
@@ -121,14 +117,11 @@ async def fetch_error(source: AiohttpPullSource, url: str, method: str = "GET") 
 
 
 async def test_get_sends_the_bearer_secret_and_updated_since_as_a_query_parameter(
-    serve: Serve,
-    make_source: MakeSource,
+    serve: Serve, make_source: MakeSource
 ) -> None:
     wms = await serve({"/orders": json_orders})
 
-    body = await make_source().fetch(
-        wms.url("/orders?page=2"), "GET", SECRET, "2024-05-01T10:00:00+02:00"
-    )
+    body = await make_source().fetch(wms.url("/orders?page=2"), "GET", SECRET, "2024-05-01T10:00:00+02:00")
 
     assert json.loads(body) == {"orders": []}
     [seen] = wms.seen.requests
@@ -140,8 +133,7 @@ async def test_get_sends_the_bearer_secret_and_updated_since_as_a_query_paramete
 
 
 async def test_get_without_updated_since_sends_no_updated_since_parameter(
-    serve: Serve,
-    make_source: MakeSource,
+    serve: Serve, make_source: MakeSource
 ) -> None:
     wms = await serve({"/orders": json_orders})
 
@@ -150,10 +142,7 @@ async def test_get_without_updated_since_sends_no_updated_since_parameter(
     assert wms.seen.requests[0].query == {}
 
 
-async def test_post_sends_updated_since_in_a_json_body(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_post_sends_updated_since_in_a_json_body(serve: Serve, make_source: MakeSource) -> None:
     wms = await serve({"/orders": json_orders})
 
     await make_source().fetch(wms.url("/orders"), "POST", SECRET, "2024-05-01T08:00:00Z")
@@ -166,10 +155,7 @@ async def test_post_sends_updated_since_in_a_json_body(
     assert seen.query == {}
 
 
-async def test_post_without_updated_since_sends_an_empty_json_object(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_post_without_updated_since_sends_an_empty_json_object(serve: Serve, make_source: MakeSource) -> None:
     wms = await serve({"/orders": json_orders})
 
     await make_source().fetch(wms.url("/orders"), "POST", SECRET, None)
@@ -178,8 +164,7 @@ async def test_post_without_updated_since_sends_an_empty_json_object(
 
 
 async def test_a_server_error_becomes_an_http_status_error_quoting_the_body(
-    serve: Serve,
-    make_source: MakeSource,
+    serve: Serve, make_source: MakeSource
 ) -> None:
     async def broken(_: web.Request) -> web.StreamResponse:
         return web.Response(status=500, text="database is down\n" + "x" * 5000)
@@ -195,10 +180,7 @@ async def test_a_server_error_becomes_an_http_status_error_quoting_the_body(
     assert len(error.message) < 300
 
 
-async def test_an_error_body_echoing_the_secret_has_it_redacted(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_an_error_body_echoing_the_secret_has_it_redacted(serve: Serve, make_source: MakeSource) -> None:
     async def echo(request: web.Request) -> web.StreamResponse:
         return web.Response(status=401, text=f"bad token: {request.headers['Authorization']}")
 
@@ -211,9 +193,7 @@ async def test_an_error_body_echoing_the_secret_has_it_redacted(
 
 
 async def test_a_server_slower_than_the_total_timeout_becomes_a_timeout_error(
-    serve: Serve,
-    make_source: MakeSource,
-    release: asyncio.Event,
+    serve: Serve, make_source: MakeSource, release: asyncio.Event
 ) -> None:
     async def stall(_: web.Request) -> web.StreamResponse:
         await asyncio.wait_for(release.wait(), timeout=10)
@@ -229,9 +209,7 @@ async def test_a_server_slower_than_the_total_timeout_becomes_a_timeout_error(
 
 
 async def test_a_declared_content_length_over_the_limit_is_refused_before_reading_the_body(
-    serve: Serve,
-    make_source: MakeSource,
-    release: asyncio.Event,
+    serve: Serve, make_source: MakeSource, release: asyncio.Event
 ) -> None:
     async def announce_big(request: web.Request) -> web.StreamResponse:
         # Announces a large body but sends only a little and stalls: only an
@@ -250,10 +228,7 @@ async def test_a_declared_content_length_over_the_limit_is_refused_before_readin
     assert error.reason == "too_large"
 
 
-async def test_a_chunked_body_over_the_limit_is_refused_while_streaming(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_a_chunked_body_over_the_limit_is_refused_while_streaming(serve: Serve, make_source: MakeSource) -> None:
     async def chunked(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
         response.enable_chunked_encoding()
@@ -270,10 +245,7 @@ async def test_a_chunked_body_over_the_limit_is_refused_while_streaming(
     assert error.reason == "too_large"
 
 
-async def test_a_body_of_exactly_the_limit_is_returned(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_a_body_of_exactly_the_limit_is_returned(serve: Serve, make_source: MakeSource) -> None:
     async def full(_: web.Request) -> web.StreamResponse:
         return web.Response(body=b"y" * BODY_LIMIT)
 
@@ -282,10 +254,7 @@ async def test_a_body_of_exactly_the_limit_is_returned(
     assert await make_source().fetch(wms.url("/orders"), "GET", SECRET, None) == b"y" * BODY_LIMIT
 
 
-async def test_a_redirect_to_the_same_origin_is_followed_with_the_secret(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_a_redirect_to_the_same_origin_is_followed_with_the_secret(serve: Serve, make_source: MakeSource) -> None:
     moved = redirecting("/v2/orders?page=1")
     wms = await serve({"/orders": moved, "/v2/orders": json_orders})
 
@@ -297,26 +266,17 @@ async def test_a_redirect_to_the_same_origin_is_followed_with_the_secret(
     assert wms.seen.requests[1].query == {"page": "1"}
 
 
-async def test_a_see_other_redirect_turns_a_post_into_a_get(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_a_see_other_redirect_turns_a_post_into_a_get(serve: Serve, make_source: MakeSource) -> None:
     see_other = redirecting("/result", web.HTTPSeeOther)
     wms = await serve({"/orders": see_other, "/result": json_orders})
 
     await make_source().fetch(wms.url("/orders"), "POST", SECRET, "2024-05-01T08:00:00Z")
 
-    assert [(seen.method, seen.path) for seen in wms.seen.requests] == [
-        ("POST", "/orders"),
-        ("GET", "/result"),
-    ]
+    assert [(seen.method, seen.path) for seen in wms.seen.requests] == [("POST", "/orders"), ("GET", "/result")]
     assert wms.seen.requests[1].body == b""
 
 
-async def test_a_temporary_redirect_repeats_the_post_with_its_body(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_a_temporary_redirect_repeats_the_post_with_its_body(serve: Serve, make_source: MakeSource) -> None:
     temporary = redirecting("/elsewhere", web.HTTPTemporaryRedirect)
     wms = await serve({"/orders": temporary, "/elsewhere": json_orders})
 
@@ -329,9 +289,7 @@ async def test_a_temporary_redirect_repeats_the_post_with_its_body(
 
 @pytest.mark.parametrize("other_host", ["localhost", "127.0.0.1"])
 async def test_a_redirect_to_another_origin_is_refused_and_never_reaches_it(
-    serve: Serve,
-    make_source: MakeSource,
-    other_host: str,
+    serve: Serve, make_source: MakeSource, other_host: str
 ) -> None:
     elsewhere = await serve({"/orders": json_orders})
     port = elsewhere.server.port
@@ -347,10 +305,7 @@ async def test_a_redirect_to_another_origin_is_refused_and_never_reaches_it(
     assert elsewhere.seen.requests == []
 
 
-async def test_more_redirects_than_allowed_are_refused(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_more_redirects_than_allowed_are_refused(serve: Serve, make_source: MakeSource) -> None:
     async def onwards(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(f"/orders/{int(request.match_info.get('n', '0')) + 1}")
 
@@ -364,11 +319,7 @@ async def test_more_redirects_than_allowed_are_refused(
 
 
 @pytest.mark.parametrize("cycle", [["/orders"], ["/orders", "/a", "/b"]])
-async def test_a_redirect_loop_is_named_a_loop(
-    serve: Serve,
-    make_source: MakeSource,
-    cycle: list[str],
-) -> None:
+async def test_a_redirect_loop_is_named_a_loop(serve: Serve, make_source: MakeSource, cycle: list[str]) -> None:
     wms = await serve({path: redirecting(cycle[(i + 1) % len(cycle)]) for i, path in enumerate(cycle)})
 
     error = await fetch_error(make_source(max_redirects=5), wms.url("/orders"))
@@ -389,18 +340,13 @@ async def test_a_redirect_loop_is_named_a_loop(
         "https://user:password@example.com/orders",
     ],
 )
-async def test_urls_that_are_not_plain_http_or_https_are_invalid(
-    make_source: MakeSource, url: str
-) -> None:
+async def test_urls_that_are_not_plain_http_or_https_are_invalid(make_source: MakeSource, url: str) -> None:
     error = await fetch_error(make_source(allow_private=False), url)
 
     assert error.reason == "invalid_url"
 
 
-async def test_a_loopback_ip_url_is_refused_without_reaching_the_server(
-    serve: Serve,
-    make_source: MakeSource,
-) -> None:
+async def test_a_loopback_ip_url_is_refused_without_reaching_the_server(serve: Serve, make_source: MakeSource) -> None:
     wms = await serve({"/orders": json_orders})
 
     error = await fetch_error(make_source(allow_private=False), wms.url("/orders"))
@@ -410,8 +356,7 @@ async def test_a_loopback_ip_url_is_refused_without_reaching_the_server(
 
 
 async def test_a_host_name_resolving_to_loopback_is_refused_without_reaching_the_server(
-    serve: Serve,
-    make_source: MakeSource,
+    serve: Serve, make_source: MakeSource
 ) -> None:
     wms = await serve({"/orders": json_orders})
     url = f"http://localhost:{wms.server.port}/orders"
@@ -423,36 +368,19 @@ async def test_a_host_name_resolving_to_loopback_is_refused_without_reaching_the
 
 
 @pytest.mark.parametrize(
-    "host",
-    [
-        "[::1]",
-        "[::ffff:127.0.0.1]",
-        "[fe80::1]",
-        "[::]",
-        "10.1.2.3",
-        "169.254.169.254",
-        "100.64.0.1",
-    ],
+    "host", ["[::1]", "[::ffff:127.0.0.1]", "[fe80::1]", "[::]", "10.1.2.3", "169.254.169.254", "100.64.0.1"]
 )
-async def test_non_public_ip_literals_are_refused(
-    make_source: MakeSource, host: str
-) -> None:
+async def test_non_public_ip_literals_are_refused(make_source: MakeSource, host: str) -> None:
     error = await fetch_error(make_source(allow_private=False), f"http://{host}:9/orders")
 
     assert error.reason == "refused_address"
 
 
 @pytest.mark.parametrize("host", ["2130706433", "127.1", "0x7f.0.0.1", "017700000001"])
-async def test_legacy_numeric_forms_of_loopback_are_refused(
-    serve: Serve,
-    make_source: MakeSource,
-    host: str,
-) -> None:
+async def test_legacy_numeric_forms_of_loopback_are_refused(serve: Serve, make_source: MakeSource, host: str) -> None:
     wms = await serve({"/orders": json_orders})
 
-    error = await fetch_error(
-        make_source(allow_private=False), f"http://{host}:{wms.server.port}/orders"
-    )
+    error = await fetch_error(make_source(allow_private=False), f"http://{host}:{wms.server.port}/orders")
 
     assert error.reason == "refused_address"
     assert wms.seen.requests == []

@@ -153,7 +153,8 @@ async def test_two_workers_on_one_postgresql_run_each_due_sync_exactly_once(
         for round_ in (1, 2, 3):
             now = iso(clock.advance(minutes=1))
             await statuses_when(
-                containers[round_ % 2], principal,
+                containers[round_ % 2],
+                principal,
                 lambda entries: len(entries) == 4 and all(e["lastSyncAt"] == now for e in entries),
             )
             await ticks_pass(schedulers)
@@ -291,7 +292,9 @@ async def test_a_slow_wms_does_not_hold_up_other_endpoints(
 
         await statuses_when(container, principal, lambda e: synced(e, str(fast.endpoint_id)))
         assert len(wms.requests_to("/slow")) == 1  # the slow one is still waiting for its WMS
-        assert not synced(present_pull_endpoints(container.pull.list_endpoints(principal))["pullEndpoints"], str(slow.endpoint_id))
+        assert not synced(
+            present_pull_endpoints(container.pull.list_endpoints(principal))["pullEndpoints"], str(slow.endpoint_id)
+        )
 
         wms.release()
         await statuses_when(container, principal, lambda e: synced(e, str(slow.endpoint_id)))

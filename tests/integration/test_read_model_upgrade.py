@@ -72,14 +72,28 @@ def restart(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
 
 
 def ingest(container: Container, tenant: Any, first: int, count: int) -> None:
-    body = orjson.dumps([
-        {"externalOrderId": f"U-{i:04d}", "deliveryAddress": f"{i} High Street, London SW1A 1AA",
-         "plannedDate": "2025-02-22", "palletCount": i % 7}
-        for i in range(first, first + count)
-    ])
+    body = orjson.dumps(
+        [
+            {
+                "externalOrderId": f"U-{i:04d}",
+                "deliveryAddress": f"{i} High Street, London SW1A 1AA",
+                "plannedDate": "2025-02-22",
+                "palletCount": i % 7,
+            }
+            for i in range(first, first + count)
+        ]
+    )
     container.app.receive_batch(
-        ReceiveBatch(tenant_id=tenant, body=body, body_size=len(body), channel="webhook", request_id=f"r-{first}",
-                     received_at=container.app.clock.now(), max_items=1000, max_body_bytes=1_000_000)
+        ReceiveBatch(
+            tenant_id=tenant,
+            body=body,
+            body_size=len(body),
+            channel="webhook",
+            request_id=f"r-{first}",
+            received_at=container.app.clock.now(),
+            max_items=1000,
+            max_body_bytes=1_000_000,
+        )
     )
 
 
@@ -93,7 +107,9 @@ def columns(container: Container) -> set[str]:
 
 def indexes(container: Container) -> set[str]:
     if container.db.dialect == "postgres":
-        rows = container.db.query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = %s", (container.db.schema,))
+        rows = container.db.query(
+            "SELECT indexname AS name FROM pg_indexes WHERE schemaname = %s", (container.db.schema,)
+        )
     else:
         rows = container.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")
     return {r["name"] for r in rows}
@@ -143,8 +159,9 @@ def test_a_changed_read_model_is_rebuilt_beside_the_old_one_and_swapped_in_on_re
     for built in third:
         built.start_background()
     wait_until(
-        lambda: stored_version(third[0].views["orders"]) == OrdersViewV3.version
-        and third[0].followers["orders"].lag() == 0,
+        lambda: (
+            stored_version(third[0].views["orders"]) == OrdersViewV3.version and third[0].followers["orders"].lag() == 0
+        ),
         what="the background upgrade finished",
     )
     assert {"rm_orders_by_customer", "rm_customers_by_name"} <= indexes(third[0])

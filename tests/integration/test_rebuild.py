@@ -139,13 +139,17 @@ class Workload:
             except Exception:
                 pass
         elif action == 3:
-            added = pull.add_endpoint(admin, "http://127.0.0.1:9/orders", rng.choice(["GET", "POST"]),
-                                      rng.choice([None, 15, 60]))
+            added = pull.add_endpoint(
+                admin, "http://127.0.0.1:9/orders", rng.choice(["GET", "POST"]), rng.choice([None, 15, 60])
+            )
             self.endpoints[admin.tenant_id].append(str(added.endpoint_id))
         elif action == 4 and self.endpoints[admin.tenant_id]:
             endpoint = rng.choice(self.endpoints[admin.tenant_id])
-            change = PullEndpointChange(url=f"http://127.0.0.1:9/o{rng.randrange(3)}", interval_given=True,
-                                        interval_minutes=rng.choice([None, 30]))
+            change = PullEndpointChange(
+                url=f"http://127.0.0.1:9/o{rng.randrange(3)}",
+                interval_given=True,
+                interval_minutes=rng.choice([None, 30]),
+            )
             pull.change_endpoint(admin, endpoint, change)
         elif action == 5 and self.endpoints[admin.tenant_id]:
             endpoint = self.endpoints[admin.tenant_id].pop()
@@ -248,4 +252,3 @@ def test_the_cli_rebuilds_every_read_model_or_one(container: Container, settings
     unknown = subprocess.run([*command, "nonsense"], env=env, capture_output=True, timeout=120, cwd=ROOT)
     assert unknown.returncode == 2 and b"invalid choice: 'nonsense'" in unknown.stderr
     assert dump_all(container) == live
-

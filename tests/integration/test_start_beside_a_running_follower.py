@@ -48,9 +48,7 @@ def test_a_process_starts_while_a_follower_holds_its_tracking_row_without_deadlo
     with psycopg.connect(POSTGRES_URL) as follower, psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         follower.execute("SET lock_timeout = '20s'")
         # A follower's transaction: the tracking row first ...
-        follower.execute(
-            f"UPDATE {table}.projection_tracking SET position = position WHERE name = 'orders'"
-        )
+        follower.execute(f"UPDATE {table}.projection_tracking SET position = position WHERE name = 'orders'")
         starting = threading.Thread(target=start)
         starting.start()
 

@@ -45,7 +45,9 @@ def test_version_1_events_load_into_the_same_states_histories_and_read_models(co
     tenants = OperatorCommands(app).list_tenants()
     assert [(t["name"], t["activeApiKeys"]) for t in tenants] == [("Fixture Foods Ltd", 1)]
 
-    hooks = [app.repository.get(UUID(e["originatorId"])) for e in events if e["topic"] == "wms-intake:WmsWebhookConnected"]
+    hooks = [
+        app.repository.get(UUID(e["originatorId"])) for e in events if e["topic"] == "wms-intake:WmsWebhookConnected"
+    ]
     assert len(hooks) == 1 and isinstance(hooks[0], WmsWebhook) and hooks[0].active and hooks[0].version == 4
     (endpoint_id,) = {UUID(e["originatorId"]) for e in events if e["topic"] == "wms-intake:PullEndpointAdded"}
     endpoint = app.repository.get(endpoint_id)
@@ -60,14 +62,18 @@ def test_version_1_events_load_into_the_same_states_histories_and_read_models(co
     assert [(e["type"], e["version"]) for e in history["events"]] == [("OrderCreated", 1), ("OrderUpdated", 2)]
     # Without a customerId the update is delivered to the customer of its new address.
     assert history["events"][1]["changes"] == {
-        "palletCount": 5, "plannedDate": "2025-02-24", "deliveryAddress": "Gate 2, 1 Dock Road, Hull HU1 1AA",
+        "palletCount": 5,
+        "plannedDate": "2025-02-24",
+        "deliveryAddress": "Gate 2, 1 Dock Road, Hull HU1 1AA",
         "customerId": order.details["customer_id"],
     }
     assert [e["source"]["requestId"] for e in history["events"]] == ["req-fixture-1", "req-fixture-2"]
     assert {e["source"]["channel"] for e in history["events"]} == {"webhook"}
 
     admin = Principal(tenant_id=tenant_id, key_id="operator", role=Role.ADMIN)
-    planned = [present_order(o) for o in container.queries.orders_page(admin, OrderFilter("2025-02-22"), 100, None).items]
+    planned = [
+        present_order(o) for o in container.queries.orders_page(admin, OrderFilter("2025-02-22"), 100, None).items
+    ]
     assert [o["externalOrderId"] for o in planned] == ["PULL-1", "SO-1002"]
     cafe = planned[1]
     assert cafe["customerName"] == "Harbour Café" and cafe["palletCount"] == 1
@@ -75,12 +81,19 @@ def test_version_1_events_load_into_the_same_states_histories_and_read_models(co
     nowhere = present_order(container.queries.order_by_external_id(admin, "SO-1003"))
     assert nowhere["location"]["status"] == "failed"
     moved = present_order(container.queries.order_by_external_id(admin, "SO-1001"))
-    assert moved["customerId"] == order.details["customer_id"] and moved["version"] == 2 and moved["plannedDate"] == "2025-02-24"
+    assert (
+        moved["customerId"] == order.details["customer_id"]
+        and moved["version"] == 2
+        and moved["plannedDate"] == "2025-02-24"
+    )
 
     status = present_integration_status(container.queries.integration_status(admin, "http://example.test/hook"))
     assert status["webhook"]["active"] is True and status["webhook"]["lastReceivedAt"] is not None
     assert status["pullEndpoints"] == []
     deliveries = [present_delivery(d) for d in container.queries.deliveries_page(admin, 100, None).items]
     assert sorted((d["channel"], d["status"]) for d in deliveries) == [
-        ("pull", 200), ("webhook", 200), ("webhook", 200), ("webhook", 400),
+        ("pull", 200),
+        ("webhook", 200),
+        ("webhook", 200),
+        ("webhook", 400),
     ]

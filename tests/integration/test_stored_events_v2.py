@@ -66,7 +66,9 @@ def test_version_2_events_load_into_the_same_states_histories_and_read_models(co
     admin = Principal(tenant_id=tenant_id, key_id="operator", role=Role.ADMIN)
     # A key's name survives; the key issued with the tenant has none.
     assert [(k.role.value, k.name, k.revoked) for k in app.list_api_keys(admin)] == [
-        ("admin", None, False), ("planner", "Planner tablet", False), ("auditor", "Old wall screen", True),
+        ("admin", None, False),
+        ("planner", "Planner tablet", False),
+        ("auditor", "Old wall screen", True),
     ]
 
     # The webhook: rotated, window ended early, rotated again with a week's window left open.
@@ -91,7 +93,10 @@ def test_version_2_events_load_into_the_same_states_histories_and_read_models(co
     assert placed["palletCount"] == 4 and placed["version"] == 2
     history = present_history(app.order_history(admin, str(order.id)))
     assert [(e["type"], e["version"]) for e in history["events"]] == [("OrderCreated", 1), ("OrderUpdated", 2)]
-    assert (history["events"][0]["changes"]["latitude"], history["events"][0]["changes"]["longitude"]) == (53.7405, -0.3351)
+    assert (history["events"][0]["changes"]["latitude"], history["events"][0]["changes"]["longitude"]) == (
+        53.7405,
+        -0.3351,
+    )
     assert history["events"][1]["changes"] == {"latitude": 53.7398, "longitude": -0.3342, "palletCount": 4}
 
     # A geocoding failure keeps its cause: users are shown its words, not the geocoder's detail.
@@ -103,7 +108,9 @@ def test_version_2_events_load_into_the_same_states_histories_and_read_models(co
     assert farm["location"]["status"] == "failed" and farm["location"]["reason"] == "no postcode found"
     assert present_order(container.queries.order_by_external_id(admin, "SO-2004"))["location"]["status"] == "ok"
 
-    deliveries = {d["requestId"]: d for d in map(present_delivery, container.queries.deliveries_page(admin, 100, None).items)}
+    deliveries = {
+        d["requestId"]: d for d in map(present_delivery, container.queries.deliveries_page(admin, 100, None).items)
+    }
     assert sorted((r, d["channel"], d["status"], d["secretUsed"]) for r, d in deliveries.items()) == [
         ("req-fixture-v2-1", "webhook", 200, "previous"),
         ("req-fixture-v2-2", "webhook", 200, "current"),

@@ -111,7 +111,14 @@ def pg_cluster(action: str) -> None:
     """Stop or start the local PostgreSQL cluster (``pg_ctlcluster``)."""
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *(["-m", "fast"] if action == "stop" else [])],
+        [
+            "pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            version,
+            "main",
+            action,
+            *(["-m", "fast"] if action == "stop" else []),
+        ],
         check=True,
         capture_output=True,
         timeout=60,
@@ -163,9 +170,7 @@ def topics_since(container: Container, position: int) -> list[str]:
 def count_topic(container: Container, topic: str, tenant_id: str | None = None) -> int:
     """How many events of ``topic`` (of one tenant, when given) the store holds."""
     return sum(
-        1
-        for s in stored_since(container)
-        if s.topic == topic and (tenant_id is None or tenant_id.encode() in s.state)
+        1 for s in stored_since(container) if s.topic == topic and (tenant_id is None or tenant_id.encode() in s.state)
     )
 
 

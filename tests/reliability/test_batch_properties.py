@@ -171,16 +171,23 @@ def test_any_sequence_of_batches_leaves_the_read_model_as_the_reference_model_sa
     from application.commands import Principal
     from domain.roles import Role
 
-    named = app.create_customer(Principal(tenant.tenant_id, tenant.admin_key_id, Role.ADMIN), "Named Ltd", "1 Named Road", None)
+    named = app.create_customer(
+        Principal(tenant.tenant_id, tenant.admin_key_id, Role.ADMIN), "Named Ltd", "1 Named Road", None
+    )
     reference = Reference()
     for n, batch in enumerate(sequence):
-        items = [{**item, "customerId": named.customer_id} if item.get("customerId") == NAMED else item for item, _ in batch]
+        items = [
+            {**item, "customerId": named.customer_id} if item.get("customerId") == NAMED else item for item, _ in batch
+        ]
         got = send(container, tenant.tenant_id, items, n)
         want = reference.apply(batch)
         assert got == want, (n, batch)
 
     container.catch_up()
-    shown = {o["externalOrderId"]: o for o in map(present_order, container.views["orders"].list_orders(tenant_id, OrderFilter(), 1000, None).items)}
+    shown = {
+        o["externalOrderId"]: o
+        for o in map(present_order, container.views["orders"].list_orders(tenant_id, OrderFilter(), 1000, None).items)
+    }
     assert set(shown) == set(reference.orders)
     customer_of: dict[str, str] = {}
     for ext, want in reference.orders.items():

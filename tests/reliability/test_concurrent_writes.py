@@ -204,7 +204,13 @@ def test_a_batch_that_keeps_losing_races_on_a_hot_order_still_succeeds(
             n = len(writers)
             writer = threading.Thread(
                 target=app.receive_batch,
-                args=(batch(tenant, [{"externalOrderId": "F-1", "deliveryAddress": address, "palletCount": 100 + n}], f"w{n}"),),
+                args=(
+                    batch(
+                        tenant,
+                        [{"externalOrderId": "F-1", "deliveryAddress": address, "palletCount": 100 + n}],
+                        f"w{n}",
+                    ),
+                ),
             )
             writers.append(writer)
             writer.start()

@@ -79,7 +79,9 @@ async def test_bad_planned_dates_and_unknown_customers_are_capped_too(
     client: TestClient, webhook: Webhook, container: Container
 ) -> None:
     before = last_position(container)
-    dates = [{"externalOrderId": f"D-{i}", "deliveryAddress": ADDRESS, "plannedDate": "2025-02-30"} for i in range(2500)]
+    dates = [
+        {"externalOrderId": f"D-{i}", "deliveryAddress": ADDRESS, "plannedDate": "2025-02-30"} for i in range(2500)
+    ]
     status, raw = await post(client, webhook, dates)
     body = orjson.loads(raw)
     assert (status, body["error"]) == (422, "Invalid plannedDate")
@@ -102,7 +104,9 @@ async def test_bad_planned_dates_and_unknown_customers_are_capped_too(
 
 
 async def test_a_few_problems_are_all_listed_with_no_omitted_count(client: TestClient, webhook: Webhook) -> None:
-    status, raw = await post(client, webhook, [wrong_everywhere(1), {"externalOrderId": "OK", "deliveryAddress": ADDRESS}])
+    status, raw = await post(
+        client, webhook, [wrong_everywhere(1), {"externalOrderId": "OK", "deliveryAddress": ADDRESS}]
+    )
     body = orjson.loads(raw)
     assert status == 400 and "omitted" not in body and body["details"]
 
@@ -112,7 +116,9 @@ async def test_too_many_items_is_judged_before_their_shape_as_the_readme_orders_
 ) -> None:
     limit = container.settings.max_batch_items
     before = last_position(container)
-    items: list[Any] = [{"externalOrderId": f"N-{i}", "deliveryAddress": ADDRESS} for i in range(limit)] + ["not an object"]
+    items: list[Any] = [{"externalOrderId": f"N-{i}", "deliveryAddress": ADDRESS} for i in range(limit)] + [
+        "not an object"
+    ]
     status, raw = await post(client, webhook, items)
     assert (status, orjson.loads(raw)["error"]) == (413, "Payload too large")
     # At the limit, the same bad item is a shape error.

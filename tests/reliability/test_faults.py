@@ -183,9 +183,7 @@ def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(da
 
 @pytest.fixture
 def linked_container(link: CuttableLink, postgres_schema: str) -> Iterator[Container]:
-    container = build_container(
-        make_settings(link.url(postgres_schema), db_connect_timeout=1, geocoder="none")
-    )
+    container = build_container(make_settings(link.url(postgres_schema), db_connect_timeout=1, geocoder="none"))
     yield container
     container.close()
 
@@ -215,7 +213,11 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
 
     link.cut()
     try:
-        answers = dict(await asyncio.gather(*(answer(m, p) for m, p in routes_of(client.server.app, {"tenantId": tenant.tenant_id}))))
+        answers = dict(
+            await asyncio.gather(
+                *(answer(m, p) for m, p in routes_of(client.server.app, {"tenantId": tenant.tenant_id}))
+            )
+        )
         status, body, headers = await post_orders(client, hook, orders("L-cut", 5), timeout=TIMEOUT)
         ready = await client.get("/readyz", timeout=TIMEOUT)
     finally:
@@ -224,7 +226,9 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
     assert (status, int(headers["Retry-After"])) == (503, 1), body
     assert ready.status == 503 and ready.headers["Retry-After"]
     assert (await client.get("/healthz")).status == 200
-    broken = {route: answer for route, answer in answers.items() if answer[0] >= 500 and (answer[0] != 503 or not answer[1])}
+    broken = {
+        route: answer for route, answer in answers.items() if answer[0] >= 500 and (answer[0] != 503 or not answer[1])
+    }
     assert not broken, broken
     assert answers[f"GET /api/tenants/{tenant.tenant_id}/orders"][0] == 503
 

@@ -86,8 +86,9 @@ def target(container: Container) -> Iterator[Target]:
     secret = container.app.connect_webhook(admin)
     signed = container.sessions.sign_in(created.admin_api_key)
     with live_server(container) as address:
-        yield Target(container, address, str(created.tenant_id), created.admin_api_key, secret, signed.token,
-                     signed.csrf_token)
+        yield Target(
+            container, address, str(created.tenant_id), created.admin_api_key, secret, signed.token, signed.csrf_token
+        )
 
 
 def corrupted(value: str) -> list[bytes]:
@@ -138,7 +139,9 @@ def test_an_api_key_or_session_cookie_that_is_not_utf8_gets_the_same_401_and_sto
     csrf = [(b"X-CSRF-Token", target.csrf.encode())]
     cookie_reference = target.send(method, path, [*json, *csrf, target.cookie(b"not-a-session")], body)
     # A change made with a cookie is CSRF-checked first: the token is the cookie's, so a wrong cookie is a 403.
-    assert (cookie_reference.status, cookie_reference.body) == ((401, UNAUTHORIZED) if method == "GET" else (403, FORBIDDEN))
+    assert (cookie_reference.status, cookie_reference.body) == (
+        (401, UNAUTHORIZED) if method == "GET" else (403, FORBIDDEN)
+    )
     for value in corrupted(target.session):
         answer = target.send(method, path, [*json, *csrf, target.cookie(value)], body)
         assert_same_refusal(target, cookie_reference, f"Cookie {value!r}", answer, before)
@@ -184,7 +187,9 @@ def test_dashboard_pages_and_sign_in_treat_a_cookie_that_is_not_utf8_as_no_sessi
         assert (current.status, current.body) == (401, UNAUTHORIZED), value
         # Signing in from a browser holding such a cookie: a session like any other.
         signed = target.send(
-            "POST", "/dashboard/session", [(b"Content-Type", b"application/json"), target.cookie(value)],
+            "POST",
+            "/dashboard/session",
+            [(b"Content-Type", b"application/json"), target.cookie(value)],
             orjson.dumps({"apiKey": target.admin_key}),
         )
         assert signed.status == 201, (value, signed.body)
@@ -214,8 +219,9 @@ def test_connect_wms_with_a_host_that_is_not_a_host_refuses_before_storing_anyth
     )
     status_path = f"/api/tenants/{other.tenant_id}/integrations"
     assert target.send("GET", status_path, [auth], host=host).status == 400
-    patched = target.send("PATCH", f"{path}", [auth, (b"Content-Type", b"application/json")], b'{"active":false}',
-                          host=host)
+    patched = target.send(
+        "PATCH", f"{path}", [auth, (b"Content-Type", b"application/json")], b'{"active":false}', host=host
+    )
     assert patched.status == 400
     # The 400 is a documented answer of each of these routes.
     document = orjson.loads(target.send("GET", "/api/openapi.json", []).body)
@@ -236,8 +242,9 @@ def public_target(database_url: str) -> Iterator[Target]:
         created = container.app.create_tenant("Public URL Tenant")
         signed = container.sessions.sign_in(created.admin_api_key)
         with live_server(container) as address:
-            yield Target(container, address, str(created.tenant_id), created.admin_api_key, "", signed.token,
-                         signed.csrf_token)
+            yield Target(
+                container, address, str(created.tenant_id), created.admin_api_key, "", signed.token, signed.csrf_token
+            )
     finally:
         container.close()
 

@@ -30,15 +30,30 @@ from tests.support.settings import make_settings
 
 Address = tuple[str, int]
 
-ACCEPTED = {"wms-intake:OrderCreated", "wms-intake:OrderUpdated", "wms-intake:CustomerCreated", "wms-intake:DeliveryAccepted"}
+ACCEPTED = {
+    "wms-intake:OrderCreated",
+    "wms-intake:OrderUpdated",
+    "wms-intake:CustomerCreated",
+    "wms-intake:DeliveryAccepted",
+}
 REJECTED = {"wms-intake:DeliveryRejected"}
 FIELDS = [
-    "externalOrderId", "deliveryAddress", "customerId", "customerName", "customerContact",
-    "totalWeight", "volume", "palletCount", "specialHandling", "plannedDate",
+    "externalOrderId",
+    "deliveryAddress",
+    "customerId",
+    "customerName",
+    "customerContact",
+    "totalWeight",
+    "volume",
+    "palletCount",
+    "specialHandling",
+    "plannedDate",
 ]
 
 
-def request(address: Address, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+def request(
+    address: Address, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, bytes, dict[str, str]]:
     conn = http.client.HTTPConnection(*address, timeout=120)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -56,12 +71,16 @@ class Target:
         self.address = address
         created = container.app.create_tenant("Hostile input")
         tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
-        status, body, _ = request(address, "POST", f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth())
+        status, body, _ = request(
+            address, "POST", f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth()
+        )
         assert status == 201
         self.secret = orjson.loads(body)["secret"]
         self.path = f"/api/integrations/wms/{tenant.tenant_id}"
 
-    def post(self, body: bytes, content_type: str | None = "application/json", **headers: str) -> tuple[int, Any, list[str]]:
+    def post(
+        self, body: bytes, content_type: str | None = "application/json", **headers: str
+    ) -> tuple[int, Any, list[str]]:
         """Post ``body``; the status, the parsed answer, and the topics it stored."""
         position = last_position(self.container)
         sent = {"Authorization": f"Bearer {self.secret}", **headers}
@@ -106,13 +125,23 @@ leaves = (
     | st.sampled_from(["2025-02-22", "2025-02-30", "", "  ", "WMS-1", "10 High St, London SW1A 1AA", "\u0000"])
 )
 values = st.recursive(
-    leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12
+    leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
 )
 order_like = st.dictionaries(st.sampled_from(FIELDS), values, max_size=10)
 documents = values | order_like | st.lists(order_like, max_size=6)
 media_types = st.sampled_from(
-    [None, "application/json", "text/plain", "application/vnd.wms+json", "application/xml",
-     "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/html"]
+    [
+        None,
+        "application/json",
+        "text/plain",
+        "application/vnd.wms+json",
+        "application/xml",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/html",
+    ]
 )
 mangles = st.sampled_from(["none", "truncate", "bad utf-8", "nan", "trailing garbage", "bom"])
 
@@ -153,9 +182,20 @@ NASTIES: dict[str, tuple[bytes, str | None, int]] = {
     "deep array nesting": (b"[" * 100_000 + b"]" * 100_000, "application/json", 400),
     "deep object nesting": (b'{"a":' * 5_000 + b"1" + b"}" * 5_000, "application/json", 400),
     "nesting past the parser limit inside an order": (
-        b'{"externalOrderId":"N-1","deliveryAddress":"1 A St","x":' + b"[" * 2000 + b"]" * 2000 + b"}", None, 400),
-    "a number too large for a double": (b'{"externalOrderId":"N-2","deliveryAddress":"1 A St","totalWeight":1e400}', None, 400),
-    "an id too large to be exact": (b'{"externalOrderId":123456789012345678901234567890,"deliveryAddress":"1 A St"}', None, 400),
+        b'{"externalOrderId":"N-1","deliveryAddress":"1 A St","x":' + b"[" * 2000 + b"]" * 2000 + b"}",
+        None,
+        400,
+    ),
+    "a number too large for a double": (
+        b'{"externalOrderId":"N-2","deliveryAddress":"1 A St","totalWeight":1e400}',
+        None,
+        400,
+    ),
+    "an id too large to be exact": (
+        b'{"externalOrderId":123456789012345678901234567890,"deliveryAddress":"1 A St"}',
+        None,
+        400,
+    ),
     "a huge pallet count": (orjson.dumps({**ITEM, "palletCount": 2**63}), None, 400),
     "NaN": (b'{"externalOrderId":"N-3","deliveryAddress":"1 A St","volume":NaN}', None, 400),
     "Infinity": (b'{"externalOrderId":"N-4","deliveryAddress":"1 A St","volume":Infinity}', None, 400),
@@ -175,8 +215,10 @@ NASTIES: dict[str, tuple[bytes, str | None, int]] = {
     "multipart": (b"--x\r\n\r\n{}\r\n--x--", "multipart/form-data; boundary=x", 415),
     "10,000 items all invalid": (orjson.dumps([{"externalOrderId": ""}] * 10_000), None, 400),
     "10,000 items, the last with an impossible date": (
-        orjson.dumps([{**ITEM, "externalOrderId": f"D-{i}", "plannedDate": "2025-02-22"} for i in range(9_999)]
-                     + [{**ITEM, "plannedDate": "2025-02-30"}]),
+        orjson.dumps(
+            [{**ITEM, "externalOrderId": f"D-{i}", "plannedDate": "2025-02-22"} for i in range(9_999)]
+            + [{**ITEM, "plannedDate": "2025-02-30"}]
+        ),
         None,
         422,
     ),
@@ -209,8 +251,13 @@ def test_the_documented_limits_of_size_hold_for_declared_and_streamed_bodies(tar
 
     conn = http.client.HTTPConnection(*target.address, timeout=120)
     position = last_position(target.container)
-    conn.request("POST", target.path, body=chunks(), headers={"Authorization": f"Bearer {target.secret}",
-                                                             "Content-Type": "application/json"}, encode_chunked=True)
+    conn.request(
+        "POST",
+        target.path,
+        body=chunks(),
+        headers={"Authorization": f"Bearer {target.secret}", "Content-Type": "application/json"},
+        encode_chunked=True,
+    )
     response = conn.getresponse()
     answer = orjson.loads(response.read())
     conn.close()

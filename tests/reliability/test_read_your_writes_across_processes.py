@@ -47,12 +47,16 @@ def two_servers(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProce
         "WMS_INTAKE_DB_POOL_SIZE": "4",
     }
     with servers_running(2, database_url, tmp_path, env) as (a, b):
-        yield a, b, {
-            "tenant": str(created.tenant_id),
-            "key": created.admin_api_key,
-            "other": str(other.tenant_id),
-            "other_key": other.admin_api_key,
-        }
+        yield (
+            a,
+            b,
+            {
+                "tenant": str(created.tenant_id),
+                "key": created.admin_api_key,
+                "other": str(other.tenant_id),
+                "other_key": other.admin_api_key,
+            },
+        )
 
 
 class Pairs:
@@ -117,12 +121,19 @@ class Pairs:
     async def order_pair(self, k: int, n: int, writer: int, reader: int) -> None:
         external = f"W{k}-{n % ORDERS_PER_WORKER}"
         planned = f"2031-01-{k + 1:02d}"
-        item = {"externalOrderId": external, "deliveryAddress": f"{n} Quay St, Leeds LS1 1AA",
-                "customerName": f"Customer {n}", "totalWeight": n, "plannedDate": planned}
+        item = {
+            "externalOrderId": external,
+            "deliveryAddress": f"{n} Quay St, Leeds LS1 1AA",
+            "customerName": f"Customer {n}",
+            "totalWeight": n,
+            "plannedDate": planned,
+        }
         request_id = f"ryw-{k}-{n}-pair"
         _, body, position = await self.write(
-            "POST", f"{self.urls[writer]}/api/integrations/wms/{self.ids['tenant']}",
-            json=item, headers={"Authorization": f"Bearer {self.secret}", "X-Request-Id": request_id},
+            "POST",
+            f"{self.urls[writer]}/api/integrations/wms/{self.ids['tenant']}",
+            json=item,
+            headers={"Authorization": f"Bearer {self.secret}", "X-Request-Id": request_id},
         )
         order_id = body["orders"][0]["orderId"]
         way = n % 3
@@ -141,32 +152,43 @@ class Pairs:
             log = await self.read(
                 self.api(reader, "/integrations/wms/deliveries?limit=50"), {"X-Min-Event-Position": str(position)}
             )
-            self.check("delivery log X-Min-Event-Position",
-                       request_id in {d["requestId"] for d in log["deliveries"]}, request_id)
+            self.check(
+                "delivery log X-Min-Event-Position",
+                request_id in {d["requestId"] for d in log["deliveries"]},
+                request_id,
+            )
 
     async def customer_pair(self, k: int, n: int, writer: int, reader: int) -> None:
         _, body, _ = await self.write(
-            "POST", self.api(writer, "/customers"),
-            json={"name": f"Shop {n}", "address": f"{n} Mill Lane, York YO1 {k}AA"}, headers=self.auth(),
+            "POST",
+            self.api(writer, "/customers"),
+            json={"name": f"Shop {n}", "address": f"{n} Mill Lane, York YO1 {k}AA"},
+            headers=self.auth(),
         )
         customer = await self.read(self.api(reader, f"/customers/{body['customerId']}"))
         self.check("customer", customer["name"] == f"Shop {n}", customer)
 
     async def api_key_pair(self, writer: int, reader: int) -> None:
-        _, body, _ = await self.write("POST", self.api(writer, "/api-keys"), json={"role": "planner"}, headers=self.auth())
+        _, body, _ = await self.write(
+            "POST", self.api(writer, "/api-keys"), json={"role": "planner"}, headers=self.auth()
+        )
         keys = await self.read(self.api(reader, "/api-keys"))
         self.check("API key", body["id"] in {key["id"] for key in keys["apiKeys"]}, body["id"])
 
     async def pull_endpoint_pair(self, n: int, writer: int, reader: int) -> None:
         _, body, _ = await self.write(
-            "POST", self.api(writer, "/integrations/wms/pull-endpoints"),
-            json={"url": f"https://wms.example/orders/{n}", "method": "GET"}, headers=self.auth(),
+            "POST",
+            self.api(writer, "/integrations/wms/pull-endpoints"),
+            json={"url": f"https://wms.example/orders/{n}", "method": "GET"},
+            headers=self.auth(),
         )
         listed = await self.read(self.api(reader, "/integrations/wms/pull-endpoints"))
         self.check("pull endpoint", body["id"] in {e["id"] for e in listed["pullEndpoints"]}, body["id"])
         await self.write(
-            "PATCH", self.api(writer, f"/integrations/wms/pull-endpoints/{body['id']}"),
-            json={"intervalMinutes": 60}, headers=self.auth(),
+            "PATCH",
+            self.api(writer, f"/integrations/wms/pull-endpoints/{body['id']}"),
+            json={"intervalMinutes": 60},
+            headers=self.auth(),
         )
         status = await self.read(self.api(reader, "/integrations"))
         [endpoint] = [e for e in status["pullEndpoints"] if e["id"] == body["id"]]
@@ -174,8 +196,10 @@ class Pairs:
 
     async def webhook_pair(self, active: bool, writer: int, reader: int) -> None:
         await self.write(
-            "PATCH", self.api(writer, "/integrations/wms/webhook", "other"),
-            json={"active": active}, headers=self.auth("other"),
+            "PATCH",
+            self.api(writer, "/integrations/wms/webhook", "other"),
+            json={"active": active},
+            headers=self.auth("other"),
         )
         async with self.session.get(self.api(reader, "/integrations", "other"), headers=self.auth("other")) as response:
             status = await response.json()
@@ -196,8 +220,10 @@ async def run_pairs(a: ServerProcess, b: ServerProcess, ids: dict[str, str]) -> 
         pairs = Pairs(session, (a.base_url, b.base_url), ids, secrets[0])
         # Worker k takes the pair numbers k, k + 8, k + 16, …: 1,000 in all.
         await asyncio.gather(
-            *(pairs.worker(k, iter(itertools.islice(itertools.count(k, WORKERS), PAIRS // WORKERS)))
-              for k in range(WORKERS))
+            *(
+                pairs.worker(k, iter(itertools.islice(itertools.count(k, WORKERS), PAIRS // WORKERS)))
+                for k in range(WORKERS)
+            )
         )
         return pairs
 
@@ -209,5 +235,12 @@ def test_a_thousand_writes_read_at_once_through_another_process_are_never_stale(
     pairs = asyncio.run(run_pairs(a, b, ids))
     assert sum(pairs.outcomes.values()) >= PAIRS, pairs.outcomes
     assert pairs.stale == [], (len(pairs.stale), pairs.stale[:5], pairs.outcomes)
-    assert {"order by id", "order by external id", "orders list ?after=", "customer", "API key",
-            "pull endpoint", "webhook state"} <= set(pairs.outcomes), pairs.outcomes
+    assert {
+        "order by id",
+        "order by external id",
+        "orders list ?after=",
+        "customer",
+        "API key",
+        "pull endpoint",
+        "webhook state",
+    } <= set(pairs.outcomes), pairs.outcomes

@@ -64,7 +64,9 @@ def comparisons(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------- constant time
 
 
-def test_a_secret_is_compared_as_a_fixed_length_digest_whatever_is_presented(comparisons: list[tuple[int, int]]) -> None:
+def test_a_secret_is_compared_as_a_fixed_length_digest_whatever_is_presented(
+    comparisons: list[tuple[int, int]],
+) -> None:
     stored = hashlib.sha256(b"whs_the-real-secret").hexdigest()
     for presented in ("", "w", "whs_the-real-secre", "whs_the-real-secret", "x" * 10_000, "é" * 300):
         secret_matches(presented, stored)
@@ -115,7 +117,9 @@ async def test_every_webhook_authentication_failure_gets_the_same_401_and_change
     tenant = webhook.tenant
     other = make_tenant("Other tenant")
     other_hook = await connect(client, other)
-    response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook/secret", headers=tenant.auth())
+    response = await client.post(
+        f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook/secret", headers=tenant.auth()
+    )
     new_secret = (await response.json())["secret"]
     old_secret = webhook.secret
     inactive = make_tenant("Inactive tenant")
@@ -138,9 +142,15 @@ async def test_every_webhook_authentication_failure_gets_the_same_401_and_change
         "the old secret after regenerating": (path, {"Authorization": f"Bearer {old_secret}"}),
         "another tenant's secret": (path, {"Authorization": f"Bearer {other_hook.secret}"}),
         "an admin API key": (path, {"Authorization": f"Bearer {tenant.admin_key}"}),
-        "unknown tenant": ("/api/integrations/wms/6a1f0c55-7d0e-4c3b-8a9f-0e1d2c3b4a59", {"Authorization": f"Bearer {new_secret}"}),
+        "unknown tenant": (
+            "/api/integrations/wms/6a1f0c55-7d0e-4c3b-8a9f-0e1d2c3b4a59",
+            {"Authorization": f"Bearer {new_secret}"},
+        ),
         "not a tenant id": ("/api/integrations/wms/acme", {"Authorization": f"Bearer {new_secret}"}),
-        "tenant without a webhook": (f"/api/integrations/wms/{bare.tenant_id}", {"Authorization": f"Bearer {new_secret}"}),
+        "tenant without a webhook": (
+            f"/api/integrations/wms/{bare.tenant_id}",
+            {"Authorization": f"Bearer {new_secret}"},
+        ),
         "deactivated webhook, right secret": (inactive_hook.path, {"Authorization": f"Bearer {inactive_hook.secret}"}),
     }
     for case, (target, headers) in failures.items():
@@ -159,7 +169,9 @@ async def test_every_webhook_authentication_failure_gets_the_same_401_and_change
 async def test_every_tenant_api_authentication_failure_gets_the_same_401(
     client: TestClient, tenant: TenantKeys
 ) -> None:
-    response = await client.post(f"/api/tenants/{tenant.tenant_id}/api-keys", json={"role": "planner"}, headers=tenant.auth())
+    response = await client.post(
+        f"/api/tenants/{tenant.tenant_id}/api-keys", json={"role": "planner"}, headers=tenant.auth()
+    )
     issued = await response.json()
     await client.delete(f"/api/tenants/{tenant.tenant_id}/api-keys/{issued['id']}", headers=tenant.auth())
     keys = {
@@ -187,7 +199,9 @@ async def test_tenant_a_credentials_cannot_touch_anything_of_tenant_b(
     assert status == 200
     b_order = orjson.loads(body)["orders"][0]["orderId"]
     response = await client.post(
-        f"/api/tenants/{b.tenant_id}/customers", json={"name": "B Ltd", "address": "2 Dock Road, Hull HU1 1AA"}, headers=b.auth()
+        f"/api/tenants/{b.tenant_id}/customers",
+        json={"name": "B Ltd", "address": "2 Dock Road, Hull HU1 1AA"},
+        headers=b.auth(),
     )
     b_customer = (await response.json())["customerId"]
     b_key = await _first_key_id(client, b)
@@ -222,7 +236,10 @@ async def test_tenant_a_credentials_cannot_touch_anything_of_tenant_b(
         assert response.status == 404, path
     # A's webhook naming B's customer: that customer does not exist for A.
     status, body, _ = await post(
-        client, hook_a.path, {"Authorization": f"Bearer {hook_a.secret}"}, body={"externalOrderId": "X", "customerId": b_customer}
+        client,
+        hook_a.path,
+        {"Authorization": f"Bearer {hook_a.secret}"},
+        body={"externalOrderId": "X", "customerId": b_customer},
     )
     assert status == 400 and orjson.loads(body)["error"] == "Customer not found"
 
@@ -273,9 +290,13 @@ async def test_secrets_and_keys_are_stored_only_as_hashes_and_never_logged(
     client: TestClient, tenant: TenantKeys, container: Container, log_lines: io.StringIO
 ) -> None:
     hook = await connect(client, tenant)
-    response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook/secret", headers=tenant.auth())
+    response = await client.post(
+        f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook/secret", headers=tenant.auth()
+    )
     secret = (await response.json())["secret"]
-    response = await client.post(f"/api/tenants/{tenant.tenant_id}/api-keys", json={"role": "planner"}, headers=tenant.auth())
+    response = await client.post(
+        f"/api/tenants/{tenant.tenant_id}/api-keys", json={"role": "planner"}, headers=tenant.auth()
+    )
     planner_key = (await response.json())["apiKey"]
     response = await client.post(
         f"/api/tenants/{tenant.tenant_id}/integrations/wms/pull-endpoints",
@@ -291,8 +312,13 @@ async def test_secrets_and_keys_are_stored_only_as_hashes_and_never_logged(
     await post(client, hook.path, {"Authorization": f"Bearer {secret}"}, body=[{"externalOrderId": ""}])
     container.catch_up()
 
-    secrets = {"webhook secret": secret, "old webhook secret": hook.secret, "planner key": planner_key,
-               "admin key": tenant.admin_key, "pull secret": pull_secret}
+    secrets = {
+        "webhook secret": secret,
+        "old webhook secret": hook.secret,
+        "planner key": planner_key,
+        "admin key": tenant.admin_key,
+        "pull secret": pull_secret,
+    }
     stored = every_stored_value(container)
     logged = log_lines.getvalue()
     assert "request" in logged and tenant.tenant_id in logged
@@ -314,8 +340,14 @@ async def test_the_webhook_rate_limit_is_per_tenant_and_answers_429_with_retry_a
     monkeypatch.setenv("WMS_INTAKE_RATE_LIMIT_PER_SECOND", "0.01")
     monkeypatch.setenv("WMS_INTAKE_RATE_LIMIT_BURST", "3")
     configured = Settings(database_url=database_url)
-    container = build_container(make_settings(database_url, rate_limit_per_second=configured.rate_limit_per_second,
-                                              rate_limit_burst=configured.rate_limit_burst, geocoder="none"))
+    container = build_container(
+        make_settings(
+            database_url,
+            rate_limit_per_second=configured.rate_limit_per_second,
+            rate_limit_burst=configured.rate_limit_burst,
+            geocoder="none",
+        )
+    )
     try:
         client = await aiohttp_client(create_app(container))
         created = [container.app.create_tenant(name) for name in ("Busy", "Quiet")]
@@ -354,4 +386,3 @@ async def test_every_response_carries_a_request_id(client: TestClient, webhook: 
     assert response.headers["X-Request-Id"] == "wms-batch-000123"
     response = await client.get("/healthz", headers={"X-Request-Id": "evil\u00e9<script>"})
     assert response.headers["X-Request-Id"] != "evil\u00e9<script>" and len(response.headers["X-Request-Id"]) >= 8
-

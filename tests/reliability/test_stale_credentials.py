@@ -35,7 +35,9 @@ class Hook:
     admin_key: str
     secret: str
 
-    def post(self, body: bytes, headers: dict[str, str] | None = None, *, declared: int | None = None) -> tuple[int, bytes]:
+    def post(
+        self, body: bytes, headers: dict[str, str] | None = None, *, declared: int | None = None
+    ) -> tuple[int, bytes]:
         """POST over a socket; ``declared`` announces more body than is sent (a stalled client)."""
         fields = {"Host": "127.0.0.1", "Authorization": f"Bearer {self.secret}", "Content-Type": "application/json"}
         fields.update(headers or {})
@@ -52,10 +54,16 @@ class Hook:
                     break
                 received += chunk
             status = int(received.split(b" ", 2)[1])
-            length = int(next(
-                (line.split(b":", 1)[1] for line in received.split(b"\r\n") if line.lower().startswith(b"content-length")),
-                b"0",
-            ))
+            length = int(
+                next(
+                    (
+                        line.split(b":", 1)[1]
+                        for line in received.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    b"0",
+                )
+            )
             body_part = received.split(b"\r\n\r\n", 1)[1]
             while len(body_part) < length:
                 chunk = sock.recv(65536)
@@ -74,8 +82,12 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     # request the fixture sends uses the tenant's whole burst.
     limited = request.node.callspec.params.get("refusal") == RATE_LIMITED
     return make_settings(
-        database_url, geocoder="none", rate_limit_per_second=0.001, rate_limit_burst=1 if limited else 100,
-        client_timeout_seconds=1.0, max_body_bytes=64 * 1024,
+        database_url,
+        geocoder="none",
+        rate_limit_per_second=0.001,
+        rate_limit_burst=1 if limited else 100,
+        client_timeout_seconds=1.0,
+        max_body_bytes=64 * 1024,
     )
 
 

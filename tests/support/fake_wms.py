@@ -159,9 +159,7 @@ class FakeWms:
         body = reply.body
         if reply.echo_authorization:
             body = body + b" " + seen.headers.get("Authorization", "").encode()
-        return web.Response(
-            status=reply.status, body=body, content_type=reply.content_type, headers=reply.headers
-        )
+        return web.Response(status=reply.status, body=body, content_type=reply.content_type, headers=reply.headers)
 
 
 def unused_port_url(path: str = "/orders") -> str:

@@ -73,7 +73,9 @@ async def accept_orders(client: TestClient, hook: Webhook, body: bytes | Any, qu
 
 async def create_customer(client: TestClient, tenant: TenantKeys, name: str, address: str) -> str:
     """The tenant's admin creates a customer: its id."""
-    response = await client.post(f"{tenant.api}/customers", json={"name": name, "address": address}, headers=tenant.auth())
+    response = await client.post(
+        f"{tenant.api}/customers", json={"name": name, "address": address}, headers=tenant.auth()
+    )
     assert response.status == 201, await response.text()
     return str((await response.json())["customerId"])
 

@@ -38,6 +38,7 @@ def live_server(container: Container, **runner_options: Any) -> Iterator[tuple[s
     thread = threading.Thread(target=run, name="live-server", daemon=True)
     thread.start()
     assert started.wait(30), "the server did not start"
+
     async def stop() -> None:
         await runner.cleanup()
         # Connections still lingering over an unread body: end them too.

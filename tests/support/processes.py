@@ -193,7 +193,12 @@ def live_service(
     }
     created = subprocess.run(
         [sys.executable, "-m", "interfaces.cli", "tenants", "create", "--name", "Acme"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     tenant = orjson.loads(created.stdout)
     server = Process(["serve", "--host", "127.0.0.1"], env, log_path)
@@ -205,7 +210,8 @@ def live_service(
         if connect_webhook:
             connected = requests.post(
                 f"{server.base_url}/api/tenants/{tenant['tenantId']}/integrations/wms/webhook",
-                headers={"Authorization": f"Bearer {tenant['adminApiKey']}"}, timeout=10,
+                headers={"Authorization": f"Bearer {tenant['adminApiKey']}"},
+                timeout=10,
             )
             assert connected.status_code == 201, connected.text
             secret = connected.json()["secret"]

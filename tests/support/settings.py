@@ -11,9 +11,7 @@ from typing import Any
 
 from infrastructure.settings import Settings
 
-POSTGRES_URL = os.environ.get(
-    "WMS_INTAKE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("WMS_INTAKE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 POSTGRES_ON = os.environ.get("WMS_INTAKE_TEST_POSTGRES", "on").lower() not in ("off", "0", "no")
 STORES = ["sqlite", "postgres"] if POSTGRES_ON else ["sqlite"]
 

@@ -46,10 +46,7 @@ def test_the_map_names_the_layers() -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        pytest.param(
-            path,
-            marks=pytest.mark.xfail(strict=True, reason="restructuring in progress"),
-        )
+        pytest.param(path, marks=pytest.mark.xfail(strict=True, reason="restructuring in progress"))
         if path in NOT_YET_THERE
         else path
         for path in mapped_paths()

@@ -30,8 +30,14 @@ def send(store: EventStore, tenant: UUID, pallets: int, request_id: str) -> UUID
     body = orjson.dumps([{"externalOrderId": "H-1", "deliveryAddress": ADDRESS, "palletCount": pallets}])
     result = OrderIntake(store, WebhookAccess(store)).receive_batch(
         ReceiveBatch(
-            tenant_id=tenant, body=body, body_size=len(body), channel="webhook", request_id=request_id,
-            received_at=datetime.now(UTC), max_items=10, max_body_bytes=10_000,
+            tenant_id=tenant,
+            body=body,
+            body_size=len(body),
+            channel="webhook",
+            request_id=request_id,
+            received_at=datetime.now(UTC),
+            max_items=10,
+            max_body_bytes=10_000,
         )
     )
     return result.orders[0].order_id

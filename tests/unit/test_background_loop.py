@@ -60,9 +60,7 @@ def test_a_failing_pass_is_retried_with_growing_backoff_and_reported() -> None:
         recovered.set()
         return LONG
 
-    loop = BackgroundLoop(
-        "test-failing", run, first_backoff=0.001, longest_backoff=0.002, on_error=errors.append
-    )
+    loop = BackgroundLoop("test-failing", run, first_backoff=0.001, longest_backoff=0.002, on_error=errors.append)
     loop.start()
     try:
         assert recovered.wait(DEADLINE), "the loop stayed dead after a failure"
@@ -114,8 +112,13 @@ def test_without_the_lease_the_pass_waits_and_runs_once_the_lease_is_won() -> No
         return LONG
 
     loop = BackgroundLoop(
-        "test-lease", run, first_backoff=0.01, longest_backoff=0.01, lease=lease,
-        standby_seconds=0.01, on_takeover=take_over,
+        "test-lease",
+        run,
+        first_backoff=0.01,
+        longest_backoff=0.01,
+        lease=lease,
+        standby_seconds=0.01,
+        on_takeover=take_over,
     )
     loop.start()
     try:
@@ -134,8 +137,12 @@ def test_a_takeover_that_declines_gives_the_lease_up_and_ends_the_loop() -> None
     lease.free.set()
     ran: list[int] = []
     loop = BackgroundLoop(
-        "test-decline", lambda: ran.append(1) or LONG, first_backoff=0.01, longest_backoff=0.01,
-        lease=lease, on_takeover=lambda: False,
+        "test-decline",
+        lambda: ran.append(1) or LONG,
+        first_backoff=0.01,
+        longest_backoff=0.01,
+        lease=lease,
+        on_takeover=lambda: False,
     )
     loop.start()
     thread = loop._thread

@@ -33,9 +33,7 @@ def test_a_missing_or_empty_name_and_contact_take_the_defaults(blank: str | None
 
 
 def test_a_given_name_and_contact_are_kept() -> None:
-    customer = Customer.register(
-        TENANT, "10 High Street", WEBHOOK, name="Acme Ltd", contact="deliveries@acme.com"
-    )
+    customer = Customer.register(TENANT, "10 High Street", WEBHOOK, name="Acme Ltd", contact="deliveries@acme.com")
 
     assert (customer.name, customer.contact) == ("Acme Ltd", "deliveries@acme.com")
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from application.errors import (
-    ApplicationError,
-    NotFoundError,
-    PayloadRejectedError,
-    ServiceUnavailableError,
-)
+from application.errors import ApplicationError, NotFoundError, PayloadRejectedError, ServiceUnavailableError
 from interfaces.http.errors import error_response
 
 

@@ -39,11 +39,7 @@ def domain_aggregates() -> list[type[Aggregate]]:
     for module_info in pkgutil.iter_modules(domain.__path__, prefix="domain."):
         module = importlib.import_module(module_info.name)
         for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, Aggregate)
-                and value.__module__ == module.__name__
-            ):
+            if isinstance(value, type) and issubclass(value, Aggregate) and value.__module__ == module.__name__:
                 found.append(value)
     return found
 
@@ -155,9 +151,7 @@ def public_state(aggregate: Aggregate) -> dict[str, Any]:
 def every_kind_of_change() -> list[Aggregate]:
     """Aggregates that between them record every event the domain knows today."""
     tenant_id = UUID("0b6a3f2e-1c1d-4f7e-9b0a-6d1f0a2b3c4d")
-    order = Order.place(
-        tenant_id, "WMS-ORD-001", {"total_weight": 25.5, "special_handling": ["fragile"]}, WEBHOOK
-    )
+    order = Order.place(tenant_id, "WMS-ORD-001", {"total_weight": 25.5, "special_handling": ["fragile"]}, WEBHOOK)
     order.revise({"total_weight": 30, "planned_date": "2025-02-22", "special_handling": None}, WEBHOOK)
     customer = Customer.register(tenant_id, "10 High Street", WEBHOOK, name="Acme")
     tenant = Tenant.open("Acme")
@@ -169,13 +163,28 @@ def every_kind_of_change() -> list[Aggregate]:
     hook.set_active(False, ADMIN)
     hook.set_active(True, ADMIN)
     accepted = Delivery.accept(
-        id=uuid4(), tenant_id=str(tenant_id), channel="webhook", request_id="r1", received_at=NOW,
-        processed=1, created=1, updated=0, endpoint_id=None, payload_bytes=10, payload_sha256="00",
+        id=uuid4(),
+        tenant_id=str(tenant_id),
+        channel="webhook",
+        request_id="r1",
+        received_at=NOW,
+        processed=1,
+        created=1,
+        updated=0,
+        endpoint_id=None,
+        payload_bytes=10,
+        payload_sha256="00",
     )
     rejected = Delivery.reject(
-        tenant_id=str(tenant_id), channel="pull", request_id="r2", received_at=NOW, status=400,
-        error={"error": "Validation failed", "details": [{"index": 0}]}, endpoint_id="e1",
-        payload_bytes=10, payload_sha256="00",
+        tenant_id=str(tenant_id),
+        channel="pull",
+        request_id="r2",
+        received_at=NOW,
+        status=400,
+        error={"error": "Validation failed", "details": [{"index": 0}]},
+        endpoint_id="e1",
+        payload_bytes=10,
+        payload_sha256="00",
     )
     return [order, customer, tenant, hook, accepted, rejected]
 

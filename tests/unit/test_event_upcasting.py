@@ -66,9 +66,15 @@ def test_a_version_1_event_as_stored_reads_as_version_2_through_its_upcaster() -
     # Exactly what version 1 of the class wrote (no class_version key means 1).
     application.recorder.insert_events(
         [
-            StoredEvent(parcel_id, 1, "wms-intake-test:ParcelCreated",
-                        orjson.dumps({"timestamp": STAMP, "originator_topic": "wms-intake-test:Parcel"})),
-            StoredEvent(parcel_id, 2, "wms-intake-test:ParcelWeighed", orjson.dumps({"timestamp": STAMP, "weight": 12.5})),
+            StoredEvent(
+                parcel_id,
+                1,
+                "wms-intake-test:ParcelCreated",
+                orjson.dumps({"timestamp": STAMP, "originator_topic": "wms-intake-test:Parcel"}),
+            ),
+            StoredEvent(
+                parcel_id, 2, "wms-intake-test:ParcelWeighed", orjson.dumps({"timestamp": STAMP, "weight": 12.5})
+            ),
         ]
     )
     parcel = application.repository.get(parcel_id)

@@ -63,9 +63,17 @@ def test_a_geocoding_failure_stored_before_causes_loads_without_one(app: EventSt
 
 def test_a_delivery_accepted_before_warnings_loads_with_none(app: EventStore) -> None:
     delivery = Delivery.accept(
-        id=UUID(int=1), tenant_id=str(uuid4()), channel="webhook", request_id="r1",
-        received_at=datetime(2025, 2, 22, tzinfo=UTC), processed=1, created=1, updated=0,
-        endpoint_id=None, payload_bytes=10, payload_sha256="0" * 64,
+        id=UUID(int=1),
+        tenant_id=str(uuid4()),
+        channel="webhook",
+        request_id="r1",
+        received_at=datetime(2025, 2, 22, tzinfo=UTC),
+        processed=1,
+        created=1,
+        updated=0,
+        endpoint_id=None,
+        payload_bytes=10,
+        payload_sha256="0" * 64,
         warnings=[{"index": 0, "externalOrderId": "A", "field": "x", "message": "unknown field, ignored"}],
     )
     rebuilt = replayed_without(app, delivery, Delivery.Accepted, "warnings")

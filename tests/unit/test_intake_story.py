@@ -35,8 +35,14 @@ def operator_of(tenant: UUID) -> Principal:
 def batch(tenant: UUID, items: Any, request_id: str, **fields: Any) -> ReceiveBatch:
     body = orjson.dumps(items)
     return ReceiveBatch(
-        tenant_id=tenant, body=body, body_size=len(body), channel="webhook", request_id=request_id,
-        received_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC), max_items=100, max_body_bytes=100_000,
+        tenant_id=tenant,
+        body=body,
+        body_size=len(body),
+        channel="webhook",
+        request_id=request_id,
+        received_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        max_items=100,
+        max_body_bytes=100_000,
         **fields,
     )
 
@@ -46,8 +52,12 @@ def test_a_batch_is_stored_with_its_delivery_and_counted(store: EventStore, tena
     counted: list[tuple[str, IngestResult]] = []
     intake.on_batch(lambda channel, result: counted.append((channel, result)))
 
-    first = intake.receive_batch(batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": ADDRESS, "palletCount": 2}], "r1"))
-    again = intake.receive_batch(batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": ADDRESS, "palletCount": 3}], "r2"))
+    first = intake.receive_batch(
+        batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": ADDRESS, "palletCount": 2}], "r1")
+    )
+    again = intake.receive_batch(
+        batch(tenant, [{"externalOrderId": "A-1", "deliveryAddress": ADDRESS, "palletCount": 3}], "r2")
+    )
 
     oid = order_id(tenant, "A-1")
     assert [o.created for o in first.orders] == [True] and [o.created for o in again.orders] == [False]
@@ -82,4 +92,3 @@ def test_a_batch_with_a_secret_that_no_longer_opens_the_webhook_is_refused(store
     with pytest.raises(UnauthorizedError):
         intake.receive_batch(batch(tenant, items, "stale", credential_hash=hash_secret(old)))
     assert store.load_many([order_id(tenant, "C-1")]) == {}
-

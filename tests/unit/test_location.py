@@ -53,8 +53,7 @@ def test_a_geocoded_location_is_ok_and_is_not_geocoded_again() -> None:
 
 
 @pytest.mark.parametrize(
-    ("lat", "lon"),
-    [(90.5, 0.0), (-91.0, 0.0), (0.0, 180.5), (0.0, -181.0), (float("nan"), 0.0), (0.0, float("inf"))],
+    ("lat", "lon"), [(90.5, 0.0), (-91.0, 0.0), (0.0, 180.5), (0.0, -181.0), (float("nan"), 0.0), (0.0, float("inf"))]
 )
 def test_coordinates_outside_wgs84_are_refused(lat: float, lon: float) -> None:
     location = Location.of_address(TENANT, ADDRESS)
@@ -94,10 +93,6 @@ def test_events_carry_explicit_topics_and_replay_to_the_same_state() -> None:
     location.geocoded(51.501, -0.1416, "postcode", "offline-uk", "SW1A 1AA")
     app.save(location)
     topics = [n.topic for n in app.recorder.select_notifications(start=1, limit=10)]
-    assert topics == [
-        "wms-intake:LocationCreated",
-        "wms-intake:GeocodingFailed",
-        "wms-intake:Geocoded",
-    ]
+    assert topics == ["wms-intake:LocationCreated", "wms-intake:GeocodingFailed", "wms-intake:Geocoded"]
     replayed = app.repository.get(location.id)
     assert (replayed.status, replayed.lat, replayed.lon, replayed.version) == ("ok", 51.501, -0.1416, 3)

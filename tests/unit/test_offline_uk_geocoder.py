@@ -111,25 +111,19 @@ def test_unit_positions_are_where_the_places_are_on_a_map(
         "Previous address M1 1AE, now London SW1A1AA",
     ],
 )
-def test_spelling_variants_of_one_postcode_give_the_same_hit(
-    geocoder: OfflineUkGeocoder, address: str
-) -> None:
+def test_spelling_variants_of_one_postcode_give_the_same_hit(geocoder: OfflineUkGeocoder, address: str) -> None:
     result = hit(geocoder.geocode(address))
 
     assert result == hit(geocoder.geocode("SW1A 1AA"))
     assert result.matched == "SW1A 1AA"
 
 
-def test_an_unknown_unit_in_a_known_sector_falls_back_to_the_sector_centroid(
-    geocoder: OfflineUkGeocoder,
-) -> None:
+def test_an_unknown_unit_in_a_known_sector_falls_back_to_the_sector_centroid(geocoder: OfflineUkGeocoder) -> None:
     # SW1A 1ZZ does not exist; SW1A 1 has 67 units averaging E 529252.91 N 180099.46.
     assert_located(geocoder, "The Mall, London SW1A 1ZZ", "sector", "SW1A 1", 51.5050559, -0.1390755)
 
 
-def test_a_unit_without_coordinates_in_the_data_falls_back_to_its_sector(
-    geocoder: OfflineUkGeocoder,
-) -> None:
+def test_a_unit_without_coordinates_in_the_data_falls_back_to_its_sector(geocoder: OfflineUkGeocoder) -> None:
     # SK2 9DA is in the data with positional quality 90 (no coordinates, 0,0);
     # the other units of SK2 9 all sit at E 389357 N 390095.
     assert_located(geocoder, "Stockport SK2 9DA", "sector", "SK2 9", 53.4075612, -2.1615617)
@@ -152,9 +146,7 @@ def test_an_unknown_sector_in_a_known_district_falls_back_to_the_district_centro
     assert_located(geocoder, address, "district", matched, lat, lon)
 
 
-def test_an_address_ending_in_an_outcode_is_located_to_the_district(
-    geocoder: OfflineUkGeocoder,
-) -> None:
+def test_an_address_ending_in_an_outcode_is_located_to_the_district(geocoder: OfflineUkGeocoder) -> None:
     result = hit(geocoder.geocode("Westminster, London SW1A"))
 
     assert result == hit(geocoder.geocode("London SW1A 9ZZ"))
@@ -176,17 +168,11 @@ def test_an_address_ending_in_an_outcode_is_located_to_the_district(
             "St Peter Port, Guernsey GY1 1AA",
             "Channel Islands postcodes (GY, JE) are not covered by the offline GB data",
         ),
-        (
-            "Douglas, Isle of Man IM1 1AA",
-            "Isle of Man postcodes (IM) are not covered by the offline GB data",
-        ),
+        ("Douglas, Isle of Man IM1 1AA", "Isle of Man postcodes (IM) are not covered by the offline GB data"),
         ("Belfast BT1", "Northern Ireland postcodes (BT) are not covered by the offline GB data"),
         ("10 Downing Street, London", "no UK postcode found in address"),
         ("", "no UK postcode found in address"),
-        (
-            "1600 Amphitheatre Parkway, Mountain View, CA 94043, USA",
-            "no UK postcode found in address",
-        ),
+        ("1600 Amphitheatre Parkway, Mountain View, CA 94043, USA", "no UK postcode found in address"),
         ("290 Bremner Blvd, Toronto ON M5V 3L9, Canada", "no UK postcode found in address"),
         ("Unter den Linden 77, 10117 Berlin, Germany", "no UK postcode found in address"),
         ("BFPO BF1 3AA", "BF is not a known GB postcode area"),
@@ -263,9 +249,7 @@ def write_area(directory: pathlib.Path, name: str, lines: list[str], *, compress
         (directory / name).write_text(text)
 
 
-def test_another_data_directory_in_raw_code_point_open_format_can_be_used(
-    tmp_path: pathlib.Path,
-) -> None:
+def test_another_data_directory_in_raw_code_point_open_format_can_be_used(tmp_path: pathlib.Path) -> None:
     # Raw Code-Point Open rows: quoted, postcode padded to seven characters,
     # extra columns; a header and a quality-90 row must be skipped.
     write_area(
@@ -291,9 +275,7 @@ def test_another_data_directory_in_raw_code_point_open_format_can_be_used(
     assert (sector.precision, sector.matched) == ("sector", "XY1 1")
     assert hit(geocoder.geocode("XY1 2AA")).matched == "XY1"
     assert hit(geocoder.geocode("XY12 2AA")).precision == "postcode"
-    assert miss(geocoder.geocode("XY3 1AA")).reason == (
-        "postcode district XY3 is not in the offline GB data"
-    )
+    assert miss(geocoder.geocode("XY3 1AA")).reason == ("postcode district XY3 is not in the offline GB data")
 
 
 def test_a_sector_centroid_is_the_mean_of_its_units(tmp_path: pathlib.Path) -> None:
@@ -309,9 +291,7 @@ def test_a_sector_centroid_is_the_mean_of_its_units(tmp_path: pathlib.Path) -> N
     midpoint_unit = OfflineUkGeocoder(data_dir=_single_unit_dir(tmp_path, 400100, 300200))
 
     assert sector.matched == "XY1 1"
-    assert (sector.lat, sector.lon) == pytest.approx(
-        _lat_lon(hit(midpoint_unit.geocode("XY1 1AA"))), abs=1e-12
-    )
+    assert (sector.lat, sector.lon) == pytest.approx(_lat_lon(hit(midpoint_unit.geocode("XY1 1AA"))), abs=1e-12)
 
 
 def _single_unit_dir(tmp_path: pathlib.Path, easting: int, northing: int) -> pathlib.Path:

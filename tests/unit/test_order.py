@@ -108,9 +108,7 @@ def test_none_clears_an_optional_field() -> None:
 def test_an_update_that_changes_nothing_records_no_event() -> None:
     order = placed(total_weight=25.5, planned_date="2025-02-22", special_handling=["fragile"])
 
-    changed = order.revise(
-        {"total_weight": 25.5, "planned_date": "2025-02-22", "special_handling": ["fragile"]}, PULL
-    )
+    changed = order.revise({"total_weight": 25.5, "planned_date": "2025-02-22", "special_handling": ["fragile"]}, PULL)
 
     assert changed is False
     assert order.collect_events() == []

@@ -12,18 +12,35 @@ from interfaces.http.openapi import webhook_order_schema
 
 def test_the_webhook_item_has_each_field_under_its_wire_name_in_the_checked_order() -> None:
     assert list(OrderItem.model_fields) == [
-        "externalOrderId", "deliveryAddress", "customerId", "customerName", "customerContact",
-        "totalWeight", "volume", "palletCount", "specialHandling", "plannedDate", "latitude", "longitude",
+        "externalOrderId",
+        "deliveryAddress",
+        "customerId",
+        "customerName",
+        "customerContact",
+        "totalWeight",
+        "volume",
+        "palletCount",
+        "specialHandling",
+        "plannedDate",
+        "latitude",
+        "longitude",
     ]
     assert {f.wire for f in FIELDS} <= OrderItem.model_fields.keys()
 
 
 def test_a_parsed_item_names_each_field_it_sets_by_its_field_name() -> None:
-    body = b'{"externalOrderId": "A", "customerId": "c", "totalWeight": 1.5, "specialHandling": ["x"], ' \
-           b'"plannedDate": "2025-02-24", "latitude": 1.0, "longitude": 2.0}'
+    body = (
+        b'{"externalOrderId": "A", "customerId": "c", "totalWeight": 1.5, "specialHandling": ["x"], '
+        b'"plannedDate": "2025-02-24", "latitude": 1.0, "longitude": 2.0}'
+    )
     [line] = parse_order_batch(body, max_items=10)
-    assert line.patch == {"total_weight": 1.5, "special_handling": ["x"], "planned_date": "2025-02-24",
-                          "latitude": 1.0, "longitude": 2.0}
+    assert line.patch == {
+        "total_weight": 1.5,
+        "special_handling": ["x"],
+        "planned_date": "2025-02-24",
+        "latitude": 1.0,
+        "longitude": 2.0,
+    }
 
 
 def test_the_read_model_the_response_schema_and_the_document_follow_the_table() -> None:

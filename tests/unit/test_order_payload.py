@@ -89,7 +89,12 @@ def test_the_documented_single_order_is_one_line() -> None:
 def test_the_documented_batch_keeps_input_order() -> None:
     lines = parse(
         [
-            {"externalOrderId": "WMS-ORD-001", "deliveryAddress": ADDRESS, "customerName": "Acme Ltd", "totalWeight": 25.5},
+            {
+                "externalOrderId": "WMS-ORD-001",
+                "deliveryAddress": ADDRESS,
+                "customerName": "Acme Ltd",
+                "totalWeight": 25.5,
+            },
             {"externalOrderId": "WMS-ORD-002", "customerId": "clxx", "totalWeight": 10, "plannedDate": "2025-02-22"},
         ]
     )
@@ -527,19 +532,29 @@ def test_text_is_trimmed() -> None:
 
 
 def test_fields_no_order_has_are_listed_as_warnings_in_input_order() -> None:
-    body = orjson.dumps([
-        {"externalOrderId": "A", "customerId": "c", "planedDate": "2025-02-22"},
-        {"externalOrderId": 42, "customerId": "c", "notes": "ring twice", "totalWieght": 3},
-    ])
+    body = orjson.dumps(
+        [
+            {"externalOrderId": "A", "customerId": "c", "planedDate": "2025-02-22"},
+            {"externalOrderId": 42, "customerId": "c", "notes": "ring twice", "totalWieght": 3},
+        ]
+    )
     lines, warnings = parse_order_batch_with_warnings(body, max_items=10)
     assert [line.external_order_id for line in lines] == ["A", "42"]
     assert "planned_date" not in lines[0].patch
     assert warnings == (
-        {"index": 0, "externalOrderId": "A", "field": "planedDate",
-         "message": "unknown field, ignored; did you mean plannedDate?"},
+        {
+            "index": 0,
+            "externalOrderId": "A",
+            "field": "planedDate",
+            "message": "unknown field, ignored; did you mean plannedDate?",
+        },
         {"index": 1, "externalOrderId": "42", "field": "notes", "message": "unknown field, ignored"},
-        {"index": 1, "externalOrderId": "42", "field": "totalWieght",
-         "message": "unknown field, ignored; did you mean totalWeight?"},
+        {
+            "index": 1,
+            "externalOrderId": "42",
+            "field": "totalWieght",
+            "message": "unknown field, ignored; did you mean totalWeight?",
+        },
     )
 
 

@@ -28,13 +28,7 @@ from application.errors import PayloadRejectedError
 from application.order_lines import OrderLine
 from application.order_rows import EventRow, record_batch
 from domain.customer import Customer
-from domain.ids import (
-    NAMESPACE,
-    customer_id_for_address,
-    location_id,
-    order_id,
-    webhook_id,
-)
+from domain.ids import NAMESPACE, customer_id_for_address, location_id, order_id, webhook_id
 from domain.order import Order
 from domain.source import Source
 from infrastructure.event_store.event_rows import stored_events_of
@@ -127,9 +121,7 @@ def run_path(lean: bool, batch: list[OrderLine], prior: dict[UUID, Aggregate], m
         if lean:
             touched, changed, outcomes = record_batch(TENANT, batch, keys, loaded, SOURCE)
             events = [
-                event
-                for item in touched
-                for event in ([item] if isinstance(item, EventRow) else item.collect_events())
+                event for item in touched for event in ([item] if isinstance(item, EventRow) else item.collect_events())
             ]
         else:
             aggregates, outcomes = apply_batch(TENANT, batch, keys, loaded, SOURCE)
@@ -164,8 +156,12 @@ def test_a_batch_with_repeats_and_no_op_updates_stores_the_same_rows() -> None:
     order.collect_events()
     prior[order.id] = order
     batch = [
-        OrderLine("ord-0", delivery_address=ADDRESSES[0], patch={"delivery_address": ADDRESSES[0], "total_weight": 2.0}),
-        OrderLine("ord-0", delivery_address=ADDRESSES[0], patch={"delivery_address": ADDRESSES[0], "total_weight": 2.0}),
+        OrderLine(
+            "ord-0", delivery_address=ADDRESSES[0], patch={"delivery_address": ADDRESSES[0], "total_weight": 2.0}
+        ),
+        OrderLine(
+            "ord-0", delivery_address=ADDRESSES[0], patch={"delivery_address": ADDRESSES[0], "total_weight": 2.0}
+        ),
         OrderLine("ord-1", delivery_address=ADDRESSES[1], patch={"delivery_address": ADDRESSES[1]}),
         OrderLine("ord-1", delivery_address=ADDRESSES[1], patch={"delivery_address": ADDRESSES[1], "volume": 1.0}),
     ]

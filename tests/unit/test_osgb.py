@@ -20,19 +20,34 @@ def dms(degrees: int, minutes: int, seconds: float) -> float:
     [
         # OS "A guide to coordinate systems in Great Britain", Annex C.2 (Caister water tower).
         pytest.param(
-            grid_to_osgb36, 651409.903, 313177.270, dms(52, 39, 27.2531), dms(1, 43, 4.5177), 0.0001 * ARCSECOND,
+            grid_to_osgb36,
+            651409.903,
+            313177.270,
+            dms(52, 39, 27.2531),
+            dms(1, 43, 4.5177),
+            0.0001 * ARCSECOND,
             id="the OS worked example inverts to the published OSGB36 position",
         ),
         # IOGP Guidance Note 7-2, Transverse Mercator: 50°30'N 0°30'E is E 577274.99 N 69740.50,
         # published to the centimetre, so the inverse is good to about 1e-7 degrees.
         pytest.param(
-            grid_to_osgb36, 577274.99, 69740.50, 50.5, 0.5, 2e-7,
+            grid_to_osgb36,
+            577274.99,
+            69740.50,
+            50.5,
+            0.5,
+            2e-7,
             id="the EPSG guidance note example inverts to its whole half degrees",
         ),
         # Published for the same grid reference and the same OS Helmert parameters by
         # C. Veness' geodesy library (OsGridRef.toLatLon): 52°39'28.723"N, 001°42'57.787"E.
         pytest.param(
-            grid_to_wgs84, 651409.903, 313177.270, dms(52, 39, 28.723), dms(1, 42, 57.787), 0.002 * ARCSECOND,
+            grid_to_wgs84,
+            651409.903,
+            313177.270,
+            dms(52, 39, 28.723),
+            dms(1, 42, 57.787),
+            0.002 * ARCSECOND,
             id="the worked example in WGS84 matches the published Helmert result",
         ),
     ],

@@ -42,7 +42,9 @@ def test_what_the_plain_rules_accept_order_item_accepts_alike(raw: dict[str, Any
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_ITEMS.map(lambda raw: {"externalOrderId": "x", "deliveryAddress": "1 Road", **raw}), max_size=4))
-def test_the_one_call_path_gives_the_lines_or_the_refusal_of_the_item_by_item_path(raw_items: list[dict[str, Any]]) -> None:
+def test_the_one_call_path_gives_the_lines_or_the_refusal_of_the_item_by_item_path(
+    raw_items: list[dict[str, Any]],
+) -> None:
     try:
         expected = [_line_of(item) for item in _validate_each(raw_items, 0)]
     except Exception as refused:

@@ -18,11 +18,7 @@ from interfaces.http.presenters.batch_results import present_ingest_result
 from interfaces.http.presenters.changes import present_changes_page
 from interfaces.http.presenters.customers import present_customers_page
 from interfaces.http.presenters.history import present_history
-from interfaces.http.presenters.orders import (
-    present_order,
-    present_orders_page,
-    present_planned_dates,
-)
+from interfaces.http.presenters.orders import present_order, present_orders_page, present_planned_dates
 
 AT = datetime(2025, 2, 22, 9, 30, tzinfo=UTC)
 STAMP = "2025-02-22T09:30:00.000000Z"
@@ -40,8 +36,14 @@ FULL = {
 
 def order_view(**overrides: Any) -> OrderView:
     shown = OrderView(
-        order_id=str(ORDER_ID), external_order_id="SO-1", fields=dict(FULL), customer_name="Acme",
-        location=Location(53.74, -0.33, "postcode", "ok"), created_at=STAMP, updated_at=STAMP, version=2,
+        order_id=str(ORDER_ID),
+        external_order_id="SO-1",
+        fields=dict(FULL),
+        customer_name="Acme",
+        location=Location(53.74, -0.33, "postcode", "ok"),
+        created_at=STAMP,
+        updated_at=STAMP,
+        version=2,
     )
     return replace(shown, **overrides)
 
@@ -68,8 +70,13 @@ def test_an_order_shows_every_field_under_its_wire_name() -> None:
 
 def test_a_failed_location_says_why_and_an_order_as_of_a_version_may_have_none() -> None:
     failed = present_order(order_view(location=Location(None, None, None, "failed", "no postcode found")))
-    assert failed["location"] == {"lat": None, "lon": None, "precision": None, "status": "failed",
-                                  "reason": "no postcode found"}
+    assert failed["location"] == {
+        "lat": None,
+        "lon": None,
+        "precision": None,
+        "status": "failed",
+        "reason": "no postcode found",
+    }
     unlocated = present_order(order_view(location=None, fields={}))
     assert unlocated["location"] is None
     # A field the row lacks is shown, as null.
@@ -84,8 +91,9 @@ def test_pages_of_orders_and_customers_and_the_planned_dates() -> None:
     rs.OrdersPage.model_validate(page)
     customers = present_customers_page(Page([CustomerRow("c-1", "Acme", None, "1 Dock Road", STAMP)], None))
     assert customers == {
-        "customers": [{"customerId": "c-1", "name": "Acme", "contact": None, "address": "1 Dock Road",
-                       "createdAt": STAMP}],
+        "customers": [
+            {"customerId": "c-1", "name": "Acme", "contact": None, "address": "1 Dock Road", "createdAt": STAMP}
+        ],
         "nextCursor": None,
     }
     rs.CustomersPage.model_validate(customers)
@@ -95,22 +103,44 @@ def test_pages_of_orders_and_customers_and_the_planned_dates() -> None:
 
 
 def test_the_history_names_the_fields_each_event_set_and_where_it_came_from() -> None:
-    history = OrderHistory(str(ORDER_ID), [
-        HistoryEntry("OrderCreated", 1, AT, {"delivery_address": "1 Dock Road", "latitude": 53.7},
-                     {"channel": "webhook", "deliveryId": "d-1", "requestId": "r-1", "apiKeyId": None},
-                     external_order_id="SO-1"),
-        HistoryEntry("OrderUpdated", 2, AT, {"pallet_count": None},
-                     {"channel": "api", "deliveryId": None, "requestId": "r-2", "apiKeyId": "k-1"}),
-    ])
+    history = OrderHistory(
+        str(ORDER_ID),
+        [
+            HistoryEntry(
+                "OrderCreated",
+                1,
+                AT,
+                {"delivery_address": "1 Dock Road", "latitude": 53.7},
+                {"channel": "webhook", "deliveryId": "d-1", "requestId": "r-1", "apiKeyId": None},
+                external_order_id="SO-1",
+            ),
+            HistoryEntry(
+                "OrderUpdated",
+                2,
+                AT,
+                {"pallet_count": None},
+                {"channel": "api", "deliveryId": None, "requestId": "r-2", "apiKeyId": "k-1"},
+            ),
+        ],
+    )
     body = present_history(history)
     assert body == {
         "orderId": str(ORDER_ID),
         "events": [
-            {"type": "OrderCreated", "version": 1, "timestamp": STAMP,
-             "changes": {"externalOrderId": "SO-1", "deliveryAddress": "1 Dock Road", "latitude": 53.7},
-             "source": {"channel": "webhook", "deliveryId": "d-1", "requestId": "r-1"}},
-            {"type": "OrderUpdated", "version": 2, "timestamp": STAMP, "changes": {"palletCount": None},
-             "source": {"channel": "api", "deliveryId": None, "requestId": "r-2", "apiKeyId": "k-1"}},
+            {
+                "type": "OrderCreated",
+                "version": 1,
+                "timestamp": STAMP,
+                "changes": {"externalOrderId": "SO-1", "deliveryAddress": "1 Dock Road", "latitude": 53.7},
+                "source": {"channel": "webhook", "deliveryId": "d-1", "requestId": "r-1"},
+            },
+            {
+                "type": "OrderUpdated",
+                "version": 2,
+                "timestamp": STAMP,
+                "changes": {"palletCount": None},
+                "source": {"channel": "api", "deliveryId": None, "requestId": "r-2", "apiKeyId": "k-1"},
+            },
         ],
     }
     rs.OrderHistory.model_validate(body)
@@ -119,22 +149,43 @@ def test_the_history_names_the_fields_each_event_set_and_where_it_came_from() ->
 def test_a_change_carries_the_whole_state_after_it() -> None:
     later = datetime(2025, 2, 23, tzinfo=UTC)
     change = OrderChange(
-        position=42, kind="OrderUpdated", order_id=str(ORDER_ID), external_order_id="SO-1", version=2,
-        timestamp=later, changes={"planned_date": "2025-02-25"}, state={**FULL, "planned_date": "2025-02-25"},
+        position=42,
+        kind="OrderUpdated",
+        order_id=str(ORDER_ID),
+        external_order_id="SO-1",
+        version=2,
+        timestamp=later,
+        changes={"planned_date": "2025-02-25"},
+        state={**FULL, "planned_date": "2025-02-25"},
         created_at=AT,
     )
     body = present_changes_page(ChangesPage([change], 42, True))
     assert body == {
-        "changes": [{
-            "position": "42", "type": "OrderUpdated", "orderId": str(ORDER_ID), "externalOrderId": "SO-1",
-            "version": 2, "timestamp": "2025-02-23T00:00:00.000000Z", "changes": {"plannedDate": "2025-02-25"},
-            "state": {
-                "orderId": str(ORDER_ID), "externalOrderId": "SO-1", "customerId": "c-1",
-                "deliveryAddress": "1 Dock Road, Hull HU1 1AA", "totalWeight": 25.5, "volume": 1.25,
-                "palletCount": 2, "specialHandling": ["fragile"], "plannedDate": "2025-02-25",
-                "createdAt": STAMP, "updatedAt": "2025-02-23T00:00:00.000000Z", "version": 2,
-            },
-        }],
+        "changes": [
+            {
+                "position": "42",
+                "type": "OrderUpdated",
+                "orderId": str(ORDER_ID),
+                "externalOrderId": "SO-1",
+                "version": 2,
+                "timestamp": "2025-02-23T00:00:00.000000Z",
+                "changes": {"plannedDate": "2025-02-25"},
+                "state": {
+                    "orderId": str(ORDER_ID),
+                    "externalOrderId": "SO-1",
+                    "customerId": "c-1",
+                    "deliveryAddress": "1 Dock Road, Hull HU1 1AA",
+                    "totalWeight": 25.5,
+                    "volume": 1.25,
+                    "palletCount": 2,
+                    "specialHandling": ["fragile"],
+                    "plannedDate": "2025-02-25",
+                    "createdAt": STAMP,
+                    "updatedAt": "2025-02-23T00:00:00.000000Z",
+                    "version": 2,
+                },
+            }
+        ],
         "nextCursor": "42",
     }
     rs.OrderChangesPage.model_validate(body)
@@ -161,13 +212,21 @@ def test_an_accepted_batch_lists_each_item_and_warnings_only_when_there_are_any(
 
 
 def test_a_partial_acceptance_gives_each_stored_order_and_each_refusal_its_index() -> None:
-    refused = {"index": 0, "externalOrderId": "X", "status": 422, "error": "Invalid plannedDate",
-               "fieldErrors": {"plannedDate": ["item 0: bad"]}}
+    refused = {
+        "index": 0,
+        "externalOrderId": "X",
+        "status": 422,
+        "error": "Invalid plannedDate",
+        "fieldErrors": {"plannedDate": ["item 0: bad"]},
+    }
     body = present_ingest_result(
         IngestResult(UUID(int=1), (outcome("A", True),), partial=True, indexes=(1,), rejected=(refused,))
     )
     assert body == {
-        "accepted": True, "atomic": False, "processed": 1, "rejected": 1,
+        "accepted": True,
+        "atomic": False,
+        "processed": 1,
+        "rejected": 1,
         "orders": [{"index": 1, "externalOrderId": "A", "orderId": str(ORDER_ID), "created": True}],
         "rejectedItems": [refused],
     }

@@ -13,13 +13,7 @@ from application.access.api_keys import ApiKeyRow, TenantSummary
 from application.commands import IssuedApiKey, Principal
 from application.key_usage import UsedApiKey
 from application.ports.refusals import RefusalTally
-from application.read_models import (
-    DeliveryRow,
-    IntegrationStatus,
-    Page,
-    PullEndpointRow,
-    WebhookRow,
-)
+from application.read_models import DeliveryRow, IntegrationStatus, Page, PullEndpointRow, WebhookRow
 from domain.roles import Role
 from interfaces.http import response_schemas as rs
 from interfaces.http.dashboard.pages import pages_for
@@ -30,11 +24,7 @@ from interfaces.http.presenters.integrations import (
     present_webhook_active,
     present_webhook_connected,
 )
-from interfaces.http.presenters.keys import (
-    present_issued_key,
-    present_key_list,
-    present_used_key_list,
-)
+from interfaces.http.presenters.keys import present_issued_key, present_key_list, present_used_key_list
 from interfaces.http.presenters.operations import present_health, present_ready, present_unready
 from interfaces.http.presenters.pull import present_pull_endpoints
 from interfaces.http.presenters.sessions import present_session
@@ -50,15 +40,22 @@ def delivery(**partial: Any) -> DeliveryRow:
 
 
 def test_a_delivery_shows_refused_items_and_warnings_only_when_it_has_them() -> None:
-    plain, = present_deliveries_page(Page([delivery()], None))["deliveries"]
-    assert plain == {"deliveryId": "d-1", "requestId": "r-1", "channel": "webhook", "receivedAt": STAMP,
-                     "status": 200, "processed": 3, "error": None, "endpointId": None, "secretUsed": "current"}
+    (plain,) = present_deliveries_page(Page([delivery()], None))["deliveries"]
+    assert plain == {
+        "deliveryId": "d-1",
+        "requestId": "r-1",
+        "channel": "webhook",
+        "receivedAt": STAMP,
+        "status": 200,
+        "processed": 3,
+        "error": None,
+        "endpointId": None,
+        "secretUsed": "current",
+    }
     warning = {"index": 0, "externalOrderId": "A", "field": "x", "message": "unknown field, ignored"}
     refused = {"index": 1, "externalOrderId": "B", "status": 400, "error": "Validation failed"}
-    page = present_deliveries_page(
-        Page([delivery(rejected=1, rejected_items=[refused], warnings=[warning])], "older")
-    )
-    partial, = page["deliveries"]
+    page = present_deliveries_page(Page([delivery(rejected=1, rejected_items=[refused], warnings=[warning])], "older"))
+    (partial,) = page["deliveries"]
     assert (partial["rejected"], partial["rejectedItems"], partial["warnings"]) == (1, [refused], [warning])
     assert page["nextCursor"] == "older"
     rs.DeliveryLogPage.model_validate(page)
@@ -70,19 +67,36 @@ def test_the_integration_status_shows_the_webhook_its_refusals_and_the_pull_endp
     tallies = {"wrongSecret": RefusalTally(2, STAMP), "deactivated": RefusalTally(0, None)}
     status = IntegrationStatus(URL, WebhookRow(True, STAMP, None, None), [ENDPOINT], tallies)
     body = present_integration_status(status)
-    assert body["webhook"] == {"webhookUrl": URL, "active": True, "connectedAt": STAMP, "lastReceivedAt": None,
-                               "previousSecretExpiresAt": None, "refusedRequests": refused}
+    assert body["webhook"] == {
+        "webhookUrl": URL,
+        "active": True,
+        "connectedAt": STAMP,
+        "lastReceivedAt": None,
+        "previousSecretExpiresAt": None,
+        "refusedRequests": refused,
+    }
     assert body["pullEndpoints"] == present_pull_endpoints([ENDPOINT])["pullEndpoints"]
     rs.IntegrationStatus.model_validate(body)
 
 
 def test_a_pull_endpoint_shows_its_schedule_and_last_sync_never_a_secret() -> None:
     body = present_pull_endpoints([ENDPOINT])
-    assert body == {"pullEndpoints": [{
-        "id": "e-1", "url": "https://wms.example/orders", "method": "GET", "intervalMinutes": 15,
-        "createdAt": STAMP, "lastSyncAt": None, "lastSyncStatus": None, "lastError": None,
-        "lastProcessed": None, "nextSyncAt": STAMP,
-    }]}
+    assert body == {
+        "pullEndpoints": [
+            {
+                "id": "e-1",
+                "url": "https://wms.example/orders",
+                "method": "GET",
+                "intervalMinutes": 15,
+                "createdAt": STAMP,
+                "lastSyncAt": None,
+                "lastSyncStatus": None,
+                "lastError": None,
+                "lastProcessed": None,
+                "nextSyncAt": STAMP,
+            }
+        ]
+    }
     rs.PullEndpointList.model_validate(body)
 
 
@@ -109,7 +123,13 @@ def test_keys_are_shown_with_the_documented_names_and_the_secret_only_when_issue
         ["createdAt", "id", "name", "revoked", "role"],
     ]
     assert used["apiKeys"][0] == {
-        "id": "k-1", "name": None, "role": "admin", "createdAt": STAMP, "revoked": False, "lastUsedAt": None}
+        "id": "k-1",
+        "name": None,
+        "role": "admin",
+        "createdAt": STAMP,
+        "revoked": False,
+        "lastUsedAt": None,
+    }
     assert listed["apiKeys"][0] == {"id": "k-2", "name": "x", "role": "auditor", "createdAt": STAMP, "revoked": True}
     rs.ApiKeyList.model_validate(used)
     rs.ApiKeyList.model_validate(listed)
@@ -122,10 +142,17 @@ def test_the_tenant_the_session_and_health() -> None:
     principal = Principal(UUID(int=7), "k-1", Role.AUDITOR)
     session = present_session(principal, "csrf", "/dashboard/orders", pages_for(principal), "https://tiles", "©")
     assert (session["tenantId"], session["keyId"], session["role"], session["csrfToken"]) == (
-        str(UUID(int=7)), "k-1", "auditor", "csrf")
+        str(UUID(int=7)),
+        "k-1",
+        "auditor",
+        "csrf",
+    )
     assert session["permissions"] == sorted(session["permissions"]) and session["pages"]
     assert session["map"] == {"tileUrl": "https://tiles", "attribution": "©"}
     rs.Health.model_validate(present_health())
     rs.Readiness.model_validate(present_ready())
-    assert present_unready(TimeoutError()) == {"status": "unavailable", "database": "unreachable",
-                                               "reason": "TimeoutError"}
+    assert present_unready(TimeoutError()) == {
+        "status": "unavailable",
+        "database": "unreachable",
+        "reason": "TimeoutError",
+    }

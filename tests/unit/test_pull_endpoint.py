@@ -179,14 +179,28 @@ def test_a_sync_that_started_before_a_url_change_never_writes_the_cursor() -> No
     generation = endpoint.target_generation
     endpoint.retarget(PullTarget("https://other.example/orders", "GET"), ADMIN)
     assert endpoint.last_success_started_at is None
-    late = SyncAttempt(uuid4(), "manual", T0 + timedelta(minutes=1), T0 + timedelta(minutes=2), ok=True,
-                       processed=1, target_generation=generation)
+    late = SyncAttempt(
+        uuid4(),
+        "manual",
+        T0 + timedelta(minutes=1),
+        T0 + timedelta(minutes=2),
+        ok=True,
+        processed=1,
+        target_generation=generation,
+    )
     endpoint.record_sync(late, ADMIN)
 
     assert endpoint.last_success_started_at is None
     assert replayed(endpoint).last_success_started_at is None
-    current = SyncAttempt(uuid4(), "manual", T0 + timedelta(minutes=3), T0 + timedelta(minutes=4), ok=True,
-                          processed=1, target_generation=endpoint.target_generation)
+    current = SyncAttempt(
+        uuid4(),
+        "manual",
+        T0 + timedelta(minutes=3),
+        T0 + timedelta(minutes=4),
+        ok=True,
+        processed=1,
+        target_generation=endpoint.target_generation,
+    )
     endpoint.record_sync(current, ADMIN)
     assert endpoint.last_success_started_at == T0 + timedelta(minutes=3)
 
@@ -210,16 +224,28 @@ def test_a_batch_pulled_by_a_sync_that_started_earlier_than_a_stored_one_is_refu
 
 @pytest.mark.parametrize(
     ("retry_after", "expected"),
-    [(timedelta(minutes=30), timedelta(minutes=30)), (timedelta(hours=1), timedelta(hours=1)),
-     (timedelta(days=1), timedelta(hours=1)), (timedelta(seconds=5), timedelta(minutes=20))],
+    [
+        (timedelta(minutes=30), timedelta(minutes=30)),
+        (timedelta(hours=1), timedelta(hours=1)),
+        (timedelta(days=1), timedelta(hours=1)),
+        (timedelta(seconds=5), timedelta(minutes=20)),
+    ],
 )
 def test_a_failure_with_retry_after_waits_that_long_but_no_longer_than_the_backoff_ceiling(
     retry_after: timedelta, expected: timedelta
 ) -> None:
     endpoint = added(interval=10)
     finished = T0 + timedelta(seconds=2)
-    failed = SyncAttempt(uuid4(), "schedule", T0, finished, ok=False, reason="http_status", error="429",
-                         not_before=finished + retry_after)
+    failed = SyncAttempt(
+        uuid4(),
+        "schedule",
+        T0,
+        finished,
+        ok=False,
+        reason="http_status",
+        error="429",
+        not_before=finished + retry_after,
+    )
 
     endpoint.record_sync(failed, ADMIN)
 

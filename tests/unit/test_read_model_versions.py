@@ -35,8 +35,7 @@ def test_each_read_model_shape_is_pinned_to_its_version(view_class: type[SqlTrac
     view = view_class(Database(None, "sqlite"))
     fingerprint = hashlib.sha256("\n".join(view.ddl()).encode()).hexdigest()[:16]
     assert (view.version, fingerprint) == PINNED[view.name], (
-        f"the DDL of read model {view.name!r} changed: raise its version and pin "
-        f"({view.version + 1}, {fingerprint!r})"
+        f"the DDL of read model {view.name!r} changed: raise its version and pin ({view.version + 1}, {fingerprint!r})"
         if fingerprint != PINNED[view.name][1]
         else f"pin the new version of {view.name!r}: ({view.version}, {fingerprint!r})"
     )

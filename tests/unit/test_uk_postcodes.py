@@ -34,9 +34,7 @@ from infrastructure.geocoding.uk_postcodes import (
         ("W1A 0AX", "W1A 0AX"),
     ],
 )
-def test_a_full_postcode_is_found_in_any_case_and_spacing_and_normalised(
-    address: str, postcode: str
-) -> None:
+def test_a_full_postcode_is_found_in_any_case_and_spacing_and_normalised(address: str, postcode: str) -> None:
     assert extract_postcode(address) == postcode
 
 
@@ -97,9 +95,7 @@ def test_an_outcode_ending_the_address_is_the_district(address: str, outcode: st
         "Paris 75001, France",
     ],
 )
-def test_an_outcode_that_does_not_end_the_address_or_names_premises_is_ignored(
-    address: str,
-) -> None:
+def test_an_outcode_that_does_not_end_the_address_or_names_premises_is_ignored(address: str) -> None:
     assert extract_outcode(address) is None
 
 

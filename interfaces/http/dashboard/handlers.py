@@ -15,13 +15,7 @@ from aiohttp import web
 from application.commands import Principal
 from application.dashboard_sessions import csrf_token_of
 from application.errors import PayloadRejectedError, UnauthorizedError
-from interfaces.http.dashboard.pages import (
-    FORBIDDEN_HTML,
-    SIGN_IN_HTML,
-    DashboardPage,
-    home_of,
-    pages_for,
-)
+from interfaces.http.dashboard.pages import FORBIDDEN_HTML, SIGN_IN_HTML, DashboardPage, home_of, pages_for
 from interfaces.http.dashboard.schemas import SignIn
 from interfaces.http.dashboard.session_auth import (
     clear_session_cookie,
@@ -107,8 +101,12 @@ async def dashboard_root(request: web.Request) -> web.Response:
 def session_body(request: web.Request, principal: Principal, csrf_token: str) -> dict[str, Any]:
     settings = request.app[CONTAINER].settings
     return present_session(
-        principal, csrf_token, home_of(principal), pages_for(principal),
-        settings.map_tile_url, settings.map_tile_attribution,
+        principal,
+        csrf_token,
+        home_of(principal),
+        pages_for(principal),
+        settings.map_tile_url,
+        settings.map_tile_attribution,
     )
 
 
@@ -120,9 +118,7 @@ async def _page_principal(request: web.Request) -> Principal | None:
 
 
 def _html(page: bytes, status: int = 200) -> web.Response:
-    return web.Response(
-        body=page, status=status, headers={**NO_STORE, "Content-Type": "text/html; charset=utf-8"}
-    )
+    return web.Response(body=page, status=status, headers={**NO_STORE, "Content-Type": "text/html; charset=utf-8"})
 
 
 def _see_other(location: str) -> web.Response:

@@ -20,12 +20,7 @@ BRAND_HEADER = '<header class="site-header"><div class="bar"><span class="brand"
 
 
 def render_page(
-    name: str,
-    title: str,
-    *,
-    signed_in: bool = True,
-    stylesheets: tuple[str, ...] = (),
-    scripts: tuple[str, ...] = (),
+    name: str, title: str, *, signed_in: bool = True, stylesheets: tuple[str, ...] = (), scripts: tuple[str, ...] = ()
 ) -> bytes:
     """``pages/{name}.html`` in the layout, with ``static/js/{name}.js`` as its script."""
     return LAYOUT.substitute(

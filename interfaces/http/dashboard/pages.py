@@ -49,9 +49,7 @@ class DashboardPage:
 
 #: In the order of the navigation; the first page a role may open is its home.
 PAGES: tuple[DashboardPage, ...] = (
-    DashboardPage(
-        "integrations", "Settings → Integrations", _roles_with(Permission.MANAGE_INTEGRATIONS)
-    ),
+    DashboardPage("integrations", "Settings → Integrations", _roles_with(Permission.MANAGE_INTEGRATIONS)),
     DashboardPage("api-keys", "API keys", _roles_with(Permission.MANAGE_API_KEYS)),
     DashboardPage(
         "planning",

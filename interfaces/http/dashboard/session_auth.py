@@ -96,9 +96,7 @@ def set_session_cookie(response: web.StreamResponse, request: web.Request, signe
 
 
 def clear_session_cookie(response: web.StreamResponse, request: web.Request) -> None:
-    response.del_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=is_secure(request)
-    )
+    response.del_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=is_secure(request))
 
 
 def _origin_of(url: str) -> str:

@@ -8,11 +8,7 @@ from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.positions import with_position
-from interfaces.http.presenters.keys import (
-    present_issued_key,
-    present_key_list,
-    present_used_key_list,
-)
+from interfaces.http.presenters.keys import present_issued_key, present_key_list, present_used_key_list
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import IssueApiKey, parse_body
 
@@ -20,9 +16,7 @@ from interfaces.http.schemas import IssueApiKey, parse_body
 async def issue_api_key(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, IssueApiKey)
-    issued = await offload(
-        request, request.app[CONTAINER].app.issue_api_key, principal, body.role, body.name
-    )
+    issued = await offload(request, request.app[CONTAINER].app.issue_api_key, principal, body.role, body.name)
     return json_response(await with_position(request, present_issued_key(issued)), status=201)
 
 
@@ -38,7 +32,5 @@ async def list_api_keys(request: web.Request) -> web.Response:
 
 async def revoke_api_key(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    await offload(
-        request, request.app[CONTAINER].app.revoke_api_key, principal, request.match_info["keyId"]
-    )
+    await offload(request, request.app[CONTAINER].app.revoke_api_key, principal, request.match_info["keyId"])
     return web.Response(status=204)

@@ -19,11 +19,7 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await offload(request, container.db.query, "SELECT 1 AS ok")
     except Exception as error:  # readiness reports any failure as not ready
-        return json_response(
-            present_unready(error),
-            status=503,
-            headers={"Retry-After": "1"},
-        )
+        return json_response(present_unready(error), status=503, headers={"Retry-After": "1"})
     return json_response(present_ready())
 
 
@@ -38,7 +34,4 @@ async def metrics(request: web.Request) -> web.Response:
     registry.latest_lags = await offload(request, container.projection_lags)
     if container.geocoding is not None:
         registry.latest_geocoding = await offload(request, container.geocoding.snapshot)
-    return web.Response(
-        body=registry.render(),
-        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
-    )
+    return web.Response(body=registry.render(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

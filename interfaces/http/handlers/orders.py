@@ -17,11 +17,7 @@ from interfaces.http.paging import page_params
 from interfaces.http.positions import consistent_reads, min_position, with_position
 from interfaces.http.presenters.customers import present_customer, present_customers_page
 from interfaces.http.presenters.history import present_history
-from interfaces.http.presenters.orders import (
-    present_order,
-    present_orders_page,
-    present_planned_dates,
-)
+from interfaces.http.presenters.orders import present_order, present_orders_page, present_planned_dates
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import CreateCustomer, parse_body
 
@@ -38,9 +34,7 @@ async def list_orders(request: web.Request) -> web.Response:
     if undated:
         planned = None
     elif planned is not None and not is_calendar_date(planned):
-        raise InvalidRequestError(
-            'plannedDate must be a real calendar date in YYYY-MM-DD format, or "none"'
-        )
+        raise InvalidRequestError('plannedDate must be a real calendar date in YYYY-MM-DD format, or "none"')
     search = request.query.get("search") or None
     if search is not None and (len(search) > MAX_SEARCH or "\x00" in search):
         raise InvalidRequestError(f"search must be at most {MAX_SEARCH} characters, without NUL")
@@ -75,17 +69,13 @@ async def get_order(request: web.Request) -> web.Response:
 
 async def get_order_by_external_id(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    order = await consistent_reads(request).order_by_external_id(
-        principal, request.match_info["externalOrderId"]
-    )
+    order = await consistent_reads(request).order_by_external_id(principal, request.match_info["externalOrderId"])
     return json_response(present_order(order))
 
 
 async def order_history(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    history = await offload(
-        request, request.app[CONTAINER].app.order_history, principal, request.match_info["orderId"]
-    )
+    history = await offload(request, request.app[CONTAINER].app.order_history, principal, request.match_info["orderId"])
     return json_response(present_history(history))
 
 
@@ -102,9 +92,7 @@ async def list_customers(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     limit, cursor = page_params(request)
     search = request.query.get("q") or None
-    page = await offload(
-        request, request.app[CONTAINER].queries.customers_page, principal, search, limit, cursor
-    )
+    page = await offload(request, request.app[CONTAINER].queries.customers_page, principal, search, limit, cursor)
     return json_response(present_customers_page(page))
 
 

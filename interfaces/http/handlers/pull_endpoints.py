@@ -53,9 +53,7 @@ async def change_endpoint(request: web.Request) -> web.Response:
         interval_given="intervalMinutes" in body.model_fields_set,
         interval_minutes=body.intervalMinutes,
     )
-    view = await offload(
-        request, request.app[CONTAINER].pull.change_endpoint, principal, _endpoint_id(request), change
-    )
+    view = await offload(request, request.app[CONTAINER].pull.change_endpoint, principal, _endpoint_id(request), change)
     return json_response(await with_position(request, present_changed_pull_endpoint(view)))
 
 
@@ -67,9 +65,7 @@ async def remove_endpoint(request: web.Request) -> web.Response:
 
 async def regenerate_secret(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    secret = await offload(
-        request, request.app[CONTAINER].pull.regenerate_secret, principal, _endpoint_id(request)
-    )
+    secret = await offload(request, request.app[CONTAINER].pull.regenerate_secret, principal, _endpoint_id(request))
     return json_response(await with_position(request, present_pull_secret(secret)))
 
 

@@ -53,7 +53,12 @@ def _partial_body(
             "processed": len(orders),
             "rejected": len(rejected),
             "orders": [
-                {"index": index, "externalOrderId": o.external_order_id, "orderId": str(o.order_id), "created": o.created}
+                {
+                    "index": index,
+                    "externalOrderId": o.external_order_id,
+                    "orderId": str(o.order_id),
+                    "created": o.created,
+                }
                 for index, o in zip(indexes, orders, strict=False)
             ],
             "rejectedItems": list(rejected),

@@ -46,7 +46,4 @@ def present_orders_page(page: Page[OrderView]) -> dict[str, Any]:
 
 
 def present_planned_dates(dates: PlannedDates) -> dict[str, Any]:
-    return {
-        "dates": [{"date": entry.date, "orders": entry.orders} for entry in dates.dates],
-        "undated": dates.undated,
-    }
+    return {"dates": [{"date": entry.date, "orders": entry.orders} for entry in dates.dates], "undated": dates.undated}
