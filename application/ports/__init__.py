@@ -99,13 +99,7 @@ from application.ports.geocoding import (  # noqa: E402
 )
 from application.ports.intake import BatchReceiver  # noqa: E402
 from application.ports.projections import Projection, ReadModelUpgrade  # noqa: E402
-from application.ports.pull import (  # noqa: E402
-    Claim,
-    PullFetchError,
-    PullUrlCheck,
-    ScheduleClaims,
-    SyncLeases,
-)
+from application.ports.pull import Claim, PullFetchError, PullUrlCheck, ScheduleClaims, SyncLeases  # noqa: E402
 
 __all__ = [
     "EXPECTED_VERSIONS",
