@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 from uuid import UUID, uuid4
 
 from application.order_lines import OrderLine
@@ -110,9 +110,9 @@ class RecordRejectedDelivery:
     secret_used: str | None = None
 
 
-@dataclass(frozen=True)
-class OrderOutcome:
-    """What one line of a batch did to its order."""
+class OrderOutcome(NamedTuple):
+    """What one line of a batch did to its order. A batch makes one per order:
+    a tuple is built in about half the time of a frozen dataclass."""
 
     external_order_id: str
     order_id: UUID

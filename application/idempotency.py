@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Protocol
 
 KEY_LIFETIME = timedelta(hours=24)
@@ -48,17 +49,17 @@ class Replay:
     body: bytes
 
 
-@dataclass(frozen=True)
-class Mismatch:
-    """The key was first used for a different request."""
+class Held(Enum):
+    """Why this request can't take the key. States without data are enum members:
+    nothing to build per call, and a match reads ``Held.MISMATCH``."""
+
+    #: The key was first used for a different request.
+    MISMATCH = "mismatch"
+    #: Another request with this key is still working.
+    IN_PROGRESS = "in progress"
 
 
-@dataclass(frozen=True)
-class InProgress:
-    """Another request with this key is still working."""
-
-
-Claim = Proceed | Replay | Mismatch | InProgress
+Claim = Proceed | Replay | Held
 
 
 class IdempotencyStore(Protocol):

@@ -24,6 +24,7 @@ from uuid import UUID
 from application.commands import Principal
 from application.errors import ForbiddenError
 from application.event_topics import event_topics
+from application.history import HistoryEntry, history_entry
 from application.intake_app import IntakeApplication
 from domain.order import FieldValue, Order
 from domain.roles import Permission
@@ -38,13 +39,10 @@ class OrderChange:
     """One change of one order, with the order's whole state after it."""
 
     position: int
-    kind: str
     order_id: str
     external_order_id: str
-    version: int
-    timestamp: datetime
-    #: The fields this change set, by field name (a creation: those it gave a value).
-    changes: dict[str, FieldValue]
+    #: The change as the order's history shows it: kind, version, time, the fields it set.
+    event: HistoryEntry
     #: Every field of the order after this change, by field name.
     state: dict[str, FieldValue]
     created_at: datetime
@@ -110,18 +108,11 @@ def _change(position: int, event: Any, history: list[Any]) -> OrderChange:
     details = dict(created.details)
     for earlier in history[1 : event.originator_version]:
         details.update(earlier.changes)
-    if isinstance(event, Order.Created):
-        kind, changed = "OrderCreated", {k: v for k, v in created.details.items() if v is not None}
-    else:
-        kind, changed = "OrderUpdated", dict(event.changes)
     return OrderChange(
         position=position,
-        kind=kind,
         order_id=str(event.originator_id),
         external_order_id=created.external_order_id,
-        version=event.originator_version,
-        timestamp=event.timestamp,
-        changes=changed,
+        event=history_entry(event),
         state=details,
         created_at=created.timestamp,
     )

@@ -36,8 +36,8 @@ class IntakeQueries:
     orders: OrdersQueries
     integrations: IntegrationsQueries
     deliveries: DeliveriesQueries
-    pull_endpoints: PullEndpointsQueries | None = None
-    refusals: RefusalStore | None = None
+    pull_endpoints: PullEndpointsQueries
+    refusals: RefusalStore
 
     def order(self, principal: Principal, order_id: str) -> OrderView:
         _require(principal, Permission.READ_ORDERS)
@@ -69,9 +69,9 @@ class IntakeQueries:
         _require(principal, Permission.MANAGE_INTEGRATIONS)
         tenant = str(principal.tenant_id)
         webhook = self.integrations.webhook_status(tenant)
-        endpoints = self.pull_endpoints.list_pull_endpoints(tenant) if self.pull_endpoints is not None else []
+        endpoints = self.pull_endpoints.list_pull_endpoints(tenant)
         refused = None
-        if self.refusals is not None and webhook is not None:
+        if webhook is not None:
             counted = self.refusals.refused(tenant)
             refused = {shown: counted.get(reason, NO_REFUSALS) for reason, shown in REFUSAL_REASONS.items()}
         return IntegrationStatus(webhook_url, webhook, endpoints, refused)

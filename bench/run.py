@@ -62,6 +62,7 @@ import psycopg
 # Run as a script (bin/bench), so the repository root is put on the path by hand.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.cli_runner import wms_cli as run_cli
 from bench.references import measure_references
 from bench.stopping import stop_process
 
@@ -250,20 +251,9 @@ def _stop(server: Server) -> None:
 
 
 def wms_cli(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    """Run one ``wms-intake`` command and return its JSON output."""
+    """Run one ``wms-intake`` command (this checkout's) and return its JSON output."""
     progress(f"wms-intake {' '.join(args)}")
-    completed = subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", *args],
-        env={**os.environ, "PYTHONPATH": _pythonpath(), **env},
-        cwd=cwd,
-        capture_output=True,
-        timeout=600,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"wms-intake {' '.join(args)} failed: {completed.stderr.decode(errors='replace')[-2000:]}")
-    result: dict[str, Any] = orjson.loads(completed.stdout)
-    return result
+    return run_cli(args, {**os.environ, "PYTHONPATH": _pythonpath(), **env}, cwd, timeout=600)
 
 
 # --------------------------------------------------------------------- observing the server
@@ -519,6 +509,29 @@ def _n(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _webhook_figures(run: dict[str, Any]) -> str:
+    figures = f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms"
+    return figures + _errors(run)
+
+
+def _batch_figures(run: dict[str, Any]) -> str:
+    return f"{_n(run['ordersPerSecond'])} orders/s · {run['msPerBatchP50']:.1f} ms/batch" + _errors(run)
+
+
+def _errors(run: dict[str, Any]) -> str:
+    return f" · {run['errors']} errors" if run["errors"] else ""
+
+
+def _rate_row(
+    measure: str, ours: str, run: dict[str, Any], reference: tuple[dict[str, Any] | None, str], key: str, unit: str
+) -> Row:
+    """A measured rate (``run[key]``) beside its reference's rate and their ratio."""
+    ref, name = reference
+    return Row(
+        measure, ours, f"{_n(ref[key])} {unit} ({name})" if ref else "—", _ratio(run[key], ref[key] if ref else None)
+    )
+
+
 def store_rows(store: str, measured: dict[str, Any], refs: dict[str, Any], plan: Plan) -> list[Row]:
     rows: list[Row] = []
     if store == "postgres":
@@ -532,26 +545,26 @@ def store_rows(store: str, measured: dict[str, Any], refs: dict[str, Any], plan:
     top = max(plan.concurrencies)
     for run in measured["webhook"]:
         c = run["concurrency"]
-        ref = hook_refs.get(c)
-        row = Row(
+        row = _rate_row(
             f"webhook, 1 order per request, {c} connection{'s' if c > 1 else ''}",
-            f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms"
-            + (f" · {run['errors']} errors" if run["errors"] else ""),
-            f"{_n(ref['requestsPerSecond'])} req/s ({hook_ref_name})" if ref else "—",
-            _ratio(run["requestsPerSecond"], ref["requestsPerSecond"] if ref else None),
+            _webhook_figures(run),
+            run,
+            (hook_refs.get(c), hook_ref_name),
+            "requestsPerSecond",
+            "req/s",
         )
         if store == "postgres" and c == top:
             row.target = "≥ 0.5 and p99 ≤ 50 ms"
             row.met = row.ratio is not None and row.ratio >= 0.5 and run["p99Ms"] <= 50 and not run["errors"]
         rows.append(row)
     for run in measured["batches"]:
-        ref = batch_refs.get(run["size"])
-        row = Row(
+        row = _rate_row(
             f"batches of {run['size']:,}, {run['kind']} orders",
-            f"{_n(run['ordersPerSecond'])} orders/s · {run['msPerBatchP50']:.1f} ms/batch"
-            + (f" · {run['errors']} errors" if run["errors"] else ""),
-            f"{_n(ref['ordersPerSecond'])} orders/s ({batch_ref_name}, new)" if ref else "—",
-            _ratio(run["ordersPerSecond"], ref["ordersPerSecond"] if ref else None),
+            _batch_figures(run),
+            run,
+            (batch_refs.get(run["size"]), f"{batch_ref_name}, new"),
+            "ordersPerSecond",
+            "orders/s",
         )
         if run["size"] == plan.ratio_size:
             wanted = {("postgres", "new"): 1 / 3, ("postgres", "update"): 1 / 6, ("sqlite", "new"): 1 / 4}.get(
@@ -639,21 +652,9 @@ def reference_rows(refs: dict[str, Any]) -> list[Row]:
     rows = []
     for key, measured in refs.items():
         for run in measured.get("webhook", []):
-            rows.append(
-                Row(
-                    f"{names[key]}, {run['concurrency']} conn.",
-                    f"{_n(run['requestsPerSecond'])} req/s · p50 {run['p50Ms']:.1f} ms · p99 {run['p99Ms']:.1f} ms"
-                    + (f" · {run['errors']} errors" if run["errors"] else ""),
-                )
-            )
+            rows.append(Row(f"{names[key]}, {run['concurrency']} conn.", _webhook_figures(run)))
         for run in measured.get("batches", []):
-            rows.append(
-                Row(
-                    f"{names[key]}, batches of {run['size']:,}",
-                    f"{_n(run['ordersPerSecond'])} orders/s · {run['msPerBatchP50']:.1f} ms/batch"
-                    + (f" · {run['errors']} errors" if run["errors"] else ""),
-                )
-            )
+            rows.append(Row(f"{names[key]}, batches of {run['size']:,}", _batch_figures(run)))
     return rows
 
 

@@ -72,6 +72,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.bench_tenant import BenchTenant  # noqa: E402
+from bench.cli_runner import cli_argv, wms_cli  # noqa: E402
 from bench.reports import emit_report  # noqa: E402
 from bench.stopping import stop_process  # noqa: E402
 
@@ -250,29 +251,9 @@ def start_process(name: str, argv: list[str], env: dict[str, str], workdir: Path
     log = workdir / f"{name}.log"
     with log.open("wb") as sink:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", *argv],
-            env=env,
-            cwd=workdir,
-            stdout=sink,
-            stderr=sink,
-            preexec_fn=_die_with_parent,
+            cli_argv(argv), env=env, cwd=workdir, stdout=sink, stderr=sink, preexec_fn=_die_with_parent
         )
     return Process(name, popen, log)
-
-
-def wms_cli(argv: list[str], env: dict[str, str], workdir: Path) -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", *argv],
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"wms-intake {argv[0]} failed: {completed.stderr.decode(errors='replace')[-2000:]}")
-    result: dict[str, Any] = orjson.loads(completed.stdout)
-    return result
 
 
 # ---------------------------------------------------------------------- the workload
@@ -474,36 +455,21 @@ class Soak:
 
     async def read_order(self, tenant: Tenant) -> None:
         ext = self._known(tenant) or "none"
-        await self.call(
-            "read_order",
-            "GET",
-            f"/api/tenants/{tenant.tenant_id}/orders/by-external-id/{ext}",
-            headers=self.admin(tenant),
-        )
+        await self.tenant_read("read_order", tenant, f"/orders/by-external-id/{ext}")
 
     async def list_orders(self, tenant: Tenant) -> None:
         day = (date(2026, 1, 5) + timedelta(days=self.rng.randint(0, 13))).isoformat()
-        await self.call(
-            "list_orders",
-            "GET",
-            f"/api/tenants/{tenant.tenant_id}/orders?plannedDate={day}&limit=100",
-            headers=self.admin(tenant),
-        )
+        await self.tenant_read("list_orders", tenant, f"/orders?plannedDate={day}&limit=100")
 
     async def history(self, tenant: Tenant) -> None:
-        order_id = self._known_order(tenant)
-        await self.call(
-            "history", "GET", f"/api/tenants/{tenant.tenant_id}/orders/{order_id}/history", headers=self.admin(tenant)
-        )
+        await self.tenant_read("history", tenant, f"/orders/{self._known_order(tenant)}/history")
 
     async def as_of(self, tenant: Tenant) -> None:
-        order_id = self._known_order(tenant)
-        await self.call(
-            "as_of",
-            "GET",
-            f"/api/tenants/{tenant.tenant_id}/orders/{order_id}?asOfVersion=1",
-            headers=self.admin(tenant),
-        )
+        await self.tenant_read("as_of", tenant, f"/orders/{self._known_order(tenant)}?asOfVersion=1")
+
+    async def tenant_read(self, op: str, tenant: Tenant, path: str) -> None:
+        """One GET of ``tenant``'s API (``path`` after ``/api/tenants/{id}``) with its admin key."""
+        await self.call(op, "GET", f"/api/tenants/{tenant.tenant_id}{path}", headers=self.admin(tenant))
 
     async def sign_in(self, tenant: Tenant) -> None:
         # A browser of its own: the session cookie lives only for this sign-in.
@@ -717,7 +683,7 @@ async def drive(
 ) -> dict[str, Any]:
     created = await asyncio.gather(
         *(
-            asyncio.to_thread(wms_cli, ["tenants", "create", "--name", f"Soak tenant {index}"], env, workdir)
+            asyncio.to_thread(wms_cli, ["tenants", "create", "--name", f"Soak tenant {index}"], env, workdir, 120)
             for index in range(args.tenants)
         )
     )

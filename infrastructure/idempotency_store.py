@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timedelta
 
-from application.idempotency import KEY_LIFETIME, LEASE, Claim, InProgress, Mismatch, Proceed, Replay
+from application.idempotency import KEY_LIFETIME, LEASE, Claim, Held, Proceed, Replay
 from application.timestamps import iso
 from infrastructure.secret_cipher import SecretCipher
 from infrastructure.sql import Database, SqlTable
@@ -54,21 +54,21 @@ class SqlIdempotencyStore(SqlTable):
             cursor.execute(f"SELECT * FROM {self.table} WHERE tenant_id = %s AND key_hash = %s", key)
             row = cursor.fetchone()
             if row is None:  # released between our insert and read: try again shortly
-                return InProgress()
+                return Held.IN_PROGRESS
             if row["fingerprint"] != fingerprint:
-                return Mismatch()
+                return Held.MISMATCH
             if row["status"] is not None:
                 body = base64.b64decode(self.cipher.decrypt(row["body"]))
                 return Replay(int(row["status"]), row["content_type"], body)
             if row["started_at"] > iso(now - LEASE):
-                return InProgress()
+                return Held.IN_PROGRESS
             # The holder died mid-work (its lease ran out): this request takes over.
             taken = cursor.execute(
                 f"UPDATE {self.table} SET owner = %s, started_at = %s "
                 "WHERE tenant_id = %s AND key_hash = %s AND owner = %s AND status IS NULL",
                 (owner, iso(now), *key, row["owner"]),
             )
-            return Proceed(owner) if taken == 1 else InProgress()
+            return Proceed(owner) if taken == 1 else Held.IN_PROGRESS
 
     def finish(self, tenant_id: str, key_hash: str, owner: str, status: int, content_type: str, body: bytes) -> None:
         sealed = self.cipher.encrypt(base64.b64encode(body).decode("ascii"))

@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -301,7 +301,9 @@ def _list_tenants(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _create_api_key(args: argparse.Namespace, settings: Settings) -> int:
-    return _operate(settings, args.tenant, lambda ops: _issued(ops.issue_api_key(args.tenant, args.role, args.name)))
+    return _operate(
+        settings, lambda ops: _issued(ops.issue_api_key(args.tenant, args.role, args.name)), _tenants_hint(args.tenant)
+    )
 
 
 def _issued(issued: Any) -> dict[str, Any]:
@@ -309,7 +311,7 @@ def _issued(issued: Any) -> dict[str, Any]:
 
 
 def _list_api_keys(args: argparse.Namespace, settings: Settings) -> int:
-    return _operate(settings, args.tenant, lambda ops: present_key_list(ops.list_api_keys(args.tenant)))
+    return _operate(settings, lambda ops: present_key_list(ops.list_api_keys(args.tenant)), _tenants_hint(args.tenant))
 
 
 def _revoke_api_key(args: argparse.Namespace, settings: Settings) -> int:
@@ -317,19 +319,29 @@ def _revoke_api_key(args: argparse.Namespace, settings: Settings) -> int:
         ops.revoke_api_key(args.tenant, args.key_id)
         return {"revoked": args.key_id}
 
-    return _operate(settings, args.tenant, revoke)
+    return _operate(settings, revoke, _tenants_hint(args.tenant))
 
 
-def _operate(settings: Settings, tenant: str, action: Any) -> int:
-    """Run one operator use case; a wrong tenant or key is one line and exit 1."""
+def _tenants_hint(tenant: str) -> Callable[[NotFoundError], str]:
+    """A wrong tenant or key: say where the right ones are listed."""
+
+    def say(error: NotFoundError) -> str:
+        detail = "" if str(error) == "Not found" else f" ({error})"
+        return f"not found{detail}; 'wms-intake tenants list' shows the tenants ({tenant!r} given)"
+
+    return say
+
+
+def _operate(
+    settings: Settings, action: Callable[[OperatorCommands], Any], not_found: Callable[[NotFoundError], str] = str
+) -> int:
+    """Run one operator use case and print its answer. What is not found is one
+    line and exit 1; a value the use case refuses, one line and exit 2."""
     container = build_container(settings)
     try:
         _print(action(OperatorCommands(container.app)))
     except NotFoundError as error:
-        detail = "" if str(error) == "Not found" else f" ({error})"
-        sys.stderr.write(
-            f"wms-intake: not found{detail}; 'wms-intake tenants list' shows the tenants ({tenant!r} given)\n"
-        )
+        sys.stderr.write(f"wms-intake: {not_found(error)}\n")
         return 1
     except InvalidRequestError as error:
         sys.stderr.write(f"wms-intake: {error}\n")
@@ -356,19 +368,9 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
     if (args.order_id is None) == (args.external_id is None):
         sys.stderr.write("wms-intake: name the order by its id or by --external-id (one of them)\n")
         return 2
-    container = build_container(settings)
-    try:
-        _print(
-            present_history(
-                OperatorCommands(container.app).order_history(args.tenant_id, args.order_id, args.external_id)
-            )
-        )
-    except NotFoundError as error:
-        sys.stderr.write(f"{error}\n")
-        return 1
-    finally:
-        container.close()
-    return 0
+    return _operate(
+        settings, lambda ops: present_history(ops.order_history(args.tenant_id, args.order_id, args.external_id))
+    )
 
 
 if __name__ == "__main__":

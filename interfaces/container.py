@@ -76,19 +76,19 @@ class Container:
     #: Pull from WMS: the use cases, and their outbound HTTP (one session per event loop).
     pull: PullService
     pull_source: PerLoopPullSource
+    #: When each API key was last used (written at most once a minute per key).
+    key_usage: KeyUsage
+    #: Reads that wait for the read models to reach a write (read your own writes).
+    consistent: ConsistentReads
+    #: Stores the refused-request counts of this process; runs wherever requests are served.
+    refusals: RefusalFlusher
+    #: Answers kept for Idempotency-Key replays (a table beside the read models).
+    idempotency: IdempotencyStore
     #: Extra background work (geocoding, scheduled pulls), started after the followers.
     workers: list[BackgroundWorker] = field(default_factory=list)
     background_running: bool = field(default=False)
     #: Geocoding queue depth and request counts, for the metrics (None: geocoding off).
     geocoding: GeocodingMonitor | None = None
-    #: When each API key was last used (written at most once a minute per key).
-    key_usage: KeyUsage | None = None
-    #: Reads that wait for the read models to reach a write (read your own writes).
-    consistent: ConsistentReads | None = None
-    #: Stores the refused-request counts of this process; runs wherever requests are served.
-    refusals: RefusalFlusher | None = None
-    #: Answers kept for Idempotency-Key replays (a table beside the read models).
-    idempotency: IdempotencyStore | None = None
 
     def start_background(self) -> None:
         """Projections and every other background worker, in this process."""
@@ -127,8 +127,7 @@ class Container:
 
     def close(self) -> None:
         self.stop_background()
-        if self.refusals is not None:
-            self.refusals.stop()
+        self.refusals.stop()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.app.close()
 
@@ -182,7 +181,7 @@ def _build(settings: Settings, workers: list[BackgroundWorker] | None) -> Contai
     refusal_store.create_table()
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="intake")
     pull, pull_source, pull_scheduler = _pull_from_wms(app, pull_endpoints, executor, settings)
-    queries = IntakeQueries(orders, integrations, deliveries, pull_endpoints=pull_endpoints, refusals=refusal_store)
+    queries = IntakeQueries(orders, integrations, deliveries, pull_endpoints, refusal_store)
     usage_store = SqlKeyUsageStore(db)
     usage_store.create_table()
     geocoding = build_geocoding(settings, app, db)

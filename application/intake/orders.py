@@ -26,7 +26,7 @@ from application.commands import (
 from application.errors import EveryItemRejectedError, PayloadRejectedError, ServiceUnavailableError
 from application.intake.batch_outcome import batch_result, bounded_error, pulled_endpoint, without_unknown_customers
 from application.order_lines import OrderLine
-from application.order_payload import parse_order_batch_partially, parse_order_batch_with_warnings
+from application.order_payload import parse_batch
 from application.order_rows import record_batch
 from application.ports.aggregates import BatchStore
 from application.retrying import retry_on_conflict
@@ -97,26 +97,14 @@ class OrderIntake:
                         "maxBytes": command.max_body_bytes,
                     },
                 )
-            indexes: tuple[int, ...] = ()
-            refused_items: tuple[dict[str, Any], ...] = ()
-            if command.partial:
-                numbered, refused_items, warnings = parse_order_batch_partially(
-                    command.body, max_items=command.max_items
-                )
-                indexes = tuple(index for index, _ in numbered)
-                lines = tuple(line for _, line in numbered)
-            else:
-                lines, warnings = parse_order_batch_with_warnings(command.body, max_items=command.max_items)
+            parsed = parse_batch(command.body, max_items=command.max_items, partial=command.partial)
             return self.ingest_orders(
                 IngestOrders(
                     **delivery,
+                    **parsed._asdict(),
                     partial=command.partial,
-                    indexes=indexes,
-                    rejected=refused_items,
-                    lines=lines,
                     delivery_id=command.delivery_id,
                     credential_hash=command.credential_hash,
-                    warnings=warnings,
                     pulled=command.pulled,
                 )
             )

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.errors import InvalidRequestError, PayloadRejectedError, UpstreamError
+from application.errors import InvalidRequestError, PayloadRejectedError
 from application.media_types import UNSUPPORTED_MEDIA_TYPE_BODY
 from application.ports.pull import PullFetchError
-from application.pull.results import SyncOutcome
+from application.pull.results import SyncFailed, SyncOutcome
 from domain.errors import StalePullError
 
 #: The 502's sentence for each way a fetch can fail.
@@ -44,30 +44,30 @@ def fetch_failed(error: PullFetchError) -> SyncOutcome:
     if error.reason == "unsupported_media_type":
         # Judged like the webhook: the details are the 415 it would have answered.
         return SyncOutcome(
-            failure=UpstreamError(
-                "The WMS data failed the webhook's checks (HTTP 415)", dict(UNSUPPORTED_MEDIA_TYPE_BODY)
-            ),
-            reason=error.reason,
-            summary=error.message,
+            failure=SyncFailed(
+                "The WMS data failed the webhook's checks (HTTP 415)",
+                dict(UNSUPPORTED_MEDIA_TYPE_BODY),
+                error.reason,
+                error.message,
+            )
         )
     details: dict[str, Any] = {"reason": error.reason, "message": error.message}
     if error.status is not None:
         details["status"] = error.status
     if error.retry_after is not None:
         details["retryAfter"] = round(error.retry_after)
-    return SyncOutcome(
-        failure=UpstreamError(FETCH_FAILURES.get(error.reason, "The WMS could not be pulled"), details),
-        reason=error.reason,
-        summary=error.message,
-        retry_after=error.retry_after,
-    )
+    sentence = FETCH_FAILURES.get(error.reason, "The WMS could not be pulled")
+    return SyncOutcome(failure=SyncFailed(sentence, details, error.reason, error.message, error.retry_after))
 
 
 def secret_unreadable() -> SyncOutcome:
     return SyncOutcome(
-        failure=UpstreamError("The pull secret cannot be decrypted", {"reason": "secret_unreadable"}),
-        reason="secret_unreadable",
-        summary="the stored pull secret cannot be decrypted (was WMS_INTAKE_SECRET_KEY changed?)",
+        failure=SyncFailed(
+            "The pull secret cannot be decrypted",
+            {"reason": "secret_unreadable"},
+            "secret_unreadable",
+            "the stored pull secret cannot be decrypted (was WMS_INTAKE_SECRET_KEY changed?)",
+        )
     )
 
 
@@ -88,16 +88,14 @@ def superseded(stale: StalePullError) -> SyncOutcome:
 def rejected(refusal: PayloadRejectedError) -> SyncOutcome:
     # The 502's details are exactly the body the webhook would have answered.
     return SyncOutcome(
-        failure=UpstreamError(f"The WMS data failed the webhook's validation (HTTP {refusal.status})", refusal.body),
-        reason="rejected",
-        summary=(
-            f"the webhook would have answered HTTP {refusal.status} "
-            f"{refusal.body.get('error', 'rejected')!r} to this data"
-        ),
+        failure=SyncFailed(
+            f"The WMS data failed the webhook's validation (HTTP {refusal.status})",
+            refusal.body,
+            "rejected",
+            f"the webhook would have answered HTTP {refusal.status} {refusal.body.get('error', 'rejected')!r} to this data",
+        )
     )
 
 
 def _failed(sentence: str, reason: str, message: str) -> SyncOutcome:
-    return SyncOutcome(
-        failure=UpstreamError(sentence, {"reason": reason, "message": message}), reason=reason, summary=message
-    )
+    return SyncOutcome(failure=SyncFailed(sentence, {"reason": reason, "message": message}, reason, message))

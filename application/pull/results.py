@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from application.commands import IngestResult
@@ -47,20 +48,35 @@ class ChangedPullEndpoint(PullEndpointTarget):
     next_sync_at: str | None
 
 
+class SyncFailed(UpstreamError):
+    """A failed attempt: the 502 it amounts to (message and details), and what
+    the attempt records of it: ``reason`` (a word), ``summary`` (a sentence safe
+    to show) and ``retry_after`` (the wait the WMS asked for, if it did)."""
+
+    def __init__(self, message: str, details: Any, reason: str, summary: str, retry_after: float | None = None):
+        super().__init__(message, details)
+        self.reason = reason
+        self.summary = summary
+        self.retry_after = retry_after
+
+    def redacted(self, redactor: Redactor) -> SyncFailed:
+        """This failure with the secret redacted from everything it says."""
+        return SyncFailed(
+            redactor.text(str(self)),
+            redactor.value(self.details),
+            self.reason,
+            redactor.text(self.summary),
+            self.retry_after,
+        )
+
+
 @dataclass(frozen=True)
 class SyncOutcome:
-    """What one sync attempt came to: the ingest result, or the failure (the 502 it amounts to).
-
-    ``reason`` and ``summary`` are what the attempt records of a failure;
-    ``retry_after`` is the wait the WMS asked for. ``attempt`` is the attempt
-    as recorded on the endpoint (None until it is recorded).
-    """
+    """What one sync attempt came to: the ingest result, or the failure.
+    ``attempt`` is the attempt as recorded on the endpoint (None until it is recorded)."""
 
     ingest: IngestResult | None = None
-    failure: UpstreamError | None = None
-    reason: str | None = None
-    summary: str | None = None
-    retry_after: float | None = None
+    failure: SyncFailed | None = None
     attempt: SyncAttempt | None = None
 
     @property
@@ -75,11 +91,8 @@ class SyncOutcome:
 
     def redacted(self, redactor: Redactor) -> SyncOutcome:
         """This outcome with the secret redacted from everything it says."""
-        failure = self.failure
-        if failure is not None:
-            failure = UpstreamError(redactor.text(str(failure)), redactor.value(failure.details))
-        summary = redactor.text(self.summary) if self.summary is not None else None
-        return SyncOutcome(self.ingest, failure, self.reason, summary, self.retry_after, self.attempt)
+        failure = self.failure.redacted(redactor) if self.failure is not None else None
+        return SyncOutcome(self.ingest, failure, self.attempt)
 
 
 def changed_endpoint(endpoint: PullEndpoint) -> ChangedPullEndpoint:

@@ -107,6 +107,7 @@ class PullService(EndpointAdmin, SyncPlanning):
         recorded, logged or returned.
         """
         outcome = (await self._pull(plan)).redacted(plan.redactor)
+        failure = outcome.failure
         finished_at = max(self.clock.now(), plan.started_at)
         attempt = SyncAttempt(
             attempt_id=plan.attempt_id,
@@ -115,12 +116,14 @@ class PullService(EndpointAdmin, SyncPlanning):
             finished_at=finished_at,
             ok=outcome.ok,
             processed=len(outcome.ingest.orders) if outcome.ingest is not None else None,
-            reason=outcome.reason,
-            error=outcome.summary,
+            reason=failure.reason if failure is not None else None,
+            error=failure.summary if failure is not None else None,
             updated_since=plan.updated_since,
             target_generation=plan.target_generation,
             not_before=(
-                finished_at + timedelta(seconds=outcome.retry_after) if outcome.retry_after is not None else None
+                finished_at + timedelta(seconds=failure.retry_after)
+                if failure is not None and failure.retry_after is not None
+                else None
             ),
         )
         await self.run(partial(self._record, plan, attempt))
@@ -133,8 +136,8 @@ class PullService(EndpointAdmin, SyncPlanning):
                 "attemptId": str(plan.attempt_id),
                 "trigger": plan.trigger,
                 "processed": attempt.processed,
-                "reason": outcome.reason,
-                "error": outcome.summary,
+                "reason": attempt.reason,
+                "error": attempt.error,
             },
         )
         return replace(outcome, attempt=attempt)

@@ -42,7 +42,7 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -142,6 +142,16 @@ def is_public_address(address: IPAddress | str) -> bool:
     )
 
 
+class _Fetch(NamedTuple):
+    """What stays the same across the requests of one fetch (its redirects)."""
+
+    session: aiohttp.ClientSession
+    headers: dict[str, str]
+    secret: str
+    #: The URL the fetch started from (a redirect may only stay on its origin).
+    original: URL
+
+
 class RefusedAddressError(OSError):
     """A host resolved only to addresses the outbound policy refuses.
 
@@ -227,7 +237,7 @@ class AiohttpPullSource:
             # One deadline for the whole fetch, redirects included; aiohttp's
             # own ClientTimeout bounds each single request as well.
             async with asyncio.timeout(self._policy.total_timeout):
-                return await self._follow_redirects(session, target, verb, headers, body, secret)
+                return await self._follow_redirects(_Fetch(session, headers, secret, target), verb, body)
         except TimeoutError as exc:
             raise PullFetchError(
                 "timeout", f"{_origin(target)} did not answer within {self._policy.total_timeout:g} s"
@@ -256,20 +266,12 @@ class AiohttpPullSource:
         )
         return self._session
 
-    async def _follow_redirects(
-        self,
-        session: aiohttp.ClientSession,
-        target: URL,
-        verb: str,
-        headers: dict[str, str],
-        body: dict[str, str] | None,
-        secret: str,
-    ) -> bytes:
-        current = target
+    async def _follow_redirects(self, fetch: _Fetch, verb: str, body: dict[str, str] | None) -> bytes:
+        target = current = fetch.original
         visited = {(verb, str(current))}
         # One exchange for the original request plus one per allowed redirect.
         for _ in range(self._policy.max_redirects + 1):
-            outcome = await self._exchange(session, current, verb, headers, body, secret, target)
+            outcome = await self._exchange(fetch, current, verb, body)
             if isinstance(outcome, bytes):
                 return outcome
             status, current = outcome
@@ -287,24 +289,19 @@ class AiohttpPullSource:
         )
 
     async def _exchange(
-        self,
-        session: aiohttp.ClientSession,
-        url: URL,
-        verb: str,
-        headers: dict[str, str],
-        body: dict[str, str] | None,
-        secret: str,
-        original: URL,
+        self, fetch: _Fetch, url: URL, verb: str, body: dict[str, str] | None
     ) -> bytes | tuple[int, URL]:
         """One request: the body on 2xx, or (status, next URL) on a redirect."""
         origin = _origin(url)
         try:
-            async with session.request(verb, url, headers=headers, json=body, allow_redirects=False) as response:
+            async with fetch.session.request(
+                verb, url, headers=fetch.headers, json=body, allow_redirects=False
+            ) as response:
                 if response.status in _REDIRECT_STATUSES:
-                    return response.status, _redirect_target(response, url, original)
+                    return response.status, _redirect_target(response, url, fetch.original)
                 if not 200 <= response.status < 300:
                     retry_after = _retry_after(response.headers.get("Retry-After"))
-                    snippet = await _error_snippet(response, secret)
+                    snippet = await _error_snippet(response, fetch.secret)
                     response.close()
                     raise PullFetchError(
                         "http_status",

@@ -40,8 +40,7 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
     listen_for_saves(app, container.app.on_saved)
 
     async def background(_: web.Application) -> AsyncIterator[None]:
-        if container.refusals is not None:
-            container.refusals.start()  # refused requests are counted wherever requests are served
+        container.refusals.start()  # refused requests are counted wherever requests are served
         if run_background:
             container.start_background()
         yield

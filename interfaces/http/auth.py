@@ -34,6 +34,6 @@ async def principal_of(request: web.Request) -> Principal:
         app = request.app[CONTAINER].app
         principal = await offload(request, app.authenticate, request.match_info["tenantId"], token)
     usage = request.app[CONTAINER].key_usage
-    if usage is not None and usage.due(principal):
+    if usage.due(principal):
         await offload(request, usage.used, principal)
     return principal

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from application.errors import ApplicationError, InvalidRequestError
-from application.idempotency import Mismatch, Proceed, Replay, keeps, valid_key
+from application.idempotency import Held, Proceed, Replay, keeps, valid_key
 from application.tokens import hash_secret
 from interfaces.http.auth import principal_of
 from interfaces.http.body import PREREAD, read_capped
@@ -60,7 +60,7 @@ async def idempotency_keys(request: web.Request, handler: Handler) -> web.Stream
     store = container.idempotency
     body, size = await read_capped(request, limit, container.settings.client_timeout_seconds)
     request[PREREAD] = (body, size)
-    if body is None or store is None:
+    if body is None:
         return await handler(request)  # over the limit: the route refuses it as usual
     key_hash = hash_secret(key)
     fingerprint = hashlib.sha256(
@@ -77,7 +77,7 @@ async def idempotency_keys(request: web.Request, handler: Handler) -> web.Stream
             return web.Response(
                 body=claim.body, status=claim.status, content_type=claim.content_type, headers={REPLAYED: "true"}
             )
-        if isinstance(claim, Mismatch):
+        if claim is Held.MISMATCH:
             return json_response(
                 {
                     "error": "Idempotency-Key reused with a different request",
@@ -85,7 +85,7 @@ async def idempotency_keys(request: web.Request, handler: Handler) -> web.Stream
                 },
                 422,
             )
-        # InProgress: another request holds the key; wait for its answer, within bounds.
+        # Held.IN_PROGRESS: another request holds the key; wait for its answer, within bounds.
         if time.monotonic() > deadline:
             return json_response(
                 {"error": "A request with this Idempotency-Key is still in progress; retry"}, 409, {"Retry-After": "1"}

@@ -8,7 +8,7 @@ from interfaces.http.auth import principal_of
 from interfaces.http.keys import CONTAINER
 from interfaces.http.offload import offload
 from interfaces.http.positions import with_position
-from interfaces.http.presenters.keys import present_issued_key, present_key_list, present_used_key_list
+from interfaces.http.presenters.keys import present_issued_key, present_used_key_list
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import IssueApiKey, parse_body
 
@@ -22,12 +22,8 @@ async def issue_api_key(request: web.Request) -> web.Response:
 
 async def list_api_keys(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    container = request.app[CONTAINER]
-    if container.key_usage:
-        used = await offload(request, container.key_usage.list_keys, principal)
-        return json_response(present_used_key_list(used))
-    keys = await offload(request, container.app.list_api_keys, principal)
-    return json_response(present_key_list(keys))
+    used = await offload(request, request.app[CONTAINER].key_usage.list_keys, principal)
+    return json_response(present_used_key_list(used))
 
 
 async def revoke_api_key(request: web.Request) -> web.Response:

@@ -10,22 +10,23 @@ from interfaces.http.presenters.orders import wire_fields
 
 
 def present_change(change: OrderChange) -> dict[str, Any]:
-    timestamp = iso(change.timestamp)
+    event = change.event
+    timestamp = iso(event.timestamp)
     return {
         "position": str(change.position),
-        "type": change.kind,
+        "type": event.kind,
         "orderId": change.order_id,
         "externalOrderId": change.external_order_id,
-        "version": change.version,
+        "version": event.version,
         "timestamp": timestamp,
-        "changes": wire_fields(change.changes),
+        "changes": wire_fields(event.changes),
         "state": {
             "orderId": change.order_id,
             "externalOrderId": change.external_order_id,
             **wire_fields(change.state),
             "createdAt": iso(change.created_at),
             "updatedAt": timestamp,
-            "version": change.version,
+            "version": event.version,
         },
     }
 
