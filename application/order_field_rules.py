@@ -149,7 +149,7 @@ PlainOrderItem = _item_model(
         "customer_id": _plain_text(max_length=MAX_ID),
         "delivery_address": _PlainText,
         "pallet_count": Annotated[int, Field(ge=0, le=2**31 - 1)],
-        "special_handling": Annotated[list[_plain_text(min_length=1, max_length=MAX_TAG)], Field(max_length=MAX_TAGS)],  # type: ignore[misc]
+        "special_handling": Annotated[list[_plain_text(min_length=1, max_length=MAX_TAG)], Field(max_length=MAX_TAGS)],  # type: ignore[misc]  # a type built by a call, which mypy cannot follow
     },
     _PlainText,
     "OrderItem's rules in pydantic's compiled core alone: accepts a subset of what OrderItem accepts.",

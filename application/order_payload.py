@@ -57,7 +57,7 @@ __all__ = [
 # Wire name -> Order field name, for the fields an item sets directly on the
 # order (the customer is decided from customerId / deliveryAddress instead).
 _ORDER_FIELD_OF = {f.wire: f.name for f in FIELDS if f.name != "customer_id"}
-_ITEMS: TypeAdapter[list[BaseModel]] = TypeAdapter(list[PlainOrderItem])  # type: ignore[valid-type]
+_ITEMS: TypeAdapter[list[BaseModel]] = TypeAdapter(list[PlainOrderItem])  # type: ignore[valid-type]  # the item model is built at run time from the field table
 
 
 def parse_order_batch(body: bytes, *, max_items: int) -> tuple[OrderLine, ...]:

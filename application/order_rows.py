@@ -48,7 +48,7 @@ class EventRow(NamedTuple):
 
 ORDER_TOPIC = get_topic(Order)
 CREATED_TOPIC = get_topic(Order.Created)
-UPDATED_TOPIC = get_topic(Order.Updated)  # type: ignore[attr-defined]
+UPDATED_TOPIC = get_topic(Order.Updated)  # type: ignore[attr-defined]  # made by @event at class creation
 
 
 def record_batch(

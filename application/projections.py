@@ -39,13 +39,14 @@ class OrdersProjection(Generic[W]):
 
     @process.register
     def _(self, event: Order.Created, writer: OrdersWriter) -> None:
+        details = event.details
         writer.insert_order(
             {
                 "order_id": str(event.originator_id),
                 "tenant_id": event.tenant_id,
                 "external_order_id": event.external_order_id,
-                **event.details,
-                "address_key": _address_key(event.details.get("delivery_address")),
+                **details,
+                "address_key": _address_key(details.get("delivery_address")),
                 "created_at": event.timestamp,
                 "updated_at": event.timestamp,
                 "version": event.originator_version,

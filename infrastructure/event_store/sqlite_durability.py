@@ -36,5 +36,5 @@ def commit_without_waiting_for_the_disk(datastore: SQLiteDatastore) -> None:
         connection._sqlite_conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
         return connection
 
-    datastore.pool._create_connection = create_connection  # type: ignore[method-assign]
-    datastore.pool._synchronous_set = True  # type: ignore[attr-defined]
+    datastore.pool._create_connection = create_connection  # type: ignore[method-assign]  # the library's pool has no hook for this
+    datastore.pool._synchronous_set = True  # type: ignore[attr-defined]  # our own mark on the pool: done once

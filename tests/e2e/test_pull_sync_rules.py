@@ -179,7 +179,7 @@ async def test_a_scheduled_sync_skips_while_a_manual_one_runs_and_a_manual_one_g
     outcome = await scheduled
 
     assert type(refused.value).__name__ == "SyncRunningError"
-    assert refused.value.fields == {"syncId": str(uuid_for("scheduled-2"))}  # type: ignore[attr-defined]
+    assert refused.value.fields == {"syncId": str(uuid_for("scheduled-2"))}  # type: ignore[attr-defined]  # the error class is checked by name just above
     assert outcome is not None and outcome.attempt.ok
     assert len(wms.requests_to("/orders")) == 2
 

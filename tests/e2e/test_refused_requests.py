@@ -20,7 +20,7 @@ async def refused(client: TestClient, tenant: TenantKeys) -> dict[str, Any]:
         assert response.status == 200
         return (await response.json())["webhook"]
 
-    return (await eventually(connected))["refusedRequests"]  # type: ignore[no-any-return]
+    return (await eventually(connected))["refusedRequests"]  # type: ignore[no-any-return]  # the presented body is untyped JSON
 
 
 async def test_wrong_secrets_and_a_deactivated_webhook_are_counted_by_reason_with_the_last_time(
@@ -53,7 +53,7 @@ async def test_wrong_secrets_and_a_deactivated_webhook_are_counted_by_reason_wit
         "/api/integrations/wms/00000000-0000-0000-0000-000000000001", data=order, headers=webhook.headers()
     )
     assert response.status == 401
-    container.refusals.flush()  # type: ignore[union-attr]
+    container.refusals.flush()
     rows = container.db.query(f"SELECT tenant_id, reason, count FROM {container.db.table('auth_refusals')}")
     assert sorted((r["reason"], int(r["count"])) for r in rows) == [("deactivated", 2), ("wrong_secret", 12)]
     assert {r["tenant_id"] for r in rows} == {tenant.tenant_id}

@@ -66,7 +66,7 @@ class Wms:
     container: Container
     tenant: TenantKeys
     principal: Principal
-    _minutes: count = field(default_factory=lambda: count(1))  # type: ignore[type-arg]
+    _minutes: count = field(default_factory=lambda: count(1))  # type: ignore[type-arg]  # itertools.count is generic only to mypy
 
     @property
     def app(self) -> IntakeApplication:
@@ -109,10 +109,10 @@ class Wms:
         status = present_integration_status(
             self.container.queries.integration_status(self.principal, "http://127.0.0.1/hook")
         )
-        return status["webhook"]["lastReceivedAt"]  # type: ignore[no-any-return]
+        return status["webhook"]["lastReceivedAt"]  # type: ignore[no-any-return]  # the presented body is untyped JSON
 
     def stored_order_events(self, external_id: str) -> list[Any]:
-        return list(self.app.events.get(order_id(self.tenant_id, external_id)))  # type: ignore[attr-defined]
+        return list(self.app.events.get(order_id(self.tenant_id, external_id)))  # type: ignore[attr-defined]  # the store is typed by its port
 
 
 def connect(container: Container, tenant: TenantKeys) -> Wms:

@@ -34,7 +34,7 @@ ADDRESS = "1 High Street, London"
 def batches() -> list[list[OrderLine]]:
     def line(external_id: str, **patch: object) -> OrderLine:
         patch.setdefault("delivery_address", ADDRESS)
-        return OrderLine(external_id, delivery_address=str(patch["delivery_address"]), patch=patch)  # type: ignore[arg-type]
+        return OrderLine(external_id, delivery_address=str(patch["delivery_address"]), patch=patch)  # type: ignore[arg-type]  # the patch holds field values only
 
     return [
         [line(f"o-{n}", total_weight=n + 0.5, special_handling=["fragile"]) for n in range(80)],

@@ -145,7 +145,7 @@ def test_catching_up_applies_every_event_once_and_again_changes_nothing(containe
     for i in range(12):
         order = wms.visible(f"H-{i}")
         assert order is not None
-        assert order["version"] == len(list(container.app.events.get(UUID(order["orderId"]))))  # type: ignore[attr-defined]
+        assert order["version"] == len(list(container.app.events.get(UUID(order["orderId"]))))  # type: ignore[attr-defined]  # the store is typed by its port
     assert len(before["deliveries"]["rm_deliveries"]) == wms.sent
 
 

@@ -77,7 +77,7 @@ async def make_source() -> AsyncIterator[MakeSource]:
     def make(**policy: object) -> AiohttpPullSource:
         settings: dict[str, object] = {"allow_private": True, "total_timeout": 5.0, "max_body_bytes": BODY_LIMIT}
         settings.update(policy)
-        source = AiohttpPullSource(OutboundPolicy(**settings))  # type: ignore[arg-type]
+        source = AiohttpPullSource(OutboundPolicy(**settings))  # type: ignore[arg-type]  # each test passes the policy fields it changes
         sources.append(source)
         return source
 

@@ -220,7 +220,7 @@ async def test_tenant_a_credentials_cannot_touch_anything_of_tenant_b(
         "keyId": b_key,
     }
     answers = {}
-    for method, path in routes_of(client.server.app, fill, prefix="/api/tenants/"):  # type: ignore[union-attr]
+    for method, path in routes_of(client.server.app, fill, prefix="/api/tenants/"):  # type: ignore[union-attr]  # the test client always has its server
         response = await client.request(method, path, json={"role": "admin", "active": False}, headers=a.auth())
         answers[f"{method} {path}"] = response.status
     assert answers and set(answers.values()) == {404}, {k: v for k, v in answers.items() if v != 404}
@@ -371,7 +371,7 @@ async def test_every_response_carries_a_request_id(client: TestClient, webhook: 
     tenant = webhook.tenant
     fill = {"tenantId": tenant.tenant_id}
     seen: dict[str, tuple[int, str]] = {}
-    for method, path in routes_of(client.server.app, fill):  # type: ignore[union-attr]
+    for method, path in routes_of(client.server.app, fill):  # type: ignore[union-attr]  # the test client always has its server
         response = await client.request(method, path, headers=tenant.auth(), data=b"{}")
         seen[f"{method} {path}"] = (response.status, response.headers.get("X-Request-Id", ""))
     for method, path in (("GET", "/no/such/route"), ("DELETE", "/healthz"), ("POST", webhook.path)):

@@ -27,7 +27,7 @@ def live_server(container: Container, **runner_options: Any) -> Iterator[tuple[s
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        address.append(site._server.sockets[0].getsockname()[:2])  # type: ignore[union-attr]
+        address.append(site._server.sockets[0].getsockname()[:2])  # type: ignore[union-attr]  # a started site always has its server
         started.set()
 
     def run() -> None:

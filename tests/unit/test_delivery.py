@@ -58,11 +58,11 @@ def test_an_accepted_delivery_keeps_the_id_its_caller_chose() -> None:
 def test_an_accepted_delivery_holds_what_was_received() -> None:
     delivery = accepted()
 
-    assert delivery.accepted is True  # type: ignore[attr-defined]
-    assert delivery.received_at == RECEIVED  # type: ignore[attr-defined]
-    assert (delivery.processed, delivery.created, delivery.updated) == (3, 2, 1)  # type: ignore[attr-defined]
-    assert delivery.channel == "webhook"  # type: ignore[attr-defined]
-    assert delivery.tenant_id == TENANT  # type: ignore[attr-defined]
+    assert delivery.accepted is True  # type: ignore[attr-defined]  # set by the event that created it
+    assert delivery.received_at == RECEIVED  # type: ignore[attr-defined]  # set by the event that created it
+    assert (delivery.processed, delivery.created, delivery.updated) == (3, 2, 1)  # type: ignore[attr-defined]  # set by the event that created it
+    assert delivery.channel == "webhook"  # type: ignore[attr-defined]  # set by the event that created it
+    assert delivery.tenant_id == TENANT  # type: ignore[attr-defined]  # set by the event that created it
     assert delivery.version == 1
     [event] = delivery.collect_events()
     assert isinstance(event, Delivery.Accepted)
@@ -71,9 +71,9 @@ def test_an_accepted_delivery_holds_what_was_received() -> None:
 def test_a_rejected_delivery_holds_its_status_and_error_body() -> None:
     delivery = rejected()
 
-    assert delivery.accepted is False  # type: ignore[attr-defined]
-    assert delivery.status == 422  # type: ignore[attr-defined]
-    assert delivery.error == {"error": "Invalid plannedDate"}  # type: ignore[attr-defined]
+    assert delivery.accepted is False  # type: ignore[attr-defined]  # set by the event that created it
+    assert delivery.status == 422  # type: ignore[attr-defined]  # set by the event that created it
+    assert delivery.error == {"error": "Invalid plannedDate"}  # type: ignore[attr-defined]  # set by the event that created it
     [event] = delivery.collect_events()
     assert isinstance(event, Delivery.Rejected)
 
@@ -84,7 +84,7 @@ def test_each_rejection_is_a_new_record() -> None:
 
 @pytest.mark.parametrize("status", [400, 401, 413, 415, 422, 499])
 def test_a_rejection_carries_a_4xx_status(status: int) -> None:
-    assert rejected(status=status).status == status  # type: ignore[attr-defined]
+    assert rejected(status=status).status == status  # type: ignore[attr-defined]  # set by the event that created it
 
 
 @pytest.mark.parametrize("status", [200, 302, 399, 500, 502])
@@ -95,7 +95,7 @@ def test_a_rejection_without_a_4xx_status_is_refused(status: int) -> None:
 
 @pytest.mark.parametrize("channel", ["webhook", "pull", "api"])
 def test_every_documented_channel_is_accepted(channel: str) -> None:
-    assert accepted(channel=channel).channel == channel  # type: ignore[attr-defined]
+    assert accepted(channel=channel).channel == channel  # type: ignore[attr-defined]  # set by the event that created it
 
 
 @pytest.mark.parametrize("make", [accepted, rejected])
@@ -105,4 +105,4 @@ def test_an_unknown_channel_is_refused(make: Any) -> None:
 
 
 def test_a_pull_delivery_names_its_endpoint() -> None:
-    assert accepted(channel="pull", endpoint_id="endpoint-9").endpoint_id == "endpoint-9"  # type: ignore[attr-defined]
+    assert accepted(channel="pull", endpoint_id="endpoint-9").endpoint_id == "endpoint-9"  # type: ignore[attr-defined]  # set by the event that created it

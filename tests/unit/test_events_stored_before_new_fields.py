@@ -42,7 +42,7 @@ def replayed_without(app: EventStore, aggregate: Any, event_class: type, field: 
             topic=stored.topic,
             state=orjson.dumps(state),
         )
-        rebuilt = app.mapper.to_domain_event(older).mutate(rebuilt)  # type: ignore[attr-defined]
+        rebuilt = app.mapper.to_domain_event(older).mutate(rebuilt)  # type: ignore[attr-defined]  # an event attribute the base class does not declare
     return rebuilt
 
 

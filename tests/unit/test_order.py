@@ -63,7 +63,7 @@ def test_the_order_id_is_the_deterministic_id_of_tenant_and_external_id() -> Non
 
 
 def test_unknown_detail_names_are_not_stored() -> None:
-    order = Order.place(TENANT, "WMS-ORD-001", {"colour": "red"}, WEBHOOK)  # type: ignore[dict-item]
+    order = Order.place(TENANT, "WMS-ORD-001", {"colour": "red"}, WEBHOOK)  # type: ignore[dict-item]  # an unknown field on purpose
 
     assert "colour" not in order.details
 
@@ -136,8 +136,8 @@ def test_the_updated_event_carries_only_the_fields_that_changed_and_its_source()
 
     [updated] = order.collect_events()
     assert type(updated).__name__ == "Updated"
-    assert updated.changes == {"volume": 2.0, "planned_date": None}  # type: ignore[attr-defined]
-    assert updated.source == {  # type: ignore[attr-defined]
+    assert updated.changes == {"volume": 2.0, "planned_date": None}  # type: ignore[attr-defined]  # an event attribute the base class does not declare
+    assert updated.source == {  # type: ignore[attr-defined]  # an event attribute the base class does not declare
         "channel": "pull",
         "deliveryId": "delivery-2",
         "requestId": "request-2",
@@ -150,7 +150,7 @@ def test_the_updated_event_carries_only_the_fields_that_changed_and_its_source()
 def test_names_that_are_not_order_fields_are_ignored_by_revise() -> None:
     order = placed(total_weight=25.5)
 
-    assert order.revise({"externalOrderId": "other", "colour": "red"}, PULL) is False  # type: ignore[dict-item]
+    assert order.revise({"externalOrderId": "other", "colour": "red"}, PULL) is False  # type: ignore[dict-item]  # an unknown field on purpose
     assert "colour" not in order.details
 
 

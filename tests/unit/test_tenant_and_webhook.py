@@ -72,8 +72,8 @@ def test_the_issued_event_stores_the_role_as_text_and_no_secret() -> None:
 
     [issued] = tenant.collect_events()
 
-    assert issued.role == "auditor"  # type: ignore[attr-defined]
-    assert issued.secret_hash == "h1"  # type: ignore[attr-defined]
+    assert issued.role == "auditor"  # type: ignore[attr-defined]  # an event attribute the base class does not declare
+    assert issued.secret_hash == "h1"  # type: ignore[attr-defined]  # an event attribute the base class does not declare
 
 
 def test_key_ids_are_unique_within_a_tenant() -> None:
@@ -147,7 +147,7 @@ def test_connecting_gives_the_tenants_one_webhook_active_with_the_secret_hash() 
     assert hook.active is True
     assert hook.secret_hash == "hash-1"
     [created] = hook.collect_events()
-    assert created.source == {"channel": "api", "deliveryId": None, "requestId": None, "apiKeyId": "key-1"}  # type: ignore[attr-defined]
+    assert created.source == {"channel": "api", "deliveryId": None, "requestId": None, "apiKeyId": "key-1"}  # type: ignore[attr-defined]  # an event attribute the base class does not declare
 
 
 def test_regenerating_replaces_the_secret_hash_and_records_who_did_it() -> None:
@@ -158,7 +158,7 @@ def test_regenerating_replaces_the_secret_hash_and_records_who_did_it() -> None:
     assert hook.secret_hash == "hash-2"
     [regenerated] = hook.collect_events()
     assert type(regenerated).__name__ == "SecretRegenerated"
-    assert regenerated.source["apiKeyId"] == "key-1"  # type: ignore[attr-defined]
+    assert regenerated.source["apiKeyId"] == "key-1"  # type: ignore[attr-defined]  # an event attribute the base class does not declare
 
 
 def test_deactivating_then_reactivating_records_one_event_each() -> None:
