@@ -12,12 +12,10 @@ The helpers the fixtures use are in ``tests.support``.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -25,7 +23,7 @@ from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
 from tests.support.http import TenantKeys, Webhook
-from tests.support.settings import POSTGRES_ON, POSTGRES_URL, STORES, make_settings, postgres_url
+from tests.support.settings import POSTGRES_ON, STORES, make_settings, postgres_url, scratch_schema
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,12 +35,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def postgres_schema() -> Iterator[str]:
     """A fresh, empty schema in the test database, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield schema
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema() as schema:
+        yield schema
 
 
 @pytest.fixture(params=STORES)

@@ -15,14 +15,13 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
-import psycopg
 import pytest
 
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from tests.e2e import test_audit_trail, test_webhook_contract
 from tests.support.processes import Process, service_env
-from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
+from tests.support.settings import POSTGRES_ON, make_settings, postgres_url, scratch_schema
 
 pytestmark = pytest.mark.skipif(not POSTGRES_ON, reason="the processes share a PostgreSQL")
 
@@ -50,34 +49,30 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     scratch = tmp_path_factory.mktemp("cluster")
-    schema = f"t_{scratch.name[-8:].replace('-', '_')}_{id(scratch) % 100000}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    url = postgres_url(schema)
-    container = build_container(make_settings(url))
-    env = service_env(url, scratch)
-    worker = Process(["worker"], env, scratch / "worker.log").start()
-    servers = [
-        Process(
-            ["serve", "--processes", "1", "--no-worker", "--host", "127.0.0.1", "--port", "0"],
-            env,
-            scratch / f"serve-{n}.log",
-        )
-        for n in range(2)
-    ]
-    try:
-        for server in servers:
-            server.args[-1] = str(server.port)
-            server.start()
-        for server in servers:
-            server.wait_ready()
-        yield Cluster(container, servers, worker)
-    finally:
-        for process in (*servers, worker):
-            process.stop()
-        container.close()
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema() as schema:
+        url = postgres_url(schema)
+        container = build_container(make_settings(url))
+        env = service_env(url, scratch)
+        worker = Process(["worker"], env, scratch / "worker.log").start()
+        servers = [
+            Process(
+                ["serve", "--processes", "1", "--no-worker", "--host", "127.0.0.1", "--port", "0"],
+                env,
+                scratch / f"serve-{n}.log",
+            )
+            for n in range(2)
+        ]
+        try:
+            for server in servers:
+                server.args[-1] = str(server.port)
+                server.start()
+            for server in servers:
+                server.wait_ready()
+            yield Cluster(container, servers, worker)
+        finally:
+            for process in (*servers, worker):
+                process.stop()
+            container.close()
 
 
 class AlternatingClient:

@@ -16,7 +16,6 @@ from pathlib import Path
 from uuid import UUID
 
 import eventsourcing.domain
-import psycopg
 import pytest
 
 from application.commands import IngestOrders, Principal
@@ -24,7 +23,7 @@ from application.order_lines import OrderLine
 from domain.ids import order_id
 from domain.roles import Role
 from interfaces.container import Container, build_container
-from tests.conftest import POSTGRES_URL, make_settings, postgres_url
+from tests.support.settings import make_settings, postgres_url, scratch_schema
 
 TENANT = UUID("3f2b6d4e-1c0a-4b7e-9d8c-2a1f0e3d4c5b")
 START = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -49,12 +48,8 @@ def second_database_url(store: str, tmp_path: Path) -> Iterator[str]:
     if store == "sqlite":
         yield f"sqlite:///{tmp_path / 'reference.sqlite3'}"
         return
-    schema = f"t_{TENANT.hex[:6]}_{id(tmp_path) % 100_000}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield postgres_url(schema)
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema() as schema:
+        yield postgres_url(schema)
 
 
 def run(container: Container, lean: bool) -> list[tuple[object, ...]]:

@@ -7,7 +7,12 @@ deselects the PostgreSQL variants locally (CI refuses to run that way).
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import psycopg
 
 from infrastructure.settings import Settings
 
@@ -22,6 +27,19 @@ SECRET_KEY = "test-only-secret-key-with-more-than-32-characters"
 def postgres_url(schema: str) -> str:
     separator = "&" if "?" in POSTGRES_URL else "?"
     return f"{POSTGRES_URL}{separator}schema={schema}"
+
+
+@contextmanager
+def scratch_schema() -> Iterator[str]:
+    """A fresh, empty schema in the test database, dropped afterwards (tables and all)."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
