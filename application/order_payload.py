@@ -11,7 +11,7 @@ The rule of each field is in ``application/order_field_rules.py``.
 from __future__ import annotations
 
 import difflib
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -45,10 +45,8 @@ __all__ = [
     "MAX_TEXT",
     "NoNul",
     "OrderItem",
-    "ParsedBatch",
     "is_calendar_date",
     "number_as_string",
-    "parse_batch",
     "parse_order_batch",
     "parse_order_batch_partially",
     "parse_order_batch_with_warnings",
@@ -186,25 +184,6 @@ def parse_order_batch_partially(
     kept = {index for index, _ in lines}
     warnings = tuple(w for w in ignored_field_warnings(raw_items) if w["index"] in kept)
     return tuple(lines), tuple(rejected), warnings
-
-
-class ParsedBatch(NamedTuple):
-    """A body as the ingest takes it, in either mode."""
-
-    lines: tuple[OrderLine, ...]
-    warnings: tuple[dict[str, Any], ...]
-    #: Partial acceptance only: each line's index in the request, and the items refused.
-    indexes: tuple[int, ...] = ()
-    rejected: tuple[dict[str, Any], ...] = ()
-
-
-def parse_batch(body: bytes, *, max_items: int, partial: bool) -> ParsedBatch:
-    """All or nothing (``partial`` False: the first failing check refuses the
-    body), or partial acceptance (each item judged alone)."""
-    if not partial:
-        return ParsedBatch(*parse_order_batch_with_warnings(body, max_items=max_items))
-    numbered, rejected, warnings = parse_order_batch_partially(body, max_items=max_items)
-    return ParsedBatch(tuple(line for _, line in numbered), warnings, tuple(index for index, _ in numbered), rejected)
 
 
 def _items_of(document: Any) -> list[dict[str, Any]]:

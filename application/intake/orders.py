@@ -10,7 +10,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from application.access.webhook import WebhookAccess
@@ -26,7 +26,7 @@ from application.commands import (
 from application.errors import EveryItemRejectedError, PayloadRejectedError, ServiceUnavailableError
 from application.intake.batch_outcome import batch_result, bounded_error, pulled_endpoint, without_unknown_customers
 from application.order_lines import OrderLine
-from application.order_payload import parse_batch
+from application.order_payload import parse_order_batch_partially, parse_order_batch_with_warnings
 from application.order_rows import record_batch
 from application.ports.aggregates import BatchStore
 from application.retrying import retry_on_conflict
@@ -44,6 +44,25 @@ OPTIMISTIC_ATTEMPTS = 4
 
 #: Saves a batch's aggregates in one transaction (shared, or the writer's own turn).
 Save = Callable[..., Any]
+
+
+class ParsedBatch(NamedTuple):
+    """A body as the ingest takes it, in either mode."""
+
+    lines: tuple[OrderLine, ...]
+    warnings: tuple[dict[str, Any], ...]
+    #: Partial acceptance only: each line's index in the request, and the items refused.
+    indexes: tuple[int, ...] = ()
+    rejected: tuple[dict[str, Any], ...] = ()
+
+
+def parse_batch(body: bytes, *, max_items: int, partial: bool) -> ParsedBatch:
+    """All or nothing (``partial`` False: the first failing check refuses the
+    body), or partial acceptance (each item judged alone)."""
+    if not partial:
+        return ParsedBatch(*parse_order_batch_with_warnings(body, max_items=max_items))
+    numbered, rejected, warnings = parse_order_batch_partially(body, max_items=max_items)
+    return ParsedBatch(tuple(line for _, line in numbered), warnings, tuple(index for index, _ in numbered), rejected)
 
 
 class OrderIntake:
