@@ -168,20 +168,23 @@ async def test_every_role_reads_its_own_tenants_name_and_no_other(
 # ---------------------------------------------------------------------- orders list and dates
 
 
+async def accept_planned(client: TestClient, webhook: Webhook, planned: dict[str, str | None]) -> None:
+    """The webhook accepts one order per external id, all to one address, each
+    planned for its date (``None``: sent without a planned date)."""
+    address = "1 Deansgate, Manchester M3 1AZ"
+    orders = [
+        {"externalOrderId": external_id, "deliveryAddress": address} | ({"plannedDate": date} if date else {})
+        for external_id, date in planned.items()
+    ]
+    await accept_orders(client, webhook, orders)
+
+
 async def test_orders_are_searched_by_external_id_and_filtered_by_no_planned_date(
     client: TestClient, webhook: Webhook
 ) -> None:
     tenant = webhook.tenant
-    address = "1 Deansgate, Manchester M3 1AZ"
-    await accept_orders(
-        client,
-        webhook,
-        [
-            {"externalOrderId": "ACME-100", "deliveryAddress": address, "plannedDate": "2025-02-22"},
-            {"externalOrderId": "acme-101", "deliveryAddress": address},
-            {"externalOrderId": "BETA_1", "deliveryAddress": address},
-            {"externalOrderId": "BETAX1", "deliveryAddress": address, "plannedDate": "2025-02-23"},
-        ],
+    await accept_planned(
+        client, webhook, {"ACME-100": "2025-02-22", "acme-101": None, "BETA_1": None, "BETAX1": "2025-02-23"}
     )
     base = f"/api/tenants/{tenant.tenant_id}/orders"
 
@@ -207,17 +210,7 @@ async def _count_is(ids: Any, query: str, count: int) -> bool:
 
 async def test_the_dates_with_orders_are_listed_with_their_counts(client: TestClient, webhook: Webhook) -> None:
     tenant = webhook.tenant
-    address = "1 Deansgate, Manchester M3 1AZ"
-    await accept_orders(
-        client,
-        webhook,
-        [
-            {"externalOrderId": "D-1", "deliveryAddress": address, "plannedDate": "2025-02-22"},
-            {"externalOrderId": "D-2", "deliveryAddress": address, "plannedDate": "2025-02-22"},
-            {"externalOrderId": "D-3", "deliveryAddress": address, "plannedDate": "2025-03-01"},
-            {"externalOrderId": "D-4", "deliveryAddress": address},
-        ],
-    )
+    await accept_planned(client, webhook, {"D-1": "2025-02-22", "D-2": "2025-02-22", "D-3": "2025-03-01", "D-4": None})
     base = f"/api/tenants/{tenant.tenant_id}/planned-dates"
 
     async def dates(query: str = "") -> dict[str, Any]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import requests
 
 from interfaces.http.routes import ROUTES
-from tests.support.processes import ROOT, LiveService, live_service
+from tests.support.processes import ROOT, LiveService, live_service, run_to_end
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -35,20 +34,16 @@ DOCUMENTED = {(route.method, route.path) for route in ROUTES}
 def _seed(service: LiveService) -> dict[str, str]:
     """Two customers, two batches (so there are customer, delivery and order
     pages), the cursors their lists hand out, and an event position reached."""
-    customer = requests.post(
-        f"{service.api}/customers",
-        headers=service.admin(),
-        timeout=10,
-        json={"name": "Seed Ltd", "address": "1 Seed Road, York YO1 7HH"},
-    )
-    assert customer.status_code == 201, customer.text
-    other = requests.post(
-        f"{service.api}/customers",
-        headers=service.admin(),
-        timeout=10,
-        json={"name": "Seed Two Ltd", "address": "2 Seed Road, York YO1 7HH"},
-    )
-    assert other.status_code == 201, other.text
+
+    def create_customer(name: str, address: str) -> requests.Response:
+        created = requests.post(
+            f"{service.api}/customers", headers=service.admin(), timeout=10, json={"name": name, "address": address}
+        )
+        assert created.status_code == 201, created.text
+        return created
+
+    customer = create_customer("Seed Ltd", "1 Seed Road, York YO1 7HH")
+    other = create_customer("Seed Two Ltd", "2 Seed Road, York YO1 7HH")
     for _ in range(2):
         sent = requests.post(
             f"{service.base_url}/api/integrations/wms/{service.tenant_id}",
@@ -93,7 +88,7 @@ def test_schemathesis_with_every_check_finds_no_failure(database_url: str, tmp_p
             "WMS_FUZZ_WEBHOOK_SECRET": str(service.webhook_secret),
             **_seed(service),
         }
-        run = subprocess.run(
+        run = run_to_end(
             [
                 SCHEMATHESIS,
                 "--no-color",
@@ -120,12 +115,9 @@ def test_schemathesis_with_every_check_finds_no_failure(database_url: str, tmp_p
                 "--report-dir",
                 str(tmp_path / "report"),
             ],
-            env=env,
+            env,
             cwd=tmp_path,
-            capture_output=True,
-            text=True,
             timeout=600,
-            check=False,
         )
     print(run.stdout)
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-3000:]

@@ -78,13 +78,14 @@ def call(
         return error.code, error.read(), error.headers
 
 
+def as_admin(service: Process, tenant: dict[str, str], method: str, path: str) -> tuple[int, Any, Any]:
+    """``call`` on the tenant's own ``path`` (under ``/api/tenants/{id}``) with its admin key."""
+    headers = {"Authorization": f"Bearer {tenant['adminKey']}"}
+    return call(service, method, f"/api/tenants/{tenant['tenantId']}{path}", headers=headers)
+
+
 def connect_webhook(service: Process, tenant: dict[str, str]) -> str:
-    status, body, _ = call(
-        service,
-        "POST",
-        f"/api/tenants/{tenant['tenantId']}/integrations/wms/webhook",
-        headers={"Authorization": f"Bearer {tenant['adminKey']}"},
-    )
+    status, body, _ = as_admin(service, tenant, "POST", "/integrations/wms/webhook")
     assert status == 201, body
     return str(orjson.loads(body)["secret"])
 
@@ -96,11 +97,8 @@ def send_then_list(service: Process, tenant: dict[str, str]) -> list[dict[str, A
     hook = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     status, _, headers = call(service, "POST", f"/api/integrations/wms/{tenant['tenantId']}", ORDER, hook)
     assert status == 200
-    status, body, _ = call(
-        service,
-        "GET",
-        f"/api/tenants/{tenant['tenantId']}/orders?plannedDate=2025-02-22&after={headers['X-Event-Position']}",
-        headers={"Authorization": f"Bearer {tenant['adminKey']}"},
+    status, body, _ = as_admin(
+        service, tenant, "GET", f"/orders?plannedDate=2025-02-22&after={headers['X-Event-Position']}"
     )
     assert status == 200, body
     return list(orjson.loads(body)["orders"])
@@ -183,15 +181,14 @@ def test_a_killed_child_is_restarted(service: Process, tenant: dict[str, str]) -
     ]
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
-    after = wait_until(
-        lambda: (
-            (now := roles(service))
-            and sorted(now.values()) == ["serve", "serve", "worker"]
-            and not set(victims) & set(now)
-            and now
-        ),
-        what="both killed children replaced",
-    )
+
+    def replaced() -> dict[int, str]:
+        """The children once both victims have been replaced (empty until then)."""
+        now = roles(service)
+        done = sorted(now.values()) == ["serve", "serve", "worker"] and not set(victims) & set(now)
+        return now if done else {}
+
+    after = wait_until(replaced, what="both killed children replaced")
     assert len(after) == 3
     wait_until(lambda: answers(service.port), what="the service answering")
     # The replacement worker is a new interpreter: until it has started and taken the

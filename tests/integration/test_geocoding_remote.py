@@ -124,6 +124,12 @@ async def service() -> AsyncIterator[tuple[FakeGeocodingService, str]]:
     await server.close()
 
 
+@pytest.fixture
+def fake(service: tuple[FakeGeocodingService, str]) -> FakeGeocodingService:
+    """The fake service alone, for tests that need not know its URL."""
+    return service[0]
+
+
 class FakeClock:
     """Monotonic seconds for the rate limiter; ``sleep`` moves time instead of waiting."""
 
@@ -160,9 +166,8 @@ async def remote(service: tuple[FakeGeocodingService, str]) -> AsyncIterator[Cal
 
 
 async def test_nominatim_answers_with_its_place_type_as_precision(
-    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder]
+    fake: FakeGeocodingService, remote: Callable[..., RemoteGeocoder]
 ) -> None:
-    fake, _ = service
     outcome = await remote("nominatim").geocode(WESTMINSTER)
     assert outcome == GeocodeHit(
         lat=51.5013,
@@ -187,9 +192,8 @@ async def test_a_self_hosted_service_under_a_path_prefix_is_reached(
 
 
 async def test_photon_answers_with_its_feature_type_as_precision(
-    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder]
+    fake: FakeGeocodingService, remote: Callable[..., RemoteGeocoder]
 ) -> None:
-    fake, _ = service
     fake.script(Answer(body=PHOTON_HIT))
     outcome = await remote("photon").geocode(WESTMINSTER)
     assert isinstance(outcome, GeocodeHit)
@@ -198,9 +202,8 @@ async def test_photon_answers_with_its_feature_type_as_precision(
 
 
 async def test_pelias_sends_the_api_key_but_never_logs_it(
-    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder], caplog: pytest.LogCaptureFixture
+    fake: FakeGeocodingService, remote: Callable[..., RemoteGeocoder], caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake, _ = service
     fake.script(Answer(body=PELIAS_HIT))
     caplog.set_level(logging.DEBUG, logger="geopy")
     outcome = await remote("pelias", api_key=API_KEY).geocode(WESTMINSTER)
@@ -216,9 +219,8 @@ async def test_pelias_sends_the_api_key_but_never_logs_it(
 
 
 async def test_an_empty_answer_is_a_permanent_not_found(
-    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder]
+    fake: FakeGeocodingService, remote: Callable[..., RemoteGeocoder]
 ) -> None:
-    fake, _ = service
     fake.script(Answer(body=[]))
     outcome = await remote("nominatim").geocode(WESTMINSTER)
     assert outcome == GeocodeMiss(
@@ -227,9 +229,8 @@ async def test_an_empty_answer_is_a_permanent_not_found(
 
 
 async def test_429_is_retryable_and_its_retry_after_pauses_every_request(
-    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder]
+    fake: FakeGeocodingService, remote: Callable[..., RemoteGeocoder]
 ) -> None:
-    fake, _ = service
     fake.script(Answer(status=429, headers={"Retry-After": "7"}))
     clock = FakeClock()
     geocoder = remote("nominatim", limiter=AsyncRateLimiter(1000.0, clock=clock, sleep=clock.sleep))
@@ -244,9 +245,8 @@ async def test_429_is_retryable_and_its_retry_after_pauses_every_request(
     [(500, True), (502, True), (503, True), (504, True), (400, False), (403, False), (404, False)],
 )
 async def test_only_server_errors_are_retryable(
-    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder], status: int, retryable: bool
+    fake: FakeGeocodingService, remote: Callable[..., RemoteGeocoder], status: int, retryable: bool
 ) -> None:
-    fake, _ = service
     fake.script(Answer(status=status))
     outcome = await remote("nominatim").geocode(WESTMINSTER)
     assert isinstance(outcome, GeocodeMiss)
@@ -255,18 +255,14 @@ async def test_only_server_errors_are_retryable(
 
 
 async def test_a_503_with_retry_after_is_honoured_too(
-    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder]
+    fake: FakeGeocodingService, remote: Callable[..., RemoteGeocoder]
 ) -> None:
-    fake, _ = service
     fake.script(Answer(status=503, headers={"Retry-After": "30"}))
     outcome = await remote("nominatim").geocode(WESTMINSTER)
     assert isinstance(outcome, GeocodeMiss) and outcome.retryable and outcome.retry_after == 30.0
 
 
-async def test_a_timeout_is_retryable(
-    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder]
-) -> None:
-    fake, _ = service
+async def test_a_timeout_is_retryable(fake: FakeGeocodingService, remote: Callable[..., RemoteGeocoder]) -> None:
     fake.script(Answer(body=NOMINATIM_HIT, delay=2.0))
     outcome = await remote("nominatim", timeout_seconds=0.2).geocode(WESTMINSTER)
     assert isinstance(outcome, GeocodeMiss) and outcome.retryable
@@ -280,9 +276,8 @@ async def test_an_unreachable_service_is_retryable(remote: Callable[..., RemoteG
 
 
 async def test_an_answer_of_the_wrong_shape_is_a_permanent_miss(
-    service: tuple[FakeGeocodingService, str], remote: Callable[..., RemoteGeocoder]
+    fake: FakeGeocodingService, remote: Callable[..., RemoteGeocoder]
 ) -> None:
-    fake, _ = service
     fake.script(Answer(body={"unexpected": True}))
     outcome = await remote("photon").geocode(WESTMINSTER)
     assert isinstance(outcome, GeocodeMiss) and not outcome.retryable
@@ -355,6 +350,18 @@ class Geocoding:
         found = self.container.app.load_many([oid]).get(oid)
         return found if isinstance(found, Location) else None
 
+    def recorded(self, address: str) -> Location:
+        """The location recorded for ``address``, which there must be by now."""
+        location = self.location(address)
+        assert location is not None, address
+        return location
+
+    async def step_locates(self, address: str, provider: str) -> None:
+        """One step geocodes ``address``, and ``provider`` located it."""
+        assert await self.step() == 1
+        location = self.recorded(address)
+        assert (location.status, location.provider) == ("ok", provider)
+
     def pending(self) -> int:
         return self.worker.queue.depth()
 
@@ -391,9 +398,8 @@ async def geocoding(settings: Settings) -> AsyncIterator[Geocoding]:
 
 
 async def test_a_429_is_retried_no_sooner_than_its_retry_after(
-    service: tuple[FakeGeocodingService, str], geocoding: Geocoding
+    fake: FakeGeocodingService, geocoding: Geocoding
 ) -> None:
-    fake, _ = service
     fake.script(Answer(status=429, headers={"Retry-After": "60"}), Answer(body=NOMINATIM_HIT))
     geocoding.add_customer(WESTMINSTER)
     before = geocoding.processor.now()
@@ -405,23 +411,20 @@ async def test_a_429_is_retried_no_sooner_than_its_retry_after(
     geocoding.clock.advance(30)
     assert await geocoding.step() == 0 and len(fake.requests) == 1
     geocoding.clock.advance(30)
-    assert await geocoding.step() == 1
-    location = geocoding.location(WESTMINSTER)
-    assert location is not None and location.status == "ok" and location.provider == "nominatim"
+    await geocoding.step_locates(WESTMINSTER, "nominatim")
     assert len(fake.requests) == 2 and geocoding.pending() == 0
 
 
 async def test_a_service_that_keeps_failing_falls_back_to_the_offline_geocoder(
-    service: tuple[FakeGeocodingService, str], geocoding: Geocoding
+    fake: FakeGeocodingService, geocoding: Geocoding
 ) -> None:
-    fake, _ = service
     fake.script(Answer(status=500))
     geocoding.add_customer(WESTMINSTER)
     for _ in range(3):  # max_attempts = 3
         assert await geocoding.step() == 1
         geocoding.clock.advance(3600)
-    location = geocoding.location(WESTMINSTER)
-    assert location is not None and location.status == "ok"
+    location = geocoding.recorded(WESTMINSTER)
+    assert location.status == "ok"
     assert (location.provider, location.precision) == ("offline-uk", "postcode")
     assert location.lat == pytest.approx(51.501, abs=0.001)
     assert len(fake.requests) == 3
@@ -429,58 +432,50 @@ async def test_a_service_that_keeps_failing_falls_back_to_the_offline_geocoder(
 
 
 async def test_nothing_found_falls_back_to_the_offline_geocoder_at_once(
-    service: tuple[FakeGeocodingService, str], geocoding: Geocoding
+    fake: FakeGeocodingService, geocoding: Geocoding
 ) -> None:
-    fake, _ = service
     fake.script(Answer(body=[]))
     geocoding.add_customer(WESTMINSTER)
-    assert await geocoding.step() == 1
-    location = geocoding.location(WESTMINSTER)
-    assert location is not None and (location.status, location.provider) == ("ok", "offline-uk")
+    await geocoding.step_locates(WESTMINSTER, "offline-uk")
     assert len(fake.requests) == 1
 
 
 async def test_a_permanent_failure_is_recorded_once_and_not_asked_again(
-    service: tuple[FakeGeocodingService, str], geocoding: Geocoding
+    fake: FakeGeocodingService, geocoding: Geocoding
 ) -> None:
-    fake, _ = service
     fake.script(Answer(body=[]))
     geocoding.add_customer(NO_POSTCODE)
     assert await geocoding.step() == 1
-    location = geocoding.location(NO_POSTCODE)
-    assert location is not None and location.status == "failed" and not location.retryable
+    location = geocoding.recorded(NO_POSTCODE)
+    assert location.status == "failed" and not location.retryable
     assert location.failure is not None and "no match" in location.failure
     geocoding.add_order("ORD-9", NO_POSTCODE.upper())  # the same address, seen again
     assert await geocoding.step() == 0
     assert len(fake.requests) == 1 and geocoding.pending() == 0
-    assert geocoding.location(NO_POSTCODE).version == 2  # type: ignore[union-attr]
+    assert geocoding.recorded(NO_POSTCODE).version == 2
 
 
 async def test_a_retryable_failure_is_tried_again_when_the_address_is_seen_again(
-    service: tuple[FakeGeocodingService, str], geocoding: Geocoding
+    fake: FakeGeocodingService, geocoding: Geocoding
 ) -> None:
-    fake, _ = service
     fake.script(Answer(status=503))
     geocoding.add_customer(NO_POSTCODE)
     for _ in range(3):
         await geocoding.step()
         geocoding.clock.advance(3600)
-    location = geocoding.location(NO_POSTCODE)
-    assert location is not None and location.status == "failed" and location.retryable
+    location = geocoding.recorded(NO_POSTCODE)
+    assert location.status == "failed" and location.retryable
     assert geocoding.pending() == 0  # parked, not retried forever
 
     fake.script(Answer(body=NOMINATIM_HIT))
     geocoding.add_order("ORD-10", NO_POSTCODE)
-    assert await geocoding.step() == 1
-    location = geocoding.location(NO_POSTCODE)
-    assert location is not None and (location.status, location.provider) == ("ok", "nominatim")
+    await geocoding.step_locates(NO_POSTCODE, "nominatim")
     assert len(fake.requests) == 4
 
 
 async def test_the_same_normalised_address_is_geocoded_once_per_tenant(
-    service: tuple[FakeGeocodingService, str], geocoding: Geocoding
+    fake: FakeGeocodingService, geocoding: Geocoding
 ) -> None:
-    fake, _ = service
     geocoding.add_customer(WESTMINSTER)
     geocoding.add_order("ORD-1", "10 high street,  LONDON sw1a 1aa.")
     geocoding.add_order("ORD-2", WESTMINSTER)
@@ -496,21 +491,16 @@ async def test_the_same_normalised_address_is_geocoded_once_per_tenant(
     assert fake.queries == [WESTMINSTER, WESTMINSTER]
 
 
-async def test_a_rebuilt_queue_asks_for_nothing_already_known(
-    service: tuple[FakeGeocodingService, str], geocoding: Geocoding
-) -> None:
-    fake, _ = service
+async def test_a_rebuilt_queue_asks_for_nothing_already_known(fake: FakeGeocodingService, geocoding: Geocoding) -> None:
     geocoding.add_customer(WESTMINSTER)
     assert await geocoding.step() == 1
     geocoding.worker.queue.reset()  # e.g. `projections rebuild`: every address is queued again
     assert await geocoding.step() == 1  # claimed, found already located, settled
     assert len(fake.requests) == 1 and geocoding.pending() == 0
-    assert geocoding.location(WESTMINSTER).version == 2  # type: ignore[union-attr]
+    assert geocoding.recorded(WESTMINSTER).version == 2
 
 
-async def test_orders_show_the_location_recorded_for_their_address(
-    service: tuple[FakeGeocodingService, str], geocoding: Geocoding
-) -> None:
+async def test_orders_show_the_location_recorded_for_their_address(geocoding: Geocoding) -> None:
     geocoding.add_order("ORD-1", WESTMINSTER)
     await geocoding.step()
     geocoding.container.catch_up()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import uuid4
@@ -86,9 +87,19 @@ def scheduler_for(container: Container, clock: ManualClock, max_in_flight: int =
     )
 
 
+@dataclass(frozen=True)
+class Workers:
+    """Two processes' worth of workers on one database, and the admin of a tenant there."""
+
+    #: The first process's container: the test adds endpoints and reads their statuses through it.
+    container: Container
+    schedulers: list[PullScheduler]
+    principal: Principal
+
+
 @pytest.fixture
-def workers(settings: Settings, clock: ManualClock) -> Iterator[list[tuple[Container, PullScheduler]]]:
-    """Two processes' worth of workers on one database: containers with their followers and a scheduler each."""
+def workers(settings: Settings, clock: ManualClock) -> Iterator[Workers]:
+    """Containers with their followers and a scheduler each, all started."""
     built: list[tuple[Container, PullScheduler]] = []
     for _ in range(2):
         container = build_container(settings, workers=[])
@@ -96,7 +107,8 @@ def workers(settings: Settings, clock: ManualClock) -> Iterator[list[tuple[Conta
     for container, scheduler in built:
         container.start_background()
         scheduler.start()
-    yield built
+    first = built[0][0]
+    yield Workers(first, [s for _, s in built], admin_of(first))
     for container, scheduler in built:
         scheduler.stop()
         container.close()
@@ -112,9 +124,9 @@ def order_for(path: str) -> dict[str, Any]:
 
 
 async def statuses_when(container: Container, principal: Principal, check: Any) -> list[dict[str, Any]]:
-    async def probe() -> list[dict[str, Any]] | None:
+    async def probe() -> list[dict[str, Any]]:
         entries = present_pull_endpoints(container.pull.list_endpoints(principal))["pullEndpoints"]
-        return entries if check(entries) else None
+        return entries if check(entries) else []  # empty: not yet
 
     return list(await eventually(probe))
 
@@ -213,11 +225,9 @@ async def test_concurrent_claims_of_a_due_endpoint_have_exactly_one_winner(
 
 
 async def test_a_scheduled_endpoint_is_pulled_every_interval_and_not_before(
-    workers: list[tuple[Container, PullScheduler]], clock: ManualClock, wms: FakeWms
+    workers: Workers, clock: ManualClock, wms: FakeWms
 ) -> None:
-    container, _ = workers[0]
-    schedulers = [s for _, s in workers]
-    principal = admin_of(container)
+    container, schedulers, principal = workers.container, workers.schedulers, workers.principal
     wms.serve_json("/orders", [order_for("/orders")])
     added = container.pull.add_endpoint(principal, wms.url("/orders"), "POST", 5)
 
@@ -243,11 +253,9 @@ async def test_a_scheduled_endpoint_is_pulled_every_interval_and_not_before(
 
 
 async def test_failures_back_off_and_a_success_restores_the_interval(
-    workers: list[tuple[Container, PullScheduler]], clock: ManualClock, wms: FakeWms
+    workers: Workers, clock: ManualClock, wms: FakeWms
 ) -> None:
-    container, _ = workers[0]
-    schedulers = [s for _, s in workers]
-    principal = admin_of(container)
+    container, schedulers, principal = workers.container, workers.schedulers, workers.principal
     wms.serve_bytes("/orders", b"down for maintenance", status=503, content_type="text/plain")
     container.pull.add_endpoint(principal, wms.url("/orders"), "GET", 1)
 

@@ -9,28 +9,20 @@ by another process stops working at once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import orjson
 import pytest
 
-from application.commands import ReceiveBatch
+from application.commands import Principal, ReceiveBatch
 from application.errors import UnauthorizedError
 from application.tokens import hash_secret
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 
 ORDER = orjson.dumps({"externalOrderId": "ORD-1", "deliveryAddress": "10 High St, London SW1A 1AA"})
-
-
-@pytest.fixture
-def two_processes(settings: Settings) -> Iterator[tuple[Container, Container]]:
-    first, second = build_container(settings), build_container(settings)
-    yield first, second
-    second.close()
-    first.close()
 
 
 def batch(tenant_id: UUID, secret: str, body: bytes = ORDER) -> ReceiveBatch:
@@ -47,14 +39,38 @@ def batch(tenant_id: UUID, secret: str, body: bytes = ORDER) -> ReceiveBatch:
     )
 
 
-def connected_here(here: Container) -> tuple[Any, str]:
-    """A tenant with its webhook connected, whose secret ``here`` has checked
-    (so this process remembers it); the tenant as created, and the secret."""
-    created = here.app.create_tenant("Acme")
-    tenant = str(created.tenant_id)
-    secret = here.app.connect_webhook(here.app.authenticate(tenant, created.admin_api_key))
-    assert here.app.authenticate_webhook(tenant, secret) == created.tenant_id
-    return created, secret
+@dataclass(frozen=True)
+class Connected:
+    """A tenant with its webhook connected, in one database that two processes
+    share: ``here`` has checked the secret (so this process remembers it),
+    ``there`` is the other process."""
+
+    here: Container
+    there: Container
+    tenant_id: UUID
+    admin_key: str
+    secret: str
+
+    @property
+    def tenant(self) -> str:
+        return str(self.tenant_id)
+
+    def admin_there(self) -> Principal:
+        return self.there.app.authenticate(self.tenant, self.admin_key)
+
+
+@pytest.fixture
+def connected(settings: Settings) -> Iterator[Connected]:
+    here, there = build_container(settings), build_container(settings)
+    try:
+        created = here.app.create_tenant("Acme")
+        tenant = str(created.tenant_id)
+        secret = here.app.connect_webhook(here.app.authenticate(tenant, created.admin_api_key))
+        assert here.app.authenticate_webhook(tenant, secret) == created.tenant_id
+        yield Connected(here, there, created.tenant_id, created.admin_api_key, secret)
+    finally:
+        there.close()
+        here.close()
 
 
 def notifications(container: Container) -> int:
@@ -70,33 +86,23 @@ def refused_storing_nothing(here: Container, tenant_id: UUID, secret: str, *bodi
     assert notifications(here) == before
 
 
-def test_a_secret_regenerated_by_another_process_stops_working_at_once(
-    two_processes: tuple[Container, Container],
-) -> None:
-    here, there = two_processes
-    created, old_secret = connected_here(here)
-    tenant = str(created.tenant_id)
-    here.app.receive_batch(batch(created.tenant_id, old_secret))
+def test_a_secret_regenerated_by_another_process_stops_working_at_once(connected: Connected) -> None:
+    here, old_secret = connected.here, connected.secret
+    here.app.receive_batch(batch(connected.tenant_id, old_secret))
 
-    new_secret = there.app.regenerate_webhook_secret(there.app.authenticate(tenant, created.admin_api_key))
+    new_secret = connected.there.app.regenerate_webhook_secret(connected.admin_there())
 
     # This process still remembers the old secret for its pre-check ...
-    assert here.app.webhook_tenant_if_known(tenant, old_secret) == created.tenant_id
+    assert here.app.webhook_tenant_if_known(connected.tenant, old_secret) == connected.tenant_id
     # ... but neither a valid nor a refused batch gets past the fresh check.
-    refused_storing_nothing(here, created.tenant_id, old_secret, ORDER, b"not json")
+    refused_storing_nothing(here, connected.tenant_id, old_secret, ORDER, b"not json")
     # Having read the webhook again, this process knows the new secret.
-    assert here.app.webhook_tenant_if_known(tenant, old_secret) is None
-    assert here.app.receive_batch(batch(created.tenant_id, new_secret)).orders[0].created is False
+    assert here.app.webhook_tenant_if_known(connected.tenant, old_secret) is None
+    assert here.app.receive_batch(batch(connected.tenant_id, new_secret)).orders[0].created is False
 
 
-def test_a_webhook_deactivated_by_another_process_refuses_batches_at_once(
-    two_processes: tuple[Container, Container],
-) -> None:
-    here, there = two_processes
-    created, secret = connected_here(here)
-    tenant = str(created.tenant_id)
+def test_a_webhook_deactivated_by_another_process_refuses_batches_at_once(connected: Connected) -> None:
+    connected.there.app.set_webhook_active(connected.admin_there(), False)
 
-    there.app.set_webhook_active(there.app.authenticate(tenant, created.admin_api_key), False)
-
-    refused_storing_nothing(here, created.tenant_id, secret, ORDER)
-    assert here.app.webhook_tenant_if_known(tenant, secret) is None
+    refused_storing_nothing(connected.here, connected.tenant_id, connected.secret, ORDER)
+    assert connected.here.app.webhook_tenant_if_known(connected.tenant, connected.secret) is None

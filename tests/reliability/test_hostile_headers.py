@@ -41,6 +41,21 @@ class Answer:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Guarded:
+    """A request a credential guards: its method, its route (``{t}`` for the tenant's id) and its body."""
+
+    method: str
+    route: str
+    body: bytes = b""
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.route}"
+
+
+CREATE_API_KEY = Guarded("POST", "/api/tenants/{t}/api-keys", b'{"role":"planner"}')
+
+
 @dataclass
 class Target:
     container: Container
@@ -67,6 +82,10 @@ class Target:
             return Answer(response.status, response.headers, response.read())
         finally:
             conn.close()
+
+    def send_to(self, guarded: Guarded, headers: list[tuple[bytes, bytes]]) -> Answer:
+        """``guarded`` for this target's tenant, with ``headers``."""
+        return self.send(guarded.method, guarded.route.replace("{t}", self.tenant_id), headers, guarded.body)
 
     @property
     def webhook_path(self) -> str:
@@ -117,60 +136,60 @@ def test_a_webhook_secret_that_is_not_utf8_gets_the_same_401_and_stores_nothing(
 
 
 @pytest.mark.parametrize(
-    ("method", "route", "body"),
+    "guarded",
     [
-        ("GET", "/api/tenants/{t}/integrations", b""),
-        ("POST", "/api/tenants/{t}/api-keys", b'{"role":"planner"}'),
-        ("POST", "/api/tenants/{t}/integrations/wms/webhook/secret", b""),
-        ("GET", "/api/tenants/{t}/orders?plannedDate=2025-02-22", b""),
+        Guarded("GET", "/api/tenants/{t}/integrations"),
+        CREATE_API_KEY,
+        Guarded("POST", "/api/tenants/{t}/integrations/wms/webhook/secret"),
+        Guarded("GET", "/api/tenants/{t}/orders?plannedDate=2025-02-22"),
     ],
+    ids=str,
 )
 def test_an_api_key_or_session_cookie_that_is_not_utf8_gets_the_same_401_and_stores_nothing(
-    target: Target, method: str, route: str, body: bytes
+    target: Target, guarded: Guarded
 ) -> None:
-    path = route.replace("{t}", target.tenant_id)
     json = [(b"Content-Type", b"application/json")]
     before = last_position(target.container)
-    reference = target.send(method, path, [*json, (b"Authorization", b"Bearer wik_wrong")], body)
+    reference = target.send_to(guarded, [*json, (b"Authorization", b"Bearer wik_wrong")])
     assert reference.status == 401 and reference.body == UNAUTHORIZED
     for value in corrupted(f"Bearer {target.admin_key}"):
-        answer = target.send(method, path, [*json, (b"Authorization", value)], body)
+        answer = target.send_to(guarded, [*json, (b"Authorization", value)])
         assert_same_refusal(target, reference, f"Authorization {value!r}", answer, before)
     csrf = [(b"X-CSRF-Token", target.csrf.encode())]
-    cookie_reference = target.send(method, path, [*json, *csrf, target.cookie(b"not-a-session")], body)
+    cookie_reference = target.send_to(guarded, [*json, *csrf, target.cookie(b"not-a-session")])
     # A change made with a cookie is CSRF-checked first: the token is the cookie's, so a wrong cookie is a 403.
     assert (cookie_reference.status, cookie_reference.body) == (
-        (401, UNAUTHORIZED) if method == "GET" else (403, FORBIDDEN)
+        (401, UNAUTHORIZED) if guarded.method == "GET" else (403, FORBIDDEN)
     )
     for value in corrupted(target.session):
-        answer = target.send(method, path, [*json, *csrf, target.cookie(value)], body)
+        answer = target.send_to(guarded, [*json, *csrf, target.cookie(value)])
         assert_same_refusal(target, cookie_reference, f"Cookie {value!r}", answer, before)
 
 
 @pytest.mark.parametrize(
-    ("method", "route", "body"),
+    "guarded",
     [
-        ("POST", "/api/tenants/{t}/api-keys", b'{"role":"planner"}'),
-        ("PATCH", "/api/tenants/{t}/integrations/wms/webhook", b'{"active":false}'),
-        ("DELETE", "/dashboard/session", b""),
+        CREATE_API_KEY,
+        Guarded("PATCH", "/api/tenants/{t}/integrations/wms/webhook", b'{"active":false}'),
+        Guarded("DELETE", "/dashboard/session"),
     ],
+    ids=str,
 )
 def test_a_csrf_token_or_origin_that_is_not_utf8_gets_the_same_403_and_changes_nothing(
-    target: Target, method: str, route: str, body: bytes
+    target: Target, guarded: Guarded
 ) -> None:
-    path = route.replace("{t}", target.tenant_id)
     base = [(b"Content-Type", b"application/json"), target.cookie(target.session.encode())]
     before = last_position(target.container)
-    reference = target.send(method, path, [*base, (b"X-CSRF-Token", b"0" * 64)], body)
+    reference = target.send_to(guarded, [*base, (b"X-CSRF-Token", b"0" * 64)])
     assert reference.status == 403 and reference.body == FORBIDDEN
     for value in corrupted(target.csrf):
-        answer = target.send(method, path, [*base, (b"X-CSRF-Token", value)], body)
+        answer = target.send_to(guarded, [*base, (b"X-CSRF-Token", value)])
         assert_same_refusal(target, reference, f"X-CSRF-Token {value!r}", answer, before)
     csrf = (b"X-CSRF-Token", target.csrf.encode())
     own = f"http://127.0.0.1:{target.address[1]}"
     for name in (b"Origin", b"Referer"):
         for value in corrupted(own):
-            answer = target.send(method, path, [*base, csrf, (name, value)], body)
+            answer = target.send_to(guarded, [*base, csrf, (name, value)])
             assert_same_refusal(target, reference, f"{name!r} {value!r}", answer, before)
     # The session still works, and nothing was signed out on the way.
     assert target.container.sessions.find_principal(target.session) is not None

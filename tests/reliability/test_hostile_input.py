@@ -26,6 +26,7 @@ from interfaces.container import Container, build_container
 from tests.reliability.conftest import last_position, topics_since
 from tests.support.http import TenantKeys
 from tests.support.live_server import live_server
+from tests.support.order_wire import ORDER_KEYS
 from tests.support.settings import make_settings
 
 Address = tuple[str, int]
@@ -37,18 +38,6 @@ ACCEPTED = {
     "wms-intake:DeliveryAccepted",
 }
 REJECTED = {"wms-intake:DeliveryRejected"}
-FIELDS = [
-    "externalOrderId",
-    "deliveryAddress",
-    "customerId",
-    "customerName",
-    "customerContact",
-    "totalWeight",
-    "volume",
-    "palletCount",
-    "specialHandling",
-    "plannedDate",
-]
 
 
 def request(
@@ -129,7 +118,7 @@ values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
-order_like = st.dictionaries(st.sampled_from(FIELDS), values, max_size=10)
+order_like = st.dictionaries(st.sampled_from(ORDER_KEYS), values, max_size=10)
 documents = values | order_like | st.lists(order_like, max_size=6)
 media_types = st.sampled_from(
     [

@@ -154,6 +154,13 @@ def children_of(pid: int) -> dict[int, str]:
     return found
 
 
+def run_to_end(
+    args: list[str], env: dict[str, str], *, cwd: Path = ROOT, timeout: float, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Runs a command to its end (within ``timeout`` seconds), its output and errors kept as text."""
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=check)
+
+
 @dataclass(frozen=True)
 class LiveService:
     base_url: str
@@ -191,14 +198,8 @@ def live_service(
         "WMS_INTAKE_CHANGES_MAX_WAIT_SECONDS": "0.2",
         **settings,
     }
-    created = subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", "tenants", "create", "--name", "Acme"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    created = run_to_end(
+        [sys.executable, "-m", "interfaces.cli", "tenants", "create", "--name", "Acme"], env, timeout=60, check=True
     )
     tenant = orjson.loads(created.stdout)
     server = Process(["serve", "--host", "127.0.0.1"], env, log_path)

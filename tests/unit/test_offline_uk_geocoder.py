@@ -60,12 +60,13 @@ def test_the_brief_example_lands_on_buckingham_palace(geocoder: OfflineUkGeocode
     assert result.lon == pytest.approx(-0.1416, abs=0.001)
 
 
-@pytest.mark.parametrize(
-    ("address", "matched", "lat", "lon"),
-    [
-        # Data E/N: SW1A 1AA 529090,179645; EH1 1YZ 325597,673676; M1 1AE 384756,398553;
-        # CF10 1EP 318200,175860; SW1A 0AA 530268,179545; ZE1 0AA 447759,1141280;
-        # TR19 7AA 134340,25043; KW1 4YT 338466,972466.
+#: Addresses by the precision they are located to: what each matched, and the position
+#: the data gives for that match (to the centimetre).
+LOCATED: dict[str, list[tuple[str, str, float, float]]] = {
+    # Known units. Data E/N: SW1A 1AA 529090,179645; EH1 1YZ 325597,673676; M1 1AE 384756,398553;
+    # CF10 1EP 318200,175860; SW1A 0AA 530268,179545; ZE1 0AA 447759,1141280;
+    # TR19 7AA 134340,25043; KW1 4YT 338466,972466.
+    "postcode": [
         ("Buckingham Palace, London SW1A 1AA", "SW1A 1AA", 51.5010089, -0.1415876),
         ("Waverley Bridge, Edinburgh EH1 1YZ", "EH1 1YZ", 55.9503323, -3.1930169),
         ("Piccadilly, Manchester M1 1AE", "M1 1AE", 53.4834714, -2.2311842),
@@ -75,11 +76,37 @@ def test_the_brief_example_lands_on_buckingham_palace(geocoder: OfflineUkGeocode
         ("Land's End, Sennen, Penzance TR19 7AA", "TR19 7AA", 50.0660274, -5.7136392),
         ("John o' Groats, Wick KW1 4YT", "KW1 4YT", 58.6356987, -3.0615830),
     ],
+    "sector": [
+        # An unknown unit in a known sector falls back to the sector's centroid:
+        # SW1A 1ZZ does not exist; SW1A 1 has 67 units averaging E 529252.91 N 180099.46.
+        ("The Mall, London SW1A 1ZZ", "SW1A 1", 51.5050559, -0.1390755),
+        # So does a unit without coordinates in the data: SK2 9DA is there with positional
+        # quality 90 (no coordinates, 0,0); the other units of SK2 9 all sit at E 389357 N 390095.
+        ("Stockport SK2 9DA", "SK2 9", 53.4075612, -2.1615617),
+    ],
+    "district": [
+        # An unknown sector in a known district falls back to the district's centroid.
+        # SW1A 9, M1 9 and CF10 9 have no units. District means: SW1A E 529735.86 N 180060.01
+        # (146 units), M1 E 384414.02 N 397883.03 (541), CF10 E 318613.63 N 175739.01 (637).
+        ("London SW1A 9ZZ", "SW1A", 51.5045907, -0.1321354),
+        ("Manchester M1 9ZZ", "M1", 53.4774394, -2.2363041),
+        ("Cardiff CF10 9ZZ", "CF10", 51.4747359, -3.1732262),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("precision", "address", "matched", "lat", "lon"),
+    [
+        pytest.param(precision, *row, id=f"{row[0]} by its {precision}")
+        for precision, rows in LOCATED.items()
+        for row in rows
+    ],
 )
-def test_a_known_unit_postcode_is_located_to_its_code_point_position(
-    geocoder: OfflineUkGeocoder, address: str, matched: str, lat: float, lon: float
+def test_an_address_is_located_by_its_unit_else_its_sector_else_its_district(
+    geocoder: OfflineUkGeocoder, precision: str, address: str, matched: str, lat: float, lon: float
 ) -> None:
-    assert_located(geocoder, address, "postcode", matched, lat, lon)
+    assert_located(geocoder, address, precision, matched, lat, lon)
 
 
 @pytest.mark.parametrize(
@@ -116,34 +143,6 @@ def test_spelling_variants_of_one_postcode_give_the_same_hit(geocoder: OfflineUk
 
     assert result == hit(geocoder.geocode("SW1A 1AA"))
     assert result.matched == "SW1A 1AA"
-
-
-def test_an_unknown_unit_in_a_known_sector_falls_back_to_the_sector_centroid(geocoder: OfflineUkGeocoder) -> None:
-    # SW1A 1ZZ does not exist; SW1A 1 has 67 units averaging E 529252.91 N 180099.46.
-    assert_located(geocoder, "The Mall, London SW1A 1ZZ", "sector", "SW1A 1", 51.5050559, -0.1390755)
-
-
-def test_a_unit_without_coordinates_in_the_data_falls_back_to_its_sector(geocoder: OfflineUkGeocoder) -> None:
-    # SK2 9DA is in the data with positional quality 90 (no coordinates, 0,0);
-    # the other units of SK2 9 all sit at E 389357 N 390095.
-    assert_located(geocoder, "Stockport SK2 9DA", "sector", "SK2 9", 53.4075612, -2.1615617)
-
-
-@pytest.mark.parametrize(
-    ("address", "matched", "lat", "lon"),
-    [
-        # Unknown sectors: SW1A 9, M1 9 and CF10 9 have no units. District means:
-        # SW1A E 529735.86 N 180060.01 (146 units), M1 E 384414.02 N 397883.03 (541),
-        # CF10 E 318613.63 N 175739.01 (637).
-        ("London SW1A 9ZZ", "SW1A", 51.5045907, -0.1321354),
-        ("Manchester M1 9ZZ", "M1", 53.4774394, -2.2363041),
-        ("Cardiff CF10 9ZZ", "CF10", 51.4747359, -3.1732262),
-    ],
-)
-def test_an_unknown_sector_in_a_known_district_falls_back_to_the_district_centroid(
-    geocoder: OfflineUkGeocoder, address: str, matched: str, lat: float, lon: float
-) -> None:
-    assert_located(geocoder, address, "district", matched, lat, lon)
 
 
 def test_an_address_ending_in_an_outcode_is_located_to_the_district(geocoder: OfflineUkGeocoder) -> None:

@@ -8,23 +8,11 @@ from domain.order import COORDINATES, FIELDS, ORDER_FIELDS
 from infrastructure.read_models.orders_view import ORDER_COLUMNS
 from interfaces.http import response_schemas as rs
 from interfaces.http.openapi import webhook_order_schema
+from tests.support.order_wire import COORDINATE_KEYS, ORDER_KEYS
 
 
 def test_the_webhook_item_has_each_field_under_its_wire_name_in_the_checked_order() -> None:
-    assert list(OrderItem.model_fields) == [
-        "externalOrderId",
-        "deliveryAddress",
-        "customerId",
-        "customerName",
-        "customerContact",
-        "totalWeight",
-        "volume",
-        "palletCount",
-        "specialHandling",
-        "plannedDate",
-        "latitude",
-        "longitude",
-    ]
+    assert list(OrderItem.model_fields) == [*ORDER_KEYS, *COORDINATE_KEYS]
     assert {f.wire for f in FIELDS} <= OrderItem.model_fields.keys()
 
 

@@ -15,56 +15,53 @@ def dms(degrees: int, minutes: int, seconds: float) -> float:
     return degrees + minutes / 60.0 + seconds / 3600.0
 
 
-@pytest.mark.parametrize(
-    ("convert", "easting", "northing", "lat", "lon", "tolerance"),
-    [
-        # OS "A guide to coordinate systems in Great Britain", Annex C.2 (Caister water tower).
-        pytest.param(
-            grid_to_osgb36,
-            651409.903,
-            313177.270,
-            dms(52, 39, 27.2531),
-            dms(1, 43, 4.5177),
-            0.0001 * ARCSECOND,
-            id="the OS worked example inverts to the published OSGB36 position",
-        ),
-        # IOGP Guidance Note 7-2, Transverse Mercator: 50°30'N 0°30'E is E 577274.99 N 69740.50,
-        # published to the centimetre, so the inverse is good to about 1e-7 degrees.
-        pytest.param(
-            grid_to_osgb36,
-            577274.99,
-            69740.50,
-            50.5,
-            0.5,
-            2e-7,
-            id="the EPSG guidance note example inverts to its whole half degrees",
-        ),
-        # Published for the same grid reference and the same OS Helmert parameters by
-        # C. Veness' geodesy library (OsGridRef.toLatLon): 52°39'28.723"N, 001°42'57.787"E.
-        pytest.param(
-            grid_to_wgs84,
-            651409.903,
-            313177.270,
-            dms(52, 39, 28.723),
-            dms(1, 42, 57.787),
-            0.002 * ARCSECOND,
-            id="the worked example in WGS84 matches the published Helmert result",
-        ),
-    ],
-)
-def test_published_worked_examples_convert_to_their_published_positions(
-    convert: Callable[[float, float], LatLon], easting: float, northing: float, lat: float, lon: float, tolerance: float
-) -> None:
-    position = convert(easting, northing)
+#: The grid reference of Caister water tower, the OS guide's worked example (easting, northing).
+CAISTER = (651409.903, 313177.270)
 
-    assert position.lat == pytest.approx(lat, abs=tolerance)
-    assert position.lon == pytest.approx(lon, abs=tolerance)
+
+#: Published examples, by what each shows: the conversion, the grid reference, the position
+#: published for it, and how close the conversion must come to that position.
+PUBLISHED: dict[str, tuple[Callable[[float, float], LatLon], tuple[float, float], LatLon, float]] = {
+    # OS "A guide to coordinate systems in Great Britain", Annex C.2 (Caister water tower).
+    "the OS worked example inverts to the published OSGB36 position": (
+        grid_to_osgb36,
+        CAISTER,
+        LatLon(dms(52, 39, 27.2531), dms(1, 43, 4.5177)),
+        0.0001 * ARCSECOND,
+    ),
+    # IOGP Guidance Note 7-2, Transverse Mercator: 50°30'N 0°30'E is E 577274.99 N 69740.50,
+    # published to the centimetre, so the inverse is good to about 1e-7 degrees.
+    "the EPSG guidance note example inverts to its whole half degrees": (
+        grid_to_osgb36,
+        (577274.99, 69740.50),
+        LatLon(50.5, 0.5),
+        2e-7,
+    ),
+    # Published for the same grid reference and the same OS Helmert parameters by
+    # C. Veness' geodesy library (OsGridRef.toLatLon): 52°39'28.723"N, 001°42'57.787"E.
+    "the worked example in WGS84 matches the published Helmert result": (
+        grid_to_wgs84,
+        CAISTER,
+        LatLon(dms(52, 39, 28.723), dms(1, 42, 57.787)),
+        0.002 * ARCSECOND,
+    ),
+}
+
+
+@pytest.mark.parametrize(("convert", "grid", "expected", "tolerance"), PUBLISHED.values(), ids=PUBLISHED)
+def test_published_worked_examples_convert_to_their_published_positions(
+    convert: Callable[[float, float], LatLon], grid: tuple[float, float], expected: LatLon, tolerance: float
+) -> None:
+    position = convert(*grid)
+
+    assert position.lat == pytest.approx(expected.lat, abs=tolerance)
+    assert position.lon == pytest.approx(expected.lon, abs=tolerance)
 
 
 def test_the_helmert_shift_moves_a_point_by_the_expected_hundred_metres_or_so() -> None:
     # OSGB36 and WGS84 differ by roughly 100-120 m across Great Britain; a sign
     # error in any parameter would make this several hundred metres.
-    osgb36 = grid_to_osgb36(651409.903, 313177.270)
+    osgb36 = grid_to_osgb36(*CAISTER)
     wgs84 = osgb36_to_wgs84(osgb36.lat, osgb36.lon)
 
     assert (wgs84.lat - osgb36.lat) * 111_200 == pytest.approx(45.4, abs=0.5)

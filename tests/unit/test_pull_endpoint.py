@@ -168,9 +168,22 @@ def replayed(endpoint: PullEndpoint) -> PullEndpoint:
     events = endpoint.collect_events()
     copy: PullEndpoint | None = None
     for event in events:
-        copy = event.mutate(copy)  # type: ignore[attr-defined]
+        copy = event.mutate(copy)
     assert copy is not None
     return copy
+
+
+def manual_success(started: datetime, target_generation: int) -> SyncAttempt:
+    """A successful manual sync that started at ``started`` against that generation of the target."""
+    return SyncAttempt(
+        uuid4(),
+        "manual",
+        started,
+        started + timedelta(minutes=1),
+        ok=True,
+        processed=1,
+        target_generation=target_generation,
+    )
 
 
 def test_a_sync_that_started_before_a_url_change_never_writes_the_cursor() -> None:
@@ -179,29 +192,11 @@ def test_a_sync_that_started_before_a_url_change_never_writes_the_cursor() -> No
     generation = endpoint.target_generation
     endpoint.retarget(PullTarget("https://other.example/orders", "GET"), ADMIN)
     assert endpoint.last_success_started_at is None
-    late = SyncAttempt(
-        uuid4(),
-        "manual",
-        T0 + timedelta(minutes=1),
-        T0 + timedelta(minutes=2),
-        ok=True,
-        processed=1,
-        target_generation=generation,
-    )
-    endpoint.record_sync(late, ADMIN)
+    endpoint.record_sync(manual_success(T0 + timedelta(minutes=1), generation), ADMIN)
 
     assert endpoint.last_success_started_at is None
     assert replayed(endpoint).last_success_started_at is None
-    current = SyncAttempt(
-        uuid4(),
-        "manual",
-        T0 + timedelta(minutes=3),
-        T0 + timedelta(minutes=4),
-        ok=True,
-        processed=1,
-        target_generation=endpoint.target_generation,
-    )
-    endpoint.record_sync(current, ADMIN)
+    endpoint.record_sync(manual_success(T0 + timedelta(minutes=3), endpoint.target_generation), ADMIN)
     assert endpoint.last_success_started_at == T0 + timedelta(minutes=3)
 
 

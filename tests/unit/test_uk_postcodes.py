@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from infrastructure.geocoding.uk_postcodes import (
@@ -12,10 +14,13 @@ from infrastructure.geocoding.uk_postcodes import (
     postcode_sector,
 )
 
+#: What is looked for in an address, and the function that finds it.
+EXTRACT: dict[str, Callable[[str], str | None]] = {"postcode": extract_postcode, "outcode": extract_outcode}
 
-@pytest.mark.parametrize(
-    ("address", "postcode"),
-    [
+#: Addresses and what is found in each, by what is looked for.
+FOUND: dict[str, list[tuple[str, str]]] = {
+    # A full postcode is found in any case and spacing, and normalised.
+    "postcode": [
         ("SW1A 1AA", "SW1A 1AA"),
         ("sw1a 1aa", "SW1A 1AA"),
         ("sw1a1aa", "SW1A 1AA"),
@@ -33,24 +38,22 @@ from infrastructure.geocoding.uk_postcodes import (
         ("EC1A 1BB", "EC1A 1BB"),
         ("W1A 0AX", "W1A 0AX"),
     ],
-)
-def test_a_full_postcode_is_found_in_any_case_and_spacing_and_normalised(address: str, postcode: str) -> None:
-    assert extract_postcode(address) == postcode
+    # An outcode ending the address is the district.
+    "outcode": [
+        ("London SW1A", "SW1A"),
+        ("london sw1a", "SW1A"),
+        ("Manchester M1, UK", "M1"),
+        ("Cardiff CF10 United Kingdom", "CF10"),
+        ("Edinburgh, EH1.", "EH1"),
+        ("Leeds LS1, England", "LS1"),
+        ("SW1A", "SW1A"),
+    ],
+}
 
-
-def test_the_last_of_several_postcodes_wins() -> None:
-    address = "Invoice to SW1A 1AA; deliver to 1 Princes St, Edinburgh EH2 2EQ"
-
-    assert extract_postcode(address) == "EH2 2EQ"
-
-
-def test_the_last_postcode_wins_even_when_written_without_spaces() -> None:
-    assert extract_postcode("from m11ae to cf101ep") == "CF10 1EP"
-
-
-@pytest.mark.parametrize(
-    "address",
-    [
+#: Addresses in which nothing is found, by what is looked for.
+NOT_FOUND: dict[str, list[str]] = {
+    # Text without a well-formed full postcode.
+    "postcode": [
         "",
         "10 Downing Street, London",
         "1600 Amphitheatre Parkway, Mountain View, CA 94043, USA",
@@ -63,30 +66,8 @@ def test_the_last_postcode_wins_even_when_written_without_spaces() -> None:
         "SW1A\n1AA",
         "GIR 0AA",
     ],
-)
-def test_text_without_a_well_formed_full_postcode_has_none(address: str) -> None:
-    assert extract_postcode(address) is None
-
-
-@pytest.mark.parametrize(
-    ("address", "outcode"),
-    [
-        ("London SW1A", "SW1A"),
-        ("london sw1a", "SW1A"),
-        ("Manchester M1, UK", "M1"),
-        ("Cardiff CF10 United Kingdom", "CF10"),
-        ("Edinburgh, EH1.", "EH1"),
-        ("Leeds LS1, England", "LS1"),
-        ("SW1A", "SW1A"),
-    ],
-)
-def test_an_outcode_ending_the_address_is_the_district(address: str, outcode: str) -> None:
-    assert extract_outcode(address) == outcode
-
-
-@pytest.mark.parametrize(
-    "address",
-    [
+    # An outcode that does not end the address, or that names premises.
+    "outcode": [
         "London SW1A, near Victoria",
         "10 High Street, Unit B2",
         "Flat A1",
@@ -94,9 +75,43 @@ def test_an_outcode_ending_the_address_is_the_district(address: str, outcode: st
         "10 Downing Street, London",
         "Paris 75001, France",
     ],
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "address", "found"),
+    [
+        pytest.param(kind, address, found, id=f"{kind} in {address!r}")
+        for kind, rows in FOUND.items()
+        for address, found in rows
+    ],
 )
-def test_an_outcode_that_does_not_end_the_address_or_names_premises_is_ignored(address: str) -> None:
-    assert extract_outcode(address) is None
+def test_a_full_postcode_anywhere_or_an_outcode_ending_the_address_is_found_and_normalised(
+    kind: str, address: str, found: str
+) -> None:
+    assert EXTRACT[kind](address) == found
+
+
+@pytest.mark.parametrize(
+    ("kind", "address"),
+    [
+        pytest.param(kind, address, id=f"no {kind} in {address!r}")
+        for kind, rows in NOT_FOUND.items()
+        for address in rows
+    ],
+)
+def test_text_without_a_well_formed_postcode_or_a_final_outcode_has_none(kind: str, address: str) -> None:
+    assert EXTRACT[kind](address) is None
+
+
+def test_the_last_of_several_postcodes_wins() -> None:
+    address = "Invoice to SW1A 1AA; deliver to 1 Princes St, Edinburgh EH2 2EQ"
+
+    assert extract_postcode(address) == "EH2 2EQ"
+
+
+def test_the_last_postcode_wins_even_when_written_without_spaces() -> None:
+    assert extract_postcode("from m11ae to cf101ep") == "CF10 1EP"
 
 
 def test_normalising_accepts_exactly_one_postcode_and_nothing_else() -> None:
