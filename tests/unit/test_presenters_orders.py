@@ -154,12 +154,9 @@ def test_a_change_carries_the_whole_state_after_it() -> None:
     later = datetime(2025, 2, 23, tzinfo=UTC)
     change = OrderChange(
         position=42,
-        kind="OrderUpdated",
         order_id=str(ORDER_ID),
         external_order_id="SO-1",
-        version=2,
-        timestamp=later,
-        changes={"planned_date": "2025-02-25"},
+        event=HistoryEntry("OrderUpdated", 2, later, {"planned_date": "2025-02-25"}, {"channel": "api"}),
         state={**FULL, "planned_date": "2025-02-25"},
         created_at=AT,
     )
