@@ -24,7 +24,6 @@ import psycopg
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from application.commands import ReceiveBatch
 from application.timestamps import iso, parse_iso
 from domain.delivery import Delivery
 from domain.ids import webhook_id
@@ -32,6 +31,7 @@ from infrastructure.settings import Settings
 from interfaces.container import Container
 from interfaces.http.presenters.history import present_history
 from tests.support.http import TenantKeys, Webhook
+from tests.support.intake import receive
 from tests.support.settings import POSTGRES_URL
 from tests.support.waits import eventually
 
@@ -404,18 +404,7 @@ def test_the_cli_prints_the_same_history_as_the_api(
         b'{"externalOrderId": "CLI-1", "deliveryAddress": "1 Cli Road", "volume": 2.5}',
     )
     for number, body in enumerate(bodies):
-        result = app.receive_batch(
-            ReceiveBatch(
-                tenant_id=admin.tenant_id,
-                body=body,
-                body_size=len(body),
-                channel="webhook",
-                request_id=f"cli-request-{number}",
-                received_at=app.clock.now(),
-                max_items=10,
-                max_body_bytes=10_000,
-            )
-        )
+        result = receive(app, admin.tenant_id, body, f"cli-request-{number}")
     order_id = str(result.orders[0].order_id)
     expected = present_history(app.order_history(admin, order_id))
     env = {**os.environ, "WMS_INTAKE_DATABASE_URL": settings.database_url}

@@ -18,10 +18,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from application.commands import ReceiveBatch
 from interfaces.container import Container
 from interfaces.http.routes import ROUTES
 from tests.support.http import TenantKeys
+from tests.support.intake import receive
 
 TENANT = "/api/tenants/{tenantId}"
 PULL = f"{TENANT}/integrations/wms/pull-endpoints"
@@ -133,19 +133,8 @@ def _furnish(container: Container, keys: TenantKeys, wms: TestServer, *, connect
     admin = app.authenticate(keys.tenant_id, keys.admin_key)
     if connect:
         app.connect_webhook(admin)
-    body = orjson.dumps({"externalOrderId": "ROLE-1", "deliveryAddress": "1 Matrix Lane, Leeds LS1 1AA"})
-    result = app.receive_batch(
-        ReceiveBatch(
-            tenant_id=admin.tenant_id,
-            body=body,
-            body_size=len(body),
-            channel="webhook",
-            request_id="seed-request-0001",
-            received_at=app.clock.now(),
-            max_items=10,
-            max_body_bytes=10_000,
-        )
-    )
+    order = {"externalOrderId": "ROLE-1", "deliveryAddress": "1 Matrix Lane, Leeds LS1 1AA"}
+    result = receive(app, admin.tenant_id, order, "seed-request-0001")
     customer = app.create_customer(admin, "Matrix Ltd", "2 Matrix Lane, Leeds LS1 1AA", None)
     url = str(wms.make_url("/orders"))
     return {

@@ -8,14 +8,11 @@ a third application that has never cached anything.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-import orjson
 import pytest
 
-from application.commands import ReceiveBatch
 from application.errors import ServiceUnavailableError
 from domain.customer import Customer
 from domain.ids import order_id
@@ -23,6 +20,7 @@ from domain.order import Order
 from domain.source import Source
 from infrastructure.event_store.aggregate_cache import AggregateCache
 from interfaces.container import Container, build_container
+from tests.support.intake import receive
 from tests.support.settings import make_settings
 
 
@@ -37,19 +35,7 @@ def two_processes(database_url: str) -> Iterator[tuple[Container, Container, UUI
 
 
 def send(container: Container, tenant: UUID, *items: dict[str, Any]) -> None:
-    body = orjson.dumps(list(items))
-    container.app.receive_batch(
-        ReceiveBatch(
-            tenant_id=tenant,
-            body=body,
-            body_size=len(body),
-            channel="webhook",
-            request_id=uuid4().hex,
-            received_at=datetime.now(UTC),
-            max_items=10_000,
-            max_body_bytes=10 * 1024 * 1024,
-        )
-    )
+    receive(container.app, tenant, list(items), uuid4().hex)
 
 
 def stored_details(container: Container, tenant: UUID, external_id: str) -> tuple[int, dict[str, Any]]:

@@ -16,10 +16,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from application.commands import Principal, ReceiveBatch
+from application.commands import Principal
 from infrastructure.leases import LocalLease, PostgresAdvisoryLease, lock_key, projection_lease
+from infrastructure.read_models.orders_view import SqlOrdersView
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
+from tests.support.intake import receive
 from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 from tests.support.waits import wait_until
 
@@ -82,23 +84,14 @@ def holders(*containers: Container) -> dict[str, list[int]]:
 
 
 def write_order(container: Container, admin: Principal, external_id: str) -> None:
-    body = f'{{"externalOrderId": "{external_id}", "deliveryAddress": "1 Lease Lane, Leeds LS1 1AA"}}'.encode()
-    container.app.receive_batch(
-        ReceiveBatch(
-            tenant_id=admin.tenant_id,
-            body=body,
-            body_size=len(body),
-            channel="webhook",
-            request_id=f"lease-{external_id}",
-            received_at=container.app.clock.now(),
-            max_items=10,
-            max_body_bytes=10_000,
-        )
-    )
+    order = {"externalOrderId": external_id, "deliveryAddress": "1 Lease Lane, Leeds LS1 1AA"}
+    receive(container.app, admin.tenant_id, order, f"lease-{external_id}")
 
 
 def shown(container: Container, admin: Principal, external_id: str) -> bool:
-    return container.views["orders"].get_order_by_external_id(str(admin.tenant_id), external_id) is not None  # type: ignore[attr-defined]
+    orders = container.views["orders"]
+    assert isinstance(orders, SqlOrdersView)
+    return orders.get_order_by_external_id(str(admin.tenant_id), external_id) is not None
 
 
 def test_one_process_runs_each_projection_and_the_other_takes_over_when_it_stops(
@@ -131,7 +124,10 @@ def test_when_the_holders_session_dies_a_standby_takes_over(first: Container, se
     second.start_background()
     old_holder = counted_leases(first)
     # A crash ends the holder's database sessions: its advisory locks go with them.
-    keys = {f.lease.key for f in first.followers.values()}  # type: ignore[union-attr]
+    keys: set[int] = set()
+    for follower in first.followers.values():
+        assert isinstance(follower.lease, PostgresAdvisoryLease)
+        keys.add(follower.lease.key)
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         locks = conn.execute(
             "SELECT pid, classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"

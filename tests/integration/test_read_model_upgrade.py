@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pytest
 
-from application.commands import Principal, ReceiveBatch
+from application.commands import Principal
 from application.read_models import OrderFilter
 from infrastructure.read_models.orders_view import SqlOrdersView
 from infrastructure.read_models.upgrade import stored_version
@@ -26,6 +25,7 @@ from infrastructure.settings import Settings
 from interfaces import container as container_module
 from interfaces.container import Container, build_container
 from interfaces.http.presenters.orders import present_order
+from tests.support.intake import receive
 from tests.support.waits import wait_until
 
 
@@ -72,29 +72,16 @@ def restart(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
 
 
 def ingest(container: Container, tenant: Any, first: int, count: int) -> None:
-    body = orjson.dumps(
-        [
-            {
-                "externalOrderId": f"U-{i:04d}",
-                "deliveryAddress": f"{i} High Street, London SW1A 1AA",
-                "plannedDate": "2025-02-22",
-                "palletCount": i % 7,
-            }
-            for i in range(first, first + count)
-        ]
-    )
-    container.app.receive_batch(
-        ReceiveBatch(
-            tenant_id=tenant,
-            body=body,
-            body_size=len(body),
-            channel="webhook",
-            request_id=f"r-{first}",
-            received_at=container.app.clock.now(),
-            max_items=1000,
-            max_body_bytes=1_000_000,
-        )
-    )
+    orders = [
+        {
+            "externalOrderId": f"U-{i:04d}",
+            "deliveryAddress": f"{i} High Street, London SW1A 1AA",
+            "plannedDate": "2025-02-22",
+            "palletCount": i % 7,
+        }
+        for i in range(first, first + count)
+    ]
+    receive(container.app, tenant, orders, f"r-{first}")
 
 
 def planned(container: Container, admin: Principal) -> list[dict[str, Any]]:

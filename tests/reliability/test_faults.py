@@ -21,7 +21,6 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from application.commands import ReceiveBatch
 from application.read_models import OrderFilter
 from bench.loadgen import ServerProcess
 from infrastructure.settings import Settings
@@ -42,6 +41,7 @@ from tests.reliability.conftest import (
     wait_for_postgres,
 )
 from tests.support.http import TenantKeys, Webhook, post_orders
+from tests.support.intake import receive
 from tests.support.settings import make_settings, postgres_url
 from tests.support.waits import eventually, wait_until
 
@@ -144,19 +144,7 @@ def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(da
         app = container.app
         tenant = app.create_tenant("Projection faults")
         for n in range(6):
-            body = orjson.dumps(orders(f"R{n}", 200))
-            app.receive_batch(
-                ReceiveBatch(
-                    tenant_id=tenant.tenant_id,
-                    body=body,
-                    body_size=len(body),
-                    channel="webhook",
-                    request_id=f"projection-fault-{n}",
-                    received_at=app.clock.now(),
-                    max_items=10_000,
-                    max_body_bytes=10 * 1024 * 1024,
-                )
-            )
+            receive(app, tenant.tenant_id, orders(f"R{n}", 200), f"projection-fault-{n}")
         schema = schema_of(container)
         killer = BackendKiller(schema, ("projection_tracking", '"rm_'), limit=3).start()
         container.start_background()

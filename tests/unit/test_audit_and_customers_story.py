@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID
 
-import orjson
 import pytest
 
 from application.access import ApiKeys, WebhookAccess
 from application.audit import Audit
-from application.commands import Principal, ReceiveBatch
+from application.commands import Principal
 from application.customers import Customers
 from application.errors import ConflictError, ForbiddenError, NotFoundError
 from application.intake import OrderIntake
 from domain.roles import Role
 from infrastructure.event_store import EventStore
+from tests.support.intake import receive
 
 ADDRESS = "2 Dock Road, Hull HU1 1AA"
 
@@ -27,19 +26,8 @@ def admin(store: EventStore) -> Principal:
 
 
 def send(store: EventStore, tenant: UUID, pallets: int, request_id: str) -> UUID:
-    body = orjson.dumps([{"externalOrderId": "H-1", "deliveryAddress": ADDRESS, "palletCount": pallets}])
-    result = OrderIntake(store, WebhookAccess(store)).receive_batch(
-        ReceiveBatch(
-            tenant_id=tenant,
-            body=body,
-            body_size=len(body),
-            channel="webhook",
-            request_id=request_id,
-            received_at=datetime.now(UTC),
-            max_items=10,
-            max_body_bytes=10_000,
-        )
-    )
+    orders = [{"externalOrderId": "H-1", "deliveryAddress": ADDRESS, "palletCount": pallets}]
+    result = receive(OrderIntake(store, WebhookAccess(store)), tenant, orders, request_id)
     return result.orders[0].order_id
 
 
