@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from application.ports import EXPECTED_VERSIONS
 from infrastructure.event_store.lean_insert import COPY_FROM, LeanInsertPostgresRecorder
 from interfaces.container import Container, build_container
-from tests.conftest import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
+from tests.support.settings import POSTGRES_ON, POSTGRES_URL, make_settings, postgres_url
 
 pytestmark = pytest.mark.skipif(not POSTGRES_ON, reason="PostgreSQL tests are off")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from uuid import UUID
 
 from interfaces.container import build_container
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def test_event_store_connections_use_wal_and_normal_sync(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_a_commit_survives_the_process_being_killed_right_after_it(tmp_path: Pat
         f"""
         import os, signal, sys
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
-        from tests.conftest import make_settings
+        from tests.support.settings import make_settings
         from interfaces.container import build_container
         container = build_container(make_settings("sqlite:///{database}"))
         created = container.app.create_tenant("Survivor")
