@@ -563,7 +563,7 @@ async def send_one(session: aiohttp.ClientSession, base_url: str, tenant: Tenant
 def create_tenants(container: Container, count: int, rng: random.Random) -> list[Tenant]:
     tenants = []
     for index in range(count):
-        created = container.app.create_tenant(f"Load tenant {index}")
+        created = container.use_cases.create_tenant(f"Load tenant {index}")
         tenant = Tenant(index, str(created.tenant_id), created.admin_api_key)
         tenant.addresses = [
             f"{rng.randint(1, 300)} {rng.choice(('High', 'Station', 'Mill', 'Church'))} Street, "
@@ -606,7 +606,7 @@ class StoreScan:
 
 def scan_store(container: Container) -> StoreScan:
     scan = StoreScan()
-    recorder, mapper = container.app.recorder, container.app.mapper
+    recorder, mapper = container.use_cases.recorder, container.use_cases.mapper
     position = 0
     while True:
         page = recorder.select_notifications(start=position, limit=5000, inclusive_of_start=False)

@@ -96,7 +96,7 @@ def measure(postgres_url: str) -> dict[str, Any]:
     )
     container = build_container(settings)
     try:
-        app = container.app
+        app = container.use_cases
         created = app.create_tenant("Lock Ceiling Ltd")
         timer = LockTimer(app.recorder)
         app.recorder.insert_events = timer.insert_events  # type: ignore[method-assign]  # timed around the real insert

@@ -232,7 +232,7 @@ def _banner(args: argparse.Namespace, settings: Settings, container: Any, proces
         f"  store:     {safe_store(settings)}",
         f"  topology:  {topology}",
     ]
-    if not OperatorCommands(container.app).list_tenants():
+    if not OperatorCommands(container.use_cases).list_tenants():
         lines.append("  next step: no tenant yet; create one with: wms-intake tenants create --name NAME")
     return lines
 
@@ -261,7 +261,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         # in the shared metrics directory, which every HTTP process's /metrics sums.
         from interfaces.http.metrics import Metrics
 
-        Metrics().count_batches_of(container.app)
+        Metrics().count_batches_of(container.use_cases)
     container.start_background()
     sys.stderr.write(f"wms-intake worker running on {safe_store(settings)}\n")
     stop.wait()
@@ -276,7 +276,7 @@ def _serve_worker_metrics(container: Any, host: str, port: int) -> None:
     from interfaces.http.metrics import Metrics
 
     metrics = Metrics()
-    metrics.count_batches_of(container.app)
+    metrics.count_batches_of(container.use_cases)
     metrics.lags_from(container.projection_lags)
     start_http_server(port, addr=host, registry=metrics.registry)
 
@@ -284,7 +284,7 @@ def _serve_worker_metrics(container: Any, host: str, port: int) -> None:
 def _create_tenant(args: argparse.Namespace, settings: Settings) -> int:
     container = build_container(settings)
     try:
-        created = container.app.create_tenant(args.name)
+        created = container.use_cases.create_tenant(args.name)
     finally:
         container.close()
     _print({"tenantId": str(created.tenant_id), "adminApiKey": created.admin_api_key})
@@ -294,7 +294,7 @@ def _create_tenant(args: argparse.Namespace, settings: Settings) -> int:
 def _list_tenants(args: argparse.Namespace, settings: Settings) -> int:
     container = build_container(settings)
     try:
-        _print({"tenants": OperatorCommands(container.app).list_tenants()})
+        _print({"tenants": OperatorCommands(container.use_cases).list_tenants()})
     finally:
         container.close()
     return 0
@@ -339,7 +339,7 @@ def _operate(
     line and exit 1; a value the use case refuses, one line and exit 2."""
     container = build_container(settings)
     try:
-        _print(action(OperatorCommands(container.app)))
+        _print(action(OperatorCommands(container.use_cases)))
     except NotFoundError as error:
         sys.stderr.write(f"wms-intake: {not_found(error)}\n")
         return 1

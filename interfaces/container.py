@@ -63,7 +63,7 @@ class BackgroundWorker(Protocol):
 class Container:
     settings: Settings
     #: The use cases, as the interfaces call them.
-    app: IntakeApplication
+    use_cases: IntakeApplication
     #: The event store they load from and save to (the projections read it too).
     store: EventStore
     db: Database
@@ -129,7 +129,7 @@ class Container:
         self.stop_background()
         self.refusals.stop()
         self.executor.shutdown(wait=True, cancel_futures=True)
-        self.app.close()
+        self.use_cases.close()
 
 
 def build_container(settings: Settings | None = None, *, workers: list[BackgroundWorker] | None = None) -> Container:
@@ -191,7 +191,7 @@ def _build(settings: Settings, workers: list[BackgroundWorker] | None) -> Contai
         workers = [pull_scheduler, *([geocoding] if geocoding is not None else [])]
     return Container(
         settings=settings,
-        app=app,
+        use_cases=app,
         store=store,
         db=db,
         views=views,

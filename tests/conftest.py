@@ -80,14 +80,14 @@ async def client(aiohttp_client: Any, container: Container) -> TestClient:
 
 @pytest.fixture
 def tenant(container: Container) -> TenantKeys:
-    created = container.app.create_tenant("Acme Deliveries")
+    created = container.use_cases.create_tenant("Acme Deliveries")
     return TenantKeys(str(created.tenant_id), created.admin_api_key)
 
 
 @pytest.fixture
 def make_tenant(container: Container) -> Callable[[str], TenantKeys]:
     def make(name: str) -> TenantKeys:
-        created = container.app.create_tenant(name)
+        created = container.use_cases.create_tenant(name)
         return TenantKeys(str(created.tenant_id), created.admin_api_key)
 
     return make

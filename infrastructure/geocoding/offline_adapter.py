@@ -8,7 +8,7 @@ from application.geocode_result import GeocodeHit, GeocodeMiss, GeocodeOutcome
 from infrastructure.geocoding.offline_uk import OfflineGeocodeHit, OfflineUkGeocoder
 
 
-class OfflineUkPort:
+class OfflineUkAdapter:
     """Runs lookups in a thread: the first lookup in a postcode area parses its file."""
 
     provider = OfflineUkGeocoder.provider

@@ -16,7 +16,7 @@ from application.follower import ProjectionFollower
 from application.geocoding import GeocodingProcessor, GeocodingRequests, GeocodingSnapshot, RetryPolicy
 from application.intake_app import IntakeApplication
 from application.ports import Geocoder
-from infrastructure.geocoding.offline_adapter import OfflineUkPort
+from infrastructure.geocoding.offline_adapter import OfflineUkAdapter
 from infrastructure.geocoding.offline_uk import OfflineUkGeocoder
 from infrastructure.geocoding.queue import SqlGeocodingQueue
 from infrastructure.geocoding.remote import RemoteGeocoder
@@ -102,7 +102,7 @@ def build_geocoding(settings: Settings, app: IntakeApplication, db: Database) ->
         return None
     # 128 parsed areas (~46 MB) hold the whole of GB: with fewer, nationwide
     # traffic keeps re-parsing areas, and a parse costs far more than a lookup.
-    offline = OfflineUkPort(OfflineUkGeocoder(max_cached_areas=128))
+    offline = OfflineUkAdapter(OfflineUkGeocoder(max_cached_areas=128))
     primary: Geocoder = offline
     fallback: Geocoder | None = None
     if settings.geocoder != "offline-uk":

@@ -32,12 +32,12 @@ def create_app(container: Container, *, run_background: bool = True, owns_contai
     )
     app[CONTAINER] = container
     app[METRICS] = Metrics()
-    app[METRICS].count_batches_of(container.app)
+    app[METRICS].count_batches_of(container.use_cases)
     app[RATE_LIMITER] = TenantRateLimiter(container.settings.rate_limit_per_second, container.settings.rate_limit_burst)
     add_routes(app)
     install_api_security_headers(app)
     install_sign_in_throttle(app, container.settings.sign_in_failures_per_minute)
-    listen_for_saves(app, container.app.on_saved)
+    listen_for_saves(app, container.use_cases.on_saved)
 
     async def background(_: web.Application) -> AsyncIterator[None]:
         container.refusals.start()  # refused requests are counted wherever requests are served

@@ -31,7 +31,7 @@ async def principal_of(request: web.Request) -> Principal:
         principal = await session_principal(request)
     else:
         token = bearer_token(request)
-        app = request.app[CONTAINER].app
+        app = request.app[CONTAINER].use_cases
         principal = await offload(request, app.authenticate, request.match_info["tenantId"], token)
     usage = request.app[CONTAINER].key_usage
     if usage.due(principal):

@@ -70,7 +70,9 @@ async def idempotency_keys(request: web.Request, handler: Handler) -> web.Stream
     deadline = time.monotonic() + WAIT_SECONDS
     pause = 0.02
     while True:
-        claim = await offload(request, store.claim, tenant_id, key_hash, fingerprint, owner, container.app.clock.now())
+        claim = await offload(
+            request, store.claim, tenant_id, key_hash, fingerprint, owner, container.use_cases.clock.now()
+        )
         if isinstance(claim, Proceed):
             break
         if isinstance(claim, Replay):

@@ -680,7 +680,7 @@ async def test_with_a_tile_server_configured_its_tiles_replace_the_offline_layer
     container = build_container(make_settings(database_url, map_tile_url=tile_url, map_tile_attribution="© Test Tiles"))
     try:
         client = await aiohttp_client(create_app(container))
-        created = container.app.create_tenant("Tiles Ltd")
+        created = container.use_cases.create_tenant("Tiles Ltd")
         tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
         secret = await connect_webhook(client, tenant)
         order = {"externalOrderId": "T-1", "deliveryAddress": "10 Downing Street, London SW1A 1AA", "plannedDate": DAY}

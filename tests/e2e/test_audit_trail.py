@@ -212,15 +212,15 @@ async def test_changes_made_through_the_api_name_the_key_that_made_them(
     )
     assert response.status == 201
     customer_id = UUID((await response.json())["customerId"])
-    [created] = list(container.app.events.get(customer_id))
+    [created] = list(container.use_cases.events.get(customer_id))
     assert created.source == {"channel": "api", "deliveryId": None, "requestId": None, "apiKeyId": planner["id"]}
 
-    admin_key_id = container.app.authenticate(tenant.tenant_id, tenant.admin_key).key_id
+    admin_key_id = container.use_cases.authenticate(tenant.tenant_id, tenant.admin_key).key_id
     base = f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook"
     assert (await client.post(base, headers=tenant.auth())).status == 201
     assert (await client.post(f"{base}/secret", headers=tenant.auth())).status == 200
     assert (await client.patch(base, json={"active": False}, headers=tenant.auth())).status == 200
-    sources = [e.source for e in container.app.events.get(webhook_id(UUID(tenant.tenant_id)))]
+    sources = [e.source for e in container.use_cases.events.get(webhook_id(UUID(tenant.tenant_id)))]
     assert [s["apiKeyId"] for s in sources] == [admin_key_id] * 3
     assert all(s["channel"] == "api" for s in sources)
 
@@ -364,7 +364,7 @@ async def test_payloads_are_kept_only_as_their_size_and_hash(
     entries = await delivery_log(client, tenant, 3)
     container.catch_up()
     for entry, body in zip(reversed(entries), bodies, strict=True):
-        delivery = container.app.repository.get(UUID(entry["deliveryId"]))
+        delivery = container.use_cases.repository.get(UUID(entry["deliveryId"]))
         assert isinstance(delivery, Delivery)
         assert delivery.payload_bytes == len(body)
         assert delivery.payload_sha256 == hashlib.sha256(body).hexdigest()
@@ -397,7 +397,7 @@ def _everything_stored(settings: Settings) -> str:
 def test_the_cli_prints_the_same_history_as_the_api(
     container: Container, settings: Settings, tenant: TenantKeys
 ) -> None:
-    app = container.app
+    app = container.use_cases
     admin = app.authenticate(tenant.tenant_id, tenant.admin_key)
     bodies = (
         b'{"externalOrderId": "CLI-1", "deliveryAddress": "1 Cli Road"}',

@@ -204,23 +204,25 @@ def test_an_operator_lists_tenants_issues_lists_and_revokes_keys_and_reads_a_his
     assert key["name"] == "Planner tablet"
     container = build_container(make_settings(database_url))
     try:
-        principal = container.app.authenticate(tenant, key["apiKey"])
+        principal = container.use_cases.authenticate(tenant, key["apiKey"])
         assert principal.role.value == "planner"
-        hook_secret = container.app.connect_webhook(container.app.authenticate(tenant, created["adminApiKey"]))
+        hook_secret = container.use_cases.connect_webhook(
+            container.use_cases.authenticate(tenant, created["adminApiKey"])
+        )
         assert hook_secret
         from uuid import UUID, uuid4
 
         from application.commands import ReceiveBatch
 
         body = b'{"externalOrderId":"ORD-CLI-1","deliveryAddress":"10 High St, London SW1A 1AA"}'
-        container.app.receive_batch(
+        container.use_cases.receive_batch(
             ReceiveBatch(
                 tenant_id=UUID(tenant),
                 body=body,
                 body_size=len(body),
                 channel="webhook",
                 request_id="r-1",
-                received_at=container.app.clock.now(),
+                received_at=container.use_cases.clock.now(),
                 max_items=10,
                 max_body_bytes=10_000,
                 delivery_id=uuid4(),

@@ -96,7 +96,7 @@ async def test_the_cookie_is_secure_when_the_service_is_reached_over_https(
     built = build_container(make_settings(database_url, public_url="https://intake.example"))
     try:
         client = await aiohttp_client(create_app(built, run_background=False))
-        created = built.app.create_tenant("Secure Ltd")
+        created = built.use_cases.create_tenant("Secure Ltd")
         response = await client.post("/dashboard/session", json={"apiKey": created.admin_api_key})
         assert response.status == 201
         assert "secure" in response.headers["Set-Cookie"].lower().replace("samesite", "")
@@ -233,7 +233,7 @@ class MovableClock:
 def test_sessions_expire_after_their_lifetime_and_are_swept(container: Container, tenant: TenantKeys) -> None:
     clock = MovableClock()
     store = SqlSessionStore(container.db)
-    sessions = DashboardSessions(container.app, store, clock, timedelta(hours=1))
+    sessions = DashboardSessions(container.use_cases, store, clock, timedelta(hours=1))
     signed = sessions.sign_in(tenant.admin_key)
     clock.moment += timedelta(minutes=59)
     assert sessions.principal(signed.token, tenant.tenant_id).role.value == "admin"

@@ -119,7 +119,7 @@ async def test_a_key_answers_only_its_authenticated_tenant(
 
 async def test_a_key_expires_after_24_hours(client: TestClient, webhook: Webhook, container: Container) -> None:
     clock = MovableClock()
-    container.app.clock = clock
+    container.use_cases.clock = clock
     assert (await send(client, webhook, ORDER))[0] == 200
     clock.moment += timedelta(hours=23, minutes=59)
     assert "Idempotent-Replayed" in (await send(client, webhook, ORDER))[2]

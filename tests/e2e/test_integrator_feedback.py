@@ -130,7 +130,7 @@ class SteppingClock:
 def test_a_busy_key_writes_its_last_use_at_most_once_a_minute(container: Container) -> None:
     store = SqlKeyUsageStore(container.db)
     clock = SteppingClock()
-    usage = KeyUsage(store, container.app, clock)
+    usage = KeyUsage(store, container.use_cases, clock)
     tenant = UUID(int=7)
     principal = Principal(tenant_id=tenant, key_id="k1", role=Role.ADMIN)
     first = clock.at

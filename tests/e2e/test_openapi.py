@@ -189,8 +189,8 @@ def _has_inputs(operation: Any) -> bool:
 
 
 def _connect_webhook(container: Container, tenant: TenantKeys) -> str:
-    principal = container.app.authenticate(tenant.tenant_id, tenant.admin_key)
-    return container.app.connect_webhook(principal)
+    principal = container.use_cases.authenticate(tenant.tenant_id, tenant.admin_key)
+    return container.use_cases.connect_webhook(principal)
 
 
 def _seed(server: str, container: Container, tenant: TenantKeys, secret: str) -> dict[str, str]:
@@ -214,9 +214,9 @@ def _seed(server: str, container: Container, tenant: TenantKeys, secret: str) ->
         )
         assert response.status_code == 200, response.text
     order_id = response.json()["orders"][0]["orderId"]
-    principal = container.app.authenticate(tenant.tenant_id, tenant.admin_key)
-    customer = container.app.create_customer(principal, "Seed Ltd", "1 Seed Road, York YO1 7HH", None)
-    spare = container.app.issue_api_key(principal, "planner")
+    principal = container.use_cases.authenticate(tenant.tenant_id, tenant.admin_key)
+    customer = container.use_cases.create_customer(principal, "Seed Ltd", "1 Seed Road, York YO1 7HH", None)
+    spare = container.use_cases.issue_api_key(principal, "planner")
     # Nothing listens on port 9 of 127.0.0.1: "Sync now" meets an unreachable WMS (502).
     endpoint = container.pull.add_endpoint(principal, "http://127.0.0.1:9/orders", "GET", None)
     container.catch_up()

@@ -123,9 +123,9 @@ async def test_metrics_show_the_lag_of_every_read_model(
     # No background work in this server: the read models stay behind until caught up.
     client = await aiohttp_client(create_app(container, run_background=False))
     container.catch_up()
-    admin = container.app.authenticate(tenant.tenant_id, tenant.admin_key)
-    container.app.connect_webhook(admin)
-    container.app.create_customer(admin, "Lag Ltd", "1 Lag Lane, York YO1 7HH", None)
+    admin = container.use_cases.authenticate(tenant.tenant_id, tenant.admin_key)
+    container.use_cases.connect_webhook(admin)
+    container.use_cases.create_customer(admin, "Lag Ltd", "1 Lag Lane, York YO1 7HH", None)
     behind = await scrape(client)
     lags = {
         dict(labels)["projection"]: lag

@@ -300,7 +300,7 @@ async def test_private_and_loopback_addresses_are_refused_when_added_naming_the_
     container = build_container(make_settings(database_url, secret_key=SECRET_KEY, pull_allow_private=False))
     try:
         client = await aiohttp_client(create_app(container))
-        created = container.app.create_tenant("Guarded Ltd")
+        created = container.use_cases.create_tenant("Guarded Ltd")
         tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
         wms.serve_json("/orders", BATCH)
         refused = (

@@ -64,7 +64,7 @@ async def clients_of(aiohttp_client: Any, containers: list[Container]) -> list[T
 
 
 def tenant_of(container: Container, name: str = "Acme Ltd") -> TenantKeys:
-    created = container.app.create_tenant(name)
+    created = container.use_cases.create_tenant(name)
     return TenantKeys(str(created.tenant_id), created.admin_api_key)
 
 
@@ -151,11 +151,11 @@ async def test_a_scheduled_sync_skips_while_a_manual_one_runs_and_a_manual_one_g
     two_processes: list[Container], wms: FakeWms
 ) -> None:
     manual_side, scheduled_side = (c.pull for c in two_processes)
-    principal = two_processes[0].app.authenticate_own_tenant(tenant_of(two_processes[0]).admin_key)
+    principal = two_processes[0].use_cases.authenticate_own_tenant(tenant_of(two_processes[0]).admin_key)
     wms.serve_in_turn("/orders", [Reply(body=orjson.dumps(BATCH), stall=True)])
     added = manual_side.add_endpoint(principal, wms.url("/orders"), "GET", 1)
     two_processes[0].catch_up()
-    later = FixedClock(two_processes[0].app.clock.now() + timedelta(minutes=2))
+    later = FixedClock(two_processes[0].use_cases.clock.now() + timedelta(minutes=2))
     scheduled_side.clock = later  # the endpoint is due for the scheduling process
 
     manual = asyncio.create_task(manual_side.sync_now(principal, str(added.endpoint_id), "manual-press"))
@@ -372,13 +372,13 @@ async def test_a_scheduled_sync_told_to_retry_after_an_hour_waits_that_long_with
     two_processes: list[Container], wms: FakeWms
 ) -> None:
     service = two_processes[0].pull
-    principal = two_processes[0].app.authenticate_own_tenant(tenant_of(two_processes[0]).admin_key)
+    principal = two_processes[0].use_cases.authenticate_own_tenant(tenant_of(two_processes[0]).admin_key)
     wms.serve("/busy", Reply(status=429, body=b"slow down", content_type="text/plain", headers={"Retry-After": "3600"}))
     wms.serve("/away", Reply(status=503, body=b"", content_type="text/plain", headers={"Retry-After": "86400"}))
     for path, expected in (("/busy", timedelta(hours=1)), ("/away", timedelta(hours=1))):
-        service.clock = two_processes[0].app.clock
+        service.clock = two_processes[0].use_cases.clock
         added = service.add_endpoint(principal, wms.url(path), "GET", 1)
-        clock = FixedClock(two_processes[0].app.clock.now() + timedelta(minutes=2))
+        clock = FixedClock(two_processes[0].use_cases.clock.now() + timedelta(minutes=2))
         service.clock = clock
 
         outcome = await service.sync_scheduled(added.endpoint_id, uuid_for(path))

@@ -63,7 +63,7 @@ async def test_sync_now_in_one_process_while_the_other_syncs_the_endpoint_gets_4
 ) -> None:
     admin = build_container(make_settings(database, secret_key=SECRET_KEY))
     try:
-        created = admin.app.create_tenant("Two Processes Ltd")
+        created = admin.use_cases.create_tenant("Two Processes Ltd")
     finally:
         admin.close()
     key = created.admin_api_key

@@ -96,7 +96,7 @@ async def still(aiohttp_client: Any, stopped_read_models: Container) -> TestClie
 async def test_a_read_waits_for_the_read_model_and_past_the_bound_answers_503_with_retry_after(
     still: TestClient, stopped_read_models: Container
 ) -> None:
-    created = stopped_read_models.app.create_tenant("Acme")
+    created = stopped_read_models.use_cases.create_tenant("Acme")
     tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
     api, auth = f"/api/tenants/{tenant.tenant_id}", tenant.auth()
     _, hook = await written(await still.post(f"{api}/integrations/wms/webhook", headers=auth))

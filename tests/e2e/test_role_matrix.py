@@ -116,7 +116,7 @@ async def wms(aiohttp_server: Any) -> TestServer:
 
 @pytest.fixture
 def world(container: Container, tenant: TenantKeys, make_tenant: Callable[[str], TenantKeys], wms: TestServer) -> World:
-    app = container.app
+    app = container.use_cases
     other = make_tenant("Other Deliveries")
     keys = {"admin": tenant.admin_key}
     a_admin = app.authenticate(tenant.tenant_id, tenant.admin_key)
@@ -129,7 +129,7 @@ def world(container: Container, tenant: TenantKeys, make_tenant: Callable[[str],
 
 def _furnish(container: Container, keys: TenantKeys, wms: TestServer, *, connect: bool) -> dict[str, str]:
     """An order (with history), a customer, a spare API key, two pull endpoints."""
-    app = container.app
+    app = container.use_cases
     admin = app.authenticate(keys.tenant_id, keys.admin_key)
     if connect:
         app.connect_webhook(admin)
@@ -202,8 +202,8 @@ async def test_without_a_valid_key_every_route_answers_401(
     client: TestClient, world: World, container: Container, credential: str
 ) -> None:
     a = world.ids["a"]
-    admin = container.app.authenticate(a["tenantId"], world.keys["admin"])
-    secret = container.app.connect_webhook(admin) if credential == "webhook secret" else ""
+    admin = container.use_cases.authenticate(a["tenantId"], world.keys["admin"])
+    secret = container.use_cases.connect_webhook(admin) if credential == "webhook secret" else ""
     forged = world.keys["admin"][:-4] + "AAAA"
     headers = {
         "none": {},

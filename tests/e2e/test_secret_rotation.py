@@ -114,7 +114,7 @@ async def test_the_previous_secret_stops_when_its_window_ends(
     client: TestClient, webhook: Webhook, container: Container
 ) -> None:
     clock = MovableClock()
-    container.app.clock = clock
+    container.use_cases.clock = clock
     old = webhook.secret
     _, body = await rotate(client, webhook, {"previousValidForSeconds": 60})
     new = body["secret"]

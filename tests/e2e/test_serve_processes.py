@@ -39,7 +39,7 @@ def database(postgres_schema: str) -> str:
 def tenant(database: str) -> dict[str, str]:
     container = build_container(make_settings(database))
     try:
-        created = container.app.create_tenant("Many Processes Ltd")
+        created = container.use_cases.create_tenant("Many Processes Ltd")
     finally:
         container.close()
     return {"tenantId": str(created.tenant_id), "adminKey": created.admin_api_key}

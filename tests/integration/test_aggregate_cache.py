@@ -28,14 +28,14 @@ from tests.support.settings import make_settings
 def two_processes(database_url: str) -> Iterator[tuple[Container, Container, UUID]]:
     first = build_container(make_settings(database_url))
     second = build_container(make_settings(database_url))
-    tenant = first.app.create_tenant("Acme").tenant_id
+    tenant = first.use_cases.create_tenant("Acme").tenant_id
     yield first, second, tenant
     second.close()
     first.close()
 
 
 def send(container: Container, tenant: UUID, *items: dict[str, Any]) -> None:
-    receive(container.app, tenant, list(items), uuid4().hex)
+    receive(container.use_cases, tenant, list(items), uuid4().hex)
 
 
 def stored_details(container: Container, tenant: UUID, external_id: str) -> tuple[int, dict[str, Any]]:
@@ -43,7 +43,7 @@ def stored_details(container: Container, tenant: UUID, external_id: str) -> tupl
     oid = order_id(tenant, external_id)
     order: Any = None
     for stored in container.store.bulk_reader.select_events_of([oid])[oid]:
-        order = container.app.mapper.to_domain_event(stored).mutate(order)
+        order = container.use_cases.mapper.to_domain_event(stored).mutate(order)
     return order.version, order.details
 
 

@@ -50,7 +50,7 @@ async def test_scheduled_pulls_are_counted_created_then_unchanged_on_an_identica
     clock = ManualClock(START)
     container = build_container(settings, workers=[])
     metrics = Metrics()
-    metrics.count_batches_of(container.app)
+    metrics.count_batches_of(container.use_cases)
     scheduler = scheduler_for(container, clock)
     try:
         container.start_background()

@@ -53,7 +53,7 @@ def test_states_decode_alike_whichever_transcoder_wrote_them(state: dict[str, An
 
 
 def test_stored_events_with_awkward_topics_and_bytes_come_back_byte_for_byte(container: Container) -> None:
-    recorder = container.app.recorder
+    recorder = container.use_cases.recorder
     events = [
         StoredEvent(uuid4(), 1, AWKWARD_TEXT, bytes(range(256))),
         StoredEvent(uuid4(), 1, "wms-intake:OrderCreated", b'{"q":"\\"\\\\","c":"a,b}{"}'),

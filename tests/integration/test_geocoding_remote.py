@@ -339,15 +339,15 @@ class Geocoding:
         return await self.processor.drain()
 
     def add_customer(self, address: str) -> None:
-        self.container.app.save(Customer.register(self.tenant_id, address, Source(channel="api")))
+        self.container.use_cases.save(Customer.register(self.tenant_id, address, Source(channel="api")))
 
     def add_order(self, external_id: str, address: str) -> None:
         order = Order.place(self.tenant_id, external_id, {"delivery_address": address}, Source(channel="api"))
-        self.container.app.save(order)
+        self.container.use_cases.save(order)
 
     def location(self, address: str) -> Location | None:
         oid = Location.id_for(self.tenant_id, address)
-        found = self.container.app.load_many([oid]).get(oid)
+        found = self.container.use_cases.load_many([oid]).get(oid)
         return found if isinstance(found, Location) else None
 
     def recorded(self, address: str) -> Location:
@@ -391,7 +391,7 @@ async def geocoding(settings: Settings) -> AsyncIterator[Geocoding]:
     remote = worker.processor.geocoder
     assert isinstance(remote, RemoteGeocoder)
     remote.limiter = AsyncRateLimiter(1000.0, clock=limiter_clock, sleep=limiter_clock.sleep)
-    tenant = container.app.create_tenant("Acme Deliveries").tenant_id
+    tenant = container.use_cases.create_tenant("Acme Deliveries").tenant_id
     yield Geocoding(container, worker, clock, tenant)
     await worker.processor.close()
     container.close()
@@ -485,8 +485,8 @@ async def test_the_same_normalised_address_is_geocoded_once_per_tenant(
     assert await geocoding.step() == 0
     assert fake.queries == [WESTMINSTER]
 
-    other = geocoding.container.app.create_tenant("Other").tenant_id
-    geocoding.container.app.save(Customer.register(other, WESTMINSTER, Source(channel="api")))
+    other = geocoding.container.use_cases.create_tenant("Other").tenant_id
+    geocoding.container.use_cases.save(Customer.register(other, WESTMINSTER, Source(channel="api")))
     assert await geocoding.step() == 1
     assert fake.queries == [WESTMINSTER, WESTMINSTER]
 

@@ -70,7 +70,7 @@ class Wms:
 
     @property
     def app(self) -> IntakeApplication:
-        return self.container.app
+        return self.container.use_cases
 
     @property
     def tenant_id(self) -> UUID:
@@ -116,8 +116,8 @@ class Wms:
 
 
 def connect(container: Container, tenant: TenantKeys) -> Wms:
-    principal = container.app.authenticate(tenant.tenant_id, tenant.admin_key)
-    container.app.connect_webhook(principal)
+    principal = container.use_cases.authenticate(tenant.tenant_id, tenant.admin_key)
+    container.use_cases.connect_webhook(principal)
     return Wms(container, tenant, principal)
 
 
@@ -181,9 +181,9 @@ def test_a_customer_id_that_is_not_this_tenants_customer_is_refused_and_stores_n
     container: Container, wms: Wms, make_tenant: Callable[[str], TenantKeys]
 ) -> None:
     other = make_tenant("Other Co")
-    other_principal = container.app.authenticate(other.tenant_id, other.admin_key)
-    theirs = container.app.create_customer(other_principal, "Their Customer", "5 Elm Road", None).customer_id
-    events_before = topic_counts(container.app)
+    other_principal = container.use_cases.authenticate(other.tenant_id, other.admin_key)
+    theirs = container.use_cases.create_customer(other_principal, "Their Customer", "5 Elm Road", None).customer_id
+    events_before = topic_counts(container.use_cases)
 
     refused = wms.refused(
         [
@@ -201,7 +201,7 @@ def test_a_customer_id_that_is_not_this_tenants_customer_is_refused_and_stores_n
         (1, "B", "customerId"),
         (2, "C", "customerId"),
     ]
-    assert new_events(events_before, topic_counts(container.app)) == {DELIVERY_REJECTED: 1}
+    assert new_events(events_before, topic_counts(container.use_cases)) == {DELIVERY_REJECTED: 1}
     assert wms.last_received_at() is None
 
 
@@ -252,7 +252,7 @@ def test_a_2000_order_batch_succeeds_in_one_delivery(wms: Wms) -> None:
 def test_the_same_batch_twice_gives_the_same_ids_created_false_and_no_new_order_event(
     container: Container, wms: Wms
 ) -> None:
-    customer = container.app.create_customer(wms.principal, "Acme", "2 Dock Road, Hull HU1 1AA", None)
+    customer = container.use_cases.create_customer(wms.principal, "Acme", "2 Dock Road, Hull HU1 1AA", None)
     batch = [
         {"externalOrderId": "A", "deliveryAddress": ADDRESS, "totalWeight": 25.5, "plannedDate": "2025-02-22"},
         {"externalOrderId": "B", "customerId": customer.customer_id, "specialHandling": ["fragile"]},
@@ -260,7 +260,7 @@ def test_the_same_batch_twice_gives_the_same_ids_created_false_and_no_new_order_
     ]
     first = wms.send(batch)
     rows_before = read_side(container)
-    events_before = topic_counts(container.app)
+    events_before = topic_counts(container.use_cases)
 
     second = wms.send(batch)
 
@@ -268,7 +268,7 @@ def test_the_same_batch_twice_gives_the_same_ids_created_false_and_no_new_order_
     assert [o.created for o in first.orders] == [True, True, True]
     assert [o.created for o in second.orders] == [False, False, False]
     # Only the delivery is recorded; the orders, their customers and the planning rows stay as they were.
-    assert new_events(events_before, topic_counts(container.app)) == {DELIVERY_ACCEPTED: 1}
+    assert new_events(events_before, topic_counts(container.use_cases)) == {DELIVERY_ACCEPTED: 1}
     after = read_side(container)
     assert after["orders"] == rows_before["orders"]
     assert [len(wms.stored_order_events(e)) for e in ("A", "B", "1001")] == [1, 1, 1]
@@ -362,7 +362,7 @@ def test_the_same_normalised_address_reuses_one_customer_within_a_tenant(
     customer = present_customer(container.queries.customer(wms.principal, customer_id))
     assert (customer["name"], customer["contact"]) == ("Acme Ltd", "N/A")
     assert other.order("A")["customerId"] != customer_id
-    assert topic_counts(container.app)[CUSTOMER_CREATED] == 2
+    assert topic_counts(container.use_cases)[CUSTOMER_CREATED] == 2
     # Each order keeps the address as its WMS wrote it.
     assert wms.order("B")["deliveryAddress"] == "10 high street london  sw1a 1aa."
     assert first.created == 2
@@ -378,15 +378,15 @@ def test_a_new_address_without_a_name_creates_the_documented_default_customer(wm
 
 
 def test_with_both_the_customer_id_decides_and_the_address_stays_on_the_order(container: Container, wms: Wms) -> None:
-    customer = container.app.create_customer(wms.principal, "Acme", "2 Dock Road, Hull HU1 1AA", None)
-    events_before = topic_counts(container.app)
+    customer = container.use_cases.create_customer(wms.principal, "Acme", "2 Dock Road, Hull HU1 1AA", None)
+    events_before = topic_counts(container.use_cases)
 
     wms.send({"externalOrderId": "A", "customerId": customer.customer_id, "deliveryAddress": ADDRESS})
 
     order = wms.order("A")
     assert order["customerId"] == customer.customer_id
     assert order["deliveryAddress"] == ADDRESS
-    assert CUSTOMER_CREATED not in new_events(events_before, topic_counts(container.app))
+    assert CUSTOMER_CREATED not in new_events(events_before, topic_counts(container.use_cases))
 
 
 def test_an_address_of_punctuation_alone_is_a_validation_error_not_a_crash(wms: Wms) -> None:

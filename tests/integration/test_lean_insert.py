@@ -47,14 +47,14 @@ def stored_ids(schema: str, events: list[StoredEvent]) -> list[int]:
 
 
 def test_the_service_stores_events_through_the_lean_insert(pg_container: Container) -> None:
-    assert isinstance(pg_container.app.recorder, LeanInsertPostgresRecorder)
+    assert isinstance(pg_container.use_cases.recorder, LeanInsertPostgresRecorder)
 
 
 @pytest.mark.parametrize("count", [1, 3, COPY_FROM - 1, COPY_FROM, 700])
 def test_returned_ids_are_the_ids_the_rows_got_in_input_order(
     pg_container: Container, postgres_schema: str, count: int
 ) -> None:
-    recorder = pg_container.app.recorder
+    recorder = pg_container.use_cases.recorder
     recorder.insert_events(rows(2))
     events = rows(count)
     ids = recorder.insert_events(events)
@@ -65,7 +65,7 @@ def test_returned_ids_are_the_ids_the_rows_got_in_input_order(
 def test_a_follower_skips_nothing_behind_concurrent_writers_of_every_size(
     pg_container: Container, postgres_schema: str
 ) -> None:
-    recorder = pg_container.app.recorder
+    recorder = pg_container.use_cases.recorder
     returned: list[tuple[list[StoredEvent], list[int]]] = []
     lock = threading.Lock()
 
@@ -111,7 +111,7 @@ def test_a_follower_skips_nothing_behind_concurrent_writers_of_every_size(
 def test_a_conflict_stores_nothing_and_frees_the_lock(
     pg_container: Container, postgres_schema: str, count: int
 ) -> None:
-    recorder = pg_container.app.recorder
+    recorder = pg_container.use_cases.recorder
     existing = rows(1)
     recorder.insert_events(existing)
     clashing = rows(count - 1) + existing
@@ -128,7 +128,7 @@ def test_a_conflict_stores_nothing_and_frees_the_lock(
 
 
 def test_a_claim_on_an_aggregate_that_moved_fails_the_insert(pg_container: Container) -> None:
-    recorder = pg_container.app.recorder
+    recorder = pg_container.use_cases.recorder
     read: UUID = uuid4()
     recorder.insert_events([StoredEvent(read, 1, "test:Thing", b"{}"), StoredEvent(read, 2, "test:Thing", b"{}")])
     with pytest.raises(IntegrityError):

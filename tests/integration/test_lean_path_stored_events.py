@@ -53,7 +53,7 @@ def second_database_url(store: str, tmp_path: Path) -> Iterator[str]:
 
 
 def run(container: Container, lean: bool) -> list[tuple[object, ...]]:
-    app = container.app
+    app = container.use_cases
     app.intake.lean_batches = lean
     ticks = itertools.count()
     original = eventsourcing.domain.datetime_now_with_tzinfo
@@ -91,9 +91,9 @@ def test_both_paths_store_the_same_events_and_read_back_alike(database_url: str,
         oid = str(order_id(TENANT, "o-0"))
         for container in (lean, reference):
             container.store.aggregate_cache.clear()
-        assert lean.app.order_history(principal, oid) == reference.app.order_history(principal, oid)
+        assert lean.use_cases.order_history(principal, oid) == reference.use_cases.order_history(principal, oid)
         for version in (1, 2, 3):
-            assert lean.app.order_as_of(principal, oid, version=version) == reference.app.order_as_of(
+            assert lean.use_cases.order_as_of(principal, oid, version=version) == reference.use_cases.order_as_of(
                 principal, oid, version=version
             )
     finally:

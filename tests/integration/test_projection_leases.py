@@ -85,7 +85,7 @@ def holders(*containers: Container) -> dict[str, list[int]]:
 
 def write_order(container: Container, admin: Principal, external_id: str) -> None:
     order = {"externalOrderId": external_id, "deliveryAddress": "1 Lease Lane, Leeds LS1 1AA"}
-    receive(container.app, admin.tenant_id, order, f"lease-{external_id}")
+    receive(container.use_cases, admin.tenant_id, order, f"lease-{external_id}")
 
 
 def shown(container: Container, admin: Principal, external_id: str) -> bool:
@@ -106,8 +106,8 @@ def test_one_process_runs_each_projection_and_the_other_takes_over_when_it_stops
     assert all(h == [0] for h in holders(first, second).values())
 
     # A write in the standby process shows up: the holder follows every process's events.
-    created = second.app.create_tenant("Lease Co")
-    admin = second.app.authenticate(str(created.tenant_id), created.admin_api_key)
+    created = second.use_cases.create_tenant("Lease Co")
+    admin = second.use_cases.authenticate(str(created.tenant_id), created.admin_api_key)
     write_order(second, admin, "L-1")
     wait_until(lambda: shown(second, admin, "L-1"))
 
@@ -137,8 +137,8 @@ def test_when_the_holders_session_dies_a_standby_takes_over(first: Container, se
         for pid in pids:
             conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
     wait_until(lambda: all(h == [1] for h in holders(first, second).values()))
-    created = first.app.create_tenant("After Crash")
-    admin = first.app.authenticate(str(created.tenant_id), created.admin_api_key)
+    created = first.use_cases.create_tenant("After Crash")
+    admin = first.use_cases.authenticate(str(created.tenant_id), created.admin_api_key)
     write_order(first, admin, "C-1")
     wait_until(lambda: shown(first, admin, "C-1"))
     # The old holder noticed and stands by: it asks again but does not get the leases back.

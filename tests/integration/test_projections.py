@@ -40,14 +40,14 @@ class Wms:
 
     def __init__(self, container: Container, tenant: TenantKeys) -> None:
         self.container = container
-        self.principal: Principal = container.app.authenticate(tenant.tenant_id, tenant.admin_key)
-        container.app.connect_webhook(self.principal)
+        self.principal: Principal = container.use_cases.authenticate(tenant.tenant_id, tenant.admin_key)
+        container.use_cases.connect_webhook(self.principal)
         self.sent = 0
 
     def send(self, payload: Any) -> IngestResult:
         self.sent += 1
         body = orjson.dumps(payload)
-        return self.container.app.receive_batch(
+        return self.container.use_cases.receive_batch(
             ReceiveBatch(
                 tenant_id=self.principal.tenant_id,
                 body=body,
@@ -73,7 +73,7 @@ def dumps(container: Container) -> dict[str, Any]:
 
 
 def up_to_date(container: Container) -> bool:
-    latest = container.app.recorder.max_notification_id() or 0
+    latest = container.use_cases.recorder.max_notification_id() or 0
     return all(view.position() == latest for view in container.views.values())
 
 
@@ -145,7 +145,7 @@ def test_catching_up_applies_every_event_once_and_again_changes_nothing(containe
     for i in range(12):
         order = wms.visible(f"H-{i}")
         assert order is not None
-        assert order["version"] == len(list(container.app.events.get(UUID(order["orderId"]))))  # type: ignore[attr-defined]  # the store is typed by its port
+        assert order["version"] == len(list(container.use_cases.events.get(UUID(order["orderId"]))))  # type: ignore[attr-defined]  # the store is typed by its port
     assert len(before["deliveries"]["rm_deliveries"]) == wms.sent
 
 
@@ -187,7 +187,7 @@ def test_two_followers_racing_on_one_database_give_the_same_tables_as_one(databa
     settings = make_settings(database_url, projection_batch_size=3)
     first, second = build_container(settings), build_container(settings)
     try:
-        created = first.app.create_tenant("Racing Co")
+        created = first.use_cases.create_tenant("Racing Co")
         wms = Wms(first, TenantKeys(str(created.tenant_id), created.admin_api_key))
         some_history(wms)
         barrier = threading.Barrier(2, timeout=30)
@@ -264,7 +264,7 @@ def backends(admin: psycopg.Connection[Any], schema: str, *, waiting_only: bool)
 @pytest.mark.skipif(not POSTGRES_ON, reason="WMS_INTAKE_TEST_POSTGRES=off")
 def test_a_follower_whose_connection_is_killed_is_restarted_not_left_dead(pg: tuple[Container, str]) -> None:
     container, schema = pg
-    created = container.app.create_tenant("Acme")
+    created = container.use_cases.create_tenant("Acme")
     wms = Wms(container, TenantKeys(str(created.tenant_id), created.admin_api_key))
     container.start_background()
     wms.send({"externalOrderId": "BEFORE", "deliveryAddress": ADDRESS})

@@ -115,8 +115,8 @@ def workers(settings: Settings, clock: ManualClock) -> Iterator[Workers]:
 
 
 def admin_of(container: Container) -> Principal:
-    created = container.app.create_tenant("Acme Deliveries")
-    return container.app.authenticate(str(created.tenant_id), created.admin_api_key)
+    created = container.use_cases.create_tenant("Acme Deliveries")
+    return container.use_cases.authenticate(str(created.tenant_id), created.admin_api_key)
 
 
 def order_for(path: str) -> dict[str, Any]:

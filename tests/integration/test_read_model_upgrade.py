@@ -81,7 +81,7 @@ def ingest(container: Container, tenant: Any, first: int, count: int) -> None:
         }
         for i in range(first, first + count)
     ]
-    receive(container.app, tenant, orders, f"r-{first}")
+    receive(container.use_cases, tenant, orders, f"r-{first}")
 
 
 def planned(container: Container, admin: Principal) -> list[dict[str, Any]]:
@@ -104,9 +104,9 @@ def indexes(container: Container) -> set[str]:
 
 def test_a_changed_read_model_is_rebuilt_beside_the_old_one_and_swapped_in_on_restart(restart: Any) -> None:
     v1 = restart(SqlOrdersView)
-    created = v1.app.create_tenant("Acme")
+    created = v1.use_cases.create_tenant("Acme")
     tenant = created.tenant_id
-    admin = v1.app.authenticate(str(tenant), created.admin_api_key)
+    admin = v1.use_cases.authenticate(str(tenant), created.admin_api_key)
     ingest(v1, tenant, 0, 20)
     v1.catch_up()
     before = planned(v1, admin)
@@ -137,7 +137,7 @@ def test_a_changed_read_model_is_rebuilt_beside_the_old_one_and_swapped_in_on_re
     swapped = v2.views["orders"].dump()
     v2.rebuild("orders")
     assert v2.views["orders"].dump() == swapped, "the swapped tables equal a rebuild from zero"
-    assert v2.views["orders"].position() == v2.app.recorder.max_notification_id()
+    assert v2.views["orders"].position() == v2.use_cases.recorder.max_notification_id()
     v2.close()
 
     # Version 3, by the background followers: names never collide with the last upgrade's.
@@ -171,8 +171,8 @@ def test_an_older_release_leaves_a_newer_read_model_alone_and_rebuild_recreates_
     v1.stop_background()
     v1.rebuild("orders")
     assert stored_version(v1.views["orders"]) == SqlOrdersView.version
-    created = v1.app.create_tenant("Acme")
-    admin = v1.app.authenticate(str(created.tenant_id), created.admin_api_key)
+    created = v1.use_cases.create_tenant("Acme")
+    admin = v1.use_cases.authenticate(str(created.tenant_id), created.admin_api_key)
     ingest(v1, created.tenant_id, 0, 3)
     v1.catch_up()
     assert len(planned(v1, admin)) == 3 and "priority" not in columns(v1)

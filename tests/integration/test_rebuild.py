@@ -50,7 +50,7 @@ class Workload:
 
     def __init__(self, container: Container, rng: random.Random) -> None:
         self.container = container
-        self.app = container.app
+        self.app = container.use_cases
         self.rng = rng
         self.admins: list[Principal] = []
         self.customers: dict[UUID, list[str]] = {}
@@ -186,7 +186,7 @@ def test_rebuilt_read_models_are_identical_to_the_live_ones(container: Container
     assert len(live["deliveries"]["rm_deliveries"]) == workload.batches
     statuses = {orjson.loads(row)["status"] for row in live["deliveries"]["rm_deliveries"]}
     assert {200, 400, 422} <= statuses
-    latest = container.app.recorder.max_notification_id()
+    latest = container.use_cases.recorder.max_notification_id()
 
     for name in container.views:
         report = container.rebuild(name)
@@ -217,7 +217,7 @@ def test_a_rebuild_applies_events_in_batches_of_one_transaction_each(database_ur
         positions = [0]
         while follower.step():
             positions.append(view.position())
-        latest = container.app.recorder.max_notification_id()
+        latest = container.use_cases.recorder.max_notification_id()
         # Each step is one transaction that moves the tracking position once, by at most a batch
         # of the events this view reads; the steps end exactly at the newest event.
         assert positions[-1] == latest and positions == sorted(positions)
@@ -234,7 +234,7 @@ def test_the_cli_rebuilds_every_read_model_or_one(container: Container, settings
     workload.run(40)
     container.catch_up()
     live = dump_all(container)
-    latest = container.app.recorder.max_notification_id()
+    latest = container.use_cases.recorder.max_notification_id()
     env = {**os.environ, "WMS_INTAKE_DATABASE_URL": settings.database_url}
     command = [sys.executable, "-m", "interfaces.cli", "projections", "rebuild"]
 

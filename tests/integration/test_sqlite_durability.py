@@ -16,8 +16,8 @@ from tests.support.settings import make_settings
 def test_event_store_connections_use_wal_and_normal_sync(tmp_path: Path) -> None:
     container = build_container(make_settings(f"sqlite:///{tmp_path / 'intake.sqlite3'}"))
     try:
-        container.app.create_tenant("Acme")
-        with container.app.recorder.datastore.transaction(commit=False) as cursor:
+        container.use_cases.create_tenant("Acme")
+        with container.use_cases.recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute("PRAGMA journal_mode")
             assert cursor.fetchone()[0].lower() == "wal"
             cursor.execute("PRAGMA synchronous")
@@ -35,7 +35,7 @@ def test_a_commit_survives_the_process_being_killed_right_after_it(tmp_path: Pat
         from tests.support.settings import make_settings
         from interfaces.container import build_container
         container = build_container(make_settings("sqlite:///{database}"))
-        created = container.app.create_tenant("Survivor")
+        created = container.use_cases.create_tenant("Survivor")
         print(created.tenant_id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
         """
@@ -45,6 +45,6 @@ def test_a_commit_survives_the_process_being_killed_right_after_it(tmp_path: Pat
     tenant_id = done.stdout.strip()
     container = build_container(make_settings(f"sqlite:///{database}"))
     try:
-        assert container.app.recorder.select_events(UUID(tenant_id))
+        assert container.use_cases.recorder.select_events(UUID(tenant_id))
     finally:
         container.close()

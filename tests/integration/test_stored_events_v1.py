@@ -33,7 +33,7 @@ FIXTURE = FIXTURES / "events-v1.json"
 
 def test_version_1_events_load_into_the_same_states_histories_and_read_models(container: Container) -> None:
     events = load_fixture(container, FIXTURE)
-    app = container.app
+    app = container.use_cases
     # Every stored event decodes with today's classes (upcasting included).
     for stored in app.recorder.select_notifications(start=0, limit=1000):
         app.mapper.to_domain_event(stored)

@@ -53,7 +53,7 @@ def stamp(value: dict[str, str]) -> datetime:
 
 def test_version_2_events_load_into_the_same_states_histories_and_read_models(container: Container) -> None:
     events = load(container)
-    app = container.app
+    app = container.use_cases
     # Every stored event decodes with today's classes (upcasting included).
     stored = app.recorder.select_notifications(start=0, limit=1000)
     assert len(stored) == len(events)

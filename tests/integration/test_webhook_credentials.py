@@ -56,17 +56,17 @@ class Connected:
         return str(self.tenant_id)
 
     def admin_there(self) -> Principal:
-        return self.there.app.authenticate(self.tenant, self.admin_key)
+        return self.there.use_cases.authenticate(self.tenant, self.admin_key)
 
 
 @pytest.fixture
 def connected(settings: Settings) -> Iterator[Connected]:
     here, there = build_container(settings), build_container(settings)
     try:
-        created = here.app.create_tenant("Acme")
+        created = here.use_cases.create_tenant("Acme")
         tenant = str(created.tenant_id)
-        secret = here.app.connect_webhook(here.app.authenticate(tenant, created.admin_api_key))
-        assert here.app.authenticate_webhook(tenant, secret) == created.tenant_id
+        secret = here.use_cases.connect_webhook(here.use_cases.authenticate(tenant, created.admin_api_key))
+        assert here.use_cases.authenticate_webhook(tenant, secret) == created.tenant_id
         yield Connected(here, there, created.tenant_id, created.admin_api_key, secret)
     finally:
         there.close()
@@ -74,7 +74,7 @@ def connected(settings: Settings) -> Iterator[Connected]:
 
 
 def notifications(container: Container) -> int:
-    return len(container.app.recorder.select_notifications(start=None, limit=100_000))
+    return len(container.use_cases.recorder.select_notifications(start=None, limit=100_000))
 
 
 def refused_storing_nothing(here: Container, tenant_id: UUID, secret: str, *bodies: bytes) -> None:
@@ -82,27 +82,27 @@ def refused_storing_nothing(here: Container, tenant_id: UUID, secret: str, *bodi
     before = notifications(here)
     for body in bodies:
         with pytest.raises(UnauthorizedError):
-            here.app.receive_batch(batch(tenant_id, secret, body))
+            here.use_cases.receive_batch(batch(tenant_id, secret, body))
     assert notifications(here) == before
 
 
 def test_a_secret_regenerated_by_another_process_stops_working_at_once(connected: Connected) -> None:
     here, old_secret = connected.here, connected.secret
-    here.app.receive_batch(batch(connected.tenant_id, old_secret))
+    here.use_cases.receive_batch(batch(connected.tenant_id, old_secret))
 
-    new_secret = connected.there.app.regenerate_webhook_secret(connected.admin_there())
+    new_secret = connected.there.use_cases.regenerate_webhook_secret(connected.admin_there())
 
     # This process still remembers the old secret for its pre-check ...
-    assert here.app.webhook_tenant_if_known(connected.tenant, old_secret) == connected.tenant_id
+    assert here.use_cases.webhook_tenant_if_known(connected.tenant, old_secret) == connected.tenant_id
     # ... but neither a valid nor a refused batch gets past the fresh check.
     refused_storing_nothing(here, connected.tenant_id, old_secret, ORDER, b"not json")
     # Having read the webhook again, this process knows the new secret.
-    assert here.app.webhook_tenant_if_known(connected.tenant, old_secret) is None
-    assert here.app.receive_batch(batch(connected.tenant_id, new_secret)).orders[0].created is False
+    assert here.use_cases.webhook_tenant_if_known(connected.tenant, old_secret) is None
+    assert here.use_cases.receive_batch(batch(connected.tenant_id, new_secret)).orders[0].created is False
 
 
 def test_a_webhook_deactivated_by_another_process_refuses_batches_at_once(connected: Connected) -> None:
-    connected.there.app.set_webhook_active(connected.admin_there(), False)
+    connected.there.use_cases.set_webhook_active(connected.admin_there(), False)
 
     refused_storing_nothing(connected.here, connected.tenant_id, connected.secret, ORDER)
-    assert connected.here.app.webhook_tenant_if_known(connected.tenant, connected.secret) is None
+    assert connected.here.use_cases.webhook_tenant_if_known(connected.tenant, connected.secret) is None

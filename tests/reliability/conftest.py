@@ -150,7 +150,7 @@ class Stored:
 def stored_since(container: Container, position: int = 0) -> list[Stored]:
     """Every event recorded after notification ``position``, in order."""
     found: list[Stored] = []
-    recorder = container.app.recorder
+    recorder = container.use_cases.recorder
     while True:
         page = recorder.select_notifications(start=position, limit=2000, inclusive_of_start=False)
         if not page:
@@ -160,7 +160,7 @@ def stored_since(container: Container, position: int = 0) -> list[Stored]:
 
 
 def last_position(container: Container) -> int:
-    return container.app.recorder.max_notification_id() or 0
+    return container.use_cases.recorder.max_notification_id() or 0
 
 
 def topics_since(container: Container, position: int) -> list[str]:

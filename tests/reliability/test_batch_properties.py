@@ -139,7 +139,7 @@ def send(container: Container, tenant_id: UUID, items: list[dict[str, Any]], n: 
     # Every other batch of one order is sent as the order alone, not in a list.
     orders = items[0] if len(items) == 1 and n % 2 else items
     try:
-        result = receive(container.app, tenant_id, orders, f"property-{n}")
+        result = receive(container.use_cases, tenant_id, orders, f"property-{n}")
     except PayloadRejectedError:
         return None
     return [o.created for o in result.orders]
@@ -153,7 +153,7 @@ pytestmark = pytest.mark.settings(geocoder="none")
 def test_any_sequence_of_batches_leaves_the_read_model_as_the_reference_model_says(
     container: Container, sequence: list[list[tuple[dict[str, Any], str | None]]]
 ) -> None:
-    app = container.app
+    app = container.use_cases
     tenant = app.create_tenant("Property")
     tenant_id = str(tenant.tenant_id)
     from application.commands import Principal

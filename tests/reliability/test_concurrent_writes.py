@@ -32,7 +32,7 @@ def send(
 ) -> IngestResult:
     """A batch of one order, received as the webhook receives it."""
     items = [{"externalOrderId": external_id, "deliveryAddress": address, **fields}]
-    return receive(container.app, tenant.tenant_id, items, request_id)
+    return receive(container.use_cases, tenant.tenant_id, items, request_id)
 
 
 def one_order_writer(
@@ -108,7 +108,7 @@ def test_two_creators_of_one_order_make_one_order_and_one_of_them_reports_create
 def test_an_unchanged_order_and_a_changed_one_in_one_batch_stay_consistent(
     container: Container, tenant: TenantKeys, repeat: int
 ) -> None:
-    app = container.app
+    app = container.use_cases
     address = "5 Church Street, York YO1 7HH"
     first = [
         {"externalOrderId": "D-1", "deliveryAddress": address, "palletCount": 1},
@@ -134,7 +134,7 @@ def test_a_batch_whose_commit_acknowledgement_was_lost_is_reported_as_the_succes
     # came back: the driver retries the insert on a fresh connection, which
     # now conflicts with the rows it already committed. The batch is stored:
     # the caller must get the success, never a 5xx that says "nothing stored".
-    app = container.app
+    app = container.use_cases
     recorder = app.recorder
     insert = recorder.insert_events
     lost = [True]
@@ -194,7 +194,7 @@ def test_a_batch_that_keeps_losing_races_on_a_hot_order_still_succeeds(
         writer.join(30)
 
     assert [o.created for o in result.orders] == [False]
-    history = list(container.app.events.get(result.orders[0].order_id))
+    history = list(container.use_cases.events.get(result.orders[0].order_id))
     requests = [event.source["requestId"] for event in history[1:]]
     assert "ours" in requests and len(requests) == len(writers) + 1
     # Whoever committed last decides.
@@ -232,6 +232,6 @@ def test_a_stale_unchanged_order_is_caught_inside_one_group_commit_too(
     for thread in (holder, *writers):
         thread.join(30)
 
-    history = list(container.app.events.get(order_id(UUID(tenant.tenant_id), "G-1")))
+    history = list(container.use_cases.events.get(order_id(UUID(tenant.tenant_id), "G-1")))
     assert [event.source["requestId"] for event in history] == ["first", "group-0", "group-1"]
     assert order(container, tenant, "G-1")["palletCount"] == 10

@@ -43,7 +43,7 @@ async def test_every_route_answers_503_with_retry_after_within_seconds_of_the_da
     aiohttp_client: Any, linked: Container, link: CuttableLink
 ) -> None:
     client: TestClient = await aiohttp_client(create_app(linked))
-    created = linked.app.create_tenant("Fast failure")
+    created = linked.use_cases.create_tenant("Fast failure")
     tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
     response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth())
     secret = (await response.json())["secret"]

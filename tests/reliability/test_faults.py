@@ -71,7 +71,7 @@ def stored_orders(container: Container, tenant_id: str, prefix: str) -> int:
     needle = f'"{prefix}-'.encode()
     return sum(
         1
-        for n in container.app.recorder.select_notifications(start=None, limit=1_000_000)
+        for n in container.use_cases.recorder.select_notifications(start=None, limit=1_000_000)
         if n.topic == "wms-intake:OrderCreated" and needle in n.state and tenant_id.encode() in n.state
     )
 
@@ -141,7 +141,7 @@ def test_a_projection_whose_connection_is_killed_resumes_and_equals_a_rebuild(da
     # Small projection batches: the catch-up takes many transactions to kill.
     container = build_container(make_settings(database_url, projection_batch_size=100, geocoder="none"))
     try:
-        app = container.app
+        app = container.use_cases
         tenant = app.create_tenant("Projection faults")
         for n in range(6):
             receive(app, tenant.tenant_id, orders(f"R{n}", 200), f"projection-fault-{n}")
@@ -185,7 +185,7 @@ async def test_while_the_database_is_unreachable_every_route_answers_503_or_work
     linked_client: TestClient, linked_container: Container, link: CuttableLink
 ) -> None:
     client = linked_client
-    created = linked_container.app.create_tenant("Cut link")
+    created = linked_container.use_cases.create_tenant("Cut link")
     tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
     response = await client.post(f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth())
     hook = Webhook(tenant, "", (await response.json())["secret"])
@@ -248,7 +248,7 @@ def test_a_server_killed_while_saving_5000_orders_has_them_all_or_none_after_res
     server = ServerProcess(url, tmp_path / "server.log", env=quiet)
     restarted = ServerProcess(url, tmp_path / "restarted.log", env=quiet)
     try:
-        created = checker.app.create_tenant("Killed server")
+        created = checker.use_cases.create_tenant("Killed server")
         tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
         server.start()
         secret = asyncio.run(_connect(server.base_url, tenant))

@@ -100,9 +100,9 @@ pytestmark = pytest.mark.settings(geocoder="none")
 
 @pytest.fixture
 def target(container: Container) -> Iterator[Target]:
-    created = container.app.create_tenant("Header Tenant")
-    admin = container.app.authenticate(str(created.tenant_id), created.admin_api_key)
-    secret = container.app.connect_webhook(admin)
+    created = container.use_cases.create_tenant("Header Tenant")
+    admin = container.use_cases.authenticate(str(created.tenant_id), created.admin_api_key)
+    secret = container.use_cases.connect_webhook(admin)
     signed = container.sessions.sign_in(created.admin_api_key)
     with live_server(container) as address:
         yield Target(
@@ -222,7 +222,7 @@ def test_connect_wms_with_a_host_that_is_not_a_host_refuses_before_storing_anyth
     target: Target, host: bytes
 ) -> None:
     container = target.container
-    other = container.app.create_tenant("No webhook yet")
+    other = container.use_cases.create_tenant("No webhook yet")
     path = f"/api/tenants/{other.tenant_id}/integrations/wms/webhook"
     before = last_position(container)
     auth = (b"Authorization", f"Bearer {other.admin_api_key}".encode())
@@ -249,7 +249,7 @@ def test_connect_wms_with_a_host_that_is_not_a_host_refuses_before_storing_anyth
         assert "400" in document["paths"][template][method]["responses"], (method, template)
     # Still active: the refused PATCH changed nothing.
     secret = orjson.loads(connected.body)["secret"]
-    assert str(container.app.authenticate_webhook(str(other.tenant_id), secret)) == str(other.tenant_id)
+    assert str(container.use_cases.authenticate_webhook(str(other.tenant_id), secret)) == str(other.tenant_id)
 
 
 @pytest.fixture
@@ -258,7 +258,7 @@ def public_target(database_url: str) -> Iterator[Target]:
 
     container = build_container(make_settings(database_url, geocoder="none", public_url="https://intake.example/"))
     try:
-        created = container.app.create_tenant("Public URL Tenant")
+        created = container.use_cases.create_tenant("Public URL Tenant")
         signed = container.sessions.sign_in(created.admin_api_key)
         with live_server(container) as address:
             yield Target(

@@ -58,7 +58,7 @@ class Target:
     def __init__(self, container: Container, address: Address) -> None:
         self.container = container
         self.address = address
-        created = container.app.create_tenant("Hostile input")
+        created = container.use_cases.create_tenant("Hostile input")
         tenant = TenantKeys(str(created.tenant_id), created.admin_api_key)
         status, body, _ = request(
             address, "POST", f"/api/tenants/{tenant.tenant_id}/integrations/wms/webhook", headers=tenant.auth()

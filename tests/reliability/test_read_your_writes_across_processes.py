@@ -35,8 +35,8 @@ ORDERS_PER_WORKER = 5
 def two_servers(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess, dict[str, str]]]:
     container = build_container(make_settings(database_url))
     try:
-        created = container.app.create_tenant("Read your writes")
-        other = container.app.create_tenant("Webhook toggles")
+        created = container.use_cases.create_tenant("Read your writes")
+        other = container.use_cases.create_tenant("Webhook toggles")
     finally:
         container.close()
     env = {

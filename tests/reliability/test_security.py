@@ -350,7 +350,7 @@ async def test_the_webhook_rate_limit_is_per_tenant_and_answers_429_with_retry_a
     )
     try:
         client = await aiohttp_client(create_app(container))
-        created = [container.app.create_tenant(name) for name in ("Busy", "Quiet")]
+        created = [container.use_cases.create_tenant(name) for name in ("Busy", "Quiet")]
         busy, quiet = (TenantKeys(str(t.tenant_id), t.admin_api_key) for t in created)
         busy_hook, quiet_hook = await connect(client, busy), await connect(client, quiet)
         auth = {"Authorization": f"Bearer {busy_hook.secret}"}

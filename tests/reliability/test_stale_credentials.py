@@ -93,9 +93,9 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 def hook(container: Container, other_process: Container) -> Iterator[Hook]:
-    created = container.app.create_tenant("Two Processes")
-    principal = container.app.authenticate(str(created.tenant_id), created.admin_api_key)
-    secret = container.app.connect_webhook(principal)
+    created = container.use_cases.create_tenant("Two Processes")
+    principal = container.use_cases.authenticate(str(created.tenant_id), created.admin_api_key)
+    secret = container.use_cases.connect_webhook(principal)
     with live_server(container) as address:
         served = Hook(container, address, str(created.tenant_id), created.admin_api_key, secret)
         # This process has now read the webhook: its credential is cached here.
@@ -129,11 +129,11 @@ REFUSALS = {
 def test_a_webhook_changed_in_another_process_gets_401_before_any_other_answer(
     hook: Hook, other_process: Container, change: str, refusal: str
 ) -> None:
-    admin = other_process.app.authenticate(hook.tenant_id, hook.admin_key)
+    admin = other_process.use_cases.authenticate(hook.tenant_id, hook.admin_key)
     if change == "deactivated":
-        other_process.app.set_webhook_active(admin, False)
+        other_process.use_cases.set_webhook_active(admin, False)
     else:
-        other_process.app.regenerate_webhook_secret(admin)
+        other_process.use_cases.regenerate_webhook_secret(admin)
     before = last_position(hook.container)
     status, body = REFUSALS[refusal](hook)
     assert (status, orjson.loads(body)) == (401, {"error": "Unauthorized"}), refusal

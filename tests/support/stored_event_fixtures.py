@@ -30,7 +30,7 @@ def fixture_events(path: Path) -> list[dict[str, Any]]:
 def load_fixture(container: Container, path: Path) -> list[dict[str, Any]]:
     """Insert the fixture's events as they were stored, and let the read models follow."""
     events = fixture_events(path)
-    container.app.recorder.insert_events(
+    container.use_cases.recorder.insert_events(
         [
             StoredEvent(
                 originator_id=UUID(e["originatorId"]),

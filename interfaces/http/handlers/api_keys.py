@@ -16,7 +16,7 @@ from interfaces.http.schemas import IssueApiKey, parse_body
 async def issue_api_key(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, IssueApiKey)
-    issued = await offload(request, request.app[CONTAINER].app.issue_api_key, principal, body.role, body.name)
+    issued = await offload(request, request.app[CONTAINER].use_cases.issue_api_key, principal, body.role, body.name)
     return json_response(await with_position(request, present_issued_key(issued)), status=201)
 
 
@@ -28,5 +28,5 @@ async def list_api_keys(request: web.Request) -> web.Response:
 
 async def revoke_api_key(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    await offload(request, request.app[CONTAINER].app.revoke_api_key, principal, request.match_info["keyId"])
+    await offload(request, request.app[CONTAINER].use_cases.revoke_api_key, principal, request.match_info["keyId"])
     return web.Response(status=204)

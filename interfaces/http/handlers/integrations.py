@@ -33,7 +33,7 @@ def webhook_url(request: web.Request, tenant_id: str) -> str:
 async def connect_webhook(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     url = webhook_url(request, str(principal.tenant_id))
-    secret = await offload(request, request.app[CONTAINER].app.connect_webhook, principal)
+    secret = await offload(request, request.app[CONTAINER].use_cases.connect_webhook, principal)
     return json_response(await with_position(request, present_webhook_connected(url, secret)), status=201)
 
 
@@ -42,7 +42,7 @@ async def regenerate_webhook_secret(request: web.Request) -> web.Response:
     body = await parse_body(request, RotateWebhookSecret)
     container = request.app[CONTAINER]
     secret, previous_until = await offload(
-        request, container.app.rotate_webhook_secret, principal, body.previousValidForSeconds
+        request, container.use_cases.rotate_webhook_secret, principal, body.previousValidForSeconds
     )
     return json_response(await with_position(request, present_new_webhook_secret(secret, previous_until)))
 
@@ -50,7 +50,7 @@ async def regenerate_webhook_secret(request: web.Request) -> web.Response:
 async def end_previous_webhook_secret(request: web.Request) -> web.Response:
     """End a rotation window early: only the current secret works from now on."""
     principal = await principal_of(request)
-    await offload(request, request.app[CONTAINER].app.end_previous_webhook_secret, principal)
+    await offload(request, request.app[CONTAINER].use_cases.end_previous_webhook_secret, principal)
     return web.Response(status=204)
 
 
@@ -58,7 +58,7 @@ async def set_webhook_active(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, SetWebhookActive)
     url = webhook_url(request, str(principal.tenant_id))
-    await offload(request, request.app[CONTAINER].app.set_webhook_active, principal, body.active)
+    await offload(request, request.app[CONTAINER].use_cases.set_webhook_active, principal, body.active)
     return json_response(await with_position(request, present_webhook_active(url, body.active)))
 
 

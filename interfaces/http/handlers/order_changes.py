@@ -68,7 +68,7 @@ async def order_changes(request: web.Request) -> web.Response:
     limit = _whole_number(request, "limit", DEFAULT_LIMIT, MAX_LIMIT, least=1)
     wait = _whole_number(request, "wait", 0, MAX_WAIT_SECONDS)
     container = request.app[CONTAINER]
-    feed = OrderChanges(container.app)
+    feed = OrderChanges(container.use_cases)
     deadline = time.monotonic() + min(wait, container.settings.changes_max_wait_seconds)
     while True:
         page = await offload(request, feed.page, principal, after, limit)

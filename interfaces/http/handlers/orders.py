@@ -63,7 +63,7 @@ async def get_order(request: web.Request) -> web.Response:
     if version is None and as_of is None:
         order = await consistent_reads(request).order(principal, order_id)
     else:
-        order = await offload(request, container.app.order_as_of, principal, order_id, version, as_of)
+        order = await offload(request, container.use_cases.order_as_of, principal, order_id, version, as_of)
     return json_response(present_order(order))
 
 
@@ -75,7 +75,9 @@ async def get_order_by_external_id(request: web.Request) -> web.Response:
 
 async def order_history(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    history = await offload(request, request.app[CONTAINER].app.order_history, principal, request.match_info["orderId"])
+    history = await offload(
+        request, request.app[CONTAINER].use_cases.order_history, principal, request.match_info["orderId"]
+    )
     return json_response(present_history(history))
 
 
@@ -83,7 +85,7 @@ async def create_customer(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await parse_body(request, CreateCustomer)
     customer = await offload(
-        request, request.app[CONTAINER].app.create_customer, principal, body.name, body.address, body.contact
+        request, request.app[CONTAINER].use_cases.create_customer, principal, body.name, body.address, body.contact
     )
     return json_response(await with_position(request, present_customer(customer)), status=201)
 

@@ -13,5 +13,5 @@ from interfaces.http.responses import json_response
 
 async def get_tenant(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    tenant = await offload(request, request.app[CONTAINER].app.tenant_summary, principal)
+    tenant = await offload(request, request.app[CONTAINER].use_cases.tenant_summary, principal)
     return json_response(present_tenant(tenant))

@@ -31,11 +31,11 @@ async def receive_orders(request: web.Request) -> web.Response:
     # again, fresh, in the same read as the batch's orders, and before any
     # other refusal).
     route_tenant, secret = request.match_info["tenantId"], bearer_token(request)
-    cached = container.app.webhook_tenant_if_known(route_tenant, secret)
+    cached = container.use_cases.webhook_tenant_if_known(route_tenant, secret)
     tenant_id: UUID = (
         cached
         if cached is not None
-        else await offload(request, container.app.authenticate_webhook, route_tenant, secret)
+        else await offload(request, container.use_cases.authenticate_webhook, route_tenant, secret)
     )
     async with _refusals_after_fresh_authentication(request, cached is not None, route_tenant, secret):
         wait = request.app[RATE_LIMITER].retry_after(str(tenant_id))
@@ -49,14 +49,14 @@ async def receive_orders(request: web.Request) -> web.Response:
         body, size = await read_capped(request, settings.max_body_bytes, settings.client_timeout_seconds)
     result = await offload(
         request,
-        container.app.receive_batch,
+        container.use_cases.receive_batch,
         ReceiveBatch(
             tenant_id=tenant_id,
             body=body,
             body_size=size,
             channel="webhook",
             request_id=request_id_of(request),
-            received_at=container.app.clock.now(),
+            received_at=container.use_cases.clock.now(),
             max_items=settings.max_batch_items,
             max_body_bytes=settings.max_body_bytes,
             credential_hash=hash_secret(secret),
@@ -79,7 +79,7 @@ async def _refusals_after_fresh_authentication(
     except (TooManyRequestsError, PayloadRejectedError, InvalidRequestError):
         if cached:
             container = request.app[CONTAINER]
-            await offload(request, container.app.authenticate_webhook, route_tenant, secret)
+            await offload(request, container.use_cases.authenticate_webhook, route_tenant, secret)
         raise
 
 
@@ -102,7 +102,7 @@ async def tenant_of(request: web.Request) -> str:
     """The webhook's tenant, authenticated as ``receive_orders`` does (an Idempotency-Key is per tenant)."""
     container = request.app[CONTAINER]
     route_tenant, secret = request.match_info["tenantId"], bearer_token(request)
-    tenant_id = container.app.webhook_tenant_if_known(route_tenant, secret) or await offload(
-        request, container.app.authenticate_webhook, route_tenant, secret
+    tenant_id = container.use_cases.webhook_tenant_if_known(route_tenant, secret) or await offload(
+        request, container.use_cases.authenticate_webhook, route_tenant, secret
     )
     return str(tenant_id)
