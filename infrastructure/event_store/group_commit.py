@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 #: Stores events in one transaction, checking the expected versions (None: none);
 #: returns the notification ids of the events, in their order.
-Store = Callable[[list[Any], Mapping[UUID, int] | None], Sequence[int]]
+InsertInOneTransaction = Callable[[list[Any], Mapping[UUID, int] | None], Sequence[int]]
 
 
 class _Entry:
@@ -45,8 +45,8 @@ class _Entry:
 
 
 class GroupCommitter:
-    def __init__(self, store: Store, max_events: int = 20_000) -> None:
-        self._store = store
+    def __init__(self, insert: InsertInOneTransaction, max_events: int = 20_000) -> None:
+        self._insert = insert
         self._max_events = max_events
         self._cond = threading.Condition()
         self._queue: list[_Entry] = []
@@ -77,7 +77,7 @@ class GroupCommitter:
             raise entry.error
         return entry.position
 
-    def exclusively(self, work: Callable[[Store], T]) -> T:
+    def exclusively(self, work: Callable[[InsertInOneTransaction], T]) -> T:
         """Run ``work`` with the writer to itself: nothing else of this process
         commits while it runs, so what it reads is still current when it stores.
 
@@ -89,7 +89,7 @@ class GroupCommitter:
                 self._cond.wait()
             self._busy = True
         try:
-            return work(self._store)
+            return work(self._insert)
         finally:
             with self._cond:
                 self._busy = False
@@ -106,7 +106,7 @@ class GroupCommitter:
     def _flush(self, group: list[_Entry]) -> None:
         if len(group) > 1:
             try:
-                ids = self._store([event for entry in group for event in entry.events], _union(group))
+                ids = self._insert([event for entry in group for event in entry.events], _union(group))
             except IntegrityError:
                 pass  # a conflict: saving one by one below fails only the request that caused it
             except Exception as error:
@@ -122,7 +122,7 @@ class GroupCommitter:
                 return
         for entry in group:
             try:
-                entry.position = max(self._store(list(entry.events), entry.expected_versions), default=None)
+                entry.position = max(self._insert(list(entry.events), entry.expected_versions), default=None)
             except Exception as error:
                 entry.error = error
             entry.done = True
