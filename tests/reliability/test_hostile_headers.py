@@ -310,9 +310,15 @@ def test_no_route_answers_a_500_to_headers_or_paths_that_are_not_utf8(target: Ta
 # ---------------------------------------------------------------------- credentials in the log
 
 
+#: Every credential here ends with 32 random bytes in URL-safe base64 (a CSRF token, 64 hex digits, is longer).
+RANDOM_TAIL = 43
+
+
 def windows(credential: str, width: int = 12) -> set[str]:
-    """Every ``width``-character piece of a credential's random part (step 3)."""
-    random_part = credential.split("_")[-1]
+    """Every ``width``-character piece of a credential's random tail (step 3). The tail,
+    not what follows the last underscore: URL-safe base64 has underscores of its own, and
+    a token ending in ``_k`` would be checked for the letter ``k`` alone."""
+    random_part = credential[-RANDOM_TAIL:]
     return {random_part[i : i + width] for i in range(0, max(1, len(random_part) - width + 1), 3)}
 
 
