@@ -27,24 +27,19 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Protocol, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from application.commands import Principal
 from application.errors import InvalidRequestError, NotFoundError, ServiceUnavailableError
+from application.paging import Page
+from application.ports.blocking import BlockingRunner
+from application.ports.positions import EventPositions, ViewPosition
 from application.principals import require as _require
 from application.queries import IntakeQueries
-from application.read_models import (
-    CustomerRow,
-    DeliveryRow,
-    IntegrationStatus,
-    OrderFilter,
-    OrderView,
-    Page,
-    PullEndpointRow,
-)
+from application.read_models import CustomerRow, DeliveryRow, IntegrationStatus, OrderFilter, OrderView, PullEndpointRow
 from domain.ids import order_id as order_id_for
 from domain.roles import Permission
 
@@ -52,25 +47,6 @@ T = TypeVar("T")
 
 #: Positions are notification ids: PostgreSQL ``bigint``.
 MAX_POSITION = 2**63 - 1
-
-
-class EventPositions(Protocol):
-    """Where the event store is: its notification ids (positions)."""
-
-    def latest(self) -> int:
-        """The highest notification id stored (0: none)."""
-
-    def latest_of(self, aggregate_ids: Iterable[UUID]) -> int | None:
-        """The highest notification id of these aggregates' events (None: they have none)."""
-
-
-class ViewPosition(Protocol):
-    def position(self) -> int:
-        """The notification id of the last event the read model applied."""
-
-
-class BlockingRunner(Protocol):
-    def __call__(self, call: Callable[[], T]) -> Awaitable[T]: ...
 
 
 class ReadModelBehindError(ServiceUnavailableError):

@@ -29,7 +29,8 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from application.background import BackgroundLoop
 from application.ports import Lease
 from application.ports.projections import Projection, ReadModelUpgrade
-from application.read_models import TrackedView, TrackingConflictError
+from application.ports.read_models import TrackedView
+from application.read_models import TrackingConflictError
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,8 @@ a retry takes it over.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import Enum
-from typing import Protocol
 
 KEY_LIFETIME = timedelta(hours=24)
 LEASE = timedelta(minutes=2)
@@ -60,19 +59,3 @@ class Held(Enum):
 
 
 Claim = Proceed | Replay | Held
-
-
-class IdempotencyStore(Protocol):
-    """Kept answers, shared by every process (a table beside the read models)."""
-
-    def claim(self, tenant_id: str, key_hash: str, fingerprint: str, owner: str, now: datetime) -> Claim:
-        """Take the key for this request, or say why not (replay, mismatch, in progress)."""
-
-    def finish(self, tenant_id: str, key_hash: str, owner: str, status: int, content_type: str, body: bytes) -> None:
-        """Keep the answer of the request that held the key."""
-
-    def release(self, tenant_id: str, key_hash: str, owner: str) -> None:
-        """Give the key up without an answer (the next request with it does the work)."""
-
-    def remove_expired(self, now: datetime) -> int:
-        """Forget keys older than their lifetime."""

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from application.event_topics import event_topics, topics_of
 from application.geocode_result import failure_reason
 from application.ports.projections import Projection
-from application.read_models import DeliveriesWriter, IntegrationsWriter, OrdersWriter
+from application.ports.read_models import DeliveriesWriter, IntegrationsWriter, OrdersWriter
 from domain.addresses import normalise_address
 from domain.customer import Customer
 from domain.delivery import Delivery

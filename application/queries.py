@@ -7,21 +7,11 @@ from typing import TypeVar
 
 from application.commands import Principal
 from application.errors import NotFoundError
+from application.paging import Page
+from application.ports.read_models import DeliveriesQueries, IntegrationsQueries, OrdersQueries, PullEndpointsQueries
 from application.ports.refusals import NO_REFUSALS, RefusalStore
 from application.principals import require as _require
-from application.read_models import (
-    CustomerRow,
-    DeliveriesQueries,
-    DeliveryRow,
-    IntegrationsQueries,
-    IntegrationStatus,
-    OrderFilter,
-    OrdersQueries,
-    OrderView,
-    Page,
-    PlannedDates,
-    PullEndpointsQueries,
-)
+from application.read_models import CustomerRow, DeliveryRow, IntegrationStatus, OrderFilter, OrderView, PlannedDates
 from application.refusals import REASONS as REFUSAL_REASONS
 from domain.roles import Permission
 

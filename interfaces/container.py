@@ -18,9 +18,9 @@ from application.consistency import ConsistentReads
 from application.dashboard_sessions import DashboardSessions
 from application.follower import ProjectionFollower
 from application.geocoding import GeocodingMonitor
-from application.idempotency import IdempotencyStore
 from application.intake_app import IntakeApplication
 from application.key_usage import KeyUsage
+from application.ports.idempotency import IdempotencyStore
 from application.projections import DeliveriesProjection, IntegrationsProjection, OrdersProjection, Projection
 from application.pull.concurrency import SyncSlots
 from application.pull.endpoints_projection import PullEndpointsProjection

@@ -6,11 +6,12 @@ from application.commands import Principal
 from application.errors import InvalidRequestError
 from application.ports import Clock, SecretBox
 from application.ports.pull import PullFetchError, PullUrlCheck
+from application.ports.read_models import PullEndpointsQueries
 from application.principals import acting, require
 from application.pull.endpoint_store import PullEndpointStore
 from application.pull.failures import url_refused
 from application.pull.results import AddedPullEndpoint, ChangedPullEndpoint, PullEndpointChange, changed_endpoint
-from application.read_models import PullEndpointRow, PullEndpointsQueries
+from application.read_models import PullEndpointRow
 from application.redaction import Redactor
 from application.tokens import new_secret
 from domain.errors import DomainError

@@ -12,7 +12,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from application.event_topics import event_topics
-from application.read_models import PullEndpointsWriter
+from application.ports.read_models import PullEndpointsWriter
 from domain.pull_endpoint import PullEndpoint
 
 

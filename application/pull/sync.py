@@ -20,13 +20,13 @@ from application.ports.aggregates import AggregateStore
 from application.ports.blocking import BlockingRunner
 from application.ports.intake import BatchReceiver
 from application.ports.pull import PullFetchError, PullUrlCheck, SyncLeases
+from application.ports.read_models import PullEndpointsQueries
 from application.pull import failures
 from application.pull.admin import EndpointAdmin, require_admin
 from application.pull.concurrency import SyncSlots, TooManySyncsError
 from application.pull.endpoint_store import PullEndpointStore
 from application.pull.plan import SyncPlan, SyncPlanning
 from application.pull.results import SyncOutcome
-from application.read_models import PullEndpointsQueries
 from application.timestamps import iso_or_none
 from domain.errors import PullEndpointRemovedError, StalePullError
 from domain.pull_endpoint import PullEndpoint, SyncAttempt

@@ -16,10 +16,10 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import InterfaceError, OperationalError, Transcoder
 
-from application.consistency import EventPositions
 from application.errors import ServiceUnavailableError
 from application.ports import EXPECTED_VERSIONS, BulkEventReader
 from application.ports.aggregates import AggregateStore
+from application.ports.positions import EventPositions
 from application.write_positions import note_written
 from infrastructure.event_store.aggregate_cache import AggregateCache
 from infrastructure.event_store.bulk_reader import RepositoryBulkReader, SqlBulkEventReader

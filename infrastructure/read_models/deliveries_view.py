@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 
 from application.errors import InvalidRequestError
-from application.read_models import DeliveryRow, Page
+from application.paging import Page
+from application.read_models import DeliveryRow
 from application.timestamps import iso
 from infrastructure.read_models.tracked_view import BatchedWriter, SqlTrackedView, decode_cursor, encode_cursor
 from infrastructure.sql import SqlCursor

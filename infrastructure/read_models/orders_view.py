@@ -9,7 +9,8 @@ import orjson
 
 from application.errors import InvalidRequestError
 from application.history import provided_location
-from application.read_models import CustomerRow, DateCount, Location, OrderFilter, OrderView, Page, PlannedDates
+from application.paging import Page
+from application.read_models import CustomerRow, DateCount, Location, OrderFilter, OrderView, PlannedDates
 from application.timestamps import iso
 from domain.order import COORDINATES, ORDER_FIELDS
 from infrastructure.read_models.tracked_view import (

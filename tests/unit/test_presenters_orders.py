@@ -11,7 +11,8 @@ from uuid import UUID
 from application.commands import IngestResult, OrderOutcome
 from application.history import HistoryEntry, OrderHistory
 from application.order_changes import ChangesPage, OrderChange
-from application.read_models import CustomerRow, DateCount, Location, OrderView, Page, PlannedDates
+from application.paging import Page
+from application.read_models import CustomerRow, DateCount, Location, OrderView, PlannedDates
 from domain.order import FIELDS, ORDER_FIELDS, FieldValue
 from interfaces.http import response_schemas as rs
 from interfaces.http.presenters.batch_results import present_ingest_result

@@ -12,8 +12,9 @@ from uuid import UUID
 from application.access.api_keys import ApiKeyRow, TenantSummary
 from application.commands import IssuedApiKey, Principal
 from application.key_usage import UsedApiKey
+from application.paging import Page
 from application.ports.refusals import RefusalTally
-from application.read_models import DeliveryRow, IntegrationStatus, Page, PullEndpointRow, WebhookRow
+from application.read_models import DeliveryRow, IntegrationStatus, PullEndpointRow, WebhookRow
 from domain.roles import Role
 from interfaces.http import response_schemas as rs
 from interfaces.http.dashboard.pages import pages_for

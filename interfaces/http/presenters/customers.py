@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.read_models import CustomerRow, Page
+from application.paging import Page
+from application.read_models import CustomerRow
 
 
 def present_customer(customer: CustomerRow) -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.read_models import DeliveryRow, Page
+from application.paging import Page
+from application.read_models import DeliveryRow
 
 
 def present_delivery(delivery: DeliveryRow) -> dict[str, Any]:

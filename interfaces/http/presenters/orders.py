@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from application.read_models import Location, OrderView, Page, PlannedDates
+from application.paging import Page
+from application.read_models import Location, OrderView, PlannedDates
 from domain.order import ORDER_FIELDS, WIRE_NAME, FieldValue
 
 
