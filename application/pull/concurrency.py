@@ -10,7 +10,9 @@ Policy:
   the running sync's id; a scheduled sync that finds the lease taken is
   skipped (the schedule tries again on its next tick). A process that dies
   mid-sync leaves its lease, which ends on its own after the longest a sync
-  can take (the pull timeout plus the ingest allowance).
+  can take (the pull timeout plus the ingest allowance). A lease the database
+  would not take back (it went away as the sync ended) is offered back in the
+  background until it is taken (``PullService._give_back``).
 * *Data pulled earlier never overwrites data pulled later*, even if a lease
   was lost: see ``PullEndpoint.store_pulled_batch``.
 * *A few syncs per process* (``SyncSlots``): each sync may hold a body of up

@@ -7,14 +7,18 @@ and the attempt itself, here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from uuid import UUID
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+
 from application.commands import Principal, PulledBatch, ReceiveBatch
-from application.errors import NotFoundError, PayloadRejectedError, UpstreamError
+from application.errors import NotFoundError, PayloadRejectedError, ServiceUnavailableError, UpstreamError
 from application.ports import Clock, PullSource, SecretBox
 from application.ports.aggregates import AggregateStore
 from application.ports.blocking import BlockingRunner
@@ -27,11 +31,20 @@ from application.pull.concurrency import SyncSlots, TooManySyncsError
 from application.pull.endpoint_store import PullEndpointStore
 from application.pull.plan import SyncPlan, SyncPlanning
 from application.pull.results import SyncOutcome
+from application.retrying import backoff
 from application.timestamps import iso_or_none
 from domain.errors import PullEndpointRemovedError, StalePullError
 from domain.pull_endpoint import PullEndpoint, SyncAttempt
 
 log = logging.getLogger(__name__)
+
+#: What a database that went away raises: the store's 503, or the library's own errors.
+DATABASE_AWAY: tuple[type[BaseException], ...] = (ServiceUnavailableError, OperationalError, InterfaceError)
+#: How long a lease the database would not take back is offered again (after
+#: that it ends on its own): left behind, it would answer every "Sync now" of
+#: its endpoint with 409 until it ran out, minutes later.
+GIVE_BACK_FOR = 120.0
+_GIVE_BACK_WAIT = backoff(0.25, 5.0)
 
 
 class PullService(EndpointAdmin, SyncPlanning):
@@ -65,6 +78,8 @@ class PullService(EndpointAdmin, SyncPlanning):
         self.lease = lease
         self.slots = slots
         self.check_url = check_url
+        #: Leases being given back in the background (kept so the tasks are not collected).
+        self._giving_back: set[asyncio.Task[None]] = set()
 
     async def sync_now(self, principal: Principal, endpoint_id: str, request_id: str) -> SyncOutcome:
         """ "Sync now": the outcome of a sync that stored what it pulled, or
@@ -77,7 +92,7 @@ class PullService(EndpointAdmin, SyncPlanning):
             try:
                 outcome = await self._attempt(plan)
             finally:
-                await self.run(partial(self.leases.give_back, plan.endpoint_id, plan.attempt_id))
+                await self._give_back(plan)
         finally:
             self.slots.give_back()
         if outcome.ingest is None:
@@ -96,9 +111,32 @@ class PullService(EndpointAdmin, SyncPlanning):
             try:
                 return await self._attempt(plan)
             finally:
-                await self.run(partial(self.leases.give_back, plan.endpoint_id, plan.attempt_id))
+                await self._give_back(plan)
         finally:
             self.slots.give_back()
+
+    async def _give_back(self, plan: SyncPlan) -> None:
+        """Give the endpoint's lease back. When the database is away, the sync's
+        answer does not wait: a task offers the lease back until it is taken."""
+        try:
+            await self.run(partial(self.leases.give_back, plan.endpoint_id, plan.attempt_id))
+        except DATABASE_AWAY:
+            task = asyncio.get_running_loop().create_task(self._give_back_later(plan))
+            self._giving_back.add(task)
+            task.add_done_callback(self._giving_back.discard)
+
+    async def _give_back_later(self, plan: SyncPlan) -> None:
+        deadline = time.monotonic() + GIVE_BACK_FOR
+        failures = 0
+        while time.monotonic() < deadline:
+            failures += 1
+            await asyncio.sleep(_GIVE_BACK_WAIT(failures))
+            try:
+                await self.run(partial(self.leases.give_back, plan.endpoint_id, plan.attempt_id))
+                return
+            except DATABASE_AWAY:
+                continue
+        log.warning("pull endpoint %s: its sync lease was not taken back; it ends on its own", plan.endpoint_id)
 
     async def _attempt(self, plan: SyncPlan) -> SyncOutcome:
         """Pull once, ingest what came, record the attempt whatever happened.

@@ -19,6 +19,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from application.errors import ServiceUnavailableError
 from application.timestamps import parse_iso
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
@@ -117,6 +118,42 @@ async def test_sync_now_while_a_sync_of_the_endpoint_runs_in_any_process_gets_40
     assert (await history.json())["events"][0]["source"]["deliveryId"] == sync_ids.pop()
     # Once it has ended, the endpoint syncs again from either process.
     assert (await sync_now(clients[1], tenant, added["id"]))[0] == 200
+
+
+async def test_a_lease_the_database_would_not_take_back_is_given_back_once_it_is_there_again(
+    aiohttp_client: Any, two_processes: list[Container], wms: FakeWms
+) -> None:
+    # The database goes away just as a sync ends, so giving its lease back
+    # fails. Left behind, the lease would answer every "Sync now" of the
+    # endpoint with 409 until it ran out, minutes later.
+    container = two_processes[0]
+    [client] = await clients_of(aiohttp_client, [container])
+    tenant = tenant_of(container)
+    wms.serve("/orders", Reply(body=orjson.dumps(BATCH)))
+    added = await add_endpoint(client, tenant, wms.url("/orders"))
+    leases = container.pull.leases
+    give_back = leases.give_back
+    refused: list[str] = []
+
+    def give_back_while_the_database_is_away(endpoint_id: Any, attempt_id: Any) -> None:
+        if len(refused) < 2:
+            refused.append(str(attempt_id))
+            raise ServiceUnavailableError("the database is unavailable; retry shortly")
+        give_back(endpoint_id, attempt_id)
+
+    leases.give_back = give_back_while_the_database_is_away  # type: ignore[method-assign]  # the database is away for two calls
+
+    first, _ = await sync_now(client, tenant, added["id"])
+
+    # The sync stored its batch and says so; the lease is taken back once the database is there again.
+    assert first == 200 and refused
+    again = await eventually(lambda: _synced(client, tenant, added["id"]), within=10.0, every=0.1)
+    assert again == 200 and len(refused) == 2
+
+
+async def _synced(client: TestClient, tenant: TenantKeys, endpoint_id: str) -> int | None:
+    status, _ = await sync_now(client, tenant, endpoint_id)
+    return status if status != 409 else None
 
 
 async def test_data_pulled_earlier_never_overwrites_data_pulled_later_even_when_syncs_overlap(
