@@ -8,7 +8,8 @@ error (422). While the first is still working, others wait for its answer or,
 after a bounded wait, get 409. Answers that say "try again" (401, 403, 408,
 429, 5xx) are not kept: the key is released and the retry does the work. A
 request whose process died mid-work holds its key for ``LEASE`` at most; then
-a retry takes it over.
+a retry takes it over. A key the database would not take back (it went away)
+is offered back until it is taken.
 """
 
 from __future__ import annotations

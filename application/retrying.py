@@ -9,21 +9,31 @@ Two kinds of retry share it:
   collided once spread out instead of colliding again in step.
 * A background loop whose pass failed (the database is away) waits longer
   after each failure in a row: ``backoff``, used by ``application/background.py``.
+* Something that must be given back (a sync's lease, an idempotency key) while
+  the database is away is offered again, with the same backoff, until it is
+  taken: ``offer_until_taken``. Held, it would refuse the caller's retries
+  until it ran out on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from application.errors import ServiceUnavailableError
 
 T = TypeVar("T")
 
 #: What counts as a lost race: the event store refused a save because an
 #: aggregate moved on since it was read.
 CONFLICTS: tuple[type[BaseException], ...] = (IntegrityError,)
+#: What a database that went away raises: the store's 503, or the library's own errors.
+DATABASE_AWAY: tuple[type[BaseException], ...] = (ServiceUnavailableError, OperationalError, InterfaceError)
 
 
 def retry_on_conflict(
@@ -66,3 +76,23 @@ def backoff(first: float, longest: float) -> Callable[[int], float]:
         return float(min(longest, first * 2 ** (max(1, failures) - 1)))
 
     return seconds
+
+
+async def offer_until_taken(
+    call: Callable[[], Awaitable[object]], *, seconds: float, first_wait: float = 0.25, longest_wait: float = 5.0
+) -> bool:
+    """Await ``call()`` again after each failure because the database is away,
+    waiting ``first_wait``, then twice as long each time up to ``longest_wait``,
+    for at most ``seconds``. True once it went through; False when time ran out."""
+    wait = backoff(first_wait, longest_wait)
+    deadline = time.monotonic() + seconds
+    failures = 0
+    while time.monotonic() < deadline:
+        failures += 1
+        await asyncio.sleep(wait(failures))
+        try:
+            await call()
+        except DATABASE_AWAY:
+            continue
+        return True
+    return False

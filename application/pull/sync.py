@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError
-
 from application.commands import Principal, PulledBatch, ReceiveBatch
-from application.errors import NotFoundError, PayloadRejectedError, ServiceUnavailableError, UpstreamError
+from application.errors import NotFoundError, PayloadRejectedError, UpstreamError
 from application.ports import Clock, PullSource, SecretBox
 from application.ports.aggregates import AggregateStore
 from application.ports.blocking import BlockingRunner
@@ -31,20 +28,17 @@ from application.pull.concurrency import SyncSlots, TooManySyncsError
 from application.pull.endpoint_store import PullEndpointStore
 from application.pull.plan import SyncPlan, SyncPlanning
 from application.pull.results import SyncOutcome
-from application.retrying import backoff
+from application.retrying import DATABASE_AWAY, offer_until_taken
 from application.timestamps import iso_or_none
 from domain.errors import PullEndpointRemovedError, StalePullError
 from domain.pull_endpoint import PullEndpoint, SyncAttempt
 
 log = logging.getLogger(__name__)
 
-#: What a database that went away raises: the store's 503, or the library's own errors.
-DATABASE_AWAY: tuple[type[BaseException], ...] = (ServiceUnavailableError, OperationalError, InterfaceError)
 #: How long a lease the database would not take back is offered again (after
 #: that it ends on its own): left behind, it would answer every "Sync now" of
 #: its endpoint with 409 until it ran out, minutes later.
 GIVE_BACK_FOR = 120.0
-_GIVE_BACK_WAIT = backoff(0.25, 5.0)
 
 
 class PullService(EndpointAdmin, SyncPlanning):
@@ -126,17 +120,9 @@ class PullService(EndpointAdmin, SyncPlanning):
             task.add_done_callback(self._giving_back.discard)
 
     async def _give_back_later(self, plan: SyncPlan) -> None:
-        deadline = time.monotonic() + GIVE_BACK_FOR
-        failures = 0
-        while time.monotonic() < deadline:
-            failures += 1
-            await asyncio.sleep(_GIVE_BACK_WAIT(failures))
-            try:
-                await self.run(partial(self.leases.give_back, plan.endpoint_id, plan.attempt_id))
-                return
-            except DATABASE_AWAY:
-                continue
-        log.warning("pull endpoint %s: its sync lease was not taken back; it ends on its own", plan.endpoint_id)
+        give_back = partial(self.leases.give_back, plan.endpoint_id, plan.attempt_id)
+        if not await offer_until_taken(lambda: self.run(give_back), seconds=GIVE_BACK_FOR):
+            log.warning("pull endpoint %s: its sync lease was not taken back; it ends on its own", plan.endpoint_id)
 
     async def _attempt(self, plan: SyncPlan) -> SyncOutcome:
         """Pull once, ingest what came, record the attempt whatever happened.

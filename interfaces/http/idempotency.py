@@ -12,11 +12,14 @@ import hashlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from aiohttp import web
 
 from application.errors import ApplicationError, InvalidRequestError
-from application.idempotency import Held, Proceed, Replay, keeps, valid_key
+from application.idempotency import LEASE, Held, Proceed, Replay, keeps, valid_key
+from application.ports.idempotency import IdempotencyStore
+from application.retrying import DATABASE_AWAY, offer_until_taken
 from application.tokens import hash_secret
 from interfaces.http.auth import principal_of
 from interfaces.http.body import PREREAD, read_capped
@@ -33,6 +36,8 @@ REPLAYED = "Idempotent-Replayed"
 WAIT_SECONDS = 10.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: Keys being given up in the background (kept so the tasks are not collected).
+_RELEASING: set[asyncio.Task[bool]] = set()
 WEBHOOK_PATH = "/api/integrations/wms/{tenantId}"
 TENANT_API_PREFIX = "/api/tenants/{tenantId}/"
 
@@ -94,23 +99,38 @@ async def idempotency_keys(request: web.Request, handler: Handler) -> web.Stream
             )
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.25)
+    release = partial(_release, request, store, tenant_id, key_hash, owner)
     try:
         response = await handler(request)
     except (ApplicationError, TooManyRequestsError, web.HTTPException) as error:
         response = error_response(error)
         if not keeps(response.status):
-            await offload(request, store.release, tenant_id, key_hash, owner)
+            await release()
             raise
     except BaseException:
-        await asyncio.shield(offload(request, store.release, tenant_id, key_hash, owner))
+        await asyncio.shield(release())
         raise
     if keeps(response.status) and isinstance(response, web.Response) and isinstance(response.body, bytes):
         await offload(
             request, store.finish, tenant_id, key_hash, owner, response.status, response.content_type, response.body
         )
     else:
-        await offload(request, store.release, tenant_id, key_hash, owner)
+        await release()
     return response
+
+
+async def _release(request: web.Request, store: IdempotencyStore, tenant_id: str, key_hash: str, owner: str) -> None:
+    """Give the key up without an answer. When the database is away (often the
+    very reason the answer is a 503), the answer does not wait: a task offers
+    the key back until it is taken, so the caller's retry with it does the work
+    as soon as the database is there, not when the key's lease runs out."""
+    give_up = partial(offload, request, store.release, tenant_id, key_hash, owner)
+    try:
+        await give_up()
+    except DATABASE_AWAY:
+        task = asyncio.get_running_loop().create_task(offer_until_taken(give_up, seconds=LEASE.total_seconds()))
+        _RELEASING.add(task)
+        task.add_done_callback(_RELEASING.discard)
 
 
 async def tenant_api_tenant(request: web.Request) -> str:

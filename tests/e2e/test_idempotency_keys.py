@@ -18,6 +18,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from application.errors import ServiceUnavailableError
 from infrastructure.settings import Settings
 from interfaces.container import Container, build_container
 from interfaces.http.app import create_app
@@ -192,3 +193,36 @@ async def test_concurrent_requests_with_one_key_through_two_processes_do_the_wor
     assert sum(1 for _, headers in done if "Idempotent-Replayed" not in headers) == 1
     assert all(entry["created"] for entry in orjson.loads(done[0][0])["orders"])
     assert len(await deliveries_up_to_a_marker(client, webhook)) == 1
+
+
+async def test_a_key_the_database_would_not_take_back_is_given_up_once_it_is_there_again(
+    client: TestClient, webhook: Webhook, container: Container
+) -> None:
+    # The database goes away during the work: the answer is a 503 (not kept), and
+    # giving the key up fails too. Held, the key would answer the caller's retry
+    # with 409 until its lease ran out, two minutes later.
+    receive_batch, release = container.use_cases.receive_batch, container.idempotency.release
+    refused: list[str] = []
+
+    def receive_while_the_database_is_away(command: Any) -> Any:
+        container.use_cases.receive_batch = receive_batch  # type: ignore[method-assign]  # only the first request meets it
+        raise ServiceUnavailableError("the database is unavailable; retry shortly")
+
+    def release_while_the_database_is_away(*args: Any) -> None:
+        if len(refused) < 2:
+            refused.append(args[1])
+            raise ServiceUnavailableError("the database is unavailable; retry shortly")
+        release(*args)
+
+    container.use_cases.receive_batch = receive_while_the_database_is_away  # type: ignore[method-assign]  # the database is away for one request
+    container.idempotency.release = release_while_the_database_is_away  # type: ignore[method-assign]  # ... and for two releases
+
+    status, _, _ = await send(client, webhook, ORDER)
+    assert status == 503 and refused
+
+    async def retried() -> int | None:
+        status, _, _ = await send(client, webhook, ORDER)
+        return status if status != 409 else None
+
+    assert await eventually(retried, within=30.0, every=0.2) == 200
+    assert len(refused) == 2
