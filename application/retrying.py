@@ -9,15 +9,16 @@ Two kinds of retry share it:
   collided once spread out instead of colliding again in step.
 * A background loop whose pass failed (the database is away) waits longer
   after each failure in a row: ``backoff``, used by ``application/background.py``.
-* Something that must be given back (a sync's lease, an idempotency key) while
-  the database is away is offered again, with the same backoff, until it is
-  taken: ``offer_until_taken``. Held, it would refuse the caller's retries
-  until it ran out on its own.
+* Something that must be given back (a sync's lease, an idempotency key) is
+  given back at once or, while the database is away, offered again in the
+  background with the same backoff until it is taken: ``give_back``. Held, it
+  would refuse the caller's retries until it ran out on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -29,11 +30,15 @@ from application.errors import ServiceUnavailableError
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 #: What counts as a lost race: the event store refused a save because an
 #: aggregate moved on since it was read.
 CONFLICTS: tuple[type[BaseException], ...] = (IntegrityError,)
 #: What a database that went away raises: the store's 503, or the library's own errors.
 DATABASE_AWAY: tuple[type[BaseException], ...] = (ServiceUnavailableError, OperationalError, InterfaceError)
+#: Things being given back in the background (kept so the tasks are not collected).
+_OFFERING: set[asyncio.Task[None]] = set()
 
 
 def retry_on_conflict(
@@ -76,6 +81,23 @@ def backoff(first: float, longest: float) -> Callable[[int], float]:
         return float(min(longest, first * 2 ** (max(1, failures) - 1)))
 
     return seconds
+
+
+async def give_back(call: Callable[[], Awaitable[object]], *, what: str, seconds: float) -> None:
+    """Await ``call()`` once. If the database is away, return at once (the
+    caller's answer does not wait) and offer it again in the background for at
+    most ``seconds``; ``what`` names the thing in the log if it is never taken."""
+    try:
+        await call()
+    except DATABASE_AWAY:
+        task = asyncio.get_running_loop().create_task(_offer(call, what, seconds))
+        _OFFERING.add(task)
+        task.add_done_callback(_OFFERING.discard)
+
+
+async def _offer(call: Callable[[], Awaitable[object]], what: str, seconds: float) -> None:
+    if not await offer_until_taken(call, seconds=seconds):
+        log.warning("%s was not taken back while the database was away; it ends on its own", what)
 
 
 async def offer_until_taken(

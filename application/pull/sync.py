@@ -7,7 +7,6 @@ and the attempt itself, here.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from datetime import timedelta
@@ -28,7 +27,7 @@ from application.pull.concurrency import SyncSlots, TooManySyncsError
 from application.pull.endpoint_store import PullEndpointStore
 from application.pull.plan import SyncPlan, SyncPlanning
 from application.pull.results import SyncOutcome
-from application.retrying import DATABASE_AWAY, offer_until_taken
+from application.retrying import give_back
 from application.timestamps import iso_or_none
 from domain.errors import PullEndpointRemovedError, StalePullError
 from domain.pull_endpoint import PullEndpoint, SyncAttempt
@@ -72,8 +71,6 @@ class PullService(EndpointAdmin, SyncPlanning):
         self.lease = lease
         self.slots = slots
         self.check_url = check_url
-        #: Leases being given back in the background (kept so the tasks are not collected).
-        self._giving_back: set[asyncio.Task[None]] = set()
 
     async def sync_now(self, principal: Principal, endpoint_id: str, request_id: str) -> SyncOutcome:
         """ "Sync now": the outcome of a sync that stored what it pulled, or
@@ -110,19 +107,9 @@ class PullService(EndpointAdmin, SyncPlanning):
             self.slots.give_back()
 
     async def _give_back(self, plan: SyncPlan) -> None:
-        """Give the endpoint's lease back. When the database is away, the sync's
-        answer does not wait: a task offers the lease back until it is taken."""
-        try:
-            await self.run(partial(self.leases.give_back, plan.endpoint_id, plan.attempt_id))
-        except DATABASE_AWAY:
-            task = asyncio.get_running_loop().create_task(self._give_back_later(plan))
-            self._giving_back.add(task)
-            task.add_done_callback(self._giving_back.discard)
-
-    async def _give_back_later(self, plan: SyncPlan) -> None:
-        give_back = partial(self.leases.give_back, plan.endpoint_id, plan.attempt_id)
-        if not await offer_until_taken(lambda: self.run(give_back), seconds=GIVE_BACK_FOR):
-            log.warning("pull endpoint %s: its sync lease was not taken back; it ends on its own", plan.endpoint_id)
+        """Give the endpoint's lease back; while the database is away, in the background."""
+        lease = partial(self.leases.give_back, plan.endpoint_id, plan.attempt_id)
+        await give_back(lambda: self.run(lease), what=f"the sync lease of {plan.endpoint_id}", seconds=GIVE_BACK_FOR)
 
     async def _attempt(self, plan: SyncPlan) -> SyncOutcome:
         """Pull once, ingest what came, record the attempt whatever happened.

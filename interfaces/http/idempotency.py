@@ -19,7 +19,7 @@ from aiohttp import web
 from application.errors import ApplicationError, InvalidRequestError
 from application.idempotency import LEASE, Held, Proceed, Replay, keeps, valid_key
 from application.ports.idempotency import IdempotencyStore
-from application.retrying import DATABASE_AWAY, offer_until_taken
+from application.retrying import give_back
 from application.tokens import hash_secret
 from interfaces.http.auth import principal_of
 from interfaces.http.body import PREREAD, read_capped
@@ -36,8 +36,6 @@ REPLAYED = "Idempotent-Replayed"
 WAIT_SECONDS = 10.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-#: Keys being given up in the background (kept so the tasks are not collected).
-_RELEASING: set[asyncio.Task[bool]] = set()
 WEBHOOK_PATH = "/api/integrations/wms/{tenantId}"
 TENANT_API_PREFIX = "/api/tenants/{tenantId}/"
 
@@ -124,13 +122,8 @@ async def _release(request: web.Request, store: IdempotencyStore, tenant_id: str
     very reason the answer is a 503), the answer does not wait: a task offers
     the key back until it is taken, so the caller's retry with it does the work
     as soon as the database is there, not when the key's lease runs out."""
-    give_up = partial(offload, request, store.release, tenant_id, key_hash, owner)
-    try:
-        await give_up()
-    except DATABASE_AWAY:
-        task = asyncio.get_running_loop().create_task(offer_until_taken(give_up, seconds=LEASE.total_seconds()))
-        _RELEASING.add(task)
-        task.add_done_callback(_RELEASING.discard)
+    release = partial(offload, request, store.release, tenant_id, key_hash, owner)
+    await give_back(release, what="an idempotency key", seconds=LEASE.total_seconds())
 
 
 async def tenant_api_tenant(request: web.Request) -> str:
